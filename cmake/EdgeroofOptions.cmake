@@ -1,0 +1,45 @@
+# Build options of edgeroof. Every optional dependency is an option here, a compile definition on
+# the target that uses it, and a stub that says how to enable it when it is off.
+
+include(CheckLanguage)
+
+set(EDGEROOF_ENABLE_CUDA AUTO CACHE STRING "Build the CUDA backend: ON, OFF or AUTO (on when a CUDA compiler is found)")
+set_property(CACHE EDGEROOF_ENABLE_CUDA PROPERTY STRINGS AUTO ON OFF)
+option(EDGEROOF_ENABLE_DEVICE_TESTS "Register tests that need real hardware (GPU, power rails)" OFF)
+option(EDGEROOF_BUILD_TESTS "Build the unit tests" ON)
+set(EDGEROOF_CPU_ARCH native CACHE STRING
+    "Instruction set the CPU kernels are built for (-march/-mcpu value; empty for the compiler default)")
+
+set(EDGEROOF_HAVE_CUDA OFF)
+if(EDGEROOF_ENABLE_CUDA)  # AUTO and ON are both true-ish strings for if()
+  # Jetson images keep nvcc out of PATH; look where JetPack and the CUDA installers put it.
+  if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc CACHE FILEPATH "CUDA compiler")
+  endif()
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    set(EDGEROOF_HAVE_CUDA ON)
+  elseif(EDGEROOF_ENABLE_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "EDGEROOF_ENABLE_CUDA=ON but no CUDA compiler was found; "
+                        "set CMAKE_CUDA_COMPILER or CUDACXX to nvcc, or use -DEDGEROOF_ENABLE_CUDA=OFF")
+  else()
+    message(STATUS "edgeroof: no CUDA compiler found, building the CPU backend only")
+  endif()
+endif()
+
+if(EDGEROOF_HAVE_CUDA)
+  # Orin (87) and Hopper (90) by default; a toolkit older than 11.8 does not know 90 (JetPack 5
+  # ships 11.4), so it is dropped there rather than failing the configure step.
+  set(_edgeroof_user_archs "${CMAKE_CUDA_ARCHITECTURES}")
+  enable_language(CUDA)
+  if(_edgeroof_user_archs STREQUAL "")
+    set(_edgeroof_archs 87)
+    if(CMAKE_CUDA_COMPILER_VERSION VERSION_GREATER_EQUAL 11.8)
+      list(APPEND _edgeroof_archs 90)
+    endif()
+    set(CMAKE_CUDA_ARCHITECTURES ${_edgeroof_archs} CACHE STRING "CUDA architectures to build for" FORCE)
+  endif()
+  set(CMAKE_CUDA_STANDARD 17)
+  set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+  find_package(CUDAToolkit REQUIRED)
+endif()

@@ -1,0 +1,137 @@
+#include "edgeroof/power/sysfs.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace edgeroof::power {
+
+namespace {
+std::string describe_errno(int err) { return std::generic_category().message(err); }
+
+std::string rstrip(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\0')) {
+    s.pop_back();
+  }
+  return s;
+}
+}  // namespace
+
+std::filesystem::path Root::resolve(std::string_view machine_path) const {
+  std::string_view rel = machine_path;
+  while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
+  return m_root / std::filesystem::path(std::string(rel));
+}
+
+bool Root::exists(std::string_view machine_path) const {
+  std::error_code ec;
+  return std::filesystem::exists(resolve(machine_path), ec);
+}
+
+std::string Root::read(std::string_view machine_path) const {
+  const auto host = resolve(machine_path);
+  const int fd = ::open(host.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw SysfsError("cannot read " + host.string() + ": " + describe_errno(errno));
+  }
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      throw SysfsError("cannot read " + host.string() + ": " + describe_errno(err));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return rstrip(std::move(out));
+}
+
+std::optional<std::string> Root::try_read(std::string_view machine_path) const {
+  try {
+    return read(machine_path);
+  } catch (const SysfsError&) {
+    return std::nullopt;
+  }
+}
+
+std::optional<std::int64_t> Root::try_read_int(std::string_view machine_path) const {
+  const auto text = try_read(machine_path);
+  if (!text || text->empty()) return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(text->c_str(), &end, 10);
+  if (errno != 0 || end == text->c_str() || (*end != '\0' && *end != '\n' && *end != ' ')) return std::nullopt;
+  return static_cast<std::int64_t>(v);
+}
+
+void Root::write(std::string_view machine_path, std::string_view value) const {
+  const auto host = resolve(machine_path);
+  // O_TRUNC and no O_CREAT: a sysfs attribute exists or the write is wrong.
+  const int fd = ::open(host.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) {
+    throw SysfsError("cannot write " + host.string() + ": " + describe_errno(errno));
+  }
+  const ssize_t n = ::write(fd, value.data(), value.size());
+  const int err = errno;
+  ::close(fd);
+  if (n < 0 || static_cast<std::size_t>(n) != value.size()) {
+    throw SysfsError("cannot write '" + std::string(value) + "' to " + host.string() + ": " +
+                     (n < 0 ? describe_errno(err) : std::string("short write")));
+  }
+}
+
+std::vector<std::string> Root::list(std::string_view machine_path) const {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(resolve(machine_path), ec), end; !ec && it != end; it.increment(ec)) {
+    names.push_back(it->path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void atomic_write(const std::filesystem::path& path, std::string_view content) {
+  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
+  const int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) throw SysfsError("cannot create a file in " + dir.string() + ": " + describe_errno(errno));
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmpl.c_str());
+      throw SysfsError("cannot write " + path.string() + ": " + describe_errno(err));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  // Readable like a file made by the shell; mkstemp makes it private.
+  (void)::fchmod(fd, 0644);
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmpl.c_str());
+    throw SysfsError("cannot write " + path.string() + ": " + describe_errno(err));
+  }
+  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmpl.c_str());
+    throw SysfsError("cannot write " + path.string() + ": " + describe_errno(err));
+  }
+}
+
+}  // namespace edgeroof::power

@@ -1,0 +1,50 @@
+// Fitting rooflines from benchmark results: one entry per power mode (rooflines.json, DESIGN.md).
+#pragma once
+
+#include "edgeroof/reports/results.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace edgeroof::reports {
+
+// A ceiling and the benchmark it was measured by.
+struct Ceiling {
+  double value = 0.0;
+  std::string source;  // benchmark name
+};
+
+struct RooflineMode {
+  std::string key;   // stable identifier: power_mode.key from the context, else the file's stem
+  std::string name;  // power_mode.name, else the key
+  std::optional<int> id;
+  std::optional<std::int64_t> gpu_hz, emc_hz, cpu_khz;
+  std::optional<int> cpu_online;
+  std::vector<std::string> files;
+  std::map<std::string, Ceiling> compute_flops_per_s;    // "<backend>/<dtype>"
+  std::map<std::string, Ceiling> bandwidth_bytes_per_s;  // "<backend>/<level>"
+  std::map<std::string, std::string> context;            // context of the first file
+
+  // FLOP per byte where a dtype's compute ceiling meets a level's bandwidth (same backend).
+  [[nodiscard]] std::map<std::string, double> ridge_points() const;
+};
+
+struct Rooflines {
+  std::vector<RooflineMode> modes;
+};
+
+// Groups the files by power mode and fits each mode's time roofline: per benchmark the median
+// of its repetitions; per ceiling the best benchmark of its kind.
+[[nodiscard]] Rooflines fit_rooflines(const std::vector<ResultsFile>& files);
+
+[[nodiscard]] nlohmann::json to_json(const Rooflines& r);
+// Throws InputError naming `origin` when the document is not a rooflines file.
+[[nodiscard]] Rooflines rooflines_from_json(const nlohmann::json& doc, const std::string& origin);
+[[nodiscard]] Rooflines load_rooflines(const std::filesystem::path& path);
+
+}  // namespace edgeroof::reports

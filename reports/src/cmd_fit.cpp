@@ -1,0 +1,77 @@
+#include "commands.hpp"
+#include "edgeroof/power/sysfs.hpp"
+#include "edgeroof/reports/fit.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
+namespace edgeroof::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Files named on the command line; a directory stands for the *.json files in it.
+std::vector<reports::ResultsFile> load_all(const std::vector<std::string>& paths) {
+  if (paths.empty()) throw UsageError("name at least one results file or directory");
+  std::vector<fs::path> files;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      std::vector<fs::path> in_dir;
+      for (const auto& e : fs::directory_iterator(p)) {
+        if (e.path().extension() == ".json") in_dir.push_back(e.path());
+      }
+      std::sort(in_dir.begin(), in_dir.end());
+      files.insert(files.end(), in_dir.begin(), in_dir.end());
+    } else {
+      files.emplace_back(p);
+    }
+  }
+  std::vector<reports::ResultsFile> out;
+  for (const auto& f : files) out.push_back(reports::load_results(f));
+  return out;
+}
+
+std::string summary(const reports::Rooflines& r) {
+  Table t({"mode", "ceiling", "value", "measured by"});
+  for (const auto& m : r.modes) {
+    for (const auto& [key, c] : m.compute_flops_per_s) t.add({m.key, key, si(c.value, "FLOP/s"), c.source});
+    for (const auto& [key, c] : m.bandwidth_bytes_per_s) t.add({m.key, key, si(c.value, "B/s"), c.source});
+    for (const auto& [key, ai] : m.ridge_points()) t.add({m.key, "ridge " + key, si(ai, "FLOP/B"), "derived: FLOP/s / B/s"});
+  }
+  return t.render(Format::table);
+}
+
+int run(const Args& args) {
+  const Format format = format_of(args);
+  const auto rooflines = reports::fit_rooflines(load_all(args.positional));
+  if (rooflines.modes.empty()) throw reports::InputError("no results to fit");
+  const std::string json_text = reports::to_json(rooflines).dump(2) + "\n";
+  if (const auto out = args.get("--out")) {
+    power::atomic_write(*out, json_text);
+    std::cout << (format == Format::json ? json_text : summary(rooflines));
+    std::cout << "rooflines written to " << *out << "\n";
+    return 0;
+  }
+  std::cout << (format == Format::json ? json_text : summary(rooflines));
+  return 0;
+}
+
+}  // namespace
+
+const Command& fit_command() {
+  static const Command cmd{
+      "fit",
+      "fit the time (and energy) rooflines of each power mode from benchmark results",
+      "edgeroof fit RESULTS.json|DIR... [-o rooflines.json] [--format table|json]",
+      "Files are grouped into power modes by their context's power_mode.key (else the file name).\n"
+      "Per benchmark the median of its repetitions counts; a compute ceiling is the best FLOP/s of\n"
+      "its backend and dtype, a bandwidth the best B/s of the benchmarks labelled with that level.",
+      {output_option, format_option},
+      false,
+      run};
+  return cmd;
+}
+
+}  // namespace edgeroof::cli

@@ -1,0 +1,10 @@
+// Every subcommand of `edgeroof`, one file each (cmd_<name>.cpp).
+#pragma once
+
+#include "cli.hpp"
+
+namespace edgeroof::cli {
+
+const Command& fit_command();
+
+}  // namespace edgeroof::cli
