@@ -29,7 +29,9 @@ double compute_tolerance(Dtype d) { return d == Dtype::fp64 ? 1e-12 : 1e-5; }
 void compute_benchmark(benchmark::State& state, Dtype dtype, int flops, std::size_t elements) {
   kc::ComputeKernel kernel(pool(), dtype, elements);
   kernel.run(flops, 1);  // warm-up: pages touched, caches and clocks settled
+  EnergyWindow energy(state);
   for (auto _ : state) kernel.run(flops, 1);
+  energy.finish();
   if (!check_result(state, kernel.max_relative_error(), compute_tolerance(dtype))) return;
   const double n = static_cast<double>(kernel.elements());
   set_work_counters(state, {n * flops, static_cast<double>(kernel.bytes_per_pass())});
@@ -40,7 +42,9 @@ void memory_benchmark(benchmark::State& state, kernels::MemoryKernel kind, std::
   kc::MemoryBench bench(pool(), kind, working_set);
   const std::uint64_t passes = passes_for(bench.bytes_per_pass(), memory_target_bytes);
   bench.run(1);
+  EnergyWindow energy(state);
   for (auto _ : state) bench.run(passes);
+  energy.finish();
   if (!check_result(state, bench.max_relative_error(), 1e-12)) return;
   set_work_counters(state, {static_cast<double>(bench.flops_per_pass() * passes),
                             static_cast<double>(bench.bytes_per_pass() * passes)});

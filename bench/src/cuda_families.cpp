@@ -41,6 +41,7 @@ Stream& stream() {
 // Runs `enqueue` once per iteration between two events and reports the GPU time.
 template <class Enqueue> void timed_loop(benchmark::State& state, Enqueue&& enqueue) {
   auto& s = stream();
+  EnergyWindow energy(state);
   for (auto _ : state) {
     EDGEROOF_CUDA_CHECK(cudaEventRecord(s.start, s.stream));
     enqueue();
@@ -50,6 +51,7 @@ template <class Enqueue> void timed_loop(benchmark::State& state, Enqueue&& enqu
     EDGEROOF_CUDA_CHECK(cudaEventElapsedTime(&ms, s.start, s.stop));
     state.SetIterationTime(static_cast<double>(ms) * 1e-3);
   }
+  energy.finish();
 }
 
 // Any CUDA failure ends this benchmark with the call that failed, not the whole run.

@@ -15,6 +15,22 @@ struct Work {
   double bytes = 0.0;
 };
 
+// The energy of a benchmark's timed window. Construct it immediately before the
+// `for (auto _ : state)` loop and call finish() immediately after; finish() adds energy_J (per
+// iteration), power_W and energy_J.<rail> when a sensor is active (edgeroof-bench --sensor), and
+// nothing when the sensor is "none" (the context then says why).
+class EnergyWindow {
+public:
+  explicit EnergyWindow(benchmark::State& state);
+  EnergyWindow(const EnergyWindow&) = delete;
+  EnergyWindow& operator=(const EnergyWindow&) = delete;
+  void finish();
+
+private:
+  benchmark::State& m_state;
+  bool m_finished = false;
+};
+
 // Sets the counters of DESIGN.md: flops and bytes per iteration, ai, FLOP/s and B/s.
 void set_work_counters(benchmark::State& state, const Work& per_iteration);
 

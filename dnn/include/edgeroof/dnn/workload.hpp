@@ -1,0 +1,65 @@
+// The workload table of a model (DESIGN.md, `edgeroof model --format json`): per layer its
+// analytic FLOPs and DRAM bytes for one inference or one training step. reports/ predicts time
+// and energy from it; dnn/ builds it from the zoo or an ONNX file.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace edgeroof::dnn {
+
+// An unknown model, op, dtype or option, or an unreadable model file: what() is one line.
+class ModelError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+using Shape = std::vector<std::int64_t>;
+
+struct LayerCost {
+  std::string name;    // "layer3.0.conv2", "layer3.0.conv2/bwd_filter" for training phases
+  std::string op;      // "conv2d", "linear", "attention", "relu", ...
+  std::string phase;   // "forward", "backward_data", "backward_weights", "optimizer"
+  std::vector<Shape> inputs;
+  std::vector<Shape> outputs;
+  double flops = 0.0;  // 1 multiply-add = 2 FLOP
+  double bytes = 0.0;  // DRAM traffic: inputs, weights and outputs, no reuse between layers
+  std::string dtype;   // "fp32", "fp16", "bf16", "int8"
+  bool tensor_op = false;  // GEMM-like (conv, matmul, attention): may run on tensor cores
+};
+
+struct Workload {
+  std::string model;
+  std::int64_t batch = 1;
+  std::string dtype = "fp32";
+  std::string phase = "inference";  // or "training:sgd", "training:adam", ...
+  std::vector<LayerCost> layers;
+  std::vector<std::string> unsupported;  // ops that could not be counted; totals then incomplete
+
+  [[nodiscard]] double total_flops() const;
+  [[nodiscard]] double total_bytes() const;
+  [[nodiscard]] bool complete() const { return unsupported.empty(); }
+};
+
+struct WorkloadOptions {
+  std::int64_t batch = 1;
+  std::string dtype = "fp32";
+  std::string train;  // "" for inference, else the optimizer: "sgd", "sgd_momentum", "adam"
+};
+
+// Builds the workload of a zoo model (resnet50, bert_base, ...) or of an .onnx file.
+// Throws ModelError for an unknown model or bad options.
+[[nodiscard]] Workload build_workload(const std::string& model_or_path, const WorkloadOptions& options);
+
+// The zoo's model names, for `edgeroof model --list`.
+[[nodiscard]] std::vector<std::string> zoo_models();
+
+[[nodiscard]] nlohmann::json to_json(const Workload& w);
+// Throws ModelError naming `origin` when the document is not a workload table.
+[[nodiscard]] Workload workload_from_json(const nlohmann::json& doc, const std::string& origin);
+
+}  // namespace edgeroof::dnn
