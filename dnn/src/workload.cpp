@@ -21,7 +21,7 @@ json to_json(const Workload& w) {
   for (const auto& l : w.layers) {
     layers.push_back({{"name", l.name},   {"op", l.op},       {"phase", l.phase},     {"inputs", l.inputs},
                       {"outputs", l.outputs}, {"flops", l.flops}, {"bytes", l.bytes}, {"dtype", l.dtype},
-                      {"tensor_op", l.tensor_op}});
+                      {"tensor_op", l.tensor_op}, {"attrs", l.attrs}});
   }
   return {{"model", w.model},
           {"batch", w.batch},
@@ -54,6 +54,7 @@ Workload workload_from_json(const json& doc, const std::string& origin) {
       l.bytes = j.at("bytes").get<double>();
       l.dtype = j.value("dtype", w.dtype);
       l.tensor_op = j.value("tensor_op", false);
+      if (j.contains("attrs")) l.attrs = j["attrs"].get<std::map<std::string, std::vector<std::int64_t>>>();
       w.layers.push_back(std::move(l));
     }
   } catch (const json::exception& e) {

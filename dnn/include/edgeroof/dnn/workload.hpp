@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -30,6 +31,10 @@ struct LayerCost {
   double bytes = 0.0;  // DRAM traffic: inputs, weights and outputs, no reuse between layers
   std::string dtype;   // "fp32", "fp16", "bf16", "int8"
   bool tensor_op = false;  // GEMM-like (conv, matmul, attention): may run on tensor cores
+  // What the shapes do not say, for building the layer's kernel: conv2d has "kernel" [r, s],
+  // "stride" [sh, sw], "padding" [ph, pw], "dilation" [dh, dw], "groups" [g], "bias" [0|1];
+  // pooling has "kernel", "stride", "padding"; attention has "heads" [h], "causal" [0|1].
+  std::map<std::string, std::vector<std::int64_t>> attrs;
 };
 
 struct Workload {
