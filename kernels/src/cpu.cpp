@@ -286,6 +286,20 @@ double read_range(const double* a, Range r) {
   return s;
 }
 
+// Separate functions with restrict-qualified arrays: the loops vectorize without alias checks,
+// as a STREAM loop over distinct static arrays does.
+void write_range(double* __restrict a, Range r, double value) {
+  for (std::size_t i = r.begin; i < r.end; ++i) a[i] = value;
+}
+
+void copy_range(const double* __restrict a, double* __restrict b, Range r) {
+  for (std::size_t i = r.begin; i < r.end; ++i) b[i] = a[i];
+}
+
+void triad_range(double* __restrict a, const double* __restrict b, const double* __restrict c, Range r) {
+  for (std::size_t i = r.begin; i < r.end; ++i) a[i] = b[i] + memory_scalar * c[i];
+}
+
 }  // namespace
 
 MemoryBench::MemoryBench(ThreadPool& pool, MemoryKernel kernel, std::size_t working_set_bytes)
@@ -315,17 +329,9 @@ void MemoryBench::run(std::uint64_t passes) {
     for (std::uint64_t p = 0; p < passes; ++p) {
       switch (m_kernel) {
       case MemoryKernel::read: m_sums[static_cast<std::size_t>(w)] = read_range(a, r); break;
-      case MemoryKernel::write: {
-        const double value = static_cast<double>(first + p + 1);
-        for (std::size_t i = r.begin; i < r.end; ++i) a[i] = value;
-        break;
-      }
-      case MemoryKernel::copy:
-        for (std::size_t i = r.begin; i < r.end; ++i) b[i] = a[i];
-        break;
-      case MemoryKernel::triad:
-        for (std::size_t i = r.begin; i < r.end; ++i) a[i] = b[i] + memory_scalar * c[i];
-        break;
+      case MemoryKernel::write: write_range(a, r, static_cast<double>(first + p + 1)); break;
+      case MemoryKernel::copy: copy_range(a, b, r); break;
+      case MemoryKernel::triad: triad_range(a, b, c, r); break;
       }
       detail::compiler_barrier();
     }

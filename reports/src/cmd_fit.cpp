@@ -1,8 +1,10 @@
 #include "commands.hpp"
 #include "edgeroof/power/sysfs.hpp"
 #include "edgeroof/reports/fit.hpp"
+#include "edgeroof/reports/peaks.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -39,6 +41,16 @@ std::string summary(const reports::Rooflines& r) {
     for (const auto& [key, c] : m.compute_flops_per_s) t.add({m.key, key, si(c.value, "FLOP/s"), c.source});
     for (const auto& [key, c] : m.bandwidth_bytes_per_s) t.add({m.key, key, si(c.value, "B/s"), c.source});
     for (const auto& [key, ai] : m.ridge_points()) t.add({m.key, "ridge " + key, si(ai, "FLOP/B"), "derived: FLOP/s / B/s"});
+    for (const auto& [key, peak] : reports::derived_peaks(m.context)) {
+      const auto& measured = key == "cuda/dram" ? m.bandwidth_bytes_per_s : m.compute_flops_per_s;
+      std::string row = "derived, not measured: " + peak.formula;
+      if (const auto it = measured.find(key); it != measured.end()) {
+        char pct[32];
+        std::snprintf(pct, sizeof(pct), "; measured = %.1f%%", 100.0 * it->second.value / peak.value);
+        row += pct;
+      }
+      t.add({m.key, "peak " + key, si(peak.value, key == "cuda/dram" ? "B/s" : "FLOP/s"), row});
+    }
   }
   return t.render(Format::table);
 }
