@@ -6,5 +6,6 @@
 namespace edgeroof::cli {
 
 const Command& fit_command();
+const Command& compare_command();
 
 }  // namespace edgeroof::cli

@@ -1,0 +1,93 @@
+#include "commands.hpp"
+#include "edgeroof/reports/compare.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+namespace edgeroof::cli {
+namespace {
+
+std::string value_text(const std::string& metric, double v) {
+  if (metric == "real_time" || metric == "cpu_time") return si(v, "s", 4);
+  if (metric == "energy_J") return si(v, "J", 4);
+  if (metric == "power_W") return si(v, "W", 4);
+  return si(v, metric, 4);  // FLOP/s, B/s
+}
+
+std::string fixed(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), format, v);
+  return buf;
+}
+
+std::string render_table(const reports::Comparison& c, Format format) {
+  Table t({"benchmark", "metric", "old", "new", "change", "p-value", "reps", "verdict", "gate"});
+  for (const auto& r : c.rows) {
+    t.add({r.name, r.metric, value_text(r.metric, r.old_value), value_text(r.metric, r.new_value),
+           fixed("%+.2f%%", 100.0 * r.change), r.pvalue ? fixed("%.4f", *r.pvalue) : "-",
+           std::to_string(r.old_repetitions) + "/" + std::to_string(r.new_repetitions), reports::to_string(r.verdict),
+           r.regression ? "FAIL" : (r.gates ? "" : "info")});
+  }
+  for (const auto& u : c.unpaired) t.add({u.name, "-", "-", "-", "-", "-", "-", u.reason, u.regression ? "FAIL" : ""});
+  return t.render(format);
+}
+
+std::string summary(const reports::Comparison& c, const reports::CompareOptions& o) {
+  const std::string criteria = "a change beyond " + fixed("%g%%", 100.0 * o.threshold) + " with p < " + fixed("%g", o.alpha);
+  if (c.regressions == 0) return "no regression (" + criteria + ")\n";
+  return std::to_string(c.regressions) + " regression(s): " + criteria + " in the bad direction, or a benchmark that fails now\n";
+}
+
+int run(const Args& args) {
+  if (args.positional.size() != 2) throw UsageError("name two results files: OLD.json NEW.json");
+  const Format format = format_of(args);
+  reports::CompareOptions options;
+  options.threshold = args.percent("--threshold").value_or(options.threshold);
+  options.alpha = args.number("--alpha").value_or(options.alpha);
+  if (!(options.alpha > 0.0 && options.alpha <= 1.0)) throw UsageError("--alpha takes a level in (0, 1], such as 0.05");
+  options.filter = args.get_or("--filter", "");
+
+  const auto old_file = reports::load_results(args.positional[0]);
+  const auto new_file = reports::load_results(args.positional[1]);
+  const auto comparison = reports::compare_results(old_file, new_file, options);
+  for (const auto& w : comparison.warnings) std::fprintf(stderr, "edgeroof compare: warning: %s\n", w.c_str());
+
+  if (format == Format::json) {
+    emit(args, reports::to_json(comparison).dump(2) + "\n");
+    std::fputs(summary(comparison, options).c_str(), stderr);
+  } else if (format == Format::csv) {
+    emit(args, render_table(comparison, format));
+    std::fputs(summary(comparison, options).c_str(), stderr);
+  } else {
+    emit(args, render_table(comparison, format) + "\n" + summary(comparison, options));
+  }
+  return comparison.regressions > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+const Command& compare_command() {
+  static const Command cmd{
+      "compare",
+      "compare two benchmark runs by name; exit 1 on a significant regression (a CTest gate)",
+      "edgeroof compare OLD.json NEW.json [--threshold 5%] [--alpha 0.05] [--filter REGEX] [--format table|csv|json]",
+      "Benchmarks are paired by name. Each metric present in both files (real_time, cpu_time, FLOP/s,\n"
+      "B/s, energy_J, power_W) is compared on the mean of its repetitions: change = (new - old) / |old|,\n"
+      "as Google Benchmark's tools/compare.py computes it. A two-sided Mann-Whitney U test over the\n"
+      "repetitions (SciPy's: exact when a side has at most 8 and there are no ties, otherwise normal with\n"
+      "tie and continuity corrections) gives the p-value; it needs 2 repetitions a side and wants 9.\n"
+      "Exit status 1 when a change beyond --threshold is significant (p < --alpha) and bad: slower,\n"
+      "lower FLOP/s or B/s, more energy_J; or when a benchmark that ran in OLD fails in NEW.\n"
+      "cpu_time and power_W are shown but never fail. A benchmark found in one file only is listed.\n"
+      "Exit status 0 otherwise; bad input prints one line and exits 1 (2 for a wrong command line).",
+      {{"--threshold", "PERCENT", "smallest relative change that counts (default 5%)"},
+       {"--alpha", "P", "significance level of the U test (default 0.05)"},
+       {"--filter", "REGEX", "compare only benchmarks whose name matches (ECMAScript regex, searched)"},
+       format_option,
+       output_option},
+      false,
+      run};
+  return cmd;
+}
+
+}  // namespace edgeroof::cli
