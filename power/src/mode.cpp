@@ -1,0 +1,201 @@
+#include "edgeroof/power/mode.hpp"
+
+#include "edgeroof/power/machine.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <sstream>
+
+namespace edgeroof::power {
+namespace {
+
+std::optional<std::int64_t> parse_int64(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (errno != 0 || end != text.c_str() + text.size()) return std::nullopt;
+  return static_cast<std::int64_t>(v);
+}
+
+// A whitespace-separated list of numbers, sorted and without repeats; empty when unreadable.
+std::vector<std::int64_t> read_table(const Root& root, const std::string& path, std::int64_t scale) {
+  std::vector<std::int64_t> out;
+  const auto text = root.try_read(path);
+  if (!text) return out;
+  std::istringstream in(*text);
+  std::string word;
+  while (in >> word) {
+    const auto v = parse_int64(word);
+    if (!v || *v <= 0) return {};
+    out.push_back(*v * scale);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> parts;
+  std::string part;
+  std::istringstream in(text);
+  while (std::getline(in, part, sep)) parts.push_back(part);
+  if (!text.empty() && text.back() == sep) parts.emplace_back();
+  return parts;
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+}
+
+template <typename T>
+std::optional<std::vector<T>> parse_axis(const std::string& axis, const std::string& list) {
+  if (list == "all") return std::nullopt;
+  std::vector<T> values;
+  for (const auto& item : split(list, ',')) {
+    const auto v = parse_int64(trim(item));
+    if (!v || *v <= 0) throw ModeError("grid " + axis + "=" + list + ": '" + trim(item) + "' is not a positive whole number");
+    values.push_back(static_cast<T>(*v));
+  }
+  if (values.empty()) throw ModeError("grid " + axis + "= needs a list or 'all'");
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  return values;
+}
+
+// The values of one axis: the listed ones (checked against the table when there is one) or all.
+template <typename T>
+std::vector<T> axis_values(const std::string& axis, const std::optional<std::vector<T>>& listed,
+                           const std::vector<T>& table, const char* unit) {
+  if (!listed) {
+    if (table.empty()) throw ModeError("grid " + axis + "=all: the " + axis + " frequency table cannot be read on this machine; list the values");
+    return table;
+  }
+  if (!table.empty()) {
+    for (const T v : *listed) {
+      if (std::find(table.begin(), table.end(), v) == table.end()) {
+        std::string known;
+        for (const T t : table) known += (known.empty() ? "" : " ") + std::to_string(t);
+        throw ModeError("grid " + axis + "=" + std::to_string(v) + ": not in the table (" + unit + "): " + known);
+      }
+    }
+  }
+  return *listed;
+}
+
+}  // namespace
+
+std::vector<int> FrequencyTables::core_counts() const {
+  std::vector<int> counts;
+  for (int n = 2; n <= cpu_count; n += 2) counts.push_back(n);
+  if (counts.empty() && cpu_count > 0) counts.push_back(cpu_count);
+  return counts;
+}
+
+FrequencyTables read_frequency_tables(const Root& root) {
+  FrequencyTables t;
+  if (const auto present = root.try_read("/sys/devices/system/cpu/present")) {
+    try {
+      t.cpu_count = static_cast<int>(parse_cpu_list(*present).size());
+    } catch (const std::invalid_argument&) {
+      t.cpu_count = 0;
+    }
+  }
+  t.cpu_khz = read_table(root, "/sys/devices/system/cpu/cpu0/cpufreq/scaling_available_frequencies", 1);
+  if (const auto gpu = find_gpu_devfreq(root)) t.gpu_hz = read_table(root, *gpu + "/available_frequencies", 1);
+  // bpmp lists EMC rates in kHz; every other EMC figure in edgeroof is in Hz.
+  t.emc_hz = read_table(root, "/sys/kernel/debug/bpmp/debug/emc/possible_rates", 1000);
+  return t;
+}
+
+std::optional<std::int64_t> frequency_under_cap(const std::vector<std::int64_t>& table, std::int64_t cap) {
+  if (table.empty()) return std::nullopt;
+  auto it = std::upper_bound(table.begin(), table.end(), cap);
+  if (it == table.begin()) return table.front();
+  return *std::prev(it);
+}
+
+GridSpec parse_grid_spec(const std::string& spec) {
+  GridSpec g;
+  bool seen[4] = {false, false, false, false};
+  for (const auto& raw : split(spec, ';')) {
+    const std::string part = trim(raw);
+    if (part.empty()) continue;
+    const auto eq = part.find('=');
+    if (eq == std::string::npos) throw ModeError("grid '" + part + "': expected AXIS=LIST|all (cores, cpu, gpu, emc)");
+    const std::string axis = trim(part.substr(0, eq));
+    const std::string list = trim(part.substr(eq + 1));
+    int index = -1;
+    if (axis == "cores") {
+      index = 0;
+      g.cores = parse_axis<int>(axis, list);
+    } else if (axis == "cpu") {
+      index = 1;
+      g.cpu_khz = parse_axis<std::int64_t>(axis, list);
+    } else if (axis == "gpu") {
+      index = 2;
+      g.gpu_hz = parse_axis<std::int64_t>(axis, list);
+    } else if (axis == "emc") {
+      index = 3;
+      g.emc_hz = parse_axis<std::int64_t>(axis, list);
+    } else {
+      throw ModeError("grid: unknown axis '" + axis + "' (cores, cpu, gpu, emc)");
+    }
+    if (seen[index]) throw ModeError("grid: axis '" + axis + "' given twice");
+    seen[index] = true;
+  }
+  return g;
+}
+
+std::string grid_key(int cores, std::int64_t cpu_khz, std::int64_t gpu_hz, std::int64_t emc_hz) {
+  return "c" + std::to_string(cores) + "-cpu" + std::to_string(cpu_khz) + "-gpu" + std::to_string(gpu_hz) + "-emc" +
+         std::to_string(emc_hz);
+}
+
+std::string nvpmodel_key(int id, const std::string& name) {
+  std::string key = "nvp" + std::to_string(id) + "-";
+  for (const char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    key += std::isalnum(u) ? static_cast<char>(std::tolower(u)) : '-';
+  }
+  return key;
+}
+
+std::vector<PowerMode> enumerate_grid(const GridSpec& spec, const FrequencyTables& tables) {
+  // Listed core counts need not be even: any count up to the CPUs present is a valid mode.
+  const auto cores = axis_values<int>("cores", spec.cores, spec.cores ? std::vector<int>{} : tables.core_counts(), "CPUs");
+  if (tables.cpu_count > 0) {
+    for (const int n : cores) {
+      if (n > tables.cpu_count) throw ModeError("grid cores=" + std::to_string(n) + ": only " + std::to_string(tables.cpu_count) + " CPUs present");
+    }
+  }
+  const auto cpu = axis_values<std::int64_t>("cpu", spec.cpu_khz, tables.cpu_khz, "kHz");
+  const auto gpu = axis_values<std::int64_t>("gpu", spec.gpu_hz, tables.gpu_hz, "Hz");
+  const auto emc = axis_values<std::int64_t>("emc", spec.emc_hz, tables.emc_hz, "Hz");
+  std::vector<PowerMode> modes;
+  modes.reserve(cores.size() * cpu.size() * gpu.size() * emc.size());
+  for (const int n : cores) {
+    for (const auto c : cpu) {
+      for (const auto g : gpu) {
+        for (const auto e : emc) {
+          PowerMode m;
+          m.key = grid_key(n, c, g, e);
+          m.name = m.key;
+          m.cpu_online = n;
+          m.cpu_min_khz = m.cpu_max_khz = c;
+          m.gpu_min_hz = m.gpu_max_hz = g;
+          m.emc_max_hz = e;
+          m.tpc_pg_mask = 0;
+          modes.push_back(std::move(m));
+        }
+      }
+    }
+  }
+  return modes;
+}
+
+}  // namespace edgeroof::power
