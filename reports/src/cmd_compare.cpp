@@ -1,14 +1,28 @@
 #include "commands.hpp"
 #include "edgeroof/reports/compare.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
 namespace edgeroof::cli {
 namespace {
 
+// Times in the unit that keeps 1 to 3 digits before the point, as Google Benchmark prints them.
+std::string seconds_text(double s) {
+  static const std::pair<double, const char*> units[] = {{1.0, "s"}, {1e-3, "ms"}, {1e-6, "us"}, {1e-9, "ns"}};
+  for (const auto& [scale, unit] : units) {
+    if (std::fabs(s) >= scale || scale == 1e-9) {
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "%.4g %s", s / scale, unit);
+      return buf;
+    }
+  }
+  return "0 s";
+}
+
 std::string value_text(const std::string& metric, double v) {
-  if (metric == "real_time" || metric == "cpu_time") return si(v, "s", 4);
+  if (metric == "real_time" || metric == "cpu_time") return seconds_text(v);
   if (metric == "energy_J") return si(v, "J", 4);
   if (metric == "power_W") return si(v, "W", 4);
   return si(v, metric, 4);  // FLOP/s, B/s
@@ -30,6 +44,18 @@ std::string render_table(const reports::Comparison& c, Format format) {
   }
   for (const auto& u : c.unpaired) t.add({u.name, "-", "-", "-", "-", "-", "-", u.reason, u.regression ? "FAIL" : ""});
   return t.render(format);
+}
+
+// "old: base.json (Jetson AGX Orin, L4T R36.4.3, mode MAXN)": what a JetPack-to-JetPack check needs.
+std::string describe(const char* role, const reports::ResultsFile& f) {
+  std::string about;
+  auto add = [&](const std::string& prefix, const std::string& key) {
+    if (const auto v = f.context_value(key)) about += (about.empty() ? "" : ", ") + prefix + *v;
+  };
+  add("", "device.name");
+  add("L4T ", "l4t.release");
+  add("mode ", "power_mode.name");
+  return std::string(role) + ": " + f.path + (about.empty() ? "" : " (" + about + ")") + "\n";
 }
 
 std::string summary(const reports::Comparison& c, const reports::CompareOptions& o) {
@@ -59,7 +85,8 @@ int run(const Args& args) {
     emit(args, render_table(comparison, format));
     std::fputs(summary(comparison, options).c_str(), stderr);
   } else {
-    emit(args, render_table(comparison, format) + "\n" + summary(comparison, options));
+    emit(args, describe("old", old_file) + describe("new", new_file) + "\n" + render_table(comparison, format) + "\n" +
+                   summary(comparison, options));
   }
   return comparison.regressions > 0 ? 1 : 0;
 }
