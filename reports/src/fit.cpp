@@ -34,11 +34,6 @@ template <class T> std::optional<T> context_number(const ResultsFile& f, const s
   }
 }
 
-std::string mode_key(const ResultsFile& f) {
-  if (auto k = f.context_value("power_mode.key")) return *k;
-  return std::filesystem::path(f.path).stem().string();
-}
-
 void keep_best(std::map<std::string, Ceiling>& table, const std::string& key, double value, const std::string& source) {
   auto it = table.find(key);
   if (it == table.end() || value > it->second.value) table[key] = {value, source};
@@ -47,6 +42,7 @@ void keep_best(std::map<std::string, Ceiling>& table, const std::string& key, do
 // Rates of every repetition of every benchmark in a mode's files, pooled by name.
 struct Pooled {
   std::vector<double> flops_rate, bytes_rate;
+  std::vector<double> energy_J, flops, bytes, time_s;  // per iteration, repetitions with energy_J
   std::string label;
 };
 
@@ -56,6 +52,12 @@ void pool_file(std::map<std::string, Pooled>& pooled, const ResultsFile& file) {
     for (const auto* r : reps) {
       if (auto v = r->counter("FLOP/s")) p.flops_rate.push_back(*v);
       if (auto v = r->counter("B/s")) p.bytes_rate.push_back(*v);
+      if (auto e = r->counter("energy_J")) {
+        p.energy_J.push_back(*e);
+        p.flops.push_back(r->counter("flops").value_or(0.0));
+        p.bytes.push_back(r->counter("bytes").value_or(0.0));
+        p.time_s.push_back(r->real_time_s);
+      }
       if (p.label.empty()) p.label = r->label;
     }
   }
@@ -75,13 +77,57 @@ void fit_time(RooflineMode& mode, const std::map<std::string, Pooled>& pooled) {
   }
 }
 
+std::optional<double> context_real(const std::map<std::string, std::string>& context, const std::string& key) {
+  const auto it = context.find(key);
+  if (it == context.end()) return std::nullopt;
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(it->second, &used);
+    if (used != it->second.size()) return std::nullopt;
+    return v;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void fit_energy_of(RooflineMode& mode, const std::map<std::string, Pooled>& pooled) {
+  std::map<std::string, std::vector<EnergySample>> by_backend;
+  for (const auto& [name, p] : pooled) {
+    if (p.energy_J.empty()) continue;
+    const auto parsed = parse_benchmark_name(name);
+    if (!parsed) continue;
+    EnergySample s{name, "", "", median(p.flops), median(p.bytes), median(p.time_s), median(p.energy_J)};
+    if (parsed->family == "compute") {
+      s.column_flop = parsed->what;
+      s.column_byte = "dram";
+    } else if (parsed->family == "memory" && p.label.rfind("level:", 0) == 0 && p.label != "level:mixed") {
+      s.column_byte = p.label.substr(6);
+    } else {
+      continue;  // layers and mixed working sets: no single column to charge
+    }
+    by_backend[parsed->backend].push_back(std::move(s));
+  }
+  const auto idle = context_real(mode.context, "idle_power_W");
+  for (const auto& [backend, samples] : by_backend) {
+    if (auto fit = fit_energy(samples)) {
+      fit->idle_power_W = idle;
+      mode.energy[backend] = std::move(*fit);
+    }
+  }
+}
+
 }  // namespace
+
+std::string mode_key_of(const ResultsFile& f) {
+  if (auto k = f.context_value("power_mode.key")) return *k;
+  return std::filesystem::path(f.path).stem().string();
+}
 
 Rooflines fit_rooflines(const std::vector<ResultsFile>& files) {
   Rooflines out;
   std::vector<std::map<std::string, Pooled>> pooled;
   for (const auto& file : files) {
-    const std::string key = mode_key(file);
+    const std::string key = mode_key_of(file);
     auto it = std::find_if(out.modes.begin(), out.modes.end(), [&](const RooflineMode& m) { return m.key == key; });
     if (it == out.modes.end()) {
       RooflineMode m;
@@ -100,7 +146,10 @@ Rooflines fit_rooflines(const std::vector<ResultsFile>& files) {
     it->files.push_back(file.path);
     pool_file(pooled[static_cast<std::size_t>(it - out.modes.begin())], file);
   }
-  for (std::size_t i = 0; i < out.modes.size(); ++i) fit_time(out.modes[i], pooled[i]);
+  for (std::size_t i = 0; i < out.modes.size(); ++i) {
+    fit_time(out.modes[i], pooled[i]);
+    fit_energy_of(out.modes[i], pooled[i]);
+  }
   return out;
 }
 
@@ -127,6 +176,37 @@ std::map<std::string, Ceiling> ceilings_from(const json& m, const char* key, con
   return out;
 }
 
+json energy_json(const EnergyFit& e) {
+  json j;
+  j["eps_flop_J"] = e.eps_flop_J;
+  j["eps_byte_J"] = e.eps_byte_J;
+  j["static_W"] = e.static_W;
+  j["r2"] = e.r2;
+  json residuals = json::array();
+  for (const auto& r : e.residuals) residuals.push_back({{"name", r.name}, {"measured_J", r.measured_J}, {"fitted_J", r.fitted_J}});
+  j["residuals"] = residuals;
+  j["benchmarks"] = e.benchmarks;
+  if (e.idle_power_W) j["idle_power_W"] = *e.idle_power_W;
+  if (const auto d = e.static_vs_idle_W()) j["static_vs_idle_W"] = *d;
+  return j;
+}
+
+EnergyFit energy_from(const json& j) {
+  EnergyFit e;
+  e.eps_flop_J = j.value("eps_flop_J", std::map<std::string, double>{});
+  e.eps_byte_J = j.value("eps_byte_J", std::map<std::string, double>{});
+  e.static_W = j.at("static_W").get<double>();
+  e.r2 = j.value("r2", 0.0);
+  if (j.contains("residuals")) {
+    for (const auto& r : j["residuals"]) {
+      e.residuals.push_back({r.at("name").get<std::string>(), r.at("measured_J").get<double>(), r.at("fitted_J").get<double>()});
+    }
+  }
+  e.benchmarks = j.value("benchmarks", std::vector<std::string>{});
+  if (j.contains("idle_power_W")) e.idle_power_W = j["idle_power_W"].get<double>();
+  return e;
+}
+
 }  // namespace
 
 json to_json(const Rooflines& r) {
@@ -145,6 +225,11 @@ json to_json(const Rooflines& r) {
     j["bandwidth_bytes_per_s"] = ceilings_json(m.bandwidth_bytes_per_s, sources);
     j["sources"] = sources;
     j["ridge_ai"] = m.ridge_points();
+    if (!m.energy.empty()) {
+      json energy = json::object();
+      for (const auto& [backend, e] : m.energy) energy[backend] = energy_json(e);
+      j["energy"] = energy;
+    }
     j["files"] = m.files;
     j["context"] = m.context;
     modes.push_back(std::move(j));
@@ -169,6 +254,9 @@ Rooflines rooflines_from_json(const json& doc, const std::string& origin) {
       if (j.contains("cpu_online")) m.cpu_online = j["cpu_online"].get<int>();
       m.compute_flops_per_s = ceilings_from(j, "compute_flops_per_s", "sources");
       m.bandwidth_bytes_per_s = ceilings_from(j, "bandwidth_bytes_per_s", "sources");
+      if (j.contains("energy")) {
+        for (const auto& [backend, e] : j["energy"].items()) m.energy[backend] = energy_from(e);
+      }
       if (j.contains("files")) m.files = j["files"].get<std::vector<std::string>>();
       if (j.contains("context")) m.context = j["context"].get<std::map<std::string, std::string>>();
       out.modes.push_back(std::move(m));

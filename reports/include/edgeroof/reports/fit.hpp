@@ -1,6 +1,7 @@
 // Fitting rooflines from benchmark results: one entry per power mode (rooflines.json, DESIGN.md).
 #pragma once
 
+#include "edgeroof/reports/energy.hpp"
 #include "edgeroof/reports/results.hpp"
 
 #include <nlohmann/json.hpp>
@@ -28,6 +29,8 @@ struct RooflineMode {
   std::vector<std::string> files;
   std::map<std::string, Ceiling> compute_flops_per_s;    // "<backend>/<dtype>"
   std::map<std::string, Ceiling> bandwidth_bytes_per_s;  // "<backend>/<level>"
+  // By backend, where benchmarks carried energy_J (a sensor was active).
+  std::map<std::string, EnergyFit> energy;
   std::map<std::string, std::string> context;            // context of the first file
 
   // FLOP per byte where a dtype's compute ceiling meets a level's bandwidth (same backend).
@@ -39,8 +42,14 @@ struct Rooflines {
 };
 
 // Groups the files by power mode and fits each mode's time roofline: per benchmark the median
-// of its repetitions; per ceiling the best benchmark of its kind.
+// of its repetitions; per ceiling the best benchmark of its kind. With energy_J counters also the
+// energy roofline of each backend (energy.hpp): compute benchmarks charge their FLOPs to their
+// dtype and their bytes to DRAM, memory benchmarks their bytes to their level (label level:X;
+// their few FLOPs are folded into ε_byte), π0 is charged for the real time.
 [[nodiscard]] Rooflines fit_rooflines(const std::vector<ResultsFile>& files);
+
+// The power-mode key of a results file: its context's power_mode.key, else the file's stem.
+[[nodiscard]] std::string mode_key_of(const ResultsFile& file);
 
 [[nodiscard]] nlohmann::json to_json(const Rooflines& r);
 // Throws InputError naming `origin` when the document is not a rooflines file.
