@@ -20,34 +20,47 @@ endif()
 set(_edgeroof_regression_driver "${CMAKE_CURRENT_LIST_DIR}/EdgeroofRegressionDriver.cmake")
 
 # edgeroof_add_regression_test(NAME <name> FILTER <regex> [THRESHOLD <percent>] [ALPHA <p>]
-#                              [REPETITIONS <n>] [MIN_TIME <s>] [TIMEOUT <s>])
+#                              [REPETITIONS <n>] [MIN_TIME <s>] [TIMEOUT <s>]
+#                              [BASELINE <file>] [LABELS <labels...>])
 # Registers the CTest test regression.<name>. It runs
 #   edgeroof-bench --benchmark_filter=<regex> --benchmark_repetitions=<n> --benchmark_min_time=<s>
 # into <build>/regression/<name>.json, then
 #   edgeroof compare <baseline dir>/<device>/<name>.json <that file> --threshold <t> --alpha <p>.
 # FILTER is Google Benchmark's filter, which still sees the /real_time and /manual_time suffixes:
 # anchor with '/' rather than '$'. It must not contain ';' (CMake's list separator).
+# BASELINE replaces the device's file and LABELS the label `regression`: the driver's own tests
+# use them to run in CI against fixed files.
 function(edgeroof_add_regression_test)
-  cmake_parse_arguments(ARG "" "NAME;FILTER;THRESHOLD;ALPHA;REPETITIONS;MIN_TIME;TIMEOUT" "" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME;FILTER;THRESHOLD;ALPHA;REPETITIONS;MIN_TIME;TIMEOUT;BASELINE" "LABELS" ${ARGN})
   if(NOT ARG_NAME OR NOT ARG_FILTER)
     message(FATAL_ERROR "edgeroof_add_regression_test: NAME and FILTER are required")
   endif()
   if(NOT ARG_NAME MATCHES "^[A-Za-z0-9._-]+$")
     message(FATAL_ERROR "edgeroof_add_regression_test: NAME '${ARG_NAME}' must be a plain file name")
   endif()
-  foreach(default THRESHOLD=5% ALPHA=0.05 REPETITIONS=9 MIN_TIME=0.1 TIMEOUT=900)
-    string(REPLACE "=" ";" pair "${default}")
-    list(GET pair 0 key)
-    list(GET pair 1 value)
+  set(defaults THRESHOLD 5% ALPHA 0.05 REPETITIONS 9 MIN_TIME 0.1 TIMEOUT 900)
+  while(defaults)
+    list(POP_FRONT defaults key value)
     if(NOT DEFINED ARG_${key})
       set(ARG_${key} "${value}")
     endif()
-  endforeach()
+  endwhile()
+  if(NOT DEFINED ARG_LABELS)
+    set(ARG_LABELS regression)
+  endif()
+  # Only a device baseline may be (re)recorded; a given BASELINE is a fixed file.
+  set(recordable ON)
+  if(NOT DEFINED ARG_BASELINE)
+    set(ARG_BASELINE "${EDGEROOF_BASELINE_DIR}/${EDGEROOF_BASELINE_DEVICE}/${ARG_NAME}.json")
+  else()
+    set(recordable OFF)
+  endif()
   add_test(NAME regression.${ARG_NAME}
            COMMAND ${CMAKE_COMMAND}
                    -DNAME=${ARG_NAME}
                    -DDEVICE=${EDGEROOF_BASELINE_DEVICE}
-                   -DBASELINE=${EDGEROOF_BASELINE_DIR}/${EDGEROOF_BASELINE_DEVICE}/${ARG_NAME}.json
+                   -DBASELINE=${ARG_BASELINE}
+                   -DRECORDABLE=${recordable}
                    -DOUTPUT=${PROJECT_BINARY_DIR}/regression/${ARG_NAME}.json
                    -DBENCH=$<TARGET_FILE:edgeroof-bench>
                    -DEDGEROOF=$<TARGET_FILE:edgeroof>
@@ -59,7 +72,7 @@ function(edgeroof_add_regression_test)
                    -P ${_edgeroof_regression_driver})
   # The driver prints this marker, and nothing else does, when the baseline is missing.
   set_tests_properties(regression.${ARG_NAME} PROPERTIES
-                       LABELS regression
+                       LABELS "${ARG_LABELS}"
                        SKIP_REGULAR_EXPRESSION "edgeroof-regression: SKIPPED"
                        TIMEOUT ${ARG_TIMEOUT}
                        RUN_SERIAL TRUE)

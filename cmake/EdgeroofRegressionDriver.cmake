@@ -3,7 +3,8 @@
 # or path is never re-parsed.
 #
 # With the environment variable EDGEROOF_RECORD_BASELINE=1 it records the baseline instead (same
-# flags as the check, written atomically by edgeroof-bench) and passes.
+# flags as the check, written atomically by edgeroof-bench) and passes -- unless the test names a
+# fixed BASELINE file (RECORDABLE=OFF), which is never overwritten.
 
 foreach(var NAME DEVICE BASELINE OUTPUT BENCH EDGEROOF FILTER REPETITIONS MIN_TIME THRESHOLD ALPHA)
   if(NOT DEFINED ${var})
@@ -18,7 +19,7 @@ set(bench_args
     "--benchmark_display_aggregates_only=true"
     "--benchmark_out_format=json")
 
-if("$ENV{EDGEROOF_RECORD_BASELINE}" STREQUAL "1")
+if("$ENV{EDGEROOF_RECORD_BASELINE}" STREQUAL "1" AND RECORDABLE)
   get_filename_component(baseline_dir "${BASELINE}" DIRECTORY)
   file(MAKE_DIRECTORY "${baseline_dir}")
   execute_process(COMMAND "${BENCH}" ${bench_args} "--benchmark_out=${BASELINE}" RESULT_VARIABLE rc)
@@ -47,5 +48,6 @@ endif()
 execute_process(COMMAND "${EDGEROOF}" compare "${BASELINE}" "${OUTPUT}" --threshold "${THRESHOLD}" --alpha "${ALPHA}"
                 RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "edgeroof-regression: ${NAME}: edgeroof compare exited ${rc} against ${BASELINE} (see above)")
+  message(FATAL_ERROR "edgeroof-regression: REGRESSION in ${NAME}: edgeroof compare exited ${rc} against ${BASELINE} "
+                      "(see the table above)")
 endif()
