@@ -1,11 +1,15 @@
 // What every registered benchmark shares: its name, its counters and its timed loop.
 #pragma once
 
+#include "edgeroof/power/sensor.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace edgeroof::bench {
 
@@ -15,21 +19,47 @@ struct Work {
   double bytes = 0.0;
 };
 
+// The sensor every EnergyWindow reads (edgeroof-bench --sensor), or none. Not owned; it must
+// outlive the benchmarks. A sensor that is not available() counts as none.
+void set_energy_sensor(power::EnergySensor* sensor);
+[[nodiscard]] power::EnergySensor* energy_sensor();
+
 // The energy of a benchmark's timed window. Construct it immediately before the
 // `for (auto _ : state)` loop and call finish() immediately after; finish() adds energy_J (per
-// iteration), power_W and energy_J.<rail> when a sensor is active (edgeroof-bench --sensor), and
-// nothing when the sensor is "none" (the context then says why).
+// iteration), power_W (average over the window), energy_J.<rail> (per iteration) and
+// sensor_updates (how many sensor updates the window spanned) when a sensor is active, and nothing
+// when there is none (the context then says why) or when a reading failed (a warning says why;
+// the benchmark itself still runs and reports its times).
 class EnergyWindow {
 public:
   explicit EnergyWindow(benchmark::State& state);
+  ~EnergyWindow();
   EnergyWindow(const EnergyWindow&) = delete;
   EnergyWindow& operator=(const EnergyWindow&) = delete;
   void finish();
 
 private:
   benchmark::State& m_state;
-  bool m_finished = false;
+  power::EnergySensor* m_sensor = nullptr;  // null when no window is open
 };
+
+// Adds a window's counters to `state` (as EnergyWindow::finish does).
+void set_energy_counters(benchmark::State& state, const power::EnergySensor& sensor, const power::WindowEnergy& window);
+
+// Idle power: `windows` consecutive windows over `duration_s` with nothing running; the mean power
+// over the whole time and the standard deviation of the windows' averages.
+struct IdlePower {
+  double mean_W = 0.0;
+  double stddev_W = 0.0;
+  int windows = 0;
+  double duration_s = 0.0;
+  std::vector<double> rail_mean_W;
+};
+[[nodiscard]] IdlePower measure_idle_power(power::EnergySensor& sensor, double duration_s, int windows = 10);
+
+// The time a window must last to span `updates` updates of the sensor; nullopt when its period is
+// unknown.
+[[nodiscard]] std::optional<double> min_window_s(const power::EnergySensor& sensor, int updates);
 
 // Sets the counters of DESIGN.md: flops and bytes per iteration, ai, FLOP/s and B/s.
 void set_work_counters(benchmark::State& state, const Work& per_iteration);

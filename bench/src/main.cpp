@@ -1,8 +1,10 @@
 // edgeroof-bench: every roofline kernel as a Google Benchmark, with the context that explains
 // its numbers. Google Benchmark's flags work as usual; edgeroof's own flags are listed by --help.
 #include "edgeroof/power/machine.hpp"
+#include "edgeroof/power/sensor.hpp"
 #include "edgeroof/power/sysfs.hpp"
 #include "families.hpp"
+#include "harness.hpp"
 #include "output.hpp"
 
 #include <benchmark/benchmark.h>
@@ -10,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -25,6 +28,11 @@ edgeroof flags:
   --root=DIR          read sysfs and /etc under DIR instead of / (recorded or fake trees)
   --cuda-device=N     CUDA device to benchmark (default 0)
   --dram-factor=K     largest working set = K x last-level cache, at least 64 MiB (default 16)
+  --sensor=KIND       energy sensor: auto (default: INA3221, else NVML, else RAPL), ina3221,
+                      nvml, rapl or none; counters energy_J, power_W, energy_J.<rail>
+  --idle-s=SECONDS    idle power measured before the benchmarks (default 2; 0 = skip)
+  --min-sensor-updates=N  raise --benchmark_min_time so each energy window spans at least N
+                      sensor updates (default 20; 0 = leave it)
   --help              this text; --benchmark_help lists Google Benchmark's flags
 
 Benchmark names: compute/<backend>/<dtype>/ai:<FLOP per byte>, memory/<backend>/<kernel>/bytes:<set>,
@@ -41,6 +49,18 @@ bool take_value(const char* arg, const char* flag, std::string& value) {
   return false;
 }
 
+double parse_seconds(const std::string& text, const char* flag) {
+  std::size_t used = 0;
+  double v = 0.0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || !(v >= 0.0)) throw std::invalid_argument(std::string(flag) + " takes seconds >= 0, not '" + text + "'");
+  return v;
+}
+
 int parse_int(const std::string& text, const char* flag) {
   std::size_t used = 0;
   int v = 0;
@@ -53,6 +73,42 @@ int parse_int(const std::string& text, const char* flag) {
   return v;
 }
 
+// sensor.*, idle_power_W: which sensor, which rails, and what the machine draws doing nothing.
+void add_sensor_context(edgeroof::power::EnergySensor& sensor, double idle_s, edgeroof::bench::Context& context) {
+  using edgeroof::bench::format_number;
+  context["sensor.name"] = sensor.name();
+  if (!sensor.available()) {
+    context["sensor.unavailable"] = sensor.unavailable_reason();
+    return;
+  }
+  if (const auto period = sensor.update_period_s()) {
+    context["sensor.period_s"] = format_number(*period);
+    context["sensor.period_source"] = sensor.period_source();
+  }
+  std::string rails;
+  for (const auto& rail : sensor.rails()) {
+    rails += (rails.empty() ? "" : ",") + rail.name;
+    context["sensor.rail." + rail.name + ".unit"] = rail.unit;
+    if (!rail.inside.empty()) context["sensor.rail." + rail.name + ".inside"] = rail.inside;
+  }
+  context["sensor.rails"] = rails;
+  context["sensor.total"] = sensor.total_description();
+  if (idle_s <= 0.0) return;
+  try {
+    const auto idle = edgeroof::bench::measure_idle_power(sensor, idle_s);
+    if (idle.windows == 0) return;
+    context["idle_power_W"] = format_number(idle.mean_W);
+    context["idle_power_W.stddev"] = format_number(idle.stddev_W);
+    context["idle_power_W.windows"] = std::to_string(idle.windows);
+    context["idle_power_W.duration_s"] = format_number(idle.duration_s);
+    for (std::size_t r = 0; r < sensor.rails().size() && r < idle.rail_mean_W.size(); ++r) {
+      context["idle_power_W." + sensor.rails()[r].name] = format_number(idle.rail_mean_W[r]);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "edgeroof-bench: warning: idle power not measured: %s\n", e.what());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -60,6 +116,11 @@ int main(int argc, char** argv) {
   try {
     bench::Options options;
     std::vector<char*> rest{argv[0]};
+    auto sensor_kind = power::SensorKind::automatic;
+    double idle_s = 2.0;
+    int min_sensor_updates = 20;
+    double min_time_s = 0.5;  // Google Benchmark's default --benchmark_min_time
+    int min_time_at = -1;     // where --benchmark_min_time is in `rest`, if given
     for (int i = 1; i < argc; ++i) {
       std::string value;
       if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
@@ -72,8 +133,44 @@ int main(int argc, char** argv) {
       } else if (take_value(argv[i], "--dram-factor", value)) {
         options.dram_factor = parse_int(value, "--dram-factor");
         if (options.dram_factor < 1) throw std::invalid_argument("--dram-factor must be at least 1");
+      } else if (take_value(argv[i], "--sensor", value)) {
+        sensor_kind = power::parse_sensor_kind(value);
+      } else if (take_value(argv[i], "--idle-s", value)) {
+        idle_s = parse_seconds(value, "--idle-s");
+      } else if (take_value(argv[i], "--min-sensor-updates", value)) {
+        min_sensor_updates = parse_int(value, "--min-sensor-updates");
+        if (min_sensor_updates < 0) throw std::invalid_argument("--min-sensor-updates must be >= 0");
       } else {
+        if (take_value(argv[i], "--benchmark_min_time", value)) {
+          min_time_s = parse_seconds(value, "--benchmark_min_time");
+          min_time_at = static_cast<int>(rest.size());
+        }
         rest.push_back(argv[i]);
+      }
+    }
+
+    // The sensor is chosen before Google Benchmark reads its flags, so the minimum time can be
+    // raised to span enough sensor updates (a window of a few updates gives 0 J or noise).
+    power::SensorOptions sensor_options;
+    sensor_options.nvml_device = static_cast<unsigned>(options.cuda_device);
+    const auto sensor = power::make_sensor(sensor_kind, options.root, sensor_options);
+    if (!sensor->available() && sensor_kind != power::SensorKind::none) {
+      std::fprintf(stderr, "edgeroof-bench: no energy counters: %s\n", sensor->unavailable_reason().c_str());
+    }
+    bench::set_energy_sensor(sensor->available() ? sensor.get() : nullptr);
+    std::string min_time_arg;
+    if (sensor->available() && min_sensor_updates > 0) {
+      if (const auto needed_s = bench::min_window_s(*sensor, min_sensor_updates)) {
+        if (*needed_s > min_time_s) {
+          std::fprintf(stderr, "edgeroof-bench: --benchmark_min_time raised from %g to %g s so each energy window spans >= %d updates of %s\n",
+                       min_time_s, *needed_s, min_sensor_updates, sensor->name().c_str());
+          min_time_arg = "--benchmark_min_time=" + std::to_string(*needed_s);
+          if (min_time_at >= 0) rest[static_cast<std::size_t>(min_time_at)] = min_time_arg.data();
+          else rest.push_back(min_time_arg.data());
+        }
+      } else {
+        std::fprintf(stderr, "edgeroof-bench: warning: the update period of %s is unknown, so windows cannot be made to span %d updates; check sensor_updates\n",
+                     sensor->name().c_str(), min_sensor_updates);
       }
     }
     bench::Output output(rest);
@@ -90,6 +187,7 @@ int main(int argc, char** argv) {
     if (!cuda && context.count("cpu.model")) context["device.name"] = context["cpu.model"];
     if (const auto l4t = power::read_l4t_release(options.root)) context["l4t.release"] = *l4t;
     for (const auto& [key, value] : power::read_current_clocks(options.root)) context["clocks.start." + key] = std::to_string(value);
+    add_sensor_context(*sensor, idle_s, context);
     for (const auto& [key, value] : context) benchmark::AddCustomContext(key, value);
 
     const std::size_t ran = benchmark::RunSpecifiedBenchmarks();

@@ -1,0 +1,237 @@
+// INA3221 rails through the hwmon driver: power from power<N>_input (uW) where the kernel has it,
+// else bus voltage (mV) x current (mA). The chip refreshes its registers every update_interval ms,
+// so the sampler reads at that period and integrates with the trapezoid rule.
+#include "edgeroof/power/sensor_ina3221.hpp"
+
+#include "edgeroof/power/sensor_sampler.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <utility>
+
+namespace edgeroof::power {
+namespace detail {
+
+namespace {
+
+std::string device_of(const Root& root, const std::string& hwmon_path) {
+  // .../1-0040/hwmon/hwmon3: the bus address is two levels up once links are followed.
+  std::error_code ec;
+  const auto real = std::filesystem::weakly_canonical(root.resolve(hwmon_path), ec);
+  if (!ec) {
+    const auto parent = real.parent_path();
+    if (parent.filename() == "hwmon") return parent.parent_path().filename().string();
+  }
+  return std::filesystem::path(hwmon_path).filename().string();
+}
+
+bool is_hwmon_name(const std::string& name) { return name.rfind("hwmon", 0) == 0; }
+
+}  // namespace
+
+std::optional<long long> parse_hwmon_int(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  std::size_t i = 0;
+  if (text[0] == '-' || text[0] == '+') i = 1;
+  if (i == text.size()) return std::nullopt;
+  for (std::size_t j = i; j < text.size(); ++j) {
+    if (!std::isdigit(static_cast<unsigned char>(text[j]))) return std::nullopt;
+  }
+  const std::string s(text);
+  errno = 0;
+  const long long v = std::strtoll(s.c_str(), nullptr, 10);
+  if (errno == ERANGE) return std::nullopt;
+  return v;
+}
+
+std::optional<std::string> parse_hwmon_label(std::string_view text) {
+  std::string label;
+  for (char c : text) {
+    if (c == '\n' || c == '\0') break;
+    // Counter keys are built from labels (energy_J.<label>): keep them to safe characters.
+    const bool safe = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    label += safe ? c : '_';
+  }
+  while (!label.empty() && label.back() == '_') label.pop_back();
+  while (!label.empty() && label.front() == '_') label.erase(label.begin());
+  if (label.empty() || label == "NC" || label == "nc") return std::nullopt;
+  return label;
+}
+
+std::vector<HwmonDevice> find_ina3221_devices(const Root& root) {
+  std::vector<HwmonDevice> devices;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& path, std::string device) {
+    std::error_code ec;
+    const auto real = std::filesystem::weakly_canonical(root.resolve(path), ec).string();
+    if (!seen.insert(ec ? path : real).second) return;
+    devices.push_back({path, std::move(device)});
+  };
+  const std::string driver = "/sys/bus/i2c/drivers/ina3221";
+  for (const auto& dev : root.list(driver)) {
+    for (const auto& h : root.list(driver + "/" + dev + "/hwmon")) {
+      if (is_hwmon_name(h)) add(driver + "/" + dev + "/hwmon/" + h, dev);
+    }
+  }
+  for (const auto& h : root.list("/sys/class/hwmon")) {
+    const std::string path = "/sys/class/hwmon/" + h;
+    if (root.try_read(path + "/name").value_or("") == "ina3221") add(path, device_of(root, path));
+  }
+  std::stable_sort(devices.begin(), devices.end(), [](const auto& a, const auto& b) { return a.device < b.device; });
+  return devices;
+}
+
+std::vector<Ina3221Channel> ina3221_channels(const Root& root, const HwmonDevice& device) {
+  std::vector<Ina3221Channel> channels;
+  for (int n = 1; n <= 3; ++n) {
+    const std::string base = device.path + "/";
+    const std::string index = std::to_string(n);
+    const auto label_text = root.try_read(base + "in" + index + "_label");
+    if (!label_text) continue;
+    const auto label = parse_hwmon_label(*label_text);
+    if (!label) continue;
+    if (const auto enable = root.try_read(base + "in" + index + "_enable")) {
+      if (parse_hwmon_int(*enable) == 0) continue;
+    }
+    Ina3221Channel c;
+    c.rail.name = *label;
+    if (root.exists(base + "power" + index + "_input")) {
+      c.power_path = base + "power" + index + "_input";
+      c.rail.unit = "uW";
+    } else {
+      c.voltage_path = base + "in" + index + "_input";
+      c.current_path = base + "curr" + index + "_input";
+      c.rail.unit = "mV*mA";
+    }
+    channels.push_back(std::move(c));
+  }
+  return channels;
+}
+
+void classify_rails(std::vector<Rail>& rails) {
+  // Board inputs as L4T names them: Orin NX/Nano and Xavier (VDD_IN), Nano/TX1/TX2 (POM_5V_IN).
+  static const char* const totals[] = {"VDD_IN", "POM_5V_IN"};
+  // Sub-rails measured behind another measured rail (jetson-orin.md).
+  static const std::pair<const char*, const char*> nested[] = {{"VDDQ_VDD2_1V8AO", "VIN_SYS_5V0"}};
+
+  const Rail* total = nullptr;
+  for (auto& r : rails) {
+    r.board_total = std::find(std::begin(totals), std::end(totals), r.name) != std::end(totals) && total == nullptr;
+    r.inside.clear();
+    if (r.board_total) total = &r;
+  }
+  for (auto& r : rails) {
+    if (total != nullptr) {
+      if (&r != total) r.inside = total->name;
+      continue;
+    }
+    for (const auto& [child, parent] : nested) {
+      if (r.name != child) continue;
+      const bool parent_measured =
+          std::any_of(rails.begin(), rails.end(), [p = parent](const Rail& o) { return o.name == p; });
+      if (parent_measured) r.inside = parent;
+    }
+  }
+}
+
+}  // namespace detail
+
+namespace {
+
+// Where update_interval is absent and no change can be watched, sample this often: fast enough
+// for every INA3221 configuration L4T uses, and cheap.
+constexpr double fallback_sample_period_s = 0.005;
+
+class Ina3221Sensor final : public EnergySensor {
+public:
+  Ina3221Sensor(const Root& root, const SensorOptions& options) : EnergySensor("ina3221"), m_root(root) {
+    const auto devices = detail::find_ina3221_devices(root);
+    if (devices.empty()) {
+      set_unavailable("no INA3221 hwmon device under " + root.resolve("/sys/bus/i2c/drivers/ina3221").string() +
+                      " or " + root.resolve("/sys/class/hwmon").string());
+      return;
+    }
+    std::optional<double> interval_s;
+    std::set<std::string> names;
+    for (const auto& device : devices) {
+      for (auto& c : detail::ina3221_channels(root, device)) {
+        // Two devices may reuse a label: the bus address keeps counter keys apart.
+        if (!names.insert(c.rail.name).second) c.rail.name += "@" + device.device;
+        names.insert(c.rail.name);
+        m_channels.push_back(std::move(c));
+      }
+      if (const auto ms = root.try_read_int(device.path + "/update_interval"); ms && *ms > 0) {
+        interval_s = std::max(interval_s.value_or(0.0), static_cast<double>(*ms) * 1e-3);
+      }
+    }
+    if (m_channels.empty()) {
+      set_unavailable("INA3221 found (" + devices.front().path + ") but no labelled channel that is connected");
+      return;
+    }
+    std::vector<Rail> rails;
+    for (const auto& c : m_channels) rails.push_back(c.rail);
+    detail::classify_rails(rails);
+    set_rails(rails);
+
+    // Every file is read once now, so a missing or unreadable one makes the sensor unavailable
+    // with its name instead of failing in the middle of a benchmark.
+    std::vector<double> power_W(m_channels.size());
+    try {
+      read(power_W);
+    } catch (const std::exception& e) {
+      set_unavailable(e.what());
+      return;
+    }
+    if (interval_s) {
+      set_period(interval_s, "update_interval");
+    } else {
+      const auto& c = m_channels.front();
+      const std::string probe = c.power_path.empty() ? c.current_path : c.power_path;
+      set_period(detail::measure_update_period_s(
+                     [&] { return static_cast<double>(m_root.try_read_int(probe).value_or(0)); }, options.clock,
+                     options.period_probe_s),
+                 "measured");
+    }
+    m_window.emplace(
+        m_channels.size(), [this](std::vector<double>& p) { read(p); },
+        update_period_s().value_or(fallback_sample_period_s), options.clock);
+  }
+
+private:
+  std::int64_t read_int(const std::string& path) const {
+    const auto value = detail::parse_hwmon_int(m_root.read(path));
+    if (!value) throw SensorError("not a number in " + m_root.resolve(path).string());
+    return *value;
+  }
+
+  void read(std::vector<double>& power_W) const {
+    for (std::size_t i = 0; i < m_channels.size(); ++i) {
+      const auto& c = m_channels[i];
+      if (!c.power_path.empty()) {
+        power_W[i] = static_cast<double>(read_int(c.power_path)) * 1e-6;
+      } else {
+        power_W[i] = static_cast<double>(read_int(c.voltage_path)) * static_cast<double>(read_int(c.current_path)) * 1e-6;
+      }
+    }
+  }
+
+  void do_start() override { m_window->start(); }
+  WindowEnergy do_stop() override { return m_window->stop(); }
+
+  Root m_root;
+  std::vector<detail::Ina3221Channel> m_channels;
+  std::optional<detail::PowerWindow> m_window;
+};
+
+}  // namespace
+
+std::unique_ptr<EnergySensor> make_ina3221_sensor(const Root& root, const SensorOptions& options) {
+  return std::make_unique<Ina3221Sensor>(root, options);
+}
+
+}  // namespace edgeroof::power

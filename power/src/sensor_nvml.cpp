@@ -1,0 +1,140 @@
+// NVIDIA GPUs through NVML, loaded at run time from libnvidia-ml.so.1 so that edgeroof builds and
+// runs without the driver. The total-energy counter (mJ, Volta and newer) is read at the window's
+// edges where the GPU has it; otherwise the power reading (mW) is sampled and integrated.
+#include "edgeroof/power/sensor_sampler.hpp"
+
+#include <dlfcn.h>
+
+#include <optional>
+#include <string>
+
+namespace edgeroof::power {
+
+namespace {
+
+// The few NVML types and entry points used, with NVML's ABI (nvml.h): results are ints, a device
+// is an opaque pointer.
+using nvmlReturn_t = int;
+using nvmlDevice_t = struct nvmlDevice_st*;
+constexpr nvmlReturn_t nvml_success = 0;
+
+struct NvmlApi {
+  nvmlReturn_t (*init)() = nullptr;
+  nvmlReturn_t (*shutdown)() = nullptr;
+  const char* (*error_string)(nvmlReturn_t) = nullptr;
+  nvmlReturn_t (*device_by_index)(unsigned, nvmlDevice_t*) = nullptr;
+  nvmlReturn_t (*total_energy)(nvmlDevice_t, unsigned long long*) = nullptr;
+  nvmlReturn_t (*power_usage)(nvmlDevice_t, unsigned*) = nullptr;
+};
+
+// One checking macro for NVML: a failed call becomes a SensorError naming the call and the place.
+#define EDGEROOF_NVML_CHECK(api, call)                                                                           \
+  do {                                                                                                           \
+    const nvmlReturn_t edgeroof_nvml_rc = (call);                                                                \
+    if (edgeroof_nvml_rc != nvml_success) {                                                                      \
+      throw SensorError(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " #call " failed: " +        \
+                        ((api).error_string ? (api).error_string(edgeroof_nvml_rc)                               \
+                                            : ("NVML error " + std::to_string(edgeroof_nvml_rc)).c_str()));      \
+    }                                                                                                            \
+  } while (0)
+
+// Where the counter is missing the power reading is sampled; NVML refreshes it every few tens of
+// milliseconds at best, so a faster poll would only repeat values.
+constexpr double fallback_sample_period_s = 0.02;
+constexpr double poll_period_s = 0.25;
+
+class NvmlSensor final : public EnergySensor {
+public:
+  explicit NvmlSensor(const SensorOptions& options) : EnergySensor("nvml") {
+    m_library = ::dlopen(options.nvml_library.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (m_library == nullptr) {
+      const char* why = ::dlerror();
+      set_unavailable("cannot load " + options.nvml_library + " (no NVIDIA driver?): " + (why ? why : "unknown"));
+      return;
+    }
+    std::string missing;
+    auto bind = [&](auto& fn, const char* symbol) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(m_library, symbol));
+      if (fn == nullptr) missing += std::string(missing.empty() ? "" : ", ") + symbol;
+    };
+    bind(m_api.init, "nvmlInit_v2");
+    bind(m_api.shutdown, "nvmlShutdown");
+    bind(m_api.error_string, "nvmlErrorString");
+    bind(m_api.device_by_index, "nvmlDeviceGetHandleByIndex_v2");
+    bind(m_api.total_energy, "nvmlDeviceGetTotalEnergyConsumption");
+    bind(m_api.power_usage, "nvmlDeviceGetPowerUsage");
+    if (!missing.empty()) {
+      set_unavailable(options.nvml_library + " lacks " + missing);
+      return;
+    }
+    try {
+      EDGEROOF_NVML_CHECK(m_api, m_api.init());
+      m_initialised = true;
+      EDGEROOF_NVML_CHECK(m_api, m_api.device_by_index(options.nvml_device, &m_device));
+    } catch (const SensorError& e) {
+      set_unavailable(e.what());
+      return;
+    }
+    const std::string rail_name = "gpu" + (options.nvml_device == 0 ? std::string() : std::to_string(options.nvml_device));
+    unsigned long long energy_mJ = 0;
+    unsigned power_mW = 0;
+    if (m_api.total_energy(m_device, &energy_mJ) == nvml_success) {
+      set_rails({Rail{rail_name, "mJ", false, ""}});
+      set_period(detail::measure_update_period_s([&] { return static_cast<double>(energy_mJ_now()); }, options.clock,
+                                                 options.period_probe_s),
+                 "measured");
+      m_counter.emplace(
+          std::vector<std::uint64_t>{0}, 1e-3, [this](std::vector<std::uint64_t>& raw) { raw[0] = energy_mJ_now(); },
+          poll_period_s, options.clock);
+    } else if (const nvmlReturn_t rc = m_api.power_usage(m_device, &power_mW); rc == nvml_success) {
+      set_rails({Rail{rail_name, "mW", false, ""}});
+      set_period(detail::measure_update_period_s([&] { return power_W_now(); }, options.clock, options.period_probe_s),
+                 "measured");
+      m_power.emplace(
+          1, [this](std::vector<double>& p) { p[0] = power_W_now(); },
+          update_period_s().value_or(fallback_sample_period_s), options.clock);
+    } else {
+      set_unavailable(std::string("GPU has neither an energy counter nor a power reading: ") + m_api.error_string(rc));
+    }
+  }
+
+  ~NvmlSensor() override {
+    m_counter.reset();
+    m_power.reset();
+    if (m_initialised) (void)m_api.shutdown();
+    if (m_library != nullptr) ::dlclose(m_library);
+  }
+
+private:
+  std::uint64_t energy_mJ_now() const {
+    unsigned long long mJ = 0;
+    EDGEROOF_NVML_CHECK(m_api, m_api.total_energy(m_device, &mJ));
+    return static_cast<std::uint64_t>(mJ);
+  }
+  double power_W_now() const {
+    unsigned mW = 0;
+    EDGEROOF_NVML_CHECK(m_api, m_api.power_usage(m_device, &mW));
+    return static_cast<double>(mW) * 1e-3;
+  }
+
+  void do_start() override {
+    if (m_counter) m_counter->start();
+    else m_power->start();
+  }
+  WindowEnergy do_stop() override { return m_counter ? m_counter->stop() : m_power->stop(); }
+
+  void* m_library = nullptr;
+  NvmlApi m_api;
+  bool m_initialised = false;
+  nvmlDevice_t m_device = nullptr;
+  std::optional<detail::CounterWindow> m_counter;
+  std::optional<detail::PowerWindow> m_power;
+};
+
+}  // namespace
+
+std::unique_ptr<EnergySensor> make_nvml_sensor(const SensorOptions& options) {
+  return std::make_unique<NvmlSensor>(options);
+}
+
+}  // namespace edgeroof::power

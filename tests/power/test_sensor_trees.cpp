@@ -1,0 +1,213 @@
+// The sensors on fake sysfs trees in the real layouts (tests/data/power): Orin AGX with two
+// INA3221 devices and NC channels, a Xavier NX with VDD_IN, RAPL with package, core and dram.
+#include "edgeroof/power/sensor.hpp"
+#include "edgeroof/power/sensor_ina3221.hpp"
+#include "edgeroof/power/sysfs.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+namespace fs = std::filesystem;
+using namespace edgeroof::power;
+
+namespace {
+
+const fs::path data = fs::path(EDGEROOF_TEST_DATA_DIR) / "power";
+
+// A clock that advances 1 ms per reading: window durations and energies are then exact.
+SensorOptions test_options() {
+  SensorOptions o;
+  auto ticks = std::make_shared<std::atomic<long>>(0);
+  o.clock = [ticks] { return static_cast<double>(++*ticks) * 1e-3; };
+  o.nvml_library = "/nonexistent/libnvidia-ml.so.1";  // no real GPU may leak into these tests
+  o.period_probe_s = 0.02;
+  return o;
+}
+
+// A writable copy of a fixture tree (symlinks kept), removed at the end of the test.
+class TreeCopy : public ::testing::Test {
+protected:
+  fs::path copy(const std::string& fixture) {
+    m_dir = fs::temp_directory_path() / ("edgeroof-sensor-" + std::to_string(::getpid()) + "-" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(m_dir);
+    fs::copy(data / fixture, m_dir, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    return m_dir;
+  }
+  void TearDown() override {
+    if (!m_dir.empty()) fs::remove_all(m_dir);
+  }
+  fs::path m_dir;
+};
+
+std::vector<std::string> names(const EnergySensor& s) {
+  std::vector<std::string> out;
+  for (const auto& r : s.rails()) out.push_back(r.name);
+  return out;
+}
+
+}  // namespace
+
+TEST(Ina3221, OrinAgxFindsBothDevicesOnceAndSkipsNcChannels) {
+  const Root root(data / "orin-agx");
+  const auto devices = detail::find_ina3221_devices(root);
+  ASSERT_EQ(devices.size(), 2u);  // by driver and by /sys/class/hwmon link: still two
+  EXPECT_EQ(devices[0].device, "1-0040");
+  EXPECT_EQ(devices[1].device, "1-0041");
+
+  auto sensor = make_ina3221_sensor(root, test_options());
+  ASSERT_TRUE(sensor->available()) << sensor->unavailable_reason();
+  EXPECT_EQ(names(*sensor), (std::vector<std::string>{"VDD_GPU_SOC", "VDD_CPU_CV", "VIN_SYS_5V0", "VDDQ_VDD2_1V8AO"}));
+  EXPECT_EQ(sensor->rails()[3].inside, "VIN_SYS_5V0");
+  for (int r = 0; r < 3; ++r) EXPECT_TRUE(sensor->rails()[r].inside.empty());
+  EXPECT_EQ(sensor->total_description(), "VDD_GPU_SOC+VDD_CPU_CV+VIN_SYS_5V0");
+  EXPECT_EQ(sensor->rails()[0].unit, "mV*mA");
+  ASSERT_TRUE(sensor->update_period_s().has_value());
+  EXPECT_DOUBLE_EQ(*sensor->update_period_s(), 0.006);  // update_interval = 6 ms
+  EXPECT_EQ(sensor->period_source(), "update_interval");
+}
+
+TEST(Ina3221, OrinAgxEnergyIsVoltageTimesCurrentOverTheWindow) {
+  auto sensor = make_ina3221_sensor(Root(data / "orin-agx"), test_options());
+  sensor->start();
+  const WindowEnergy w = sensor->stop();
+  ASSERT_GT(w.duration_s, 0.0);
+  // 5000 mV x 1200, 600, 900, 300 mA = 6, 3, 4.5, 1.5 W; the total leaves out VDDQ (inside 5V0).
+  EXPECT_NEAR(w.rail_J[0] / w.duration_s, 6.0, 1e-9);
+  EXPECT_NEAR(w.rail_J[1] / w.duration_s, 3.0, 1e-9);
+  EXPECT_NEAR(w.rail_J[2] / w.duration_s, 4.5, 1e-9);
+  EXPECT_NEAR(w.rail_J[3] / w.duration_s, 1.5, 1e-9);
+  EXPECT_NEAR(w.average_power_W(), 13.5, 1e-9);
+}
+
+TEST(Ina3221, XavierNxTotalIsVddIn) {
+  auto sensor = make_ina3221_sensor(Root(data / "xavier-nx"), test_options());
+  ASSERT_TRUE(sensor->available()) << sensor->unavailable_reason();
+  EXPECT_EQ(names(*sensor), (std::vector<std::string>{"VDD_IN", "VDD_CPU_GPU_CV", "VDD_SOC"}));
+  EXPECT_TRUE(sensor->rails()[0].board_total);
+  EXPECT_EQ(sensor->rails()[1].inside, "VDD_IN");
+  EXPECT_EQ(sensor->rails()[2].inside, "VDD_IN");
+  EXPECT_EQ(sensor->total_description(), "VDD_IN");
+  // No update_interval and values that never change: the period is unknown, not made up.
+  EXPECT_FALSE(sensor->update_period_s().has_value());
+  sensor->start();
+  const WindowEnergy w = sensor->stop();
+  EXPECT_NEAR(w.average_power_W(), 5.080 * 1.5, 1e-9);  // VDD_IN only, not the sum of the three
+}
+
+TEST_F(TreeCopy, PowerInputIsUsedWhereTheKernelProvidesIt) {
+  const auto dir = copy("xavier-nx");
+  std::ofstream(dir / "sys/bus/i2c/drivers/ina3221/7-0040/hwmon/hwmon5/power1_input") << "7000000\n";  // uW
+  auto sensor = make_ina3221_sensor(Root(dir), test_options());
+  ASSERT_TRUE(sensor->available()) << sensor->unavailable_reason();
+  EXPECT_EQ(sensor->rails()[0].unit, "uW");
+  sensor->start();
+  EXPECT_NEAR(sensor->stop().average_power_W(), 7.0, 1e-9);
+}
+
+TEST_F(TreeCopy, UnreadableFileMakesTheSensorUnavailableWithItsName) {
+  // Tests run as root, whom chmod 000 does not stop: a directory in place of the file fails the
+  // same way a denied read does, with the path and the reason.
+  const auto dir = copy("orin-agx");
+  const auto curr = dir / "sys/bus/i2c/drivers/ina3221/1-0040/hwmon/hwmon3/curr2_input";
+  fs::remove(curr);
+  fs::create_directory(curr);
+  auto sensor = make_ina3221_sensor(Root(dir), test_options());
+  EXPECT_FALSE(sensor->available());
+  EXPECT_NE(sensor->unavailable_reason().find("curr2_input"), std::string::npos) << sensor->unavailable_reason();
+  EXPECT_NE(sensor->unavailable_reason().find("Is a directory"), std::string::npos) << sensor->unavailable_reason();
+  EXPECT_THROW(sensor->start(), SensorError);
+  // auto then falls through to none and keeps every reason.
+  auto any = make_sensor(SensorKind::automatic, Root(dir), test_options());
+  EXPECT_EQ(any->name(), "none");
+  EXPECT_NE(any->unavailable_reason().find("curr2_input"), std::string::npos);
+  EXPECT_NE(any->unavailable_reason().find("nvml:"), std::string::npos);
+  EXPECT_NE(any->unavailable_reason().find("rapl:"), std::string::npos);
+}
+
+TEST_F(TreeCopy, FileThatVanishesDuringTheWindowFailsStopWithItsName) {
+  const auto dir = copy("orin-agx");
+  auto sensor = make_ina3221_sensor(Root(dir), test_options());
+  ASSERT_TRUE(sensor->available());
+  sensor->start();
+  fs::remove(dir / "sys/bus/i2c/drivers/ina3221/1-0041/hwmon/hwmon4/in2_input");
+  try {
+    (void)sensor->stop();
+    FAIL() << "stop() must fail";
+  } catch (const SensorError& e) {
+    EXPECT_NE(std::string(e.what()).find("in2_input"), std::string::npos) << e.what();
+  } catch (const SysfsError& e) {
+    EXPECT_NE(std::string(e.what()).find("in2_input"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Rapl, PackageCoreAndDramDomains) {
+  auto sensor = make_rapl_sensor(Root(data / "rapl"), test_options());
+  ASSERT_TRUE(sensor->available()) << sensor->unavailable_reason();
+  EXPECT_EQ(names(*sensor), (std::vector<std::string>{"package-0", "core", "dram"}));
+  EXPECT_EQ(sensor->rails()[1].inside, "package-0");  // core is part of the package
+  EXPECT_TRUE(sensor->rails()[2].inside.empty());     // dram is metered beside it
+  EXPECT_EQ(sensor->total_description(), "package-0+dram");
+  EXPECT_EQ(sensor->rails()[0].unit, "uJ");
+}
+
+TEST_F(TreeCopy, RaplPackageWrapsDuringTheWindow) {
+  const auto dir = copy("rapl");
+  const auto zone = dir / "sys/class/powercap";
+  auto sensor = make_rapl_sensor(Root(dir), test_options());
+  ASSERT_TRUE(sensor->available()) << sensor->unavailable_reason();
+  sensor->start();
+  // Written by rename, as a reader must never see half a number.
+  atomic_write(zone / "intel-rapl:0/energy_uj", "1000000\n");     // wrapped at 262143328850
+  atomic_write(zone / "intel-rapl:0:0/energy_uj", "1500000\n");   // +0.5 J
+  atomic_write(zone / "intel-rapl:0:1/energy_uj", "55000000\n");  // +5 J
+  const WindowEnergy w = sensor->stop();
+  EXPECT_NEAR(w.rail_J[0], 1.328850, 1e-9);  // (262143328850 - 262143000000 + 1000000) uJ
+  EXPECT_NEAR(w.rail_J[1], 0.5, 1e-9);
+  EXPECT_NEAR(w.rail_J[2], 5.0, 1e-9);
+  EXPECT_NEAR(w.total_J, 6.328850, 1e-9);  // package + dram; core is inside the package
+}
+
+TEST(Factory, AutoPrefersIna3221ThenRaplAndNamesEveryReasonForNone) {
+  EXPECT_EQ(make_sensor(SensorKind::automatic, Root(data / "orin-agx"), test_options())->name(), "ina3221");
+  EXPECT_EQ(make_sensor(SensorKind::automatic, Root(data / "rapl"), test_options())->name(), "rapl");
+  auto none = make_sensor(SensorKind::automatic, Root(data / "empty-does-not-exist"), test_options());
+  EXPECT_EQ(none->name(), "none");
+  EXPECT_FALSE(none->available());
+  EXPECT_NE(none->unavailable_reason().find("ina3221: no INA3221"), std::string::npos) << none->unavailable_reason();
+  EXPECT_NE(none->unavailable_reason().find("nvml: cannot load /nonexistent/libnvidia-ml.so.1"), std::string::npos);
+  EXPECT_NE(none->unavailable_reason().find("rapl: no RAPL zone"), std::string::npos);
+  EXPECT_TRUE(none->rails().empty());
+}
+
+TEST(Factory, ExplicitKindIsNotReplacedByAnother) {
+  auto rapl = make_sensor(SensorKind::rapl, Root(data / "orin-agx"), test_options());
+  EXPECT_EQ(rapl->name(), "rapl");
+  EXPECT_FALSE(rapl->available());
+  EXPECT_EQ(make_sensor(SensorKind::none, Root(data / "orin-agx"), test_options())->name(), "none");
+}
+
+TEST(Factory, ParsesKinds) {
+  EXPECT_EQ(parse_sensor_kind("auto"), SensorKind::automatic);
+  EXPECT_EQ(parse_sensor_kind("ina3221"), SensorKind::ina3221);
+  EXPECT_EQ(parse_sensor_kind("nvml"), SensorKind::nvml);
+  EXPECT_EQ(parse_sensor_kind("rapl"), SensorKind::rapl);
+  EXPECT_EQ(parse_sensor_kind("none"), SensorKind::none);
+  EXPECT_THROW((void)parse_sensor_kind("tegrastats"), std::invalid_argument);
+}
+
+TEST(HwmonParse, IntegersAndLabels) {
+  EXPECT_EQ(detail::parse_hwmon_int("5000\n"), 5000);
+  EXPECT_EQ(detail::parse_hwmon_int("-12"), -12);
+  EXPECT_FALSE(detail::parse_hwmon_int("").has_value());
+  EXPECT_FALSE(detail::parse_hwmon_int("12 mV").has_value());
+  EXPECT_FALSE(detail::parse_hwmon_int("99999999999999999999").has_value());
+  EXPECT_EQ(detail::parse_hwmon_label("VDD_GPU_SOC\n"), "VDD_GPU_SOC");
+  EXPECT_EQ(detail::parse_hwmon_label("GPU rail"), "GPU_rail");
+  EXPECT_FALSE(detail::parse_hwmon_label("NC\n").has_value());
+  EXPECT_FALSE(detail::parse_hwmon_label("\n").has_value());
+}
