@@ -34,7 +34,8 @@ std::string fixed(const char* format, double v) {
   return buf;
 }
 
-std::string render_table(const reports::Comparison& c, Format format) {
+// For people: units and percentages.
+std::string render_table(const reports::Comparison& c) {
   Table t({"benchmark", "metric", "old", "new", "change", "p-value", "reps", "verdict", "gate"});
   for (const auto& r : c.rows) {
     t.add({r.name, r.metric, value_text(r.metric, r.old_value), value_text(r.metric, r.new_value),
@@ -43,7 +44,21 @@ std::string render_table(const reports::Comparison& c, Format format) {
            r.regression ? "FAIL" : (r.gates ? "" : "info")});
   }
   for (const auto& u : c.unpaired) t.add({u.name, "-", "-", "-", "-", "-", "-", u.reason, u.regression ? "FAIL" : ""});
-  return t.render(format);
+  return t.render(Format::table);
+}
+
+// For programs: the JSON keys as columns, plain numbers (times in seconds, change as a fraction).
+std::string render_csv(const reports::Comparison& c) {
+  Table t({"name", "metric", "old", "new", "change", "pvalue", "n_old", "n_new", "verdict", "gates", "regression"});
+  for (const auto& r : c.rows) {
+    t.add({r.name, r.metric, fixed("%.17g", r.old_value), fixed("%.17g", r.new_value), fixed("%.17g", r.change),
+           r.pvalue ? fixed("%.17g", *r.pvalue) : "", std::to_string(r.old_repetitions), std::to_string(r.new_repetitions),
+           reports::to_string(r.verdict), r.gates ? "true" : "false", r.regression ? "true" : "false"});
+  }
+  for (const auto& u : c.unpaired) {
+    t.add({u.name, "", "", "", "", "", "", "", u.reason, "true", u.regression ? "true" : "false"});
+  }
+  return t.render(Format::csv);
 }
 
 // "old: base.json (Jetson AGX Orin, L4T R36.4.3, mode MAXN)": what a JetPack-to-JetPack check needs.
@@ -82,10 +97,10 @@ int run(const Args& args) {
     emit(args, reports::to_json(comparison).dump(2) + "\n");
     std::fputs(summary(comparison, options).c_str(), stderr);
   } else if (format == Format::csv) {
-    emit(args, render_table(comparison, format));
+    emit(args, render_csv(comparison));
     std::fputs(summary(comparison, options).c_str(), stderr);
   } else {
-    emit(args, describe("old", old_file) + describe("new", new_file) + "\n" + render_table(comparison, format) + "\n" +
+    emit(args, describe("old", old_file) + describe("new", new_file) + "\n" + render_table(comparison) + "\n" +
                    summary(comparison, options));
   }
   return comparison.regressions > 0 ? 1 : 0;

@@ -420,7 +420,7 @@ TEST_F(CompareCli, ExitStatusIsTheGate) {
 
   const auto csv = run({a, same, "--format", "csv", "--filter", "triad"});
   EXPECT_EQ(csv.status, 0);
-  EXPECT_EQ(csv.out.rfind("benchmark,metric,old,new,change,p-value,reps,verdict,gate\n", 0), 0u);
+  EXPECT_EQ(csv.out.rfind("name,metric,old,new,change,pvalue,n_old,n_new,verdict,gates,regression\n", 0), 0u);
   EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 7);  // header + 6 metrics
 }
 
