@@ -54,6 +54,8 @@ struct WorkloadOptions {
   std::int64_t batch = 1;
   std::string dtype = "fp32";
   std::string train;  // "" for inference, else the optimizer: "sgd", "sgd_momentum", "adam"
+  // Attention as one fused kernel (score matrix stays on chip) or as bmm + softmax + bmm.
+  bool fused_attention = true;
 };
 
 // Builds the workload of a zoo model (resnet50, bert_base, ...) or of an .onnx file.
