@@ -1,0 +1,121 @@
+// What every backend of the layer kernels shares: the problem a forward LayerCost describes
+// (geometry read from its shapes and attrs), deterministic input values, and direct evaluations of
+// each layer's definition at one output element, which check the libraries' results.
+#pragma once
+
+#include "edgeroof/dnn/layer_kernels.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace edgeroof::dnn::detail {
+
+using i64 = std::int64_t;
+
+// Convolution, NCHW activations and KCRS weights (C per group).
+struct ConvGeometry {
+  i64 n = 0, c = 0, h = 0, w = 0;  // input
+  i64 k = 0, p = 0, q = 0;         // output channels and size
+  i64 r = 1, s = 1;                // filter
+  i64 stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
+  i64 groups = 1;
+  bool bias = false;
+  [[nodiscard]] i64 input_size() const { return n * c * h * w; }
+  [[nodiscard]] i64 weight_size() const { return k * (c / groups) * r * s; }
+  [[nodiscard]] i64 output_size() const { return n * k * p * q; }
+};
+
+// C[b] = op(A[b]) * op(B[b]) with A stored [m][k] ([k][m] when trans_a) and B stored [k][n]
+// ([n][k] when trans_b), all row-major; a batch of B of 1 is broadcast over A's batch.
+struct GemmGeometry {
+  i64 batch = 1, m = 0, n = 0, k = 0;
+  i64 batch_b = 1;
+  bool trans_a = false, trans_b = false;
+  [[nodiscard]] i64 a_size() const { return batch * m * k; }
+  [[nodiscard]] i64 b_size() const { return batch_b * k * n; }
+  [[nodiscard]] i64 c_size() const { return batch * m * n; }
+};
+
+// Max or average (padding counted, as PyTorch's default count_include_pad) pooling, NCHW.
+struct PoolGeometry {
+  i64 n = 0, c = 0, h = 0, w = 0, p = 0, q = 0;
+  i64 kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+  bool max = true;
+  [[nodiscard]] i64 input_size() const { return n * c * h * w; }
+  [[nodiscard]] i64 output_size() const { return n * c * p * q; }
+};
+
+enum class Eltwise { relu, gelu, silu, hardswish, sigmoid };
+
+// Batch normalization over the channels of an [N, C, spatial...] tensor.
+struct NormGeometry {
+  i64 n = 0, c = 0, spatial = 1;
+  [[nodiscard]] i64 size() const { return n * c * spatial; }
+};
+constexpr double batchnorm_epsilon = 1e-5;
+
+// Softmax over the last axis: `rows` vectors of `cols` values.
+struct SoftmaxGeometry {
+  i64 rows = 0, cols = 0;
+};
+
+// Elementwise binary op of two same-shaped tensors.
+struct BinaryGeometry {
+  i64 size = 0;
+  bool mul = false;
+};
+
+// Readers of a forward LayerCost; each throws LayerKernelError naming the layer when its shapes
+// or attrs do not describe such a layer.
+[[nodiscard]] ConvGeometry conv_geometry(const LayerCost& l);
+// The GEMM a linear/matmul/bmm layer performs at `pass` (backward_weights of matmul/bmm is the
+// gradient of the second operand).
+[[nodiscard]] GemmGeometry gemm_geometry(const LayerCost& l, Pass pass);
+[[nodiscard]] PoolGeometry pool_geometry(const LayerCost& l);
+[[nodiscard]] Eltwise eltwise_of(const LayerCost& l);
+[[nodiscard]] NormGeometry norm_geometry(const LayerCost& l);
+[[nodiscard]] SoftmaxGeometry softmax_geometry(const LayerCost& l);
+[[nodiscard]] BinaryGeometry binary_geometry(const LayerCost& l);
+
+// Ops and passes the library backends run (both backends cover the same set).
+[[nodiscard]] bool layer_supported(const LayerCost& l, Pass pass, std::string* why);
+
+// Fixed pseudo-random values in [lo, hi); `seed` makes different tensors differ.
+[[nodiscard]] std::vector<float> fill(i64 count, std::uint32_t seed, float lo = -1.0f, float hi = 1.0f);
+
+// A direct evaluation at one element: the value and the sum of magnitudes of its terms, which
+// bounds the rounding error any summation order can make.
+struct Reference {
+  double value = 0.0;
+  double magnitude = 0.0;
+};
+
+// Relative error of `got` against a Reference, with a floor so that exact zeros compare.
+[[nodiscard]] double relative_error(double got, const Reference& ref);
+
+// Element indices a check visits: up to `samples` spread over [0, count), first and last included.
+[[nodiscard]] std::vector<i64> sample_indices(i64 count, i64 samples = 384);
+
+// Output element `index` (row-major) of each layer and pass. Tensors are plain row-major.
+[[nodiscard]] Reference conv_forward_at(const ConvGeometry& g, const float* x, const float* w, const float* bias, i64 index);
+[[nodiscard]] Reference conv_backward_data_at(const ConvGeometry& g, const float* dy, const float* w, i64 index);
+[[nodiscard]] Reference conv_backward_weights_at(const ConvGeometry& g, const float* x, const float* dy, i64 index);
+[[nodiscard]] Reference gemm_at(const GemmGeometry& g, const float* a, const float* b, i64 index);
+[[nodiscard]] Reference pool_forward_at(const PoolGeometry& g, const float* x, i64 index);
+[[nodiscard]] Reference pool_backward_at(const PoolGeometry& g, const float* x, const float* dy, i64 index);
+// Activations at one element; the magnitude sums the terms of the formula (GELU's x/2 and
+// x/2 erf(x/sqrt 2) cancel for negative x, so its rounding is relative to |x|, not to the value).
+[[nodiscard]] Reference eltwise_forward_at(Eltwise op, double x);
+// dy times the derivative at x: the input gradient.
+[[nodiscard]] Reference eltwise_backward_at(Eltwise op, double x, double dy);
+[[nodiscard]] Reference softmax_forward_at(const SoftmaxGeometry& g, const float* x, i64 index);
+[[nodiscard]] Reference softmax_backward_at(const SoftmaxGeometry& g, const float* y, const float* dy, i64 index);
+// Inference batchnorm with running statistics: y = gamma (x - mean) / sqrt(var + eps) + beta.
+[[nodiscard]] Reference batchnorm_inference_at(const NormGeometry& g, const float* x, const float* gamma, const float* beta,
+                                               const float* mean, const float* var, i64 index);
+// Training batchnorm's input gradient, with the batch's own (biased) statistics.
+[[nodiscard]] Reference batchnorm_backward_at(const NormGeometry& g, const float* x, const float* dy, const float* gamma,
+                                              i64 index);
+
+}  // namespace edgeroof::dnn::detail

@@ -1,0 +1,282 @@
+// Layer kernels: the layer families' selection, the direct references the checks use (against hand
+// derivations), and the oneDNN kernels on small shapes against those references.
+#include "edgeroof/dnn/layer_kernels.hpp"
+#include "../../dnn/src/layer_problem.hpp"
+
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+namespace {
+
+using namespace edgeroof::dnn;
+namespace d = edgeroof::dnn::detail;
+
+LayerCost conv(const std::string& name, Shape x, std::int64_t k, std::int64_t r, std::int64_t stride, std::int64_t pad,
+               std::int64_t groups = 1, std::int64_t dilation = 1) {
+  LayerCost l;
+  l.name = name;
+  l.op = "conv2d";
+  l.phase = "forward";
+  l.dtype = "fp32";
+  const auto out = [&](std::int64_t in) { return (in + 2 * pad - dilation * (r - 1) - 1) / stride + 1; };
+  l.inputs = {x, {k, x[1] / groups, r, r}};
+  l.outputs = {{x[0], k, out(x[2]), out(x[3])}};
+  l.attrs = {{"kernel", {r, r}}, {"stride", {stride, stride}}, {"padding", {pad, pad}},
+             {"dilation", {dilation, dilation}}, {"groups", {groups}}, {"bias", {0}}};
+  l.flops = 1.0;
+  return l;
+}
+
+LayerCost simple(const std::string& name, const std::string& op, std::vector<Shape> inputs, Shape output) {
+  LayerCost l;
+  l.name = name;
+  l.op = op;
+  l.phase = "forward";
+  l.dtype = "fp32";
+  l.inputs = std::move(inputs);
+  l.outputs = {std::move(output)};
+  return l;
+}
+
+LayerCost phase_of(LayerCost l, const std::string& suffix, const std::string& phase, double flops) {
+  l.name += suffix;
+  l.phase = phase;
+  l.flops = flops;
+  return l;
+}
+
+TEST(LayerPass, TokensAndPhases) {
+  EXPECT_EQ(pass_of("forward"), Pass::forward);
+  EXPECT_EQ(pass_of("backward_data"), Pass::backward_data);
+  EXPECT_EQ(pass_of("backward_weights"), Pass::backward_weights);
+  EXPECT_FALSE(pass_of("optimizer").has_value());
+  EXPECT_EQ(pass_token(Pass::forward, "conv2d"), "fwd");
+  EXPECT_EQ(pass_token(Pass::backward_weights, "conv2d"), "bwd_filter");
+  EXPECT_EQ(pass_token(Pass::backward_weights, "linear"), "bwd_weights");
+}
+
+TEST(DistinctLayers, DedupesShapesCountsInstancesAndMatchesBackwardToForward) {
+  Workload inference;
+  inference.layers = {conv("layer1.0.conv2", {2, 8, 6, 6}, 8, 3, 1, 1), conv("layer1.1.conv2", {2, 8, 6, 6}, 8, 3, 1, 1),
+                      conv("layer2.0.conv2", {2, 8, 6, 6}, 8, 3, 2, 1), simple("layer1.0.relu", "relu", {{2, 8, 6, 6}}, {2, 8, 6, 6})};
+  Workload training = inference;
+  training.layers.push_back(phase_of(inference.layers[0], "/bwd_data", "backward_data", 10.0));
+  training.layers.push_back(phase_of(inference.layers[0], "/bwd_filter", "backward_weights", 11.0));
+  training.layers.push_back(phase_of(inference.layers[1], "/bwd_filter", "backward_weights", 12.0));
+  training.layers.push_back(phase_of(inference.layers[2], "/update", "optimizer", 13.0));
+
+  const auto layers = distinct_layers(inference, &training);
+  ASSERT_EQ(layers.size(), 5u);
+  EXPECT_EQ(layers[0].forward.name, "layer1.0.conv2");
+  EXPECT_EQ(layers[0].token, "fwd");
+  EXPECT_EQ(layers[0].instances, 2);
+  EXPECT_EQ(layers[1].forward.name, "layer2.0.conv2");  // stride 2: another shape
+  EXPECT_EQ(layers[1].instances, 1);
+  EXPECT_EQ(layers[2].forward.op, "relu");
+  EXPECT_EQ(layers[3].token, "bwd_data");
+  EXPECT_EQ(layers[3].pass, Pass::backward_data);
+  EXPECT_EQ(layers[3].counted.flops, 10.0);  // the backward LayerCost's own counts
+  EXPECT_EQ(layers[4].token, "bwd_filter");
+  EXPECT_EQ(layers[4].pass, Pass::backward_weights);
+  EXPECT_EQ(layers[4].instances, 2);
+  EXPECT_EQ(layers[4].forward.name, "layer1.0.conv2");
+  EXPECT_EQ(layers[4].counted.flops, 11.0);
+}
+
+TEST(DistinctLayers, BmmSecondOperandGradientRunsAsWeightsPass) {
+  const LayerCost bmm = simple("attn.scores", "bmm", {{4, 5, 3}, {4, 3, 7}}, {4, 5, 7});
+  Workload w;
+  w.layers = {bmm, phase_of(bmm, "/bwd_a", "backward_data", 1.0), phase_of(bmm, "/bwd_b", "backward_data", 1.0)};
+  const auto layers = distinct_layers(Workload{}, &w);
+  ASSERT_EQ(layers.size(), 2u);
+  EXPECT_EQ(layers[0].token, "bwd_a");
+  EXPECT_EQ(layers[0].pass, Pass::backward_data);
+  EXPECT_EQ(layers[1].token, "bwd_b");
+  EXPECT_EQ(layers[1].pass, Pass::backward_weights);
+  const auto g = d::gemm_geometry(bmm, Pass::backward_weights);  // dB[3x7] = A^T[3x5] dC[5x7]
+  EXPECT_EQ(g.m, 3);
+  EXPECT_EQ(g.n, 7);
+  EXPECT_EQ(g.k, 5);
+  EXPECT_TRUE(g.trans_a);
+}
+
+TEST(LayerGeometry, RejectsInconsistentShapesAndSaysWhy) {
+  LayerCost bad = conv("c", {1, 4, 8, 8}, 4, 3, 1, 1);
+  bad.outputs = {{1, 4, 7, 7}};
+  EXPECT_THROW((void)d::conv_geometry(bad), LayerKernelError);
+  std::string why;
+  EXPECT_FALSE(cpu_layer_supported(bad, Pass::forward, &why));
+  EXPECT_NE(why.find("output shape"), std::string::npos) << why;
+
+  LayerCost half = conv("c", {1, 4, 8, 8}, 4, 3, 1, 1);
+  half.dtype = "fp16";
+  EXPECT_FALSE(cpu_layer_supported(half, Pass::forward, &why));
+  EXPECT_NE(why.find("fp16"), std::string::npos) << why;
+
+  EXPECT_FALSE(cpu_layer_supported(simple("a", "attention", {{1, 2, 4, 8}}, {1, 2, 4, 8}), Pass::forward, &why));
+  EXPECT_NE(why.find("attention"), std::string::npos) << why;
+  EXPECT_FALSE(cpu_layer_supported(simple("p", "relu", {{4}}, {4}), Pass::backward_weights, &why));
+}
+
+TEST(LayerGeometry, LinearGemmsOfEachPass) {
+  const LayerCost fc = simple("fc", "linear", {{2, 3, 16}}, {2, 3, 10});  // 6 rows, 16 in, 10 out
+  const auto f = d::gemm_geometry(fc, Pass::forward);
+  EXPECT_EQ(f.m, 6);
+  EXPECT_EQ(f.n, 10);
+  EXPECT_EQ(f.k, 16);
+  EXPECT_TRUE(f.trans_b);
+  const auto bd = d::gemm_geometry(fc, Pass::backward_data);
+  EXPECT_EQ(bd.m, 6);
+  EXPECT_EQ(bd.n, 16);
+  EXPECT_EQ(bd.k, 10);
+  const auto bw = d::gemm_geometry(fc, Pass::backward_weights);
+  EXPECT_EQ(bw.m, 10);
+  EXPECT_EQ(bw.n, 16);
+  EXPECT_EQ(bw.k, 6);
+  EXPECT_TRUE(bw.trans_a);
+}
+
+// x = 1..9 on a 3x3 plane, a 2x2 filter of ones, stride 1, no padding.
+TEST(LayerReference, ConvolutionPassesMatchHandDerivation) {
+  const auto g = d::conv_geometry(conv("c", {1, 1, 3, 3}, 1, 2, 1, 0));
+  std::vector<float> x(9), ones(4, 1.0f), dy{1, 2, 3, 4};
+  std::iota(x.begin(), x.end(), 1.0f);
+  const double fwd[] = {12, 16, 24, 28};
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(d::conv_forward_at(g, x.data(), ones.data(), nullptr, i).value, fwd[i]);
+  const double dx[] = {1, 3, 2, 4, 10, 6, 3, 7, 4};
+  for (int i = 0; i < 9; ++i) EXPECT_EQ(d::conv_backward_data_at(g, dy.data(), ones.data(), i).value, dx[i]) << i;
+  const double dw[] = {37, 47, 67, 77};
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(d::conv_backward_weights_at(g, x.data(), dy.data(), i).value, dw[i]) << i;
+}
+
+// Stride 2, padding 1 on a 4x4 plane of 1..16 with a 3x3 filter of ones: each output sums the
+// window's in-range part.
+TEST(LayerReference, StridedPaddedConvolution) {
+  const auto g = d::conv_geometry(conv("c", {1, 1, 4, 4}, 1, 3, 2, 1));
+  ASSERT_EQ(g.p, 2);
+  std::vector<float> x(16), ones(9, 1.0f);
+  std::iota(x.begin(), x.end(), 1.0f);
+  // (0,0): rows 0-1, cols 0-1 = 1+2+5+6; (0,1): rows 0-1, cols 1-3 = 2+3+4+6+7+8;
+  // (1,0): rows 1-3, cols 0-1 = 5+6+9+10+13+14; (1,1): rows 1-3, cols 1-3.
+  const double fwd[] = {14, 30, 57, 99};
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(d::conv_forward_at(g, x.data(), ones.data(), nullptr, i).value, fwd[i]);
+}
+
+TEST(LayerReference, PoolingSoftmaxBatchnorm) {
+  LayerCost mp = simple("mp", "maxpool", {{1, 1, 4, 4}}, {1, 1, 2, 2});
+  mp.attrs = {{"kernel", {2, 2}}, {"stride", {2, 2}}, {"padding", {0, 0}}};
+  const auto g = d::pool_geometry(mp);
+  std::vector<float> x{1, 9, 2, 3, 4, 5, 8, 6, 0, 0, 7, 7, 1, 2, 3, 1}, dy{10, 20, 30, 40};
+  EXPECT_EQ(d::pool_forward_at(g, x.data(), 1).value, 8.0);
+  EXPECT_EQ(d::pool_backward_at(g, x.data(), dy.data(), 1).value, 10.0);  // the 9 of window 0
+  EXPECT_EQ(d::pool_backward_at(g, x.data(), dy.data(), 0).value, 0.0);
+  EXPECT_EQ(d::pool_backward_at(g, x.data(), dy.data(), 10).value, 40.0);  // first 7 of window 3
+
+  const d::SoftmaxGeometry sg{1, 2};
+  const std::vector<float> logits{0.0f, 0.0f};
+  EXPECT_DOUBLE_EQ(d::softmax_forward_at(sg, logits.data(), 0).value, 0.5);
+  const std::vector<float> y{0.5f, 0.5f}, dys{1.0f, 0.0f};
+  EXPECT_DOUBLE_EQ(d::softmax_backward_at(sg, y.data(), dys.data(), 0).value, 0.25);  // 0.5 * (1 - 0.5)
+
+  // One channel of x = {1, 3}: mean 2, variance 1; dy = {1, 0}.
+  const d::NormGeometry ng{2, 1, 1};
+  const std::vector<float> bx{1, 3}, bdy{1, 0}, gamma{1}, beta{0.5f}, mean{2}, var{1};
+  EXPECT_NEAR(d::batchnorm_inference_at(ng, bx.data(), gamma.data(), beta.data(), mean.data(), var.data(), 0).value,
+              -1.0 / std::sqrt(1.0 + d::batchnorm_epsilon) + 0.5, 1e-12);
+  // xhat = {-1, 1} (to eps); mean dy = 0.5, mean dy*xhat = -0.5: dx0 = 1 - 0.5 - (-1)(-0.5) = 0.
+  EXPECT_NEAR(d::batchnorm_backward_at(ng, bx.data(), bdy.data(), gamma.data(), 0).value, 0.0, 1e-5);
+}
+
+TEST(LayerReference, RelativeErrorCatchesWrongValues) {
+  EXPECT_EQ(d::relative_error(1.0, {1.0, 1.0}), 0.0);
+  EXPECT_GT(d::relative_error(1.5, {1.0, 1.0}), 0.4);
+  EXPECT_GT(d::relative_error(1e-9, {0.0, 0.0}), 1.0);  // an exact zero must stay zero
+  EXPECT_EQ(d::sample_indices(5).size(), 5u);
+  const auto s = d::sample_indices(1000, 10);
+  EXPECT_EQ(s.front(), 0);
+  EXPECT_EQ(s.back(), 999);
+}
+
+#if defined(EDGEROOF_HAVE_ONEDNN)
+
+// Every output element of a small layer (fewer than the 384 samples) against the reference.
+void expect_checked(const LayerCost& l, Pass pass, double tolerance = 1e-5) {
+  SCOPED_TRACE(l.name + " " + pass_token(pass, l.op));
+  auto kernel = make_cpu_layer_kernel(l, pass);
+  kernel->prepare();
+  kernel->run();
+  const double err = kernel->max_relative_error();
+  EXPECT_LT(err, tolerance) << l.name << " " << pass_token(pass, l.op) << " via " << kernel->algorithm();
+  EXPECT_LE(err, kernel->tolerance());
+  EXPECT_EQ(kernel->algorithm().rfind("onednn:", 0), 0u);
+}
+
+TEST(OnednnKernels, ConvolutionAllPasses) {
+  for (Pass pass : {Pass::forward, Pass::backward_data, Pass::backward_weights}) {
+    expect_checked(conv("plain", {2, 3, 7, 7}, 4, 3, 1, 1), pass);
+    expect_checked(conv("strided", {1, 4, 9, 9}, 6, 3, 2, 1), pass);
+    expect_checked(conv("grouped", {1, 6, 5, 5}, 6, 3, 1, 1, 3), pass);
+    expect_checked(conv("depthwise", {2, 4, 6, 6}, 4, 3, 1, 1, 4), pass);
+    expect_checked(conv("dilated", {1, 2, 8, 8}, 3, 3, 1, 2, 1, 2), pass);
+    expect_checked(conv("pointwise", {2, 8, 3, 3}, 5, 1, 1, 0), pass);
+  }
+  LayerCost biased = conv("biased", {1, 2, 5, 5}, 3, 3, 1, 1);
+  biased.attrs["bias"] = {1};
+  expect_checked(biased, Pass::forward);
+}
+
+TEST(OnednnKernels, GemmsAllPasses) {
+  for (Pass pass : {Pass::forward, Pass::backward_data, Pass::backward_weights}) {
+    expect_checked(simple("fc", "linear", {{3, 17}}, {3, 5}), pass);
+    expect_checked(simple("tokens", "linear", {{2, 3, 8}}, {2, 3, 6}), pass);
+    expect_checked(simple("bmm", "bmm", {{3, 4, 5}, {3, 5, 2}}, {3, 4, 2}), pass);
+    expect_checked(simple("broadcast", "matmul", {{3, 4, 5}, {5, 2}}, {3, 4, 2}), pass);
+  }
+}
+
+TEST(OnednnKernels, PoolingActivationsSoftmaxBatchnormBinary) {
+  LayerCost mp = simple("maxpool", "maxpool", {{2, 3, 8, 8}}, {2, 3, 4, 4});
+  mp.attrs = {{"kernel", {3, 3}}, {"stride", {2, 2}}, {"padding", {1, 1}}};
+  LayerCost ap = simple("avgpool", "avgpool", {{2, 3, 7, 7}}, {2, 3, 1, 1});
+  ap.attrs = {{"kernel", {7, 7}}, {"stride", {1, 1}}, {"padding", {0, 0}}};
+  LayerCost ap_pad = simple("avgpool_pad", "avgpool", {{1, 2, 6, 6}}, {1, 2, 3, 3});
+  ap_pad.attrs = {{"kernel", {3, 3}}, {"stride", {2, 2}}, {"padding", {1, 1}}};
+  for (Pass pass : {Pass::forward, Pass::backward_data}) {
+    expect_checked(mp, pass);
+    expect_checked(ap, pass);
+    expect_checked(ap_pad, pass);
+    for (const char* op : {"relu", "gelu", "silu", "hardswish", "sigmoid"}) {
+      expect_checked(simple(op, op, {{2, 3, 5, 5}}, {2, 3, 5, 5}), pass, 2e-5);
+    }
+    expect_checked(simple("softmax", "softmax", {{2, 3, 7}}, {2, 3, 7}), pass);
+    expect_checked(simple("bn", "batchnorm", {{4, 3, 5, 5}, {3}, {3}}, {4, 3, 5, 5}), pass, 1e-4);
+  }
+  expect_checked(simple("add", "add", {{2, 3, 4}, {2, 3, 4}}, {2, 3, 4}), Pass::forward);
+  expect_checked(simple("mul", "mul", {{2, 3, 4}, {2, 3, 4}}, {2, 3, 4}), Pass::forward);
+}
+
+TEST(OnednnKernels, UnsupportedLayerIsOneClearError) {
+  try {
+    (void)make_cpu_layer_kernel(simple("attn", "attention", {{1, 2, 4, 8}}, {1, 2, 4, 8}), Pass::forward);
+    FAIL() << "attention has no oneDNN kernel";
+  } catch (const LayerKernelError& e) {
+    EXPECT_NE(std::string(e.what()).find("attn"), std::string::npos);
+  }
+  EXPECT_TRUE(onednn_version().has_value());
+}
+
+#else
+
+TEST(OnednnKernels, StubSaysHowToEnable) {
+  try {
+    (void)make_cpu_layer_kernel(conv("c", {1, 1, 3, 3}, 1, 2, 1, 0), Pass::forward);
+    FAIL() << "built without oneDNN";
+  } catch (const LayerKernelError& e) {
+    EXPECT_NE(std::string(e.what()).find("EDGEROOF_ENABLE_ONEDNN"), std::string::npos);
+  }
+}
+
+#endif
+
+}  // namespace
