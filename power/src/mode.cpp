@@ -54,7 +54,7 @@ std::string trim(const std::string& s) {
 
 template <typename T>
 std::optional<std::vector<T>> parse_axis(const std::string& axis, const std::string& list) {
-  if (list == "all") return std::nullopt;
+  if (list == "all") return std::vector<T>{};
   std::vector<T> values;
   for (const auto& item : split(list, ',')) {
     const auto v = parse_int64(trim(item));
@@ -67,13 +67,15 @@ std::optional<std::vector<T>> parse_axis(const std::string& axis, const std::str
   return values;
 }
 
-// The values of one axis: the listed ones (checked against the table when there is one) or all.
+// The values of one axis: the listed ones (checked against the table when there is one), all of
+// the table, or one unset value (left as it is) for an axis left out where there is no table.
 template <typename T>
-std::vector<T> axis_values(const std::string& axis, const std::optional<std::vector<T>>& listed,
-                           const std::vector<T>& table, const char* unit) {
-  if (!listed) {
-    if (table.empty()) throw ModeError("grid " + axis + "=all: the " + axis + " frequency table cannot be read on this machine; list the values");
-    return table;
+std::vector<std::optional<T>> axis_values(const std::string& axis, const std::optional<std::vector<T>>& listed,
+                                          const std::vector<T>& table, const char* unit) {
+  if (!listed && table.empty()) return {std::nullopt};
+  if (!listed || listed->empty()) {
+    if (table.empty()) throw ModeError("grid " + axis + "=all: the " + axis + " table cannot be read on this machine; list the values");
+    return {table.begin(), table.end()};
   }
   if (!table.empty()) {
     for (const T v : *listed) {
@@ -84,7 +86,7 @@ std::vector<T> axis_values(const std::string& axis, const std::optional<std::vec
       }
     }
   }
-  return *listed;
+  return {listed->begin(), listed->end()};
 }
 
 }  // namespace
@@ -151,9 +153,17 @@ GridSpec parse_grid_spec(const std::string& spec) {
   return g;
 }
 
-std::string grid_key(int cores, std::int64_t cpu_khz, std::int64_t gpu_hz, std::int64_t emc_hz) {
-  return "c" + std::to_string(cores) + "-cpu" + std::to_string(cpu_khz) + "-gpu" + std::to_string(gpu_hz) + "-emc" +
-         std::to_string(emc_hz);
+std::string grid_key(std::optional<int> cores, std::optional<std::int64_t> cpu_khz, std::optional<std::int64_t> gpu_hz,
+                     std::optional<std::int64_t> emc_hz) {
+  std::string key;
+  const auto add = [&key](const char* prefix, std::optional<std::int64_t> v) {
+    if (v) key += (key.empty() ? "" : "-") + std::string(prefix) + std::to_string(*v);
+  };
+  add("c", cores);
+  add("cpu", cpu_khz);
+  add("gpu", gpu_hz);
+  add("emc", emc_hz);
+  return key.empty() ? "current" : key;
 }
 
 std::string nvpmodel_key(int id, const std::string& name) {
@@ -167,10 +177,11 @@ std::string nvpmodel_key(int id, const std::string& name) {
 
 std::vector<PowerMode> enumerate_grid(const GridSpec& spec, const FrequencyTables& tables) {
   // Listed core counts need not be even: any count up to the CPUs present is a valid mode.
-  const auto cores = axis_values<int>("cores", spec.cores, spec.cores ? std::vector<int>{} : tables.core_counts(), "CPUs");
-  if (tables.cpu_count > 0) {
-    for (const int n : cores) {
-      if (n > tables.cpu_count) throw ModeError("grid cores=" + std::to_string(n) + ": only " + std::to_string(tables.cpu_count) + " CPUs present");
+  const bool cores_listed = spec.cores && !spec.cores->empty();
+  const auto cores = axis_values<int>("cores", spec.cores, cores_listed ? std::vector<int>{} : tables.core_counts(), "CPUs");
+  for (const auto n : cores) {
+    if (n && tables.cpu_count > 0 && *n > tables.cpu_count) {
+      throw ModeError("grid cores=" + std::to_string(*n) + ": only " + std::to_string(tables.cpu_count) + " CPUs present");
     }
   }
   const auto cpu = axis_values<std::int64_t>("cpu", spec.cpu_khz, tables.cpu_khz, "kHz");
@@ -178,7 +189,7 @@ std::vector<PowerMode> enumerate_grid(const GridSpec& spec, const FrequencyTable
   const auto emc = axis_values<std::int64_t>("emc", spec.emc_hz, tables.emc_hz, "Hz");
   std::vector<PowerMode> modes;
   modes.reserve(cores.size() * cpu.size() * gpu.size() * emc.size());
-  for (const int n : cores) {
+  for (const auto n : cores) {
     for (const auto c : cpu) {
       for (const auto g : gpu) {
         for (const auto e : emc) {
@@ -189,7 +200,7 @@ std::vector<PowerMode> enumerate_grid(const GridSpec& spec, const FrequencyTable
           m.cpu_min_khz = m.cpu_max_khz = c;
           m.gpu_min_hz = m.gpu_max_hz = g;
           m.emc_max_hz = e;
-          m.tpc_pg_mask = 0;
+          if (g) m.tpc_pg_mask = 0;
           modes.push_back(std::move(m));
         }
       }

@@ -18,13 +18,14 @@ using nvmlReturn_t = int;
 using nvmlDevice_t = struct nvmlDevice_st*;
 constexpr nvmlReturn_t nvml_success = 0;
 
+// Members carry the names of NVML's entry points, so an error names the call that failed.
 struct NvmlApi {
-  nvmlReturn_t (*init)() = nullptr;
-  nvmlReturn_t (*shutdown)() = nullptr;
-  const char* (*error_string)(nvmlReturn_t) = nullptr;
-  nvmlReturn_t (*device_by_index)(unsigned, nvmlDevice_t*) = nullptr;
-  nvmlReturn_t (*total_energy)(nvmlDevice_t, unsigned long long*) = nullptr;
-  nvmlReturn_t (*power_usage)(nvmlDevice_t, unsigned*) = nullptr;
+  nvmlReturn_t (*nvmlInit_v2)() = nullptr;
+  nvmlReturn_t (*nvmlShutdown)() = nullptr;
+  const char* (*nvmlErrorString)(nvmlReturn_t) = nullptr;
+  nvmlReturn_t (*nvmlDeviceGetHandleByIndex_v2)(unsigned, nvmlDevice_t*) = nullptr;
+  nvmlReturn_t (*nvmlDeviceGetTotalEnergyConsumption)(nvmlDevice_t, unsigned long long*) = nullptr;
+  nvmlReturn_t (*nvmlDeviceGetPowerUsage)(nvmlDevice_t, unsigned*) = nullptr;
 };
 
 // One checking macro for NVML: a failed call becomes a SensorError naming the call and the place.
@@ -33,7 +34,7 @@ struct NvmlApi {
     const nvmlReturn_t edgeroof_nvml_rc = (call);                                                                \
     if (edgeroof_nvml_rc != nvml_success) {                                                                      \
       throw SensorError(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " #call " failed: " +        \
-                        ((api).error_string ? (api).error_string(edgeroof_nvml_rc)                               \
+                        ((api).nvmlErrorString ? (api).nvmlErrorString(edgeroof_nvml_rc)                               \
                                             : ("NVML error " + std::to_string(edgeroof_nvml_rc)).c_str()));      \
     }                                                                                                            \
   } while (0)
@@ -57,20 +58,20 @@ public:
       fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(m_library, symbol));
       if (fn == nullptr) missing += std::string(missing.empty() ? "" : ", ") + symbol;
     };
-    bind(m_api.init, "nvmlInit_v2");
-    bind(m_api.shutdown, "nvmlShutdown");
-    bind(m_api.error_string, "nvmlErrorString");
-    bind(m_api.device_by_index, "nvmlDeviceGetHandleByIndex_v2");
-    bind(m_api.total_energy, "nvmlDeviceGetTotalEnergyConsumption");
-    bind(m_api.power_usage, "nvmlDeviceGetPowerUsage");
+    bind(m_api.nvmlInit_v2, "nvmlInit_v2");
+    bind(m_api.nvmlShutdown, "nvmlShutdown");
+    bind(m_api.nvmlErrorString, "nvmlErrorString");
+    bind(m_api.nvmlDeviceGetHandleByIndex_v2, "nvmlDeviceGetHandleByIndex_v2");
+    bind(m_api.nvmlDeviceGetTotalEnergyConsumption, "nvmlDeviceGetTotalEnergyConsumption");
+    bind(m_api.nvmlDeviceGetPowerUsage, "nvmlDeviceGetPowerUsage");
     if (!missing.empty()) {
       set_unavailable(options.nvml_library + " lacks " + missing);
       return;
     }
     try {
-      EDGEROOF_NVML_CHECK(m_api, m_api.init());
+      EDGEROOF_NVML_CHECK(m_api, m_api.nvmlInit_v2());
       m_initialised = true;
-      EDGEROOF_NVML_CHECK(m_api, m_api.device_by_index(options.nvml_device, &m_device));
+      EDGEROOF_NVML_CHECK(m_api, m_api.nvmlDeviceGetHandleByIndex_v2(options.nvml_device, &m_device));
     } catch (const SensorError& e) {
       set_unavailable(e.what());
       return;
@@ -78,7 +79,7 @@ public:
     const std::string rail_name = "gpu" + (options.nvml_device == 0 ? std::string() : std::to_string(options.nvml_device));
     unsigned long long energy_mJ = 0;
     unsigned power_mW = 0;
-    if (m_api.total_energy(m_device, &energy_mJ) == nvml_success) {
+    if (m_api.nvmlDeviceGetTotalEnergyConsumption(m_device, &energy_mJ) == nvml_success) {
       set_rails({Rail{rail_name, "mJ", false, ""}});
       set_period(detail::measure_update_period_s([&] { return static_cast<double>(energy_mJ_now()); }, options.clock,
                                                  options.period_probe_s),
@@ -86,7 +87,7 @@ public:
       m_counter.emplace(
           std::vector<std::uint64_t>{0}, 1e-3, [this](std::vector<std::uint64_t>& raw) { raw[0] = energy_mJ_now(); },
           poll_period_s, options.clock);
-    } else if (const nvmlReturn_t rc = m_api.power_usage(m_device, &power_mW); rc == nvml_success) {
+    } else if (const nvmlReturn_t rc = m_api.nvmlDeviceGetPowerUsage(m_device, &power_mW); rc == nvml_success) {
       set_rails({Rail{rail_name, "mW", false, ""}});
       set_period(detail::measure_update_period_s([&] { return power_W_now(); }, options.clock, options.period_probe_s),
                  "measured");
@@ -94,26 +95,26 @@ public:
           1, [this](std::vector<double>& p) { p[0] = power_W_now(); },
           update_period_s().value_or(fallback_sample_period_s), options.clock);
     } else {
-      set_unavailable(std::string("GPU has neither an energy counter nor a power reading: ") + m_api.error_string(rc));
+      set_unavailable(std::string("GPU has neither an energy counter nor a power reading: ") + m_api.nvmlErrorString(rc));
     }
   }
 
   ~NvmlSensor() override {
     m_counter.reset();
     m_power.reset();
-    if (m_initialised) (void)m_api.shutdown();
+    if (m_initialised) (void)m_api.nvmlShutdown();
     if (m_library != nullptr) ::dlclose(m_library);
   }
 
 private:
   std::uint64_t energy_mJ_now() const {
     unsigned long long mJ = 0;
-    EDGEROOF_NVML_CHECK(m_api, m_api.total_energy(m_device, &mJ));
+    EDGEROOF_NVML_CHECK(m_api, m_api.nvmlDeviceGetTotalEnergyConsumption(m_device, &mJ));
     return static_cast<std::uint64_t>(mJ);
   }
   double power_W_now() const {
     unsigned mW = 0;
-    EDGEROOF_NVML_CHECK(m_api, m_api.power_usage(m_device, &mW));
+    EDGEROOF_NVML_CHECK(m_api, m_api.nvmlDeviceGetPowerUsage(m_device, &mW));
     return static_cast<double>(mW) * 1e-3;
   }
 

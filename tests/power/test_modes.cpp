@@ -162,11 +162,28 @@ TEST(Modes, GridSpecListsAndErrors) {
     EXPECT_NE(std::string(e.what()).find("not in the table"), std::string::npos);
   }
   EXPECT_THROW((void)enumerate_grid(parse_grid_spec("cores=14"), tables), ModeError);
-  // No EMC table (debugfs needs root): emc=all cannot be enumerated, a list can.
+  // No EMC table (debugfs needs root): emc=all cannot be enumerated, a list can, and an axis left
+  // out is left as it is.
   FrequencyTables no_emc = tables;
   no_emc.emc_hz.clear();
-  EXPECT_THROW((void)enumerate_grid(parse_grid_spec("cores=2;cpu=268800;gpu=114750000"), no_emc), ModeError);
+  EXPECT_THROW((void)enumerate_grid(parse_grid_spec("cores=2;cpu=268800;gpu=114750000;emc=all"), no_emc), ModeError);
   EXPECT_EQ(enumerate_grid(parse_grid_spec("cores=2;cpu=268800;gpu=114750000;emc=5"), no_emc).size(), 1u);
+  const auto unset = enumerate_grid(parse_grid_spec("cores=2;cpu=268800;gpu=114750000"), no_emc);
+  ASSERT_EQ(unset.size(), 1u);
+  EXPECT_EQ(unset[0].key, "c2-cpu268800-gpu114750000");
+  EXPECT_FALSE(unset[0].emc_max_hz.has_value());
+}
+
+TEST(Modes, GridOfACpuOnlyMachineLeavesTheGpuAlone) {
+  FrequencyTables cpu_only;
+  cpu_only.cpu_count = 4;
+  cpu_only.cpu_khz = {800000, 1600000, 3000000};
+  const auto modes = enumerate_grid(parse_grid_spec("cpu=all"), cpu_only);
+  ASSERT_EQ(modes.size(), 2u * 3u);  // cores 2, 4
+  EXPECT_EQ(modes[5].key, "c4-cpu3000000");
+  EXPECT_FALSE(modes[5].gpu_max_hz.has_value());
+  EXPECT_FALSE(modes[5].tpc_pg_mask.has_value());
+  EXPECT_THROW((void)enumerate_grid(parse_grid_spec("gpu=all"), cpu_only), ModeError);
 }
 
 TEST(Modes, KeysAreStable) {

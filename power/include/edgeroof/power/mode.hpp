@@ -56,7 +56,8 @@ struct FrequencyTables {
 [[nodiscard]] std::optional<std::int64_t> frequency_under_cap(const std::vector<std::int64_t>& table, std::int64_t cap);
 
 // `cores=LIST|all;cpu=LIST|all;gpu=LIST|all;emc=LIST|all` with LIST comma-separated (kHz for cpu,
-// Hz for gpu and emc). An axis left out of SPEC means all. nullopt = all of the table.
+// Hz for gpu and emc). An empty list is "all"; nullopt is an axis left out of SPEC, which means all
+// of its table, or (where the machine has no table, e.g. no GPU) that the axis is left as it is.
 struct GridSpec {
   std::optional<std::vector<int>> cores;
   std::optional<std::vector<std::int64_t>> cpu_khz;
@@ -69,11 +70,12 @@ struct GridSpec {
 
 // Every combination, cores outermost then CPU, GPU, EMC, each ascending. A listed value must be
 // in its table (where the table is known) and an "all" axis needs a table; throws ModeError.
-// Grid modes pin CPU and GPU (min = max), cap EMC, and switch every TPC on.
+// Grid modes pin CPU and GPU (min = max), cap EMC, and switch every TPC on (where there is a GPU).
 [[nodiscard]] std::vector<PowerMode> enumerate_grid(const GridSpec& spec, const FrequencyTables& tables);
 
-// "c12-cpu2201600-gpu1300500000-emc3199000000".
-[[nodiscard]] std::string grid_key(int cores, std::int64_t cpu_khz, std::int64_t gpu_hz, std::int64_t emc_hz);
+// "c12-cpu2201600-gpu1300500000-emc3199000000"; an axis left as it is drops out ("c4-cpu2201600").
+[[nodiscard]] std::string grid_key(std::optional<int> cores, std::optional<std::int64_t> cpu_khz,
+                                   std::optional<std::int64_t> gpu_hz, std::optional<std::int64_t> emc_hz);
 
 // "nvp1-mode-15w": id and the name lower-cased, anything but [a-z0-9] turned into '-'.
 [[nodiscard]] std::string nvpmodel_key(int id, const std::string& name);

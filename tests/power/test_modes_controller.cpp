@@ -1,0 +1,326 @@
+// Power-mode controllers on a writable fake Orin AGX tree: apply, verify, restore, the order of
+// min/max writes, refused writes, dry runs, nvpmodel through a fake runner, NVML through a fake API,
+// and the child-process and signal helpers the sweep relies on.
+#include "../data/modes/fake_orin.hpp"
+#include "edgeroof/power/controller.hpp"
+#include "edgeroof/power/controller_process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <sstream>
+
+using namespace edgeroof::power;
+using edgeroof::testing::FakeOrin;
+
+namespace {
+
+const char* const gpu_min = "/sys/devices/17000000.ga10b/devfreq/17000000.ga10b/min_freq";
+const char* const gpu_max = "/sys/devices/17000000.ga10b/devfreq/17000000.ga10b/max_freq";
+const char* const emc_cap = "/sys/kernel/nvpmodel_emc_cap/emc_iso_cap";
+
+std::string cpu_node(int cpu, const std::string& leaf) {
+  return "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + (leaf == "online" ? "/online" : "/cpufreq/" + leaf);
+}
+
+// Writes like a kernel driver: a min above the current max (or a max below the current min) is
+// refused with EINVAL, so only the right order of writes gets through. Every write is logged.
+struct StrictDriver {
+  explicit StrictDriver(const Root& r) : root(r) {}
+  Root root;
+  std::vector<std::string> log;
+  void operator()(const std::string& path, const std::string& value) {
+    const auto ends_with = [&](const char* s) {
+      const std::string tail(s);
+      return path.size() >= tail.size() && path.compare(path.size() - tail.size(), tail.size(), tail) == 0;
+    };
+    const std::int64_t v = std::stoll(value);
+    const auto sibling = [&](const char* from, const char* to) {
+      return path.substr(0, path.size() - std::string(from).size()) + to;
+    };
+    if ((ends_with("scaling_min_freq") && v > root.try_read_int(sibling("scaling_min_freq", "scaling_max_freq")).value_or(v)) ||
+        (ends_with("/min_freq") && v > root.try_read_int(sibling("min_freq", "max_freq")).value_or(v)) ||
+        (ends_with("scaling_max_freq") && v < root.try_read_int(sibling("scaling_max_freq", "scaling_min_freq")).value_or(v)) ||
+        (ends_with("/max_freq") && v < root.try_read_int(sibling("max_freq", "min_freq")).value_or(v))) {
+      throw SysfsError("cannot write '" + value + "' to " + path + ": Invalid argument");
+    }
+    log.push_back(path + "=" + value);
+    root.write(path, value);
+  }
+};
+
+ModeIo strict_io(const FakeOrin& orin, StrictDriver& driver) {
+  ModeIo io{Root(orin.dir())};
+  io.write = [&driver](const std::string& p, const std::string& v) { driver(p, v); };
+  return io;
+}
+
+std::size_t index_of(const std::vector<std::string>& log, const std::string& entry) {
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    if (log[i] == entry) return i;
+  }
+  return log.size();
+}
+
+PowerMode grid_mode(const FakeOrin& orin, const std::string& spec) {
+  auto modes = enumerate_grid(parse_grid_spec(spec), read_frequency_tables(Root(orin.dir())));
+  EXPECT_EQ(modes.size(), 1u);
+  return modes.at(0);
+}
+
+}  // namespace
+
+TEST(JetsonController, AppliesVerifiesAndRestoresAGridMode) {
+  const FakeOrin orin("apply");
+  StrictDriver driver(Root(orin.dir()));
+  JetsonController c(strict_io(orin, driver), load_nvpmodel_conf((orin.dir() / "etc/nvpmodel.conf").string()));
+  EXPECT_EQ(c.gpu_devfreq(), "/sys/class/devfreq/17000000.ga10b");
+  EXPECT_EQ(c.emc_cap_node(), emc_cap);
+  EXPECT_EQ(c.tpc_mask_node(), "/sys/devices/gpu.0/tpc_pg_mask");
+  c.save();
+  EXPECT_EQ(c.saved_nvpmodel_id(), 2);
+  const auto low = grid_mode(orin, "cores=4;cpu=1036800;gpu=318750000;emc=2133000000");
+  c.apply(low);
+  EXPECT_TRUE(c.verify(low).empty());
+  for (int cpu = 0; cpu < 12; ++cpu) EXPECT_EQ(orin.get(cpu_node(cpu, "online")), cpu < 4 ? "1" : "0") << cpu;
+  EXPECT_EQ(orin.get(cpu_node(0, "scaling_min_freq")), "1036800");
+  EXPECT_EQ(orin.get(cpu_node(3, "scaling_max_freq")), "1036800");
+  EXPECT_EQ(orin.get(cpu_node(3, "scaling_cur_freq")), "1036800");
+  EXPECT_EQ(orin.get(gpu_max), "318750000");
+  EXPECT_EQ(orin.get(gpu_min), "318750000");
+  EXPECT_EQ(orin.get(emc_cap), "2133000000");
+  // Going down: min first (from 114.75 MHz up to 318.75 MHz is within the old max), then max.
+  const auto gpu_min_at = index_of(driver.log, "/sys/class/devfreq/17000000.ga10b/min_freq=318750000");
+  const auto gpu_max_at = index_of(driver.log, "/sys/class/devfreq/17000000.ga10b/max_freq=318750000");
+  ASSERT_LT(gpu_max_at, driver.log.size());
+  EXPECT_LT(gpu_min_at, gpu_max_at);
+  // CPUs are taken offline after their frequencies are set, the highest first.
+  EXPECT_LT(index_of(driver.log, cpu_node(3, "scaling_max_freq") + "=1036800"), index_of(driver.log, cpu_node(11, "online") + "=0"));
+  EXPECT_LT(index_of(driver.log, cpu_node(11, "online") + "=0"), index_of(driver.log, cpu_node(4, "online") + "=0"));
+
+  // Going up from there: the strict driver accepts it only with max written before min.
+  driver.log.clear();
+  const auto high = grid_mode(orin, "cores=12;cpu=2201600;gpu=1300500000;emc=3199000000");
+  c.apply(high);
+  EXPECT_TRUE(c.verify(high).empty());
+  EXPECT_LT(index_of(driver.log, "/sys/class/devfreq/17000000.ga10b/max_freq=1300500000"),
+            index_of(driver.log, "/sys/class/devfreq/17000000.ga10b/min_freq=1300500000"));
+  EXPECT_EQ(orin.get(cpu_node(11, "online")), "1");
+  EXPECT_EQ(orin.get(cpu_node(11, "scaling_min_freq")), "2201600");
+
+  c.restore();
+  for (int cpu = 0; cpu < 12; ++cpu) {
+    EXPECT_EQ(orin.get(cpu_node(cpu, "online")), "1");
+    EXPECT_EQ(orin.get(cpu_node(cpu, "scaling_min_freq")), "268800");
+    EXPECT_EQ(orin.get(cpu_node(cpu, "scaling_max_freq")), "2201600");
+  }
+  EXPECT_EQ(orin.get(gpu_min), "114750000");
+  EXPECT_EQ(orin.get(gpu_max), "1300500000");
+  EXPECT_EQ(orin.get(emc_cap), "3199000000");
+}
+
+TEST(JetsonController, VerifyReportsClocksThatDidNotFollow) {
+  const FakeOrin orin("verify");
+  JetsonController c(ModeIo{Root(orin.dir())}, std::nullopt);
+  c.save();
+  const auto mode = grid_mode(orin, "cores=8;cpu=1497600;gpu=726750000;emc=665600000");
+  c.apply(mode);
+  ASSERT_TRUE(c.verify(mode).empty());
+  // A throttled GPU, a CPU brought back online behind our back and a TPC mask someone changed.
+  std::filesystem::remove(orin.dir() / "sys/devices/17000000.ga10b/devfreq/17000000.ga10b/cur_freq");
+  orin.put("/sys/devices/17000000.ga10b/devfreq/17000000.ga10b/cur_freq", "624750000\n");
+  orin.put(cpu_node(9, "online"), "1\n");
+  orin.put("/sys/devices/gpu.0/tpc_pg_mask", "240\n");
+  const auto diffs = c.verify(mode);
+  ASSERT_EQ(diffs.size(), 4u);
+  EXPECT_EQ(diffs[0], "cpu9 is online, the mode wants it offline");
+  EXPECT_EQ(diffs[1], "cpu9 runs at 2201600 kHz, the mode wants 1497600");
+  EXPECT_EQ(diffs[2], "GPU runs at 624750000 Hz, the mode wants 726750000");
+  EXPECT_EQ(diffs[3], "TPC mask reads 240, the mode wants 0");
+  c.restore();
+  EXPECT_EQ(orin.get(cpu_node(9, "online")), "1");
+  EXPECT_EQ(orin.get("/sys/devices/gpu.0/tpc_pg_mask"), "0");
+}
+
+TEST(JetsonController, RefusedWriteThrowsAndRestoreStillRestoresTheRest) {
+  const FakeOrin orin("refused");
+  JetsonController c(ModeIo{Root(orin.dir())}, std::nullopt);
+  c.save();
+  // The EMC cap node turns into a directory: the write is refused by the kernel (EISDIR).
+  std::filesystem::remove(orin.dir() / "sys/kernel/debug/bpmp/debug/clk/emc/rate");
+  std::filesystem::remove(orin.dir() / std::string(emc_cap).substr(1));
+  std::filesystem::create_directory(orin.dir() / std::string(emc_cap).substr(1));
+  const auto mode = grid_mode(orin, "cores=2;cpu=268800;gpu=114750000;emc=204000000");
+  try {
+    c.apply(mode);
+    FAIL() << "the EMC write must fail";
+  } catch (const SysfsError& e) {
+    EXPECT_NE(std::string(e.what()).find("emc_iso_cap"), std::string::npos);
+  }
+  // The cap cannot be written back either; restore says so after restoring everything else.
+  try {
+    c.restore();
+    FAIL() << "the EMC cap cannot be restored";
+  } catch (const ModeError& e) {
+    EXPECT_NE(std::string(e.what()).find("emc_iso_cap: Is a directory"), std::string::npos);
+  }
+  EXPECT_EQ(orin.get(cpu_node(5, "online")), "1");
+  EXPECT_EQ(orin.get(cpu_node(0, "scaling_max_freq")), "2201600");
+  EXPECT_EQ(orin.get(gpu_max), "1300500000");
+}
+
+TEST(JetsonController, PredefinedModesRunNvpmodelAndRestoreTheModeFound) {
+  const FakeOrin orin("nvpmodel");
+  const auto conf = load_nvpmodel_conf((orin.dir() / "etc/nvpmodel.conf").string());
+  const auto tables = read_frequency_tables(Root(orin.dir()));
+  std::vector<std::vector<std::string>> runs;
+  ModeIo io{Root(orin.dir())};
+  // A fake nvpmodel: what the real one does to the nodes this test looks at.
+  io.run = [&](const std::vector<std::string>& argv) {
+    runs.push_back(argv);
+    const auto mode = to_power_mode(*conf.find_mode(std::stoi(argv.at(2))), tables);
+    for (int cpu = 0; cpu < 12; ++cpu) {
+      orin.put(cpu_node(cpu, "online"), cpu < *mode.cpu_online ? "1" : "0");
+      orin.put(cpu_node(cpu, "scaling_max_freq"), std::to_string(*mode.cpu_max_khz));
+    }
+    orin.put(gpu_max, std::to_string(*mode.gpu_max_hz));
+    orin.put(emc_cap, std::to_string(*conf.find_mode(std::stoi(argv.at(2)))->value("EMC", "MAX_FREQ")));
+    orin.put("/sys/devices/gpu.0/tpc_pg_mask", std::to_string(*mode.tpc_pg_mask));
+  };
+  JetsonController c(io, conf);
+  c.save();
+  const auto m15 = to_power_mode(*conf.find_mode(1), tables);
+  c.apply(m15);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0], (std::vector<std::string>{"nvpmodel", "-m", "1"}));
+  EXPECT_TRUE(c.verify(m15).empty());
+  EXPECT_EQ(orin.get(cpu_node(4, "online")), "0");
+  c.restore();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[1], (std::vector<std::string>{"nvpmodel", "-m", "2"}));  // pmode:0002 at save()
+  // Then the exact values found are written back over what nvpmodel set.
+  EXPECT_EQ(orin.get(cpu_node(4, "online")), "1");
+  EXPECT_EQ(orin.get(gpu_max), "1300500000");
+  EXPECT_EQ(orin.get("/sys/devices/gpu.0/tpc_pg_mask"), "0");
+  PowerMode unknown;
+  unknown.key = "nvp9-x";
+  unknown.id = 9;
+  EXPECT_THROW(c.apply(unknown), ModeError);
+}
+
+TEST(JetsonController, DryRunPrintsTheWritesAndChangesNothing) {
+  const FakeOrin orin("dry");
+  std::ostringstream out;
+  ModeIo io{Root(orin.dir())};
+  io.dry_run = &out;
+  JetsonController c(io, std::nullopt);
+  c.save();
+  c.apply(grid_mode(orin, "cores=10;cpu=883200;gpu=930750000;emc=2133000000"));
+  const std::string text = out.str();
+  EXPECT_NE(text.find("write 883200 > /sys/devices/system/cpu/cpu0/cpufreq/scaling_min_freq\n"
+                      "write 883200 > /sys/devices/system/cpu/cpu0/cpufreq/scaling_max_freq\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("write 0 > /sys/devices/system/cpu/cpu11/online\n"), std::string::npos);
+  EXPECT_NE(text.find("write 2133000000 > /sys/kernel/nvpmodel_emc_cap/emc_iso_cap\n"), std::string::npos);
+  EXPECT_EQ(text.find("cpu9/online"), std::string::npos);
+  EXPECT_EQ(orin.get(cpu_node(11, "online")), "1");
+  EXPECT_EQ(orin.get(gpu_max), "1300500000");
+}
+
+TEST(CpufreqController, PinsCpusAndRefusesGpuSettings) {
+  const FakeOrin orin("cpufreq");
+  CpufreqController c(ModeIo{Root(orin.dir())});
+  c.save();
+  PowerMode m;
+  m.key = "c6-cpu576000";
+  m.cpu_online = 6;
+  m.cpu_min_khz = m.cpu_max_khz = 576000;
+  c.apply(m);
+  EXPECT_TRUE(c.verify(m).empty());
+  EXPECT_EQ(orin.get(cpu_node(5, "scaling_cur_freq")), "576000");
+  EXPECT_EQ(orin.get(cpu_node(6, "online")), "0");
+  const auto now = c.current();
+  EXPECT_EQ(now.cpu_online, 6);
+  EXPECT_EQ(now.cpu_max_khz, 576000);
+  c.restore();
+  EXPECT_EQ(orin.get(cpu_node(6, "online")), "1");
+  m.gpu_max_hz = 1;
+  EXPECT_THROW(c.apply(m), ModeError);
+  m.gpu_max_hz.reset();
+  m.cpu_online = 13;
+  EXPECT_THROW(c.apply(m), ModeError);
+}
+
+TEST(NvmlController, LocksClocksThroughTheApiAndResetsThem) {
+  std::vector<std::string> calls;
+  unsigned sm_mhz = 1980, mem_mhz = 2619;
+  NvmlClockApi api;
+  api.set_gpu_locked_clocks = [&](unsigned d, unsigned lo, unsigned hi) {
+    calls.push_back("gpu " + std::to_string(d) + " " + std::to_string(lo) + " " + std::to_string(hi));
+    sm_mhz = hi;
+    return 0;
+  };
+  api.reset_gpu_locked_clocks = [&](unsigned d) {
+    calls.push_back("reset gpu " + std::to_string(d));
+    return 0;
+  };
+  api.set_memory_locked_clocks = [&](unsigned, unsigned, unsigned) { return 4; };  // NO_PERMISSION
+  api.reset_memory_locked_clocks = [&](unsigned) { return 0; };
+  api.current_clocks = [&](unsigned, unsigned& sm, unsigned& mem) {
+    sm = sm_mhz;
+    mem = mem_mhz;
+    return 0;
+  };
+  api.error_string = [](int rc) { return rc == 4 ? std::string("Insufficient Permissions") : std::string("error"); };
+  NvmlController c(api, 1);
+  PowerMode m;
+  m.key = "gpu1410000000";
+  m.gpu_min_hz = m.gpu_max_hz = 1410000000;
+  c.apply(m);
+  EXPECT_EQ(calls, (std::vector<std::string>{"gpu 1 1410 1410"}));
+  EXPECT_TRUE(c.verify(m).empty());
+  sm_mhz = 1500;
+  ASSERT_EQ(c.verify(m).size(), 1u);
+  c.restore();
+  EXPECT_EQ(calls.back(), "reset gpu 1");
+  m.emc_max_hz = 1593000000;
+  try {
+    c.apply(m);
+    FAIL() << "memory lock refused";
+  } catch (const ModeError& e) {
+    EXPECT_EQ(std::string(e.what()), "nvmlDeviceSetMemoryLockedClocks: Insufficient Permissions");
+  }
+  PowerMode cpu;
+  cpu.cpu_online = 2;
+  EXPECT_THROW(c.apply(cpu), ModeError);
+}
+
+TEST(Process, RunsArgvVectorsAndStopsChildren) {
+  EXPECT_NO_THROW(run_command({"/bin/true"}));
+  try {
+    run_command({"/bin/false"});
+    FAIL() << "false exits with 1";
+  } catch (const ModeError& e) {
+    EXPECT_NE(std::string(e.what()).find("exit status 1"), std::string::npos);
+  }
+  EXPECT_THROW(run_command({"/nonexistent/nvpmodel", "-m", "0"}), ModeError);
+  EXPECT_TRUE(find_in_path("sh").has_value());
+  EXPECT_FALSE(find_in_path("edgeroof-no-such-tool").has_value());
+  EXPECT_FALSE(find_in_path("../sh").has_value());
+  ChildProcess sleeper({"/bin/sleep", "30"});
+  int polls = 0;
+  const auto status = sleeper.wait([&] { return ++polls > 3; }, 0.01, 2.0);
+  EXPECT_FALSE(status.has_value());
+}
+
+TEST(Process, StopSignalsOnlySetAFlag) {
+  {
+    StopSignals signals;
+    EXPECT_FALSE(StopSignals::requested());
+    std::raise(SIGTERM);
+    EXPECT_TRUE(StopSignals::requested());
+    EXPECT_EQ(StopSignals::signal_number(), SIGTERM);
+  }
+  StopSignals::reset();
+  EXPECT_FALSE(StopSignals::requested());
+}
