@@ -1,0 +1,54 @@
+// Choosing a power mode: the least energy under a latency bound (or the fastest under a power cap),
+// the latency-energy Pareto front, the saving against MAXN, and the chosen mode as an
+// nvpmodel.conf POWER_MODEL section.
+#pragma once
+
+#include "edgeroof/reports/fit.hpp"
+#include "edgeroof/reports/predict.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace edgeroof::reports {
+
+struct TuneConstraint {
+  enum class Kind { max_slowdown, max_latency, max_power };
+  Kind kind = Kind::max_slowdown;
+  double value = 0.05;  // fraction of the fastest latency, seconds, or watts
+  [[nodiscard]] std::string describe() const;
+};
+
+struct TuneResult {
+  ModeCost chosen, fastest;
+  std::optional<ModeCost> maxn;
+  std::optional<double> saving_vs_maxn_J, saving_vs_maxn_pct;
+  std::vector<ModeCost> pareto;  // ascending latency, descending energy
+  std::string constraint;        // TuneConstraint::describe()
+  std::size_t modes = 0;         // modes considered (those with an energy prediction)
+};
+
+// Modes whose energy is unknown are left out. Throws InputError when no mode has an energy
+// prediction or none meets the constraint (the message names the best that was possible).
+[[nodiscard]] TuneResult tune(const std::vector<ModeCost>& modes, const TuneConstraint& constraint);
+
+// The modes no other mode beats in both latency and energy, by ascending latency.
+[[nodiscard]] std::vector<ModeCost> pareto_front(std::vector<ModeCost> modes);
+
+// MAXN: the mode named or keyed "MAXN" in any case ("nvp0-maxn" too), else nvpmodel id 0.
+[[nodiscard]] bool is_maxn(const ModeCost& mode);
+
+// A POWER_MODEL section that sets the mode's measured frequencies (CPU and GPU pinned, min = max;
+// EMC capped) and CPU cores, for an nvpmodel.conf of a Jetson AGX Orin (CPU clusters of 4 cores,
+// parameters CPU_A78_<n>); settings whose frequency was not measured are left out. `cpu_count` is
+// the number of cores of the board (cores beyond cpu_online are switched off).
+[[nodiscard]] std::string nvpmodel_stanza(const RooflineMode& mode, int id, int cpu_count = 12);
+
+// "sudo nvpmodel -f FILE -m ID".
+[[nodiscard]] std::string nvpmodel_command(const std::string& conf_file, int id);
+
+[[nodiscard]] nlohmann::json to_json(const TuneResult& r);
+
+}  // namespace edgeroof::reports

@@ -1,0 +1,222 @@
+#include "edgeroof/reports/predict.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace edgeroof::reports {
+
+using nlohmann::json;
+
+namespace {
+
+// Layer benchmarks and workload tables spell phases differently ("bwd_filter" in a benchmark
+// name, "backward_weights" in the table); both map to the table's words.
+const std::map<std::string, std::string>& phase_aliases() {
+  static const std::map<std::string, std::string> aliases = {
+      {"fwd", "forward"}, {"forward", "forward"}, {"inference", "forward"},
+      {"bwd_data", "backward_data"}, {"backward_data", "backward_data"},
+      {"bwd_filter", "backward_weights"}, {"bwd_weights", "backward_weights"}, {"backward_weights", "backward_weights"},
+      {"update", "optimizer"}, {"optimizer", "optimizer"}};
+  return aliases;
+}
+
+std::string canonical_phase(const std::string& phase) {
+  const auto it = phase_aliases().find(phase);
+  return it == phase_aliases().end() ? phase : it->second;
+}
+
+// "layer3.0.conv2/bwd_filter" names a training phase of layer3.0.conv2: the base is the part
+// before a trailing phase word.
+std::string base_layer_name(const std::string& name) {
+  const auto slash = name.rfind('/');
+  if (slash == std::string::npos) return name;
+  return phase_aliases().count(name.substr(slash + 1)) != 0 ? name.substr(0, slash) : name;
+}
+
+std::string layer_match_key(const std::string& layer, const std::string& phase) {
+  return base_layer_name(layer) + "\n" + canonical_phase(phase);
+}
+
+template <class Map> std::optional<double> find_value(const Map& m, const std::string& key) {
+  const auto it = m.find(key);
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace
+
+WorkloadCoster::WorkloadCoster(const dnn::Workload& workload, PredictOptions options) : m_options(std::move(options)) {
+  for (const auto& layer : workload.layers) {
+    const std::string dtype = layer.dtype.empty() ? workload.dtype : layer.dtype;
+    auto it = std::find_if(m_groups.begin(), m_groups.end(),
+                           [&](const Group& g) { return g.dtype == dtype && g.tensor_op == layer.tensor_op; });
+    if (it == m_groups.end()) {
+      m_groups.push_back({dtype, layer.tensor_op, {}, {}});
+      it = std::prev(m_groups.end());
+    }
+    it->flops.push_back(layer.flops);
+    it->bytes.push_back(layer.bytes);
+    m_group_of.push_back(static_cast<std::size_t>(it - m_groups.begin()));
+  }
+}
+
+std::vector<Charge> WorkloadCoster::charges(const RooflineMode& mode) const {
+  const std::string& backend = m_options.backend;
+  const auto bandwidth = mode.bandwidth_bytes_per_s.find(backend + "/" + m_options.level);
+  if (bandwidth == mode.bandwidth_bytes_per_s.end() || bandwidth->second.value <= 0.0) {
+    throw InputError("mode " + mode.key + " has no bandwidth for " + backend + "/" + m_options.level +
+                     " (fit results that measured it, or choose another --backend/--level)");
+  }
+  const auto energy = mode.energy.find(backend);
+  std::vector<Charge> out;
+  for (const auto& g : m_groups) {
+    Charge c;
+    c.ceiling = g.dtype;
+    // A GEMM-like layer runs on tensor cores where the mode measured a tensor ceiling for its dtype.
+    if (g.tensor_op && mode.compute_flops_per_s.count(backend + "/" + g.dtype + "-tensor") != 0) c.ceiling += "-tensor";
+    const auto compute = mode.compute_flops_per_s.find(backend + "/" + c.ceiling);
+    if (compute == mode.compute_flops_per_s.end() || compute->second.value <= 0.0) {
+      throw InputError("mode " + mode.key + " has no compute ceiling for " + backend + "/" + c.ceiling +
+                       " (fit results that measured it, or choose another --dtype/--backend)");
+    }
+    c.flops_per_s = compute->second.value;
+    c.bytes_per_s = bandwidth->second.value;
+    if (energy != mode.energy.end()) {
+      c.eps_flop_J = find_value(energy->second.eps_flop_J, c.ceiling);
+      c.eps_byte_J = find_value(energy->second.eps_byte_J, m_options.level);
+      c.static_W = energy->second.static_W;
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+ModeCost WorkloadCoster::cost(const RooflineMode& mode) const {
+  const auto charge = charges(mode);
+  ModeCost out{mode.key, mode.name, mode.id, 0.0, std::nullopt};
+  bool energy = true;
+  double work_J = 0.0;
+  for (std::size_t g = 0; g < m_groups.size(); ++g) {
+    const auto& c = charge[g];
+    const double inv_f = 1.0 / c.flops_per_s, inv_b = 1.0 / c.bytes_per_s;
+    double time_s = 0.0, flops = 0.0, bytes = 0.0;
+    const auto& grp = m_groups[g];
+    for (std::size_t i = 0; i < grp.flops.size(); ++i) {
+      time_s += std::max(grp.flops[i] * inv_f, grp.bytes[i] * inv_b);
+      flops += grp.flops[i];
+      bytes += grp.bytes[i];
+    }
+    out.latency_s += time_s;
+    if (c.has_energy()) {
+      work_J += flops * *c.eps_flop_J + bytes * *c.eps_byte_J;
+    } else {
+      energy = false;
+    }
+  }
+  // π0 is one per backend, so it is charged once for the whole latency.
+  if (energy && !charge.empty()) out.energy_J = work_J + *charge.front().static_W * out.latency_s;
+  if (energy && charge.empty()) out.energy_J = 0.0;
+  return out;
+}
+
+Prediction predict(const dnn::Workload& workload, const Rooflines& rooflines, const PredictOptions& options,
+                   const std::vector<std::string>& only) {
+  Prediction out{workload.model, workload.dtype, workload.phase, options.backend, workload.batch, {}};
+  const WorkloadCoster coster(workload, options);
+  for (const auto& mode : rooflines.modes) {
+    if (!only.empty() && std::find(only.begin(), only.end(), mode.key) == only.end()) continue;
+    const auto charge = coster.charges(mode);
+    ModePrediction mp{mode.key, mode.name, 0.0, std::nullopt, "", {}};
+    bool energy = true;
+    double energy_J = 0.0;
+    for (std::size_t i = 0; i < workload.layers.size(); ++i) {
+      const auto& layer = workload.layers[i];
+      const auto& c = charge[coster.group_of(i)];
+      LayerPrediction lp;
+      lp.name = layer.name;
+      lp.op = layer.op;
+      lp.phase = layer.phase;
+      lp.flops = layer.flops;
+      lp.bytes = layer.bytes;
+      lp.ceiling = c.ceiling;
+      const double compute_s = layer.flops / c.flops_per_s, memory_s = layer.bytes / c.bytes_per_s;
+      lp.time_s = std::max(compute_s, memory_s);
+      lp.bound = compute_s >= memory_s ? "compute" : "memory";
+      if (c.has_energy()) {
+        lp.energy_J = layer.flops * *c.eps_flop_J + layer.bytes * *c.eps_byte_J + *c.static_W * lp.time_s;
+        energy_J += *lp.energy_J;
+      } else {
+        energy = false;
+      }
+      mp.latency_s += lp.time_s;
+      mp.layers.push_back(std::move(lp));
+    }
+    if (energy) {
+      mp.energy_J = energy_J;
+    } else {
+      mp.note = mode.energy.count(options.backend) == 0
+                    ? "no energy fit for " + options.backend + " in this mode (measured without a sensor): latency only"
+                    : "the energy fit lacks an epsilon for a dtype or level of this workload: latency only";
+      for (auto& lp : mp.layers) lp.energy_J.reset();
+    }
+    out.modes.push_back(std::move(mp));
+  }
+  if (!only.empty() && out.modes.empty()) throw InputError("no mode with key " + only.front() + " in the rooflines");
+  return out;
+}
+
+std::size_t attach_measurements(Prediction& prediction, const std::vector<ResultsFile>& files) {
+  // mode key -> (layer, phase) -> real times of every repetition
+  std::map<std::string, std::map<std::string, std::vector<double>>> measured;
+  const std::string bs = "bs:" + std::to_string(prediction.batch);
+  for (const auto& file : files) {
+    auto& by_layer = measured[mode_key_of(file)];
+    for (const auto& [name, reps] : repetitions_by_name(file)) {
+      const auto parsed = parse_benchmark_name(name);
+      if (!parsed || parsed->family != "layer" || parsed->backend != prediction.backend) continue;
+      const auto& parts = parsed->parts;  // layer, backend, model, layer name..., phase, bs:N
+      if (parts.size() < 6 || parts[2] != prediction.model || parts.back() != bs) continue;
+      std::string layer = parts[3];
+      for (std::size_t i = 4; i + 2 < parts.size(); ++i) layer += "/" + parts[i];
+      auto& times = by_layer[layer_match_key(layer, parts[parts.size() - 2])];
+      for (const auto* r : reps) times.push_back(r->real_time_s);
+    }
+  }
+  std::size_t matched = 0;
+  for (auto& mode : prediction.modes) {
+    const auto it = measured.find(mode.key);
+    if (it == measured.end()) continue;
+    for (auto& layer : mode.layers) {
+      const auto m = it->second.find(layer_match_key(layer.name, layer.phase));
+      if (m == it->second.end() || m->second.empty()) continue;
+      layer.measured_s = median(m->second);
+      ++matched;
+    }
+  }
+  return matched;
+}
+
+json to_json(const Prediction& p) {
+  json modes = json::array();
+  for (const auto& m : p.modes) {
+    json layers = json::array();
+    for (const auto& l : m.layers) {
+      json j = {{"name", l.name}, {"op", l.op}, {"phase", l.phase}, {"flops", l.flops}, {"bytes", l.bytes},
+                {"ceiling", l.ceiling}, {"time_s", l.time_s}, {"bound", l.bound}};
+      j["energy_J"] = l.energy_J ? json(*l.energy_J) : json(nullptr);
+      if (l.measured_s) {
+        j["measured_s"] = *l.measured_s;
+        j["error"] = *l.error();
+      }
+      layers.push_back(std::move(j));
+    }
+    json j = {{"key", m.key}, {"name", m.name}, {"latency_s", m.latency_s}, {"layers", layers}};
+    j["energy_J"] = m.energy_J ? json(*m.energy_J) : json(nullptr);
+    if (!m.note.empty()) j["note"] = m.note;
+    modes.push_back(std::move(j));
+  }
+  return {{"model", p.model}, {"batch", p.batch}, {"dtype", p.dtype}, {"phase", p.phase}, {"backend", p.backend},
+          {"modes", modes}};
+}
+
+}  // namespace edgeroof::reports

@@ -1,0 +1,133 @@
+// predict: per-layer time and energy from a mode's rooflines, on the toy workload table and
+// rooflines in tests/data/reports (expected values derived by hand in the comments).
+#include "edgeroof/reports/predict.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+using namespace edgeroof::reports;
+
+namespace {
+
+const std::string data_dir = std::string(EDGEROOF_TEST_DATA_DIR) + "/reports/";
+
+edgeroof::dnn::Workload toy() {
+  std::ifstream in(data_dir + "toy_workload.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  return edgeroof::dnn::workload_from_json(nlohmann::json::parse(text.str()), "toy_workload.json");
+}
+
+}  // namespace
+
+// MAXN: F(fp16) = 1e12, F(fp16-tensor) = 4e12, B = 1e11, ε(fp16) = 2e-12, ε(fp16-tensor) = 1e-12,
+// ε(dram) = 1e-10, π0 = 10 W.
+//   conv1 (tensor): 8e9/4e12 = 2 ms vs 1e8/1e11 = 1 ms -> compute, 2 ms;
+//                   e = 8e9·1e-12 + 1e8·1e-10 + 10·2e-3 = 0.008 + 0.01 + 0.02 = 0.038 J
+//   relu1:          1e7/1e12 = 10 µs vs 2e8/1e11 = 2 ms -> memory, 2 ms;
+//                   e = 1e7·2e-12 + 2e8·1e-10 + 0.02 = 0.04002 J
+//   fc (tensor):    1e9/4e12 = 0.25 ms vs 5e8/1e11 = 5 ms -> memory, 5 ms;
+//                   e = 1e9·1e-12 + 0.05 + 0.05 = 0.101 J
+//   total 9 ms, 0.17902 J
+TEST(Predict, LayersOfAModeFromItsRooflines) {
+  const auto p = predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{});
+  ASSERT_EQ(p.modes.size(), 3u);
+  EXPECT_EQ(p.model, "toy");
+  EXPECT_EQ(p.batch, 4);
+  const auto& m = p.modes[0];
+  EXPECT_EQ(m.key, "nvp0-maxn");
+  ASSERT_EQ(m.layers.size(), 3u);
+  EXPECT_EQ(m.layers[0].ceiling, "fp16-tensor");
+  EXPECT_EQ(m.layers[0].bound, "compute");
+  EXPECT_NEAR(m.layers[0].time_s, 2e-3, 1e-15);
+  EXPECT_NEAR(*m.layers[0].energy_J, 0.038, 1e-12);
+  EXPECT_EQ(m.layers[1].ceiling, "fp16");
+  EXPECT_EQ(m.layers[1].bound, "memory");
+  EXPECT_NEAR(m.layers[1].time_s, 2e-3, 1e-15);
+  EXPECT_NEAR(*m.layers[1].energy_J, 0.04002, 1e-12);
+  EXPECT_EQ(m.layers[2].bound, "memory");
+  EXPECT_NEAR(*m.layers[2].energy_J, 0.101, 1e-12);
+  EXPECT_NEAR(m.latency_s, 9e-3, 1e-15);
+  EXPECT_NEAR(*m.energy_J, 0.17902, 1e-12);
+  EXPECT_TRUE(m.note.empty());
+}
+
+// Without a tensor ceiling the GEMM-like layers fall back to fp16:
+//   conv1: 8e9/1e12 = 8 ms, e = 8e9·2e-12 + 0.01 + 0.08 = 0.106 J; relu1 as before;
+//   fc: 1e9/1e12 = 1 ms < 5 ms -> memory, e = 1e9·2e-12 + 0.05 + 0.05 = 0.102 J; total 15 ms, 0.24802 J
+TEST(Predict, TensorLayersFallBackToThePlainCeiling) {
+  const auto p = predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{}, {"no-tensor"});
+  ASSERT_EQ(p.modes.size(), 1u);
+  const auto& m = p.modes[0];
+  EXPECT_EQ(m.layers[0].ceiling, "fp16");
+  EXPECT_NEAR(m.layers[0].time_s, 8e-3, 1e-15);
+  EXPECT_NEAR(m.latency_s, 15e-3, 1e-15);
+  EXPECT_NEAR(*m.energy_J, 0.24802, 1e-12);
+}
+
+TEST(Predict, ModeWithoutEnergyPredictsLatencyOnlyAndSaysSo) {
+  const auto p = predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{}, {"no-sensor"});
+  const auto& m = p.modes[0];
+  EXPECT_NEAR(m.latency_s, 9e-3, 1e-15);
+  EXPECT_FALSE(m.energy_J);
+  EXPECT_NE(m.note.find("latency only"), std::string::npos);
+  const auto j = to_json(p);
+  EXPECT_TRUE(j["modes"][0]["energy_J"].is_null());
+  EXPECT_TRUE(j["modes"][0]["layers"][0]["energy_J"].is_null());
+}
+
+TEST(Predict, CosterTotalsEqualThePerLayerSums) {
+  const auto r = load_rooflines(data_dir + "toy_rooflines.json");
+  const auto w = toy();
+  const WorkloadCoster coster(w, PredictOptions{});
+  const auto p = predict(w, r, PredictOptions{});
+  for (std::size_t i = 0; i < r.modes.size(); ++i) {
+    const auto c = coster.cost(r.modes[i]);
+    EXPECT_EQ(c.key, r.modes[i].key);
+    EXPECT_NEAR(c.latency_s, p.modes[i].latency_s, 1e-15);
+    EXPECT_EQ(c.energy_J.has_value(), p.modes[i].energy_J.has_value());
+    if (c.energy_J) {
+      EXPECT_NEAR(*c.energy_J, *p.modes[i].energy_J, 1e-12);
+    }
+  }
+}
+
+TEST(Predict, MissingCeilingIsOneClearError) {
+  auto w = toy();
+  w.layers[1].dtype = "bf16";
+  try {
+    (void)predict(w, load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{});
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("mode nvp0-maxn has no compute ceiling for cuda/bf16"), std::string::npos);
+  }
+  EXPECT_THROW((void)predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{"cpu", "dram"}), InputError);
+  EXPECT_THROW((void)predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{}, {"nope"}), InputError);
+}
+
+// conv1 measured at 2.4, 2.5 and 2.9 ms: median 2.5 ms, predicted 2 ms -> error -20%. The bs:8
+// and cpu benchmarks match no layer of this prediction.
+TEST(Predict, MeasuredLayerBenchmarksSitBesideThePrediction) {
+  auto p = predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{});
+  EXPECT_EQ(attach_measurements(p, {load_results(data_dir + "toy_layers.json")}), 1u);
+  const auto& conv = p.modes[0].layers[0];
+  ASSERT_TRUE(conv.measured_s);
+  EXPECT_NEAR(*conv.measured_s, 2.5e-3, 1e-15);
+  EXPECT_NEAR(*conv.error(), -0.2, 1e-12);
+  EXPECT_FALSE(p.modes[0].layers[2].measured_s);
+  EXPECT_FALSE(p.modes[1].layers[0].measured_s);  // another mode's key
+  EXPECT_NEAR(to_json(p)["modes"][0]["layers"][0]["error"].get<double>(), -0.2, 1e-12);
+}
+
+TEST(Predict, JsonFollowsTheContract) {
+  const auto j = to_json(predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{}));
+  EXPECT_EQ(j["model"], "toy");
+  EXPECT_EQ(j["batch"], 4);
+  const auto& m = j["modes"][0];
+  for (const char* key : {"key", "latency_s", "energy_J", "layers"}) EXPECT_TRUE(m.contains(key)) << key;
+  for (const char* key : {"name", "op", "phase", "flops", "bytes", "time_s", "energy_J", "bound"}) {
+    EXPECT_TRUE(m["layers"][0].contains(key)) << key;
+  }
+}

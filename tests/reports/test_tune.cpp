@@ -1,0 +1,154 @@
+// tune: the constraint rules on a hand-made table of modes, the optimum of a synthetic grid of
+// modes derived by hand, and the nvpmodel.conf stanza read back by power/'s parser.
+#include "edgeroof/power/nvpmodel.hpp"
+#include "edgeroof/reports/tune.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace edgeroof::reports;
+
+namespace {
+
+ModeCost mode(const std::string& key, double latency_ms, double energy_J, std::optional<int> id = std::nullopt) {
+  return {key, key, id, latency_ms * 1e-3, energy_J};
+}
+
+// Powers: maxn 100 W, b 82.5 W, c 75.5 W, d 58.3 W, e 81.8 W, f 37.5 W. e is beaten by c and f
+// by d in both latency and energy, so the front is maxn, b, c, d.
+std::vector<ModeCost> table() {
+  return {mode("nvp0-maxn", 10.0, 1.00, 0), mode("b", 10.3, 0.85), mode("c", 10.6, 0.80),
+          mode("d", 12.0, 0.70), mode("e", 11.0, 0.90), mode("f", 20.0, 0.75), {"unmeasured", "unmeasured", {}, 1e-3, {}}};
+}
+
+TuneConstraint slowdown(double fraction) { return {TuneConstraint::Kind::max_slowdown, fraction}; }
+
+}  // namespace
+
+TEST(Tune, LeastEnergyWithinTheSlowdown) {
+  // 5% of 10 ms: up to 10.5 ms -> maxn or b -> b, saving 0.15 J = 15%.
+  const auto r = tune(table(), slowdown(0.05));
+  EXPECT_EQ(r.chosen.key, "b");
+  EXPECT_EQ(r.fastest.key, "nvp0-maxn");
+  ASSERT_TRUE(r.maxn);
+  EXPECT_EQ(r.maxn->key, "nvp0-maxn");
+  EXPECT_NEAR(*r.saving_vs_maxn_J, 0.15, 1e-12);
+  EXPECT_NEAR(*r.saving_vs_maxn_pct, 15.0, 1e-10);
+  EXPECT_EQ(r.modes, 6u);  // the mode without energy is left out
+  // 10%: up to 11 ms -> c (0.80 J), 20%.
+  const auto r10 = tune(table(), slowdown(0.10));
+  EXPECT_EQ(r10.chosen.key, "c");
+  EXPECT_NEAR(*r10.saving_vs_maxn_pct, 20.0, 1e-10);
+}
+
+TEST(Tune, LatencyBoundAndPowerCap) {
+  const auto lat = tune(table(), {TuneConstraint::Kind::max_latency, 12.5e-3});
+  EXPECT_EQ(lat.chosen.key, "d");
+  EXPECT_NEAR(*lat.saving_vs_maxn_pct, 30.0, 1e-10);
+  // Under 80 W: c, d and f; the fastest of them is c.
+  EXPECT_EQ(tune(table(), {TuneConstraint::Kind::max_power, 80.0}).chosen.key, "c");
+  try {
+    (void)tune(table(), {TuneConstraint::Kind::max_power, 10.0});
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("the lowest is 37.5 W, mode f"), std::string::npos);
+  }
+  EXPECT_THROW((void)tune(table(), {TuneConstraint::Kind::max_latency, 5e-3}), InputError);
+}
+
+TEST(Tune, ParetoFront) {
+  const auto r = tune(table(), slowdown(0.05));
+  ASSERT_EQ(r.pareto.size(), 4u);
+  EXPECT_EQ(r.pareto[0].key, "nvp0-maxn");
+  EXPECT_EQ(r.pareto[1].key, "b");
+  EXPECT_EQ(r.pareto[2].key, "c");
+  EXPECT_EQ(r.pareto[3].key, "d");
+  const auto j = to_json(r);
+  EXPECT_EQ(j["chosen"]["key"], "b");
+  EXPECT_EQ(j["maxn"]["key"], "nvp0-maxn");
+  EXPECT_NEAR(j["saving_vs_maxn_pct"].get<double>(), 15.0, 1e-10);
+  EXPECT_EQ(j["pareto"].size(), 4u);
+  EXPECT_NEAR(j["chosen"]["energy_J"].get<double>(), 0.85, 1e-15);
+}
+
+TEST(Tune, MaxnByNameKeyOrId) {
+  EXPECT_TRUE(is_maxn({"maxn", "x", {}, 1, 1}));
+  EXPECT_TRUE(is_maxn({"k", "MAXN", {}, 1, 1}));
+  EXPECT_TRUE(is_maxn({"nvp0-maxn", "x", {}, 1, 1}));
+  EXPECT_FALSE(is_maxn({"nvp2-mode-30w", "MODE_30W", 2, 1, 1}));
+  // No MAXN-like name: nvpmodel id 0 stands for it; neither: no saving is reported.
+  auto r = tune({mode("fast", 1.0, 2.0, 0), mode("slow", 1.01, 1.0, 3)}, slowdown(0.05));
+  ASSERT_TRUE(r.maxn);
+  EXPECT_EQ(r.maxn->key, "fast");
+  EXPECT_NEAR(*r.saving_vs_maxn_pct, 50.0, 1e-10);
+  r = tune({mode("fast", 1.0, 2.0), mode("slow", 1.01, 1.0)}, slowdown(0.05));
+  EXPECT_FALSE(r.maxn);
+  EXPECT_FALSE(to_json(r).contains("saving_vs_maxn_pct"));
+  EXPECT_THROW((void)tune({{"a", "a", {}, 1.0, {}}}, slowdown(0.05)), InputError);
+}
+
+// A grid of 2 GPU clocks g x 2 EMC clocks e (GHz) for one fp32 layer of W = 1e10 FLOP, Q = 1e8 B:
+// F = 4e12·g, B = 1e11·e, ε_flop = 1e-12·(1 + g), ε_byte = 1e-10, π0 = 4 + 4g + 2e W.
+// Every mode is compute-bound (T = W/F: 5 ms at g = 0.5, 2.5 ms at g = 1), so
+//   E = 1e10·ε_flop + 0.01 + π0·T:
+//   g=0.5 e=1: 0.015 + 0.01 + 8·0.005   = 0.065 J     g=0.5 e=2: 0.025 + 10·0.005 = 0.075 J
+//   g=1   e=1: 0.02  + 0.01 + 10·0.0025 = 0.055 J     g=1   e=2: 0.03  + 12·0.0025 = 0.060 J (MAXN)
+// The fastest latency (2.5 ms) is shared by both g = 1 modes; the optimum is g=1 e=1, saving
+// 0.005 J = 8.33% against MAXN at unchanged latency.
+TEST(Tune, KnownOptimumOfASyntheticGrid) {
+  Rooflines grid;
+  for (double g : {0.5, 1.0}) {
+    for (double e : {1.0, 2.0}) {
+      RooflineMode m;
+      m.key = "g" + std::to_string(static_cast<int>(g * 1000)) + "-e" + std::to_string(static_cast<int>(e * 1000));
+      m.name = g == 1.0 && e == 2.0 ? "MAXN" : m.key;
+      m.compute_flops_per_s["cuda/fp32"] = {4e12 * g, ""};
+      m.bandwidth_bytes_per_s["cuda/dram"] = {1e11 * e, ""};
+      EnergyFit fit;
+      fit.eps_flop_J["fp32"] = 1e-12 * (1.0 + g);
+      fit.eps_byte_J["dram"] = 1e-10;
+      fit.static_W = 4.0 + 4.0 * g + 2.0 * e;
+      m.energy["cuda"] = fit;
+      grid.modes.push_back(m);
+    }
+  }
+  edgeroof::dnn::Workload w;
+  w.model = "one-layer";
+  w.layers.push_back({"gemm", "linear", "forward", {}, {}, 1e10, 1e8, "fp32", false, {}});
+  const WorkloadCoster coster(w, PredictOptions{});
+  std::vector<ModeCost> costs;
+  for (const auto& m : grid.modes) costs.push_back(coster.cost(m));
+  EXPECT_NEAR(*costs[0].energy_J, 0.065, 1e-12);
+  EXPECT_NEAR(*costs[1].energy_J, 0.075, 1e-12);
+  const auto r = tune(costs, slowdown(0.05));
+  EXPECT_EQ(r.chosen.key, "g1000-e1000");
+  EXPECT_NEAR(*r.chosen.energy_J, 0.055, 1e-12);
+  EXPECT_NEAR(r.chosen.latency_s, 2.5e-3, 1e-15);
+  EXPECT_EQ(r.maxn->key, "g1000-e2000");
+  EXPECT_NEAR(*r.saving_vs_maxn_J, 0.005, 1e-12);
+  EXPECT_NEAR(*r.saving_vs_maxn_pct, 100.0 / 12.0, 1e-9);
+  ASSERT_EQ(r.pareto.size(), 1u);  // the optimum is also the fastest: nothing else is on the front
+}
+
+TEST(Tune, NvpmodelStanzaReadsBackWithTheModeFrequencies) {
+  RooflineMode m;
+  m.key = "c8-cpu1728000-gpu612000000-emc2133000000";
+  m.cpu_online = 8;
+  m.cpu_khz = 1728000;
+  m.gpu_hz = 612000000;
+  m.emc_hz = 2133000000;
+  const std::string stanza = nvpmodel_stanza(m, 9);
+  EXPECT_EQ(stanza.substr(0, stanza.find('\n')),
+            "< POWER_MODEL ID=9 NAME=EDGEROOF_C8_CPU1728000_GPU612000000_EMC2133000000 >");
+  const auto conf = edgeroof::power::parse_nvpmodel_conf(stanza);
+  const auto* mode9 = conf.find_mode(9);
+  ASSERT_NE(mode9, nullptr);
+  EXPECT_EQ(mode9->value("CPU_ONLINE", "CORE_7"), 1);
+  EXPECT_EQ(mode9->value("CPU_ONLINE", "CORE_8"), 0);
+  EXPECT_EQ(mode9->value("CPU_ONLINE", "CORE_11"), 0);
+  EXPECT_EQ(mode9->value("CPU_A78_1", "MAX_FREQ"), 1728000);
+  EXPECT_FALSE(mode9->value("CPU_A78_2", "MAX_FREQ"));  // its cores are off
+  EXPECT_EQ(mode9->value("GPU", "MIN_FREQ"), 612000000);
+  EXPECT_EQ(mode9->value("GPU", "MAX_FREQ"), 612000000);
+  EXPECT_EQ(mode9->value("EMC", "MAX_FREQ"), 2133000000);
+  EXPECT_EQ(nvpmodel_command("edgeroof.conf", 9), "sudo nvpmodel -f edgeroof.conf -m 9");
+}
