@@ -69,7 +69,8 @@ struct Comparison {
                                          const CompareOptions& options);
 
 // {"comparisons": [{"name", "metric", "old", "new", "change", "pvalue", "repetitions": [n_old,
-// n_new], "verdict", "gates"}], "unpaired": [{"name", "present_in", "reason"}], "regressions": N}
+// n_new], "verdict", "gates"}], "unpaired": [{"name", "present_in", "reason", "regression"}],
+// "regressions": N}. Times are in seconds; pvalue is null without two repetitions a side.
 [[nodiscard]] nlohmann::json to_json(const Comparison& comparison);
 
 }  // namespace edgeroof::reports
