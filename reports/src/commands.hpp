@@ -7,5 +7,7 @@ namespace edgeroof::cli {
 
 const Command& fit_command();
 const Command& compare_command();
+const Command& predict_command();
+const Command& tune_command();
 
 }  // namespace edgeroof::cli

@@ -1,0 +1,97 @@
+#include "commands.hpp"
+#include "edgeroof/power/sysfs.hpp"
+#include "model_args.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+namespace edgeroof::cli {
+namespace {
+
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%+.1f%%", 100.0 * fraction);
+  return buf;
+}
+
+std::string energy_cell(const std::optional<double>& e) { return e ? si(*e, "J") : "-"; }
+
+std::string layer_table(const reports::ModePrediction& m, Format format) {
+  Table t({"layer", "op", "phase", "FLOP", "bytes", "ceiling", "bound", "time", "energy", "measured", "error"});
+  for (const auto& l : m.layers) {
+    t.add({l.name, l.op, l.phase, si(l.flops, ""), si(l.bytes, "B"), l.ceiling, l.bound, si(l.time_s, "s"),
+           energy_cell(l.energy_J), l.measured_s ? si(*l.measured_s, "s") : "-", l.error() ? percent(*l.error()) : "-"});
+  }
+  return t.render(format);
+}
+
+std::string modes_table(const reports::Prediction& p, Format format) {
+  Table t({"mode", "latency", "energy", "power", "compute-bound layers", "note"});
+  for (const auto& m : p.modes) {
+    std::size_t compute = 0;
+    for (const auto& l : m.layers) compute += l.bound == "compute" ? 1 : 0;
+    t.add({m.key, si(m.latency_s, "s"), energy_cell(m.energy_J), m.energy_J ? si(*m.energy_J / m.latency_s, "W") : "-",
+           std::to_string(compute) + "/" + std::to_string(m.layers.size()), m.note});
+  }
+  return t.render(format);
+}
+
+int run(const Args& args) {
+  const Format format = format_of(args);
+  const auto workload = workload_of(args);
+  auto prediction = reports::predict(workload, rooflines_of(args), predict_options_of(args), args.all("--mode"));
+  if (args.has("--results")) (void)reports::attach_measurements(prediction, load_results_paths(args.all("--results")));
+
+  std::string text;
+  if (format == Format::json) {
+    text = reports::to_json(prediction).dump(2) + "\n";
+  } else {
+    const bool layers = prediction.modes.size() == 1 || args.has("--layers");
+    if (format == Format::table) {
+      text = "model " + prediction.model + ", batch " + std::to_string(prediction.batch) + ", " + prediction.dtype + ", " +
+             prediction.phase + " on " + prediction.backend +
+             " -- derived from the fitted rooflines: t = max(W/F, Q/B), e = W*eps_flop + Q*eps_byte + pi0*t\n";
+      if (!workload.complete()) text += "warning: ops not counted (totals incomplete):";
+      for (const auto& op : workload.unsupported) text += " " + op;
+      if (!workload.complete()) text += "\n";
+    }
+    if (layers) {
+      for (const auto& m : prediction.modes) {
+        if (format == Format::table) text += "\nmode " + m.key + (m.note.empty() ? "" : " (" + m.note + ")") + "\n";
+        text += layer_table(m, format);
+      }
+      if (format == Format::table) text += "\n";
+    }
+    text += modes_table(prediction, format);
+  }
+  emit(args, text);
+  return 0;
+}
+
+}  // namespace
+
+const Command& predict_command() {
+  static const Command cmd = [] {
+    Command c{"predict",
+              "predict per-layer and total latency and energy of a model in each power mode",
+              "edgeroof predict --model NAME|FILE.onnx --batch N --rooflines FILE [--mode KEY]... [--results FILE|DIR]...",
+              "Each layer takes t = max(W/F, Q/B) with F the compute ceiling of its dtype on the backend (the\n"
+              "<dtype>-tensor ceiling for GEMM-like layers where the mode measured one) and B the bandwidth of\n"
+              "--level; its energy is W*eps_flop + Q*eps_byte + pi0*t from the mode's energy fit. A mode fitted\n"
+              "without energy data predicts latency only and says so. --results adds the measured time of layer\n"
+              "benchmarks (layer/<backend>/<model>/<layer>/<phase>/bs:<batch>) and the prediction's error.",
+              workload_options(),
+              false,
+              run};
+    c.options.push_back(rooflines_option);
+    c.options.push_back({"--mode", "KEY", "only this power mode (repeatable)", true});
+    c.options.push_back({"--results", "FILE|DIR", "measured layer benchmarks to compare with (repeatable)", true});
+    c.options.push_back({"--layers", "", "list the layers of every mode (default: only when there is one mode)"});
+    c.options.push_back(format_option);
+    c.options.push_back(output_option);
+    return c;
+  }();
+  return cmd;
+}
+
+}  // namespace edgeroof::cli

@@ -1,0 +1,28 @@
+// What predict, tune and plot share on the command line: the workload (--model or --workload),
+// the rooflines and the backend/level the layers are charged to, and result files to read.
+#pragma once
+
+#include "cli.hpp"
+#include "edgeroof/dnn/workload.hpp"
+#include "edgeroof/reports/fit.hpp"
+#include "edgeroof/reports/predict.hpp"
+
+#include <string>
+#include <vector>
+
+namespace edgeroof::cli {
+
+// --model, --workload, --batch, --dtype, --train, --backend, --level.
+[[nodiscard]] std::vector<OptionSpec> workload_options();
+inline const OptionSpec rooflines_option{"--rooflines", "FILE", "rooflines.json written by 'edgeroof fit'"};
+
+// The workload of --model (zoo name or .onnx, with --batch/--dtype/--train) or --workload
+// (a table from 'edgeroof model --format json'). Throws UsageError when neither or both are given.
+[[nodiscard]] dnn::Workload workload_of(const Args& args);
+[[nodiscard]] reports::PredictOptions predict_options_of(const Args& args);
+[[nodiscard]] reports::Rooflines rooflines_of(const Args& args);
+
+// Files named on the command line; a directory stands for the *.json files in it, sorted.
+[[nodiscard]] std::vector<reports::ResultsFile> load_results_paths(const std::vector<std::string>& paths);
+
+}  // namespace edgeroof::cli
