@@ -115,6 +115,11 @@ Builder::Builder(std::string model, const WorkloadOptions& options)
 
 Tensor Builder::input(Shape shape) const { return {std::move(shape), false}; }
 
+Tensor Builder::parameter(const std::string& name, Shape shape) {
+  update(name, {shape});
+  return {std::move(shape), true};
+}
+
 Tensor Builder::view(const Tensor& x, Shape shape) const {
   if (element_count(shape) != element_count(x.shape)) {
     throw ModelError("cannot view " + shape_text(x.shape) + " as " + shape_text(shape));
@@ -217,7 +222,8 @@ Tensor Builder::conv2d(const std::string& name, const Tensor& x, const Conv2dPar
   return {y, true};
 }
 
-Tensor Builder::linear(const std::string& name, const Tensor& x, std::int64_t out_features, bool bias) {
+Tensor Builder::linear(const std::string& name, const Tensor& x, std::int64_t out_features, bool bias,
+                       bool shared_weight) {
   if (x.shape.empty()) throw ModelError(name + ": linear needs an input [..., in]");
   const auto in = x.shape.back();
   Shape y = x.shape;
@@ -236,9 +242,10 @@ Tensor Builder::linear(const std::string& name, const Tensor& x, std::int64_t ou
   if (bias) inputs.push_back({out_features});
   emit(name, "linear", inputs, y, true, 2 * macs + (bias ? out_elems : 0.0), xb + wb + bytes_of(bias_elems) + yb,
        back, {{"bias", {bias ? 1 : 0}}});
-  std::vector<Shape> params{w};
+  std::vector<Shape> params;
+  if (!shared_weight) params.push_back(w);
   if (bias) params.push_back({out_features});
-  update(name, params);
+  if (!params.empty()) update(name, params);
   return {y, true};
 }
 

@@ -37,5 +37,82 @@ TEST(Zoo, ResNet50MatchesTheFourPointOneGigaMacsOfThePaper) {
   EXPECT_EQ(bns, 53);
 }
 
+TEST(Zoo, MobileNetV3LargeAndYolov8nMatchPublishedCounts) {
+  // torchvision: 0.22 GMACs per image (our exact count 216,589,760).
+  EXPECT_NEAR(forward_macs(build_workload("mobilenet_v3_large", {4})), 0.22e9, 0.005e9);
+  // Ultralytics: 8.7 GFLOPs (= 2 x multiply-adds) at 640x640.
+  EXPECT_NEAR(2 * forward_macs(build_workload("yolov8n", {1})), 8.7e9, 0.1e9);
+}
+
+TEST(Zoo, TransformersByHand) {
+  // BERT-base, 128 tokens, per layer and token: q k v o 4*768^2 + FFN 2*768*3072 multiply-adds.
+  const auto bert = build_workload("bert_base", {2});
+  EXPECT_DOUBLE_EQ(forward_macs(bert), 12.0 * 128 * (4 * 768 * 768 + 2 * 768 * 3072));
+  // Attention: 12 layers x 12 heads x QK^T and PV of 128 x 128 x 64.
+  double attention_macs = 0.0;
+  for (const auto& l : bert.layers) {
+    if (l.op == "attention") attention_macs += (l.flops - 5.0 * 2 * 12 * 128 * 128) / 4 / 64;
+  }
+  EXPECT_DOUBLE_EQ(attention_macs, 12.0 * 2 * 12 * 128 * 128);  // pairs of all heads, batch 2
+  // ViT-B/16: 197 tokens; patch conv 196 x 768 x 768; head 768 x 1000 on the class token; with the
+  // attention products (12 x 12 heads x 2 x 197^2 x 64) this is torchvision's 17.56 GMACs.
+  const auto vit = build_workload("vit_b_16", {1});
+  const double linear = 12.0 * 197 * (768 * 2304 + 768 * 768 + 2 * 768 * 3072) + 196.0 * 768 * 768 + 768 * 1000;
+  EXPECT_DOUBLE_EQ(forward_macs(vit), linear);
+  EXPECT_NEAR(forward_macs(vit, {"conv2d", "linear", "attention"}) - 12.0 * 12 * 197 * 197 * 5 / 2, 17.56e9, 0.01e9);
+  // GPT-2 decode: every weight once per token (12 x 7.08 M + lm_head 768 x 50257).
+  EXPECT_DOUBLE_EQ(forward_macs(build_workload("gpt2_decode", {1})), 12.0 * (4 * 768 * 768 + 2 * 768 * 3072) + 768.0 * 50257);
+}
+
+TEST(Zoo, DecodeReadsTheKvCacheAndIsMemoryBound) {
+  const auto prefill = build_workload("gpt2_prefill", {1, "fp16"});
+  const auto decode = build_workload("gpt2_decode", {1, "fp16"});
+  for (const auto& l : decode.layers) {
+    if (l.op != "attention") continue;
+    EXPECT_EQ(l.inputs.at(1), (Shape{1, 12, 513, 64}));  // 512 cached + 1 new
+    EXPECT_EQ(l.outputs.at(0), (Shape{1, 12, 1, 64}));
+  }
+  EXPECT_LT(decode.total_flops() / decode.total_bytes(), 2.0);
+  EXPECT_GT(prefill.total_flops() / prefill.total_bytes(), 50.0);
+}
+
+TEST(Zoo, TrainingStepOfResNet50) {
+  WorkloadOptions o;
+  o.batch = 2;
+  o.train = "sgd";
+  const auto w = build_workload("resnet50", o);
+  EXPECT_EQ(w.phase, "training:sgd");
+  double fwd = 0, bwd_data = 0, bwd_filter = 0, conv1 = 0, updates = 0;
+  for (const auto& l : w.layers) {
+    if (l.op != "conv2d" && l.op != "linear") continue;
+    if (l.phase == "forward") fwd += l.flops;
+    if (l.phase == "backward_data") bwd_data += l.flops;
+    if (l.phase == "backward_weights") bwd_filter += l.flops;
+    if (l.name == "conv1") conv1 = l.flops;
+  }
+  for (const auto& l : w.layers) updates += l.phase == "optimizer" ? l.flops / 2 : 0.0;
+  const double fc_bias = 2 * 1000;
+  EXPECT_DOUBLE_EQ(bwd_filter, fwd);           // every weight gradient: the forward's products, bias grads included
+  EXPECT_DOUBLE_EQ(bwd_data, fwd - fc_bias - conv1);  // no dx for the image
+  EXPECT_DOUBLE_EQ(updates, 25557032);         // torchvision's parameter count of ResNet-50
+}
+
+TEST(Zoo, EveryModelBuildsAtEveryDtypeAndRoundTripsThroughJson) {
+  for (const auto& name : zoo_models()) {
+    for (const std::string dtype : {"fp32", "fp16", "bf16", "int8"}) {
+      WorkloadOptions o;
+      o.batch = 3;
+      o.dtype = dtype;
+      const auto w = build_workload(name, o);
+      EXPECT_TRUE(w.complete()) << name;
+      EXPECT_GT(w.total_flops(), 0.0) << name;
+      const auto back = workload_from_json(to_json(w), name);
+      EXPECT_EQ(back.layers.size(), w.layers.size());
+      EXPECT_DOUBLE_EQ(back.total_bytes(), w.total_bytes());
+    }
+  }
+  EXPECT_THROW((void)build_workload("resnet51", {1}), ModelError);
+}
+
 }  // namespace
 }  // namespace edgeroof::dnn

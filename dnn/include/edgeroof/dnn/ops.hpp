@@ -93,11 +93,17 @@ public:
 
   // A model input: no gradient flows into it.
   [[nodiscard]] Tensor input(Shape shape) const;
+  // A learned tensor used directly (ViT's class token and position embedding): no layer of its
+  // own, but an optimizer update in training.
+  Tensor parameter(const std::string& name, Shape shape);
   // The same elements seen with another shape (reshape, permute, split): free, no layer.
   [[nodiscard]] Tensor view(const Tensor& x, Shape shape) const;
 
   Tensor conv2d(const std::string& name, const Tensor& x, const Conv2dParams& p);  // NCHW
-  Tensor linear(const std::string& name, const Tensor& x, std::int64_t out_features, bool bias);  // [..., in]
+  // x [..., in], weight [out, in]. A weight shared with another layer (GPT-2's lm_head and its
+  // token embedding) is updated once, by its owner: shared_weight = true skips the update here.
+  Tensor linear(const std::string& name, const Tensor& x, std::int64_t out_features, bool bias,
+                bool shared_weight = false);
   Tensor matmul(const std::string& name, const Tensor& a, const Tensor& b);  // [M, K] x [K, N]
   Tensor bmm(const std::string& name, const Tensor& a, const Tensor& b);     // [B, M, K] x [B, K, N]
   // Scaled dot-product attention: q [N, h, Lq, d], k and v [N, hk, Lk, d] (hk divides h: grouped
