@@ -9,7 +9,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -49,18 +51,6 @@ bool take_value(const char* arg, const char* flag, std::string& value) {
   return false;
 }
 
-double parse_seconds(const std::string& text, const char* flag) {
-  std::size_t used = 0;
-  double v = 0.0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size() || !(v >= 0.0)) throw std::invalid_argument(std::string(flag) + " takes seconds >= 0, not '" + text + "'");
-  return v;
-}
-
 int parse_int(const std::string& text, const char* flag) {
   std::size_t used = 0;
   int v = 0;
@@ -70,6 +60,13 @@ int parse_int(const std::string& text, const char* flag) {
     used = 0;
   }
   if (used == 0 || used != text.size()) throw std::invalid_argument(std::string(flag) + " takes a whole number, not '" + text + "'");
+  return v;
+}
+
+double parse_seconds(const std::string& text, const char* flag) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(v >= 0.0) || !std::isfinite(v)) throw std::invalid_argument(std::string(flag) + " takes seconds >= 0, not '" + text + "'");
   return v;
 }
 
