@@ -71,27 +71,63 @@ std::optional<std::string> parse_hwmon_label(std::string_view text) {
 std::vector<HwmonDevice> find_ina3221_devices(const Root& root) {
   std::vector<HwmonDevice> devices;
   std::set<std::string> seen;
-  auto add = [&](const std::string& path, std::string device) {
+  auto add = [&](const std::string& path, std::string device, bool iio) {
     std::error_code ec;
     const auto real = std::filesystem::weakly_canonical(root.resolve(path), ec).string();
     if (!seen.insert(ec ? path : real).second) return;
-    devices.push_back({path, std::move(device)});
+    devices.push_back({path, std::move(device), iio});
   };
   const std::string driver = "/sys/bus/i2c/drivers/ina3221";
   for (const auto& dev : root.list(driver)) {
     for (const auto& h : root.list(driver + "/" + dev + "/hwmon")) {
-      if (is_hwmon_name(h)) add(driver + "/" + dev + "/hwmon/" + h, dev);
+      if (is_hwmon_name(h)) add(driver + "/" + dev + "/hwmon/" + h, dev, false);
+    }
+  }
+  const std::string iio_driver = "/sys/bus/i2c/drivers/ina3221x";
+  for (const auto& dev : root.list(iio_driver)) {
+    for (const auto& d : root.list(iio_driver + "/" + dev)) {
+      if (d.rfind("iio:device", 0) == 0) add(iio_driver + "/" + dev + "/" + d, dev, true);
     }
   }
   for (const auto& h : root.list("/sys/class/hwmon")) {
     const std::string path = "/sys/class/hwmon/" + h;
-    if (root.try_read(path + "/name").value_or("") == "ina3221") add(path, device_of(root, path));
+    if (root.try_read(path + "/name").value_or("") == "ina3221") add(path, device_of(root, path), false);
   }
   std::stable_sort(devices.begin(), devices.end(), [](const auto& a, const auto& b) { return a.device < b.device; });
   return devices;
 }
 
+namespace {
+
+// L4T 32's IIO driver: rail_name_<N> and in_power<N>_input in mW, channels 0 to 2.
+std::vector<Ina3221Channel> iio_channels(const Root& root, const HwmonDevice& device) {
+  std::vector<Ina3221Channel> channels;
+  for (int n = 0; n <= 2; ++n) {
+    const std::string base = device.path + "/";
+    const std::string index = std::to_string(n);
+    const auto label_text = root.try_read(base + "rail_name_" + index);
+    const auto label = label_text ? parse_hwmon_label(*label_text) : std::nullopt;
+    if (!label) continue;
+    Ina3221Channel c;
+    c.rail.name = *label;
+    if (root.exists(base + "in_power" + index + "_input")) {
+      c.power_path = base + "in_power" + index + "_input";
+      c.power_scale_W = 1e-3;
+      c.rail.unit = "mW";
+    } else {
+      c.voltage_path = base + "in_voltage" + index + "_input";
+      c.current_path = base + "in_current" + index + "_input";
+      c.rail.unit = "mV*mA";
+    }
+    channels.push_back(std::move(c));
+  }
+  return channels;
+}
+
+}  // namespace
+
 std::vector<Ina3221Channel> ina3221_channels(const Root& root, const HwmonDevice& device) {
+  if (device.iio) return iio_channels(root, device);
   std::vector<Ina3221Channel> channels;
   for (int n = 1; n <= 3; ++n) {
     const std::string base = device.path + "/";
@@ -259,7 +295,7 @@ private:
     std::size_t f = 0;
     for (std::size_t i = 0; i < m_channels.size(); ++i) {
       if (!m_channels[i].power_path.empty()) {
-        power_W[i] = static_cast<double>(m_files[f++].read_int()) * 1e-6;  // uW
+        power_W[i] = static_cast<double>(m_files[f++].read_int()) * m_channels[i].power_scale_W;
       } else {
         const double mV = static_cast<double>(m_files[f++].read_int());
         const double mA = static_cast<double>(m_files[f++].read_int());

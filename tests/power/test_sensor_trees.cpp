@@ -1,5 +1,6 @@
 // The sensors on fake sysfs trees in the real layouts (tests/data/power): Orin AGX with two
-// INA3221 devices and NC channels, a Xavier NX with VDD_IN, RAPL with package, core and dram.
+// INA3221 devices and NC channels, a Xavier NX with VDD_IN, a Nano on L4T 32 (IIO driver,
+// POM_5V_IN), RAPL with package, core and dram.
 #include "edgeroof/power/sensor.hpp"
 #include "edgeroof/power/sensor_ina3221.hpp"
 #include "edgeroof/power/sysfs.hpp"
@@ -97,6 +98,25 @@ TEST(Ina3221, XavierNxTotalIsVddIn) {
   sensor->start();
   const WindowEnergy w = sensor->stop();
   EXPECT_NEAR(w.average_power_W(), 5.080 * 1.5, 1e-9);  // VDD_IN only, not the sum of the three
+}
+
+TEST(Ina3221, NanoOnL4t32ReadsTheIioDriverInMilliwatts) {
+  const Root root(data / "nano-l4t32");
+  const auto devices = detail::find_ina3221_devices(root);
+  ASSERT_EQ(devices.size(), 1u);
+  EXPECT_TRUE(devices[0].iio);
+  EXPECT_EQ(devices[0].device, "6-0040");
+  auto sensor = make_ina3221_sensor(root, test_options());
+  ASSERT_TRUE(sensor->available()) << sensor->unavailable_reason();
+  EXPECT_EQ(names(*sensor), (std::vector<std::string>{"POM_5V_IN", "POM_5V_GPU", "POM_5V_CPU"}));
+  EXPECT_EQ(sensor->rails()[0].unit, "mW");
+  EXPECT_EQ(sensor->total_description(), "POM_5V_IN");
+  EXPECT_EQ(sensor->rails()[2].inside, "POM_5V_IN");
+  sensor->start();
+  const WindowEnergy w = sensor->stop();
+  // in_power<N>_input in mW: 3041, 40, 1525; the total is the board input alone.
+  EXPECT_NEAR(w.rail_J[1] / w.duration_s, 0.040, 1e-12);
+  EXPECT_NEAR(w.average_power_W(), 3.041, 1e-12);
 }
 
 TEST_F(TreeCopy, PowerInputIsUsedWhereTheKernelProvidesIt) {
