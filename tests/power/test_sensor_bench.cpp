@@ -4,9 +4,16 @@
 
 #include <benchmark/benchmark.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
+
+#include <unistd.h>
 
 using namespace edgeroof;
 
@@ -116,4 +123,51 @@ TEST(IdlePower, MeanAndSpreadOfWindows) {
   EXPECT_DOUBLE_EQ(idle.rail_mean_W[1], 2.0);
   ASSERT_TRUE(bench::min_window_s(sensor, 20).has_value());
   EXPECT_DOUBLE_EQ(*bench::min_window_s(sensor, 20), 0.2);
+}
+
+// edgeroof-bench itself against the Orin AGX fixture: the sensor context, idle power and the
+// counters in the JSON, and a minimum time raised to 20 updates of 6 ms.
+TEST(BenchCommand, OrinFixtureGivesEnergyCountersAndSensorContext) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("edgeroof-sensor-bench-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path out = dir / "orin.json";
+  const fs::path err = dir / "stderr.txt";
+  const std::string command = std::string(EDGEROOF_BINARY_DIR) + "/bench/edgeroof-bench --root=" + EDGEROOF_TEST_DATA_DIR +
+                              "/power/orin-agx --idle-s=0.2 --benchmark_filter='^memory/cpu/read/bytes:16384/'" +
+                              " --benchmark_min_time=0.01 --benchmark_out=" + out.string() + " >/dev/null 2>" + err.string();
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  std::ifstream in(out);
+  const auto doc = nlohmann::json::parse(in);
+  std::ifstream err_in(err);
+  const std::string messages((std::istreambuf_iterator<char>(err_in)), std::istreambuf_iterator<char>());
+  fs::remove_all(dir);
+
+  const auto& ctx = doc.at("context");
+  EXPECT_EQ(ctx.at("sensor.name"), "ina3221");
+  EXPECT_EQ(ctx.at("sensor.period_s"), "0.006");
+  EXPECT_EQ(ctx.at("sensor.period_source"), "update_interval");
+  EXPECT_EQ(ctx.at("sensor.rails"), "VDD_GPU_SOC,VDD_CPU_CV,VIN_SYS_5V0,VDDQ_VDD2_1V8AO");
+  EXPECT_EQ(ctx.at("sensor.total"), "VDD_GPU_SOC+VDD_CPU_CV+VIN_SYS_5V0");
+  EXPECT_EQ(ctx.at("sensor.rail.VDDQ_VDD2_1V8AO.inside"), "VIN_SYS_5V0");
+  EXPECT_FALSE(ctx.contains("sensor.unavailable"));
+  // A constant 13.5 W in every idle window: mean 13.5, spread 0.
+  EXPECT_DOUBLE_EQ(std::stod(ctx.at("idle_power_W").get<std::string>()), 13.5);
+  EXPECT_DOUBLE_EQ(std::stod(ctx.at("idle_power_W.stddev").get<std::string>()), 0.0);
+  EXPECT_DOUBLE_EQ(std::stod(ctx.at("idle_power_W.VDD_GPU_SOC").get<std::string>()), 6.0);
+  // 20 updates of 6 ms = 0.12 s > the 0.01 s asked for.
+  EXPECT_NE(messages.find("--benchmark_min_time raised from 0.01 to 0.12 s"), std::string::npos) << messages;
+
+  ASSERT_EQ(doc.at("benchmarks").size(), 1u);
+  const auto& b = doc.at("benchmarks")[0];
+  EXPECT_NEAR(b.at("power_W").get<double>(), 13.5, 1e-9);
+  EXPECT_GE(b.at("sensor_updates").get<double>(), 20.0);
+  const double iterations = b.at("iterations").get<double>();
+  const double seconds_per_iteration = b.at("real_time").get<double>() * 1e-6;  // kMicrosecond
+  ASSERT_EQ(b.at("time_unit"), "us");
+  EXPECT_GE(seconds_per_iteration * iterations, 0.12);
+  // Per iteration: 13.5 W over one iteration's share of the window, which is the timed loop.
+  EXPECT_NEAR(b.at("energy_J").get<double>(), 13.5 * seconds_per_iteration, 13.5 * seconds_per_iteration * 0.01);
+  EXPECT_NEAR(b.at("energy_J.VDD_GPU_SOC").get<double>() / b.at("energy_J").get<double>(), 6.0 / 13.5, 1e-9);
+  EXPECT_NEAR(b.at("energy_J.VDDQ_VDD2_1V8AO").get<double>() / b.at("energy_J").get<double>(), 1.5 / 13.5, 1e-9);
 }
