@@ -9,5 +9,6 @@ const Command& fit_command();
 const Command& compare_command();
 const Command& predict_command();
 const Command& tune_command();
+const Command& plot_command();
 
 }  // namespace edgeroof::cli
