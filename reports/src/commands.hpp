@@ -10,5 +10,6 @@ const Command& compare_command();
 const Command& predict_command();
 const Command& tune_command();
 const Command& plot_command();
+const Command& model_command();
 
 }  // namespace edgeroof::cli
