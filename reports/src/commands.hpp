@@ -9,6 +9,7 @@ const Command& fit_command();
 const Command& compare_command();
 const Command& predict_command();
 const Command& tune_command();
+const Command& tegrastats_command();
 const Command& plot_command();
 const Command& model_command();
 

@@ -1,5 +1,6 @@
 // EnergyWindow inside a real Google Benchmark run: the counters it adds for a sensor whose window
 // energy is known, none without a sensor, and a benchmark that still runs when the sensor fails.
+// Then edgeroof-bench and `edgeroof tegrastats` as commands, on the fixture tree and log.
 #include "harness.hpp"
 
 #include <benchmark/benchmark.h>
@@ -170,4 +171,31 @@ TEST(BenchCommand, OrinFixtureGivesEnergyCountersAndSensorContext) {
   EXPECT_NEAR(b.at("energy_J").get<double>(), 13.5 * seconds_per_iteration, 13.5 * seconds_per_iteration * 0.01);
   EXPECT_NEAR(b.at("energy_J.VDD_GPU_SOC").get<double>() / b.at("energy_J").get<double>(), 6.0 / 13.5, 1e-9);
   EXPECT_NEAR(b.at("energy_J.VDDQ_VDD2_1V8AO").get<double>() / b.at("energy_J").get<double>(), 1.5 / 13.5, 1e-9);
+}
+
+// `edgeroof tegrastats` on the Orin AGX log (lines 1 s apart), against the hand derivation in
+// test_sensor_tegrastats.cpp: over [0.5, 2.5] s VDD_GPU_SOC is 7.375 J, VDD_CPU_CV 2.3 J,
+// VIN_SYS_5V0 (3550+3600)/2 x 0.5 + 3600 + (3600+3550)/2 x 0.5 mJ = 7.175 J; the total leaves
+// out VDDQ_VDD2_1V8AO, which is inside VIN_SYS_5V0.
+TEST(TegrastatsCommand, WindowEnergyAndTotalAsJson) {
+  namespace fs = std::filesystem;
+  const fs::path out = fs::temp_directory_path() / ("edgeroof-tegrastats-" + std::to_string(::getpid()) + ".json");
+  const std::string edgeroof = std::string(EDGEROOF_BINARY_DIR) + "/reports/edgeroof tegrastats ";
+  const std::string log = std::string(EDGEROOF_TEST_DATA_DIR) + "/power/tegrastats/orin-agx.log";
+  ASSERT_EQ(std::system((edgeroof + log + " --interval-ms 1000 --window busy=0.5:2.5 --format json -o " + out.string()).c_str()), 0);
+  std::ifstream in(out);
+  const auto doc = nlohmann::json::parse(in);
+  fs::remove(out);
+  EXPECT_EQ(doc.at("total"), "VDD_CPU_CV+VDD_GPU_SOC+VIN_SYS_5V0");
+  const auto& w = doc.at("windows").at(0);
+  EXPECT_EQ(w.at("name"), "busy");
+  EXPECT_NEAR(w.at("energy_J").at("VDD_GPU_SOC").get<double>(), 7.375, 1e-12);
+  EXPECT_NEAR(w.at("energy_J").at("VDD_CPU_CV").get<double>(), 2.3, 1e-12);
+  EXPECT_NEAR(w.at("energy_J").at("VIN_SYS_5V0").get<double>(), 7.175, 1e-12);
+  EXPECT_NEAR(w.at("total_energy_J").get<double>(), 16.85, 1e-12);
+  EXPECT_NEAR(w.at("total_power_W").get<double>(), 16.85 / 2.0, 1e-12);
+  // A window that ends before it begins is a usage error (exit 2), and nothing is written.
+  const int rc = std::system((edgeroof + log + " --interval-ms 1000 --window 3:2 -o " + out.string() + " 2>/dev/null").c_str());
+  EXPECT_EQ(WEXITSTATUS(rc), 2);
+  EXPECT_FALSE(fs::exists(out));
 }

@@ -1,0 +1,117 @@
+// edgeroof tegrastats: per-rail energy over given windows of a recorded tegrastats log, by the
+// same trapezoid rule and the same board-total rule as the live INA3221 sensor of edgeroof-bench.
+#include "commands.hpp"
+#include "edgeroof/power/sensor_ina3221.hpp"
+#include "edgeroof/power/sensor_tegrastats.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+namespace edgeroof::cli {
+namespace {
+
+struct Window {
+  std::string name;
+  double begin_s = 0.0;
+  double end_s = 0.0;
+};
+
+// "NAME=BEGIN:END" or "BEGIN:END", seconds from the first line of the log.
+Window parse_window(const std::string& text) {
+  Window w;
+  std::string span = text;
+  if (const auto eq = text.find('='); eq != std::string::npos) {
+    w.name = text.substr(0, eq);
+    span = text.substr(eq + 1);
+  }
+  const auto colon = span.find(':');
+  char* end_a = nullptr;
+  char* end_b = nullptr;
+  const std::string a = colon == std::string::npos ? "" : span.substr(0, colon);
+  const std::string b = colon == std::string::npos ? "" : span.substr(colon + 1);
+  w.begin_s = std::strtod(a.c_str(), &end_a);
+  w.end_s = std::strtod(b.c_str(), &end_b);
+  if (a.empty() || b.empty() || *end_a != '\0' || *end_b != '\0' || !std::isfinite(w.begin_s) ||
+      !std::isfinite(w.end_s) || !(w.end_s > w.begin_s)) {
+    throw UsageError("--window takes NAME=BEGIN:END in seconds with END > BEGIN, not '" + text + "'");
+  }
+  if (w.name.empty()) w.name = a + ":" + b;
+  return w;
+}
+
+int run(const Args& args) {
+  const Format format = format_of(args);
+  if (args.positional.size() != 1) throw UsageError("name one tegrastats log");
+  const auto interval_ms = args.number("--interval-ms");
+  if (!interval_ms || !(*interval_ms > 0.0)) throw UsageError("--interval-ms MS is required: the interval the log was recorded with");
+  std::ifstream in(args.positional[0]);
+  if (!in) throw std::runtime_error("cannot read " + args.positional[0]);
+  const auto log = power::parse_tegrastats(in, *interval_ms * 1e-3);
+  if (log.samples.size() < 2) throw std::runtime_error(args.positional[0] + ": fewer than two tegrastats lines");
+
+  std::vector<Window> windows;
+  for (const auto& text : args.all("--window")) windows.push_back(parse_window(text));
+  if (windows.empty()) windows.push_back({"all", 0.0, log.time_s.back()});
+
+  // The rails as the INA3221 sensor would classify them: the board input, or the top-level sum.
+  std::vector<power::Rail> rails;
+  for (const auto& [name, mW] : log.samples.front().rail_mW) rails.push_back({name, "mW", false, ""});
+  power::detail::classify_rails(rails);
+  const bool board_input = std::any_of(rails.begin(), rails.end(), [](const power::Rail& r) { return r.board_total; });
+  auto in_total = [&](const power::Rail& r) { return board_input ? r.board_total : r.inside.empty(); };
+  std::string total_of;
+  for (const auto& r : rails) {
+    if (in_total(r)) total_of += (total_of.empty() ? "" : "+") + r.name;
+  }
+
+  Table table({"window", "rail", "energy", "average power", "from", "to"});
+  nlohmann::json doc{{"log", args.positional[0]}, {"interval_s", *interval_ms * 1e-3},
+                     {"samples", log.samples.size()}, {"total", total_of}, {"windows", nlohmann::json::array()}};
+  for (const auto& w : windows) {
+    // Clipped to the recording, so the average is over the time that was recorded.
+    const double from = std::max(w.begin_s, 0.0), to = std::min(w.end_s, log.time_s.back());
+    if (!(to > from)) throw std::runtime_error("window " + w.name + " lies outside the log (0 to " + std::to_string(log.time_s.back()) + " s)");
+    const auto energy = power::tegrastats_energy_J(log, from, to);
+    double total_J = 0.0;
+    nlohmann::json jw{{"name", w.name}, {"begin_s", from}, {"end_s", to}};
+    for (const auto& r : rails) {
+      const auto it = energy.find(r.name);
+      const double joules = it == energy.end() ? 0.0 : it->second;
+      if (in_total(r)) total_J += joules;
+      jw["energy_J"][r.name] = joules;
+      jw["power_W"][r.name] = joules / (to - from);
+      table.add({w.name, r.name, si(joules, "J"), si(joules / (to - from), "W"), si(from, "s"), si(to, "s")});
+    }
+    jw["total_energy_J"] = total_J;
+    jw["total_power_W"] = total_J / (to - from);
+    table.add({w.name, "total (" + total_of + ")", si(total_J, "J"), si(total_J / (to - from), "W"), si(from, "s"), si(to, "s")});
+    doc["windows"].push_back(jw);
+  }
+  emit(args, format == Format::json ? doc.dump(2) + "\n" : table.render(format));
+  return 0;
+}
+
+}  // namespace
+
+const Command& tegrastats_command() {
+  static const Command cmd{
+      "tegrastats",
+      "per-rail energy over windows of a recorded tegrastats log",
+      "edgeroof tegrastats LOG --interval-ms MS [--window NAME=BEGIN:END]... [--format table|csv|json] [-o FILE]",
+      "Reads a log of `tegrastats --interval MS` (rails in mW, one line per interval) and integrates each\n"
+      "rail's instantaneous power over the windows, in seconds from the first line, by the trapezoid rule.\n"
+      "Line times are i x MS: the printed timestamps have a resolution of one second. The total is the\n"
+      "board input rail (VDD_IN, POM_5V_IN) where there is one, else the sum of the rails not inside\n"
+      "another, as edgeroof-bench's INA3221 sensor reports it. Without --window: the whole log.",
+      {{"--interval-ms", "MS", "the interval the log was recorded with (required)"},
+       {"--window", "NAME=BEGIN:END", "a window in seconds from the first line; repeatable", true},
+       format_option,
+       output_option},
+      false,
+      run};
+  return cmd;
+}
+
+}  // namespace edgeroof::cli
