@@ -9,6 +9,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -92,10 +93,15 @@ void add_sensor_context(edgeroof::power::EnergySensor& sensor, double idle_s, ed
   context["sensor.total"] = sensor.total_description();
   if (idle_s <= 0.0) return;
   try {
-    const auto idle = edgeroof::bench::measure_idle_power(sensor, idle_s);
+    // Up to ten windows for the spread, but none shorter than 20 sensor updates where that fits.
+    int windows = 10;
+    if (const auto needed_s = edgeroof::bench::min_window_s(sensor, 20)) {
+      windows = std::max(1, std::min(10, static_cast<int>(idle_s / *needed_s)));
+    }
+    const auto idle = edgeroof::bench::measure_idle_power(sensor, idle_s, windows);
     if (idle.windows == 0) return;
     context["idle_power_W"] = format_number(idle.mean_W);
-    context["idle_power_W.stddev"] = format_number(idle.stddev_W);
+    if (idle.windows > 1) context["idle_power_W.stddev"] = format_number(idle.stddev_W);
     context["idle_power_W.windows"] = std::to_string(idle.windows);
     context["idle_power_W.duration_s"] = format_number(idle.duration_s);
     for (std::size_t r = 0; r < sensor.rails().size() && r < idle.rail_mean_W.size(); ++r) {

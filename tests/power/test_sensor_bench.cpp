@@ -135,7 +135,7 @@ TEST(BenchCommand, OrinFixtureGivesEnergyCountersAndSensorContext) {
   const fs::path out = dir / "orin.json";
   const fs::path err = dir / "stderr.txt";
   const std::string command = std::string(EDGEROOF_BINARY_DIR) + "/bench/edgeroof-bench --root=" + EDGEROOF_TEST_DATA_DIR +
-                              "/power/orin-agx --idle-s=0.2 --benchmark_filter='^memory/cpu/read/bytes:16384/'" +
+                              "/power/orin-agx --idle-s=0.3 --benchmark_filter='^memory/cpu/read/bytes:16384/'" +
                               " --benchmark_min_time=0.01 --benchmark_out=" + out.string() + " >/dev/null 2>" + err.string();
   ASSERT_EQ(std::system(command.c_str()), 0);
   std::ifstream in(out);
@@ -152,7 +152,9 @@ TEST(BenchCommand, OrinFixtureGivesEnergyCountersAndSensorContext) {
   EXPECT_EQ(ctx.at("sensor.total"), "VDD_GPU_SOC+VDD_CPU_CV+VIN_SYS_5V0");
   EXPECT_EQ(ctx.at("sensor.rail.VDDQ_VDD2_1V8AO.inside"), "VIN_SYS_5V0");
   EXPECT_FALSE(ctx.contains("sensor.unavailable"));
-  // A constant 13.5 W in every idle window: mean 13.5, spread 0.
+  // A constant 13.5 W in every idle window: mean 13.5, spread 0; 0.3 s holds two windows of at
+  // least 20 updates (0.12 s).
+  EXPECT_EQ(ctx.at("idle_power_W.windows"), "2");
   EXPECT_DOUBLE_EQ(std::stod(ctx.at("idle_power_W").get<std::string>()), 13.5);
   EXPECT_DOUBLE_EQ(std::stod(ctx.at("idle_power_W.stddev").get<std::string>()), 0.0);
   EXPECT_DOUBLE_EQ(std::stod(ctx.at("idle_power_W.VDD_GPU_SOC").get<std::string>()), 6.0);
