@@ -1,5 +1,6 @@
 // GPU families, timed with CUDA events around the enqueued work (manual time), so rates are per
 // second of GPU time rather than of the CPU thread that waited for it.
+#include "cuda_timing.hpp"
 #include "edgeroof/kernels/cuda.hpp"
 #include "families.hpp"
 #include "harness.hpp"
@@ -16,52 +17,9 @@ using kernels::Dtype;
 
 namespace {
 
-// The stream and the events every CUDA benchmark uses.
-struct Stream {
-  cudaStream_t stream = nullptr;
-  cudaEvent_t start = nullptr;
-  cudaEvent_t stop = nullptr;
-  Stream() {
-    EDGEROOF_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-    EDGEROOF_CUDA_CHECK(cudaEventCreate(&start));
-    EDGEROOF_CUDA_CHECK(cudaEventCreate(&stop));
-  }
-  ~Stream() {
-    (void)cudaEventDestroy(start);
-    (void)cudaEventDestroy(stop);
-    (void)cudaStreamDestroy(stream);
-  }
-};
-
-Stream& stream() {
-  static Stream instance;
-  return instance;
-}
-
-// Runs `enqueue` once per iteration between two events and reports the GPU time.
-template <class Enqueue> void timed_loop(benchmark::State& state, Enqueue&& enqueue) {
-  auto& s = stream();
-  EnergyWindow energy(state);
-  for (auto _ : state) {
-    EDGEROOF_CUDA_CHECK(cudaEventRecord(s.start, s.stream));
-    enqueue();
-    EDGEROOF_CUDA_CHECK(cudaEventRecord(s.stop, s.stream));
-    EDGEROOF_CUDA_CHECK(cudaEventSynchronize(s.stop));
-    float ms = 0.0f;
-    EDGEROOF_CUDA_CHECK(cudaEventElapsedTime(&ms, s.start, s.stop));
-    state.SetIterationTime(static_cast<double>(ms) * 1e-3);
-  }
-  energy.finish();
-}
-
-// Any CUDA failure ends this benchmark with the call that failed, not the whole run.
-template <class Body> void guarded(benchmark::State& state, Body&& body) {
-  try {
-    body();
-  } catch (const kc::Error& e) {
-    state.SkipWithError(e.what());
-  }
-}
+using cuda_timing::guarded;
+using cuda_timing::stream;
+using cuda_timing::timed_loop;
 
 double tolerance(Dtype d) {
   switch (d) {

@@ -17,6 +17,11 @@ struct Options {
   // Largest working set of a memory sweep and the compute kernels' array, as a multiple of the
   // last-level cache (never below 64 MiB); 16 makes every STREAM array >= 4x the LLC.
   int dram_factor = 16;
+  // Layer families (layer_families.hpp): zoo models whose distinct layers are benchmarked, none by
+  // default, and their batch size.
+  std::vector<std::string> layer_models;
+  std::int64_t layer_batch = 1;
+  std::string layer_dtype = "fp32";
 };
 
 // Context keys (DESIGN.md) a family adds to the run, e.g. device.name.

@@ -5,6 +5,7 @@
 #include "edgeroof/power/sysfs.hpp"
 #include "families.hpp"
 #include "harness.hpp"
+#include "layer_families.hpp"
 #include "output.hpp"
 
 #include <benchmark/benchmark.h>
@@ -36,10 +37,15 @@ edgeroof flags:
   --idle-s=SECONDS    idle power measured before the benchmarks (default 2; 0 = skip)
   --min-sensor-updates=N  raise --benchmark_min_time so each energy window spans at least N
                       sensor updates (default 20; 0 = leave it)
+  --layers=M1,M2      also benchmark every distinct layer shape of these zoo models (edgeroof model
+                      --list), forward and backward: oneDNN on the CPU, cuDNN/cuBLAS on the GPU
+  --layer-batch=N     batch size of the layer benchmarks (default 1)
+  --layer-dtype=T     fp32 (default) or fp16 (GPU only) for the layer benchmarks
   --help              this text; --benchmark_help lists Google Benchmark's flags
 
 Benchmark names: compute/<backend>/<dtype>/ai:<FLOP per byte>, memory/<backend>/<kernel>/bytes:<set>,
-compute/cuda/<type>-tensor/gemm:<n>. Counters: flops, bytes (per iteration), ai, FLOP/s, B/s.
+compute/cuda/<type>-tensor/gemm:<n>, layer/<backend>/<model>/<layer>/<fwd|bwd_data|bwd_filter|bwd_weights>/bs:<n>
+(counter `instances`: layers sharing the shape). Counters: flops, bytes (per iteration), ai, FLOP/s, B/s.
 Example: edgeroof-bench --benchmark_filter=memory/cpu/triad --benchmark_out=triad.json
 )";
 
@@ -143,6 +149,19 @@ int main(int argc, char** argv) {
       } else if (take_value(argv[i], "--min-sensor-updates", value)) {
         min_sensor_updates = parse_int(value, "--min-sensor-updates");
         if (min_sensor_updates < 0) throw std::invalid_argument("--min-sensor-updates must be >= 0");
+      } else if (take_value(argv[i], "--layers", value)) {
+        options.layer_models.clear();
+        for (std::size_t at = 0; at <= value.size();) {
+          const std::size_t comma = std::min(value.find(',', at), value.size());
+          if (comma > at) options.layer_models.push_back(value.substr(at, comma - at));
+          at = comma + 1;
+        }
+      } else if (take_value(argv[i], "--layer-batch", value)) {
+        options.layer_batch = parse_int(value, "--layer-batch");
+        if (options.layer_batch < 1) throw std::invalid_argument("--layer-batch must be at least 1");
+      } else if (take_value(argv[i], "--layer-dtype", value)) {
+        if (value != "fp32" && value != "fp16") throw std::invalid_argument("--layer-dtype takes fp32 or fp16, not '" + value + "'");
+        options.layer_dtype = value;
       } else {
         if (take_value(argv[i], "--benchmark_min_time", value)) {
           min_time_s = parse_seconds(value, "--benchmark_min_time");
@@ -185,6 +204,7 @@ int main(int argc, char** argv) {
     bench::register_cpu_families(options, context);
     const bool cuda = bench::register_cuda_families(options, context);
     if (!cuda) std::fprintf(stderr, "edgeroof-bench: CUDA families skipped: %s\n", context["cuda.skipped"].c_str());
+    bench::register_layer_families(options, context, cuda);
     context["edgeroof.version"] = EDGEROOF_VERSION;
     context["device.backend"] = cuda ? "cuda,cpu" : "cpu";
     if (!cuda && context.count("cpu.model")) context["device.name"] = context["cpu.model"];

@@ -89,11 +89,8 @@ protected:
     do_run();
   }
   // Largest relative error of `out` at sampled indices against reference(index).
-  template <class Reference> double sampled_error(Tensor& out, Reference&& reference) {
-    const float* got = out.download();
-    double worst = 0.0;
-    for (i64 i : sample_indices(static_cast<i64>(out.host.size()))) worst = std::max(worst, relative_error(got[i], reference(i)));
-    return worst;
+  template <class ReferenceAt> double sampled_error(Tensor& out, ReferenceAt&& reference) {
+    return detail::sampled_error(out.download(), static_cast<i64>(out.host.size()), reference);
   }
   dnnl::primitive m_primitive;
   std::unordered_map<int, memory> m_args;

@@ -62,19 +62,27 @@ std::vector<DistinctLayer> distinct_layers(const Workload& inference, const Work
     if (pass_of(l.phase) == Pass::forward) add(l, l, Pass::forward, "fwd");
   }
   if (training == nullptr) return out;
-  std::map<std::string, const LayerCost*> forward_of;
+  std::map<std::string, std::pair<std::size_t, const LayerCost*>> forward_of;  // position, layer
   for (const auto& l : training->layers) {
-    if (pass_of(l.phase) == Pass::forward) forward_of.emplace(base_name(l.name), &l);
+    if (pass_of(l.phase) == Pass::forward) forward_of.emplace(base_name(l.name), std::make_pair(forward_of.size(), &l));
   }
+  // A training table lists the backward in reverse; take it in forward order so that a shape is
+  // named after the first layer that has it, as in the forward.
+  std::vector<std::pair<std::size_t, const LayerCost*>> backward;
   for (const auto& l : training->layers) {
-    auto pass = pass_of(l.phase);
+    const auto pass = pass_of(l.phase);
     if (!pass || *pass == Pass::forward) continue;
     const auto f = forward_of.find(base_name(l.name));
-    if (f == forward_of.end()) continue;
+    if (f != forward_of.end()) backward.emplace_back(f->second.first, &l);
+  }
+  std::stable_sort(backward.begin(), backward.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [position, layer] : backward) {
+    const LayerCost& l = *layer;
+    auto pass = *pass_of(l.phase);
     const auto slash = l.name.find('/');
-    const std::string token = slash == std::string::npos ? pass_token(*pass, l.op) : l.name.substr(slash + 1);
+    const std::string token = slash == std::string::npos ? pass_token(pass, l.op) : l.name.substr(slash + 1);
     if (token == "bwd_b") pass = Pass::backward_weights;
-    add(*f->second, l, *pass, token);
+    add(*forward_of.at(base_name(l.name)).second, l, pass, token);
   }
   return out;
 }

@@ -97,6 +97,17 @@ struct Reference {
 // Element indices a check visits: up to `samples` spread over [0, count), first and last included.
 [[nodiscard]] std::vector<i64> sample_indices(i64 count, i64 samples = 384);
 
+// Largest relative error of `got` (`count` plain values) at the sampled indices against
+// reference(index) -> Reference.
+template <class ReferenceAt> [[nodiscard]] double sampled_error(const float* got, i64 count, ReferenceAt&& reference) {
+  double worst = 0.0;
+  for (i64 i : sample_indices(count)) {
+    const double e = relative_error(got[i], reference(i));
+    if (!(e <= worst)) worst = e;  // a NaN error stays
+  }
+  return worst;
+}
+
 // Output element `index` (row-major) of each layer and pass. Tensors are plain row-major.
 [[nodiscard]] Reference conv_forward_at(const ConvGeometry& g, const float* x, const float* w, const float* bias, i64 index);
 [[nodiscard]] Reference conv_backward_data_at(const ConvGeometry& g, const float* dy, const float* w, i64 index);

@@ -61,9 +61,10 @@ TEST(DistinctLayers, DedupesShapesCountsInstancesAndMatchesBackwardToForward) {
   inference.layers = {conv("layer1.0.conv2", {2, 8, 6, 6}, 8, 3, 1, 1), conv("layer1.1.conv2", {2, 8, 6, 6}, 8, 3, 1, 1),
                       conv("layer2.0.conv2", {2, 8, 6, 6}, 8, 3, 2, 1), simple("layer1.0.relu", "relu", {{2, 8, 6, 6}}, {2, 8, 6, 6})};
   Workload training = inference;
+  // Backward in reverse layer order, as a training table lists it.
+  training.layers.push_back(phase_of(inference.layers[1], "/bwd_filter", "backward_weights", 12.0));
   training.layers.push_back(phase_of(inference.layers[0], "/bwd_data", "backward_data", 10.0));
   training.layers.push_back(phase_of(inference.layers[0], "/bwd_filter", "backward_weights", 11.0));
-  training.layers.push_back(phase_of(inference.layers[1], "/bwd_filter", "backward_weights", 12.0));
   training.layers.push_back(phase_of(inference.layers[2], "/update", "optimizer", 13.0));
 
   const auto layers = distinct_layers(inference, &training);

@@ -1,0 +1,146 @@
+// GPU layer kernels without cuDNN: the GEMMs of linear/matmul/bmm through cuBLAS, the activations
+// cuDNN has no mode for, and the dispatch to cuDNN's kernels for everything else.
+#include "layer_cuda.hpp"
+
+#include <cuda_fp16.h>
+
+namespace edgeroof::dnn {
+namespace detail {
+
+cublasHandle_t cublas_handle(cudaStream_t stream) {
+  // Created once: cublasCreate costs milliseconds and the handle lives for the process.
+  static cublasHandle_t handle = [] {
+    cublasHandle_t h = nullptr;
+    EDGEROOF_CUBLAS_CHECK(cublasCreate(&h));
+    return h;
+  }();
+  EDGEROOF_CUBLAS_CHECK(cublasSetStream(handle, stream));
+  return handle;
+}
+
+DeviceTensor::DeviceTensor(i64 count, bool half, const std::vector<float>& values, cudaStream_t stream)
+    : m_count(count), m_half(half), m_device(static_cast<std::size_t>(count) * (half ? sizeof(__half) : sizeof(float))) {
+  if (values.empty()) {
+    EDGEROOF_CUDA_CHECK(cudaMemsetAsync(m_device.data(), 0, m_device.bytes(), stream));
+    return;
+  }
+  if (static_cast<i64>(values.size()) < count) throw LayerKernelError("internal: fewer values than tensor elements");
+  if (!half) {
+    EDGEROOF_CUDA_CHECK(cudaMemcpyAsync(m_device.data(), values.data(), m_device.bytes(), cudaMemcpyHostToDevice, stream));
+  } else {
+    kernels::cuda::DeviceBuffer staging(static_cast<std::size_t>(count) * sizeof(float));
+    EDGEROOF_CUDA_CHECK(cudaMemcpyAsync(staging.data(), values.data(), staging.bytes(), cudaMemcpyHostToDevice, stream));
+    convert_to_half(static_cast<const float*>(staging.data()), m_device.data(), count, stream);
+    EDGEROOF_CUDA_CHECK(cudaStreamSynchronize(stream));  // before the staging buffer is freed
+  }
+  (void)download(stream);  // the host copy is what the device holds, rounding included
+}
+
+const float* DeviceTensor::download(cudaStream_t stream) {
+  m_host.resize(static_cast<std::size_t>(m_count));
+  if (!m_half) {
+    EDGEROOF_CUDA_CHECK(cudaMemcpyAsync(m_host.data(), m_device.data(), m_device.bytes(), cudaMemcpyDeviceToHost, stream));
+  } else {
+    kernels::cuda::DeviceBuffer staging(static_cast<std::size_t>(m_count) * sizeof(float));
+    convert_from_half(m_device.data(), static_cast<float*>(staging.data()), m_count, stream);
+    EDGEROOF_CUDA_CHECK(cudaMemcpyAsync(m_host.data(), staging.data(), staging.bytes(), cudaMemcpyDeviceToHost, stream));
+  }
+  EDGEROOF_CUDA_CHECK(cudaStreamSynchronize(stream));
+  return m_host.data();
+}
+
+namespace {
+
+// C = op(A) op(B) per batch, row-major, as cuBLAS's column-major C^T = op(B)^T op(A)^T. fp32 runs
+// in full fp32 (cuBLAS's default, and PyTorch's for matmul); fp16 accumulates in fp32.
+class CublasGemm final : public CudaLayerKernel {
+public:
+  CublasGemm(const LayerCost& l, Pass pass, cudaStream_t stream) : CudaLayerKernel(l, pass, stream), m_g(gemm_geometry(l, pass)) {}
+  [[nodiscard]] double tolerance() const override { return m_half ? 1e-2 : 1e-5; }
+
+private:
+  void do_prepare() override {
+    m_a = tensor(m_g.a_size(), fill(m_g.a_size(), 5));
+    m_b = tensor(m_g.b_size(), fill(m_g.b_size(), 6));
+    m_c = tensor(m_g.c_size());
+    set_algorithm(std::string("cublas:gemm_strided_batched:") + (m_half ? "fp16-fp32acc" : "fp32"));
+    do_run();
+  }
+  void do_run() override {
+    const float alpha = 1.0f, beta = 0.0f;
+    const cudaDataType_t t = m_half ? CUDA_R_16F : CUDA_R_32F;
+    const auto op_b = m_g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+    const auto op_a = m_g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+    const long long ldb = m_g.trans_b ? m_g.k : m_g.n, lda = m_g.trans_a ? m_g.m : m_g.k;
+    const long long stride_b = m_g.batch_b == 1 ? 0 : m_g.k * m_g.n;
+    EDGEROOF_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+        cublas_handle(m_stream), op_b, op_a, int(m_g.n), int(m_g.m), int(m_g.k), &alpha, m_b.data(), t, int(ldb), stride_b,
+        m_a.data(), t, int(lda), m_g.m * m_g.k, &beta, m_c.data(), t, int(m_g.n), m_g.m * m_g.n, int(m_g.batch),
+        CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+  }
+  double do_max_relative_error() override {
+    return sampled(m_c, [&](i64 i) { return gemm_at(m_g, m_a.host(), m_b.host(), i); });
+  }
+  GemmGeometry m_g;
+  DeviceTensor m_a, m_b, m_c;
+};
+
+// GELU and hardswish: one pass over the tensor each way.
+class CustomActivation final : public CudaLayerKernel {
+public:
+  CustomActivation(const LayerCost& l, Pass pass, cudaStream_t stream) : CudaLayerKernel(l, pass, stream), m_op(eltwise_of(l)) {
+    for (auto d : l.inputs[0]) m_size *= d;
+  }
+  [[nodiscard]] double tolerance() const override { return m_half ? 2e-3 : 1e-5; }
+
+private:
+  void do_prepare() override {
+    m_x = tensor(m_size, fill(m_size, 9, -4.0f, 4.0f));
+    if (pass() == Pass::backward_data) m_dy = tensor(m_size, fill(m_size, 10));
+    m_out = tensor(m_size);
+    set_algorithm("cuda:edgeroof_eltwise");
+    do_run();
+  }
+  void do_run() override {
+    if (pass() == Pass::forward) {
+      eltwise_forward(m_op, m_x.data(), m_out.data(), m_size, m_half, m_stream);
+    } else {
+      eltwise_backward(m_op, m_x.data(), m_dy.data(), m_out.data(), m_size, m_half, m_stream);
+    }
+  }
+  double do_max_relative_error() override {
+    if (pass() == Pass::forward) return sampled(m_out, [&](i64 i) { return eltwise_forward_at(m_op, m_x.host()[i]); });
+    return sampled(m_out, [&](i64 i) { return eltwise_backward_at(m_op, m_x.host()[i], m_dy.host()[i]); });
+  }
+  Eltwise m_op;
+  i64 m_size = 1;
+  DeviceTensor m_x, m_dy, m_out;
+};
+
+bool is_gemm(const std::string& op) { return op == "linear" || op == "matmul" || op == "bmm"; }
+
+}  // namespace
+}  // namespace detail
+
+bool cuda_layer_supported(const LayerCost& l, Pass pass, std::string* why) {
+  if (l.dtype != "fp32" && l.dtype != "fp16") {
+    if (why) *why = "the GPU layer kernels run fp32 and fp16, not " + l.dtype;
+    return false;
+  }
+  if (!detail::layer_supported(l, pass, why)) return false;
+  if (!detail::is_gemm(l.op) && l.op != "gelu" && l.op != "hardswish" && !detail::have_cudnn()) {
+    if (why) *why = "edgeroof was built without cuDNN; configure with -DEDGEROOF_ENABLE_CUDNN=ON (and CUDNN_ROOT)";
+    return false;
+  }
+  return true;
+}
+
+std::unique_ptr<LayerKernel> make_cuda_layer_kernel(const LayerCost& l, Pass pass, cudaStream_t stream) {
+  std::string why;
+  if (!cuda_layer_supported(l, pass, &why)) throw LayerKernelError("no GPU kernel for layer '" + l.name + "': " + why);
+  if (detail::is_gemm(l.op)) return std::make_unique<detail::CublasGemm>(l, pass, stream);
+  if (l.op == "gelu" || l.op == "hardswish") return std::make_unique<detail::CustomActivation>(l, pass, stream);
+  return detail::make_cudnn_layer_kernel(l, pass, stream);
+}
+
+}  // namespace edgeroof::dnn
