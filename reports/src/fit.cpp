@@ -126,10 +126,13 @@ std::string mode_key_of(const ResultsFile& f) {
 Rooflines fit_rooflines(const std::vector<ResultsFile>& files) {
   Rooflines out;
   std::vector<std::map<std::string, Pooled>> pooled;
+  std::map<std::string, std::size_t> index;  // mode key -> position: thousands of modes in a grid sweep
   for (const auto& file : files) {
     const std::string key = mode_key_of(file);
-    auto it = std::find_if(out.modes.begin(), out.modes.end(), [&](const RooflineMode& m) { return m.key == key; });
+    const auto found = index.find(key);
+    auto it = found == index.end() ? out.modes.end() : out.modes.begin() + static_cast<std::ptrdiff_t>(found->second);
     if (it == out.modes.end()) {
+      index[key] = out.modes.size();
       RooflineMode m;
       m.key = key;
       m.name = file.context_value("power_mode.name").value_or(key);

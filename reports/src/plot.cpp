@@ -618,6 +618,16 @@ PlotReport write_report(const Rooflines& rooflines, const PlotOptions& options) 
     if (auto c = modes_energy(shown, *ckey); !c.empty()) charts.push_back(std::move(c));
   }
   if (tuned) charts.push_back(latency_energy(*options.workload, costs, *tuned));
+  // A chart with nothing to draw would be a gnuplot error: say so instead.
+  std::vector<Chart> drawable;
+  for (auto& c : charts) {
+    if (c.empty()) {
+      report.notes.push_back(c.name() + " left out: no ceilings or points to draw");
+    } else {
+      drawable.push_back(std::move(c));
+    }
+  }
+  charts = std::move(drawable);
 
   std::error_code ec;
   fs::create_directories(options.out_dir, ec);
