@@ -1,0 +1,172 @@
+// ONNX import: a model written with the protobuf API gives the same counts as the same model
+// built from the ops; an op without a counting rule is reported, not dropped.
+#include "edgeroof/dnn/zoo.hpp"
+
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+
+namespace edgeroof::dnn {
+namespace {
+
+namespace fs = std::filesystem;
+
+void set_ints(onnx::NodeProto* n, const std::string& name, std::initializer_list<std::int64_t> values) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (auto v : values) a->add_ints(v);
+}
+
+void set_int(onnx::NodeProto* n, const std::string& name, std::int64_t value) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(value);
+}
+
+onnx::NodeProto* node(onnx::GraphProto* g, const std::string& op, std::initializer_list<std::string> in,
+                      std::initializer_list<std::string> out, const std::string& name) {
+  auto* n = g->add_node();
+  n->set_op_type(op);
+  n->set_name(name);
+  for (const auto& i : in) n->add_input(i);
+  for (const auto& o : out) n->add_output(o);
+  return n;
+}
+
+void weight(onnx::GraphProto* g, const std::string& name, std::initializer_list<std::int64_t> dims) {
+  auto* w = g->add_initializer();
+  w->set_name(name);
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  std::int64_t n = 1;
+  for (auto d : dims) w->add_dims(d), n *= d;
+  for (std::int64_t i = 0; i < n; ++i) w->add_float_data(0.01f);
+}
+
+// x [N, 3, 16, 16] -> Conv 3x3 pad 1 stride 2 (8 ch, bias) -> Relu -> [extra op] ->
+// GlobalAveragePool -> Flatten -> Gemm (transB, 8 -> 10, bias).
+onnx::ModelProto classifier(const std::string& extra_op = "") {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  auto* opset = m.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(13);
+  auto* g = m.mutable_graph();
+  g->set_name("tiny");
+  auto* in = g->add_input();
+  in->set_name("x");
+  auto* t = in->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(onnx::TensorProto::FLOAT);
+  t->mutable_shape()->add_dim()->set_dim_param("N");
+  for (int d : {3, 16, 16}) t->mutable_shape()->add_dim()->set_dim_value(d);
+  weight(g, "conv.w", {8, 3, 3, 3});
+  weight(g, "conv.b", {8});
+  weight(g, "fc.w", {10, 8});
+  weight(g, "fc.b", {10});
+  auto* conv = node(g, "Conv", {"x", "conv.w", "conv.b"}, {"c"}, "conv");
+  set_ints(conv, "kernel_shape", {3, 3});
+  set_ints(conv, "pads", {1, 1, 1, 1});
+  set_ints(conv, "strides", {2, 2});
+  node(g, "Relu", {"c"}, {"r"}, "relu");
+  std::string pooled_input = "r";
+  if (!extra_op.empty()) {
+    node(g, extra_op, {"r"}, {"e"}, "extra");
+    pooled_input = "e";
+  }
+  node(g, "GlobalAveragePool", {pooled_input}, {"p"}, "pool");
+  node(g, "Flatten", {"p"}, {"f"}, "flatten");
+  auto* fc = node(g, "Gemm", {"f", "fc.w", "fc.b"}, {"y"}, "fc");
+  set_int(fc, "transB", 1);
+  g->add_output()->set_name("y");
+  return m;
+}
+
+// The same model from the ops.
+Workload classifier_from_ops(const WorkloadOptions& o) {
+  Builder b("tiny", o);
+  Conv2dParams p;
+  p.out_channels = 8;
+  p.kernel = {3, 3};
+  p.padding = {1, 1};
+  p.stride = {2, 2};
+  p.bias = true;
+  Tensor x = b.conv2d("conv", b.input({o.batch, 3, 16, 16}), p);
+  x = b.activation("relu", "relu", x);
+  x = b.global_avgpool("pool", x);
+  b.linear("fc", b.view(x, {o.batch, 8}), 10, true);
+  return b.finish();
+}
+
+class Onnx : public ::testing::Test {
+protected:
+  void TearDown() override { fs::remove(m_path); }
+  std::string write(const onnx::ModelProto& m) {
+    std::ofstream out(m_path, std::ios::binary);
+    m.SerializeToOstream(&out);
+    return m_path.string();
+  }
+  fs::path m_path = fs::temp_directory_path() / ("edgeroof_test_" + std::to_string(::getpid()) + ".onnx");
+};
+
+TEST_F(Onnx, SameCountsAsTheOpsForInferenceAndTraining) {
+  const auto path = write(classifier());
+  for (const std::string train : {"", "adam"}) {
+    WorkloadOptions o;
+    o.batch = 4;
+    o.dtype = "fp16";
+    o.train = train;
+    const auto imported = build_workload(path, o);
+    const auto expected = classifier_from_ops(o);
+    ASSERT_EQ(imported.layers.size(), expected.layers.size()) << train;
+    for (std::size_t i = 0; i < expected.layers.size(); ++i) {
+      EXPECT_EQ(imported.layers[i].name, expected.layers[i].name);
+      EXPECT_EQ(imported.layers[i].phase, expected.layers[i].phase);
+      EXPECT_EQ(imported.layers[i].outputs, expected.layers[i].outputs) << expected.layers[i].name;
+      EXPECT_DOUBLE_EQ(imported.layers[i].flops, expected.layers[i].flops) << expected.layers[i].name;
+      EXPECT_DOUBLE_EQ(imported.layers[i].bytes, expected.layers[i].bytes) << expected.layers[i].name;
+    }
+    EXPECT_TRUE(imported.complete());
+  }
+  // By hand: conv 4x8x8x8 outputs x 27 multiply-adds + bias; relu 2048; pool 2048; fc 4x8x10 + bias.
+  WorkloadOptions o;
+  o.batch = 4;
+  EXPECT_DOUBLE_EQ(build_workload(path, o).total_flops(), (2 * 2048 * 27 + 2048) + 2048 + 2048 + (2 * 320 + 40));
+}
+
+TEST_F(Onnx, UnsupportedOpIsListedAndTheRestCounted) {
+  const auto path = write(classifier("Erf"));
+  WorkloadOptions o;
+  o.batch = 2;
+  const auto w = build_workload(path, o);
+  EXPECT_FALSE(w.complete());
+  EXPECT_EQ(w.unsupported, (std::vector<std::string>{"Erf"}));
+  // Every other layer is still there with its counts.
+  EXPECT_DOUBLE_EQ(w.total_flops(), classifier_from_ops(o).total_flops());
+  EXPECT_EQ(to_json(w).at("totals").at("complete"), false);
+}
+
+TEST_F(Onnx, FixedBatchAndBadFilesAreClearErrors) {
+  auto m = classifier();
+  m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_value(1);
+  const auto path = write(m);
+  WorkloadOptions o;
+  o.batch = 1;
+  EXPECT_EQ(build_workload(path, o).batch, 1);
+  o.batch = 8;
+  try {
+    (void)build_workload(path, o);
+    FAIL() << "a fixed batch of 1 must not be counted as 8";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("fixed batch of 1"), std::string::npos) << e.what();
+  }
+  std::ofstream(m_path) << "not a protobuf";
+  EXPECT_THROW((void)build_workload(m_path.string(), o), ModelError);
+  EXPECT_THROW((void)build_workload("/nonexistent/x.onnx", o), ModelError);
+}
+
+}  // namespace
+}  // namespace edgeroof::dnn
