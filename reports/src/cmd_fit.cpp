@@ -51,6 +51,15 @@ std::string summary(const reports::Rooflines& r) {
       }
       t.add({m.key, "peak " + key, si(peak.value, key == "cuda/dram" ? "B/s" : "FLOP/s"), row});
     }
+    for (const auto& [backend, e] : m.energy) {
+      char fit[96];
+      std::snprintf(fit, sizeof(fit), "NNLS fit over %zu benchmarks, R^2 = %.4f", e.benchmarks.size(), e.r2);
+      for (const auto& [dtype, v] : e.eps_flop_J) t.add({m.key, "eps_flop " + backend + "/" + dtype, si(v, "J/FLOP"), fit});
+      for (const auto& [level, v] : e.eps_byte_J) t.add({m.key, "eps_byte " + backend + "/" + level, si(v, "J/B"), fit});
+      std::string idle = fit;
+      if (e.idle_power_W) idle += "; idle power " + si(*e.idle_power_W, "W") + " (measured)";
+      t.add({m.key, "pi0 " + backend, si(e.static_W, "W"), idle});
+    }
   }
   return t.render(Format::table);
 }
