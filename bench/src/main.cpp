@@ -78,7 +78,8 @@ double parse_seconds(const std::string& text, const char* flag) {
 }
 
 // sensor.*, idle_power_W: which sensor, which rails, and what the machine draws doing nothing.
-void add_sensor_context(edgeroof::power::EnergySensor& sensor, double idle_s, edgeroof::bench::Context& context) {
+void add_sensor_context(edgeroof::power::EnergySensor& sensor, double idle_s, int min_updates,
+                        edgeroof::bench::Context& context) {
   using edgeroof::bench::format_number;
   context["sensor.name"] = sensor.name();
   if (!sensor.available()) {
@@ -99,9 +100,9 @@ void add_sensor_context(edgeroof::power::EnergySensor& sensor, double idle_s, ed
   context["sensor.total"] = sensor.total_description();
   if (idle_s <= 0.0) return;
   try {
-    // Up to ten windows for the spread, but none shorter than 20 sensor updates where that fits.
+    // Up to ten windows for the spread, but none shorter than --min-sensor-updates where that fits.
     int windows = 10;
-    if (const auto needed_s = edgeroof::bench::min_window_s(sensor, 20)) {
+    if (const auto needed_s = edgeroof::bench::min_window_s(sensor, min_updates)) {
       windows = std::max(1, std::min(10, static_cast<int>(idle_s / *needed_s)));
     }
     const auto idle = edgeroof::bench::measure_idle_power(sensor, idle_s, windows);
@@ -210,7 +211,7 @@ int main(int argc, char** argv) {
     if (!cuda && context.count("cpu.model")) context["device.name"] = context["cpu.model"];
     if (const auto l4t = power::read_l4t_release(options.root)) context["l4t.release"] = *l4t;
     for (const auto& [key, value] : power::read_current_clocks(options.root)) context["clocks.start." + key] = std::to_string(value);
-    add_sensor_context(*sensor, idle_s, context);
+    add_sensor_context(*sensor, idle_s, min_sensor_updates, context);
     for (const auto& [key, value] : context) benchmark::AddCustomContext(key, value);
 
     const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
