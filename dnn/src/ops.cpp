@@ -49,6 +49,12 @@ constexpr double kBatchnormBackward = 9;
 // sub, mul) = 13.
 constexpr double kLayernormForward = 8;
 constexpr double kLayernormBackward = 13;
+// RMSNorm: square, add (sum), x*rstd, *gamma = 4. Backward: g = dy*gamma, g*x, sum (3), dx =
+// rstd*g - x*c with c per row (mul, mul, sub: 3), dgamma += dy*x*rstd (mul, mul, add: 3) = 9.
+constexpr double kRmsnormForward = 4;
+constexpr double kRmsnormBackward = 9;
+// RoPE: y = x*cos + rotate(x)*sin per element (mul, mul, add); backward the transposed rotation.
+constexpr double kRope = 3;
 // LSTM cell per hidden unit and step: bias adds of the two bias vectors (2 per gate, 8),
 // sigmoid of i, f, o (3*4), tanh of g (1), c = f*c + i*g (3), h = o*tanh(c) (2) = 26.
 // Backward: do = dh*tc, dtc = dh*o (2), dc += dtc*(1 - tc*tc) (4), di, dg, df, dc_prev (4),
@@ -362,6 +368,34 @@ Tensor Builder::layernorm(const std::string& name, const Tensor& x) {
        2 * xb + bytes_of(2 * dim) + saved, back);
   update(name, {{x.shape.back()}, {x.shape.back()}});
   return {x.shape, true};
+}
+
+Tensor Builder::rmsnorm(const std::string& name, const Tensor& x) {
+  if (x.shape.empty()) throw ModelError(name + ": rmsnorm needs a non-scalar input");
+  const double e = element_count(x.shape);
+  const double dim = static_cast<double>(x.shape.back());
+  const double rows = e / dim;
+  const double xb = bytes_of(e);
+  const double saved = training() ? bytes_of(rows) : 0.0;  // 1/rms of every row
+  std::vector<Phase> back;
+  // Reads x, dy, gamma, saved 1/rms; writes dx and dgamma.
+  if (x.needs_grad) back.push_back({"/bwd_data", "backward_data", kRmsnormBackward * e, 3 * xb + bytes_of(2 * dim) + saved});
+  emit(name, "rmsnorm", {x.shape, {x.shape.back()}}, x.shape, false, kRmsnormForward * e, 2 * xb + bytes_of(dim) + saved,
+       back);
+  update(name, {{x.shape.back()}});
+  return {x.shape, true};
+}
+
+Tensor Builder::rope(const std::string& name, const Tensor& x) {
+  if (x.shape.size() != 4 || x.shape[3] % 2 != 0) {
+    throw ModelError(name + ": rope needs [N, h, L, d] with an even d, got " + shape_text(x.shape));
+  }
+  const double e = element_count(x.shape);
+  const double tables = bytes_of(static_cast<double>(x.shape[2] * x.shape[3]));  // cos and sin, [L, d/2] each
+  std::vector<Phase> back;
+  if (x.needs_grad) back.push_back({"/bwd_data", "backward_data", kRope * e, bytes_of(2 * e) + tables});
+  emit(name, "rope", {x.shape}, x.shape, false, kRope * e, bytes_of(2 * e) + tables, back);
+  return {x.shape, x.needs_grad};
 }
 
 Tensor Builder::softmax(const std::string& name, const Tensor& x) {

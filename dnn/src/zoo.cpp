@@ -280,6 +280,33 @@ void gpt2(Builder& b, std::int64_t past, std::int64_t len) {
   b.linear("lm_head", Tensor{{n, 1, dim}, x.needs_grad}, vocab, false, true);
 }
 
+// Llama-2-7B (Hugging Face names): 32 layers, 4096 wide, 32 heads of 128, SwiGLU FFN of 11008,
+// RMSNorm, rotary positions, vocabulary 32000, no biases, lm_head not tied. KV cache as GPT-2.
+void llama2_7b(Builder& b, std::int64_t past, std::int64_t len) {
+  const std::int64_t n = b.options().batch, dim = 4096, heads = 32, hd = 128, ffn = 11008, vocab = 32000;
+  Tensor x = b.embedding("model.embed_tokens", b.input({n, len}), vocab, dim);
+  for (int i = 0; i < 32; ++i) {
+    const std::string l = "model.layers." + std::to_string(i);
+    const Tensor a = b.rmsnorm(l + ".input_layernorm", x);
+    const Shape new_heads{n, heads, len, hd};
+    const Tensor q = b.rope(l + ".self_attn.rotary_q", b.view(b.linear(l + ".self_attn.q_proj", a, dim, false), new_heads));
+    const Tensor k = b.rope(l + ".self_attn.rotary_k", b.view(b.linear(l + ".self_attn.k_proj", a, dim, false), new_heads));
+    b.linear(l + ".self_attn.v_proj", a, dim, false);
+    const Tensor kv{{n, heads, past + len, hd}, k.needs_grad};  // the cache with the new keys and values
+    const Tensor ctx = b.attention(l + ".self_attn.attn", q, kv, kv, true);
+    x = b.add(l + ".self_attn.add", b.linear(l + ".self_attn.o_proj", b.view(ctx, {n, len, dim}), dim, false), x);
+    const Tensor m = b.rmsnorm(l + ".post_attention_layernorm", x);
+    const Tensor gate = b.activation(l + ".mlp.act_fn", "silu", b.linear(l + ".mlp.gate_proj", m, ffn, false));
+    const Tensor up = b.linear(l + ".mlp.up_proj", m, ffn, false);
+    x = b.add(l + ".mlp.add", b.linear(l + ".mlp.down_proj", b.mul(l + ".mlp.mul", gate, up), dim, false), x);
+  }
+  x = b.rmsnorm("model.norm", x);
+  b.linear("lm_head", Tensor{{n, 1, dim}, x.needs_grad}, vocab, false);
+}
+
+void llama2_7b_prefill(Builder& b) { llama2_7b(b, 0, 512); }
+void llama2_7b_decode(Builder& b) { llama2_7b(b, 512, 1); }
+
 void gpt2_prefill(Builder& b) { gpt2(b, 0, 512); }
 void gpt2_decode(Builder& b) { gpt2(b, 512, 1); }
 
@@ -305,6 +332,9 @@ const std::vector<ZooModel>& zoo() {
       {"vit_b_16", "ViT-B/16 (torchvision), 3x224x224 images, 1000 classes", vit_b_16},
       {"gpt2_prefill", "GPT-2 small decoder, prefill of a 512-token prompt, logits of the last token", gpt2_prefill},
       {"gpt2_decode", "GPT-2 small decoder, one new token with a 512-token KV cache", gpt2_decode},
+      {"llama2_7b_prefill", "Llama-2-7B decoder, prefill of a 512-token prompt, logits of the last token",
+       llama2_7b_prefill},
+      {"llama2_7b_decode", "Llama-2-7B decoder, one new token with a 512-token KV cache", llama2_7b_decode},
   };
   return models;
 }

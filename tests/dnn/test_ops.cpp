@@ -220,6 +220,22 @@ TEST(Normalization, BatchnormInferenceTrainingAndLayernorm) {
   EXPECT_DOUBLE_EQ(t["ln/bwd_data"].flops, 13 * 10);
 }
 
+TEST(Normalization, RmsnormAndRope) {
+  Builder b("t", opts("fp16", "sgd"));
+  b.rmsnorm("rms", act({3, 4}));
+  b.rope("rope", act({1, 2, 3, 4}));
+  auto l = by_name(b.finish());
+  EXPECT_DOUBLE_EQ(l["rms"].flops, 4 * 12);
+  EXPECT_DOUBLE_EQ(l["rms"].bytes, (12 + 12 + 4 + 3) * 2);  // x, y, gamma, saved 1/rms per row
+  EXPECT_DOUBLE_EQ(l["rms/bwd_data"].flops, 9 * 12);
+  EXPECT_DOUBLE_EQ(l["rms/update"].flops, 2 * 4);
+  // 24 elements rotated in pairs (mul, mul, add each); cos and sin tables of 3 positions x 2 pairs.
+  EXPECT_DOUBLE_EQ(l["rope"].flops, 3 * 24);
+  EXPECT_DOUBLE_EQ(l["rope"].bytes, (24 + 24 + 12) * 2);
+  EXPECT_DOUBLE_EQ(l["rope/bwd_data"].flops, 3 * 24);
+  EXPECT_THROW(b.rope("odd", act({1, 1, 2, 3})), ModelError);
+}
+
 TEST(Pointwise, SoftmaxActivationsAddMulConcatUpsample) {
   Builder b("t", opts("fp32", "sgd"));
   b.softmax("sm", act({3, 4}));

@@ -64,6 +64,19 @@ TEST(Zoo, TransformersByHand) {
   EXPECT_DOUBLE_EQ(forward_macs(build_workload("gpt2_decode", {1})), 12.0 * (4 * 768 * 768 + 2 * 768 * 3072) + 768.0 * 50257);
 }
 
+TEST(Zoo, Llama2SevenBillionParameters) {
+  // Decode: every linear weight once per token: 32 x (4 x 4096^2 + 3 x 4096 x 11008) + lm_head.
+  EXPECT_DOUBLE_EQ(forward_macs(build_workload("llama2_7b_decode", {1})),
+                   32.0 * (4 * 4096.0 * 4096 + 3 * 4096.0 * 11008) + 4096.0 * 32000);
+  // The SGD update touches every parameter once: Meta's 6,738,415,616.
+  WorkloadOptions o;
+  o.train = "sgd";
+  o.dtype = "bf16";
+  double params = 0.0;
+  for (const auto& l : build_workload("llama2_7b_prefill", o).layers) params += l.phase == "optimizer" ? l.flops / 2 : 0.0;
+  EXPECT_DOUBLE_EQ(params, 6738415616.0);
+}
+
 TEST(Zoo, DecodeReadsTheKvCacheAndIsMemoryBound) {
   const auto prefill = build_workload("gpt2_prefill", {1, "fp16"});
   const auto decode = build_workload("gpt2_decode", {1, "fp16"});

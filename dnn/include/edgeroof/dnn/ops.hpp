@@ -115,7 +115,11 @@ public:
   Tensor attention(const std::string& name, const Tensor& q, const Tensor& k, const Tensor& v, bool causal);
   Tensor batchnorm(const std::string& name, const Tensor& x);  // per channel of NCHW
   Tensor layernorm(const std::string& name, const Tensor& x);  // over the last dim, with gamma and beta
+  Tensor rmsnorm(const std::string& name, const Tensor& x);    // over the last dim, with gamma (Llama)
   Tensor softmax(const std::string& name, const Tensor& x);    // over the last dim
+  // Rotary position embedding of q or k [N, h, L, d]: each pair of elements rotated by the
+  // position's angle, with cos and sin tables of [L, d/2] each.
+  Tensor rope(const std::string& name, const Tensor& x);
   Tensor maxpool(const std::string& name, const Tensor& x, const PoolParams& p);
   Tensor avgpool(const std::string& name, const Tensor& x, const PoolParams& p);  // padding not counted
   Tensor global_avgpool(const std::string& name, const Tensor& x);                // -> [N, C, 1, 1]
