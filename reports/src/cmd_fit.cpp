@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "model_args.hpp"
 #include "edgeroof/power/sysfs.hpp"
 #include "edgeroof/reports/fit.hpp"
 #include "edgeroof/reports/peaks.hpp"
@@ -13,26 +14,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Files named on the command line; a directory stands for the *.json files in it.
 std::vector<reports::ResultsFile> load_all(const std::vector<std::string>& paths) {
   if (paths.empty()) throw UsageError("name at least one results file or directory");
-  std::vector<fs::path> files;
-  for (const auto& p : paths) {
-    std::error_code ec;
-    if (fs::is_directory(p, ec)) {
-      std::vector<fs::path> in_dir;
-      for (const auto& e : fs::directory_iterator(p)) {
-        if (e.path().extension() == ".json") in_dir.push_back(e.path());
-      }
-      std::sort(in_dir.begin(), in_dir.end());
-      files.insert(files.end(), in_dir.begin(), in_dir.end());
-    } else {
-      files.emplace_back(p);
-    }
-  }
-  std::vector<reports::ResultsFile> out;
-  for (const auto& f : files) out.push_back(reports::load_results(f));
-  return out;
+  return load_results_paths(paths);
 }
 
 std::string summary(const reports::Rooflines& r) {

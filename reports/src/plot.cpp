@@ -188,6 +188,32 @@ void add_points(Chart& chart, const std::vector<Point>& points, const std::strin
   chart.plot(chart.block(title, rows), "using 1:2 with points " + style + " title " + quoted(title));
 }
 
+// The measured benchmarks of a mode, one point style per family.
+void add_measured(Chart& chart, const std::vector<Point>& points, double (*y)(const Point&)) {
+  add_points(chart, points, "compute", "compute kernels (measured)", y, "pt 1 ps 1.2 lc rgb 'black'");
+  add_points(chart, points, "memory", "memory kernels (measured)", y, "pt 2 ps 1.2 lc rgb 'red'");
+  add_points(chart, points, "layer", "DNN layers (measured)", y, "pt 5 ps 1.0 lc rgb 'dark-orange'");
+}
+
+// Rows "I y(I)" of a model curve over the intensity grid.
+template <class Y> std::vector<std::string> curve(const std::vector<double>& grid, Y y) {
+  std::vector<std::string> rows;
+  for (double i : grid) rows.push_back(num(i) + " " + num(y(i)));
+  return rows;
+}
+
+// Intensity on a log axis; y logarithmic with SI prefixes of `y_unit`, or linear when it is empty.
+void intensity_axis(Chart& c, const Range& range, const std::string& ylabel, const std::string& y_unit) {
+  c.set("set logscale x 2");
+  c.set("set xrange [" + num(range.lo) + ":" + num(range.hi) + "]");
+  c.set("set xlabel 'arithmetic intensity [FLOP/byte]'");
+  c.set("set ylabel '" + ylabel + "'");
+  if (!y_unit.empty()) {
+    c.set("set logscale y 10");
+    c.set("set format y '%.0s %c" + y_unit + "'");
+  }
+}
+
 Chart time_roofline(const RooflineMode& m, const std::vector<Point>& points, const std::optional<Prediction>& layers) {
   Chart c("time_roofline", "Time roofline, mode " + mode_label(m) + ": FLOP/s = min(F, I x B), measured points");
   Range range;
@@ -198,8 +224,7 @@ Chart time_roofline(const RooflineMode& m, const std::vector<Point>& points, con
   for (const auto& [ckey, ceiling] : m.compute_flops_per_s) {
     const auto bw = roof_bandwidth(m, backend_of(ckey));
     if (!bw) continue;
-    std::vector<std::string> rows;
-    for (double i : grid) rows.push_back(num(i) + " " + num(std::min(ceiling.value, i * bw->second)));
+    const auto rows = curve(grid, [&](double i) { return std::min(ceiling.value, i * bw->second); });
     c.plot(c.block("roof " + ckey + " over " + bw->first, rows), "using 1:2 with lines lw 2 title " + quoted(ckey + " roof (" + si_text(ceiling.value, "FLOP/s") + ")"));
     ridges.push_back(num(ceiling.value / bw->second) + " " + num(ceiling.value) + " " + quoted(ckey + "@" + bw->first));
   }
@@ -216,23 +241,16 @@ Chart time_roofline(const RooflineMode& m, const std::vector<Point>& points, con
     c.plot(c.block("bandwidth " + bkey, rows), "using 1:2 with lines dt 2 lw 1.5 title " + quoted(bkey + " (" + si_text(bw.value, "B/s") + ")"));
   }
   c.plot(c.block("ridge points", ridges), "using 1:2 with points pt 7 ps 1.6 lc rgb 'black' title 'ridge points'");
-  add_points(c, points, "compute", "compute kernels (measured)", [](const Point& p) { return p.flops / p.time_s; }, "pt 1 ps 1.2");
-  add_points(c, points, "memory", "memory kernels (measured)", [](const Point& p) { return p.flops / p.time_s; }, "pt 2 ps 1.2");
-  add_points(c, points, "layer", "DNN layers (measured)", [](const Point& p) { return p.flops / p.time_s; }, "pt 5 ps 1.2");
+  add_measured(c, points, [](const Point& p) { return p.flops / p.time_s; });
   if (layers && !layers->modes.empty()) {
     std::vector<std::string> rows;
     for (const auto& l : layers->modes.front().layers) {
       if (l.flops > 0.0 && l.bytes > 0.0) rows.push_back(num(l.flops / l.bytes) + " " + num(l.flops / l.time_s) + " " + quoted(l.name));
     }
     c.plot(c.block("predicted DNN layers", rows),
-           "using 1:2 with points pt 4 ps 0.9 title " + quoted(layers->model + " layers (predicted)"));
+           "using 1:2 with points pt 4 ps 0.9 lc rgb 'dark-magenta' title " + quoted(layers->model + " layers (predicted)"));
   }
-  c.set("set logscale xy 2");
-  c.set("set logscale y 10");
-  c.set("set xrange [" + num(range.lo) + ":" + num(range.hi) + "]");
-  c.set("set xlabel 'arithmetic intensity [FLOP/byte]'");
-  c.set("set ylabel 'performance [FLOP/s]'");
-  c.set("set format y '%.0s %cFLOP/s'");
+  intensity_axis(c, range, "performance [FLOP/s]", "FLOP/s");
   return c;
 }
 
@@ -244,6 +262,9 @@ double energy_per_byte(double i, double eps_f, double eps_b, double pi0, double 
 struct EnergyCurve {
   std::string label;
   double eps_f, eps_b, pi0, f, b;
+  [[nodiscard]] double flop_per_J(double i) const { return i / energy_per_byte(i, eps_f, eps_b, pi0, f, b); }
+  // Average power: E / T = (I·ε_flop + ε_byte) / max(I/F, 1/B) + π0 per byte per second.
+  [[nodiscard]] double power_W(double i) const { return (i * eps_f + eps_b) / std::max(i / f, 1.0 / b) + pi0; }
 };
 
 std::vector<EnergyCurve> energy_curves(const RooflineMode& m) {
@@ -268,20 +289,13 @@ Chart energy_roofline(const RooflineMode& m, const std::vector<Point>& points) {
   for (const auto& p : points) range.include(p.ai());
   const auto grid = log_grid(range.lo, range.hi, 97);
   for (const auto& e : energy_curves(m)) {
-    std::vector<std::string> rows;
-    for (double i : grid) rows.push_back(num(i) + " " + num(i / energy_per_byte(i, e.eps_f, e.eps_b, e.pi0, e.f, e.b)));
+    const auto rows = curve(grid, [&](double i) { return e.flop_per_J(i); });
     c.plot(c.block("energy roof " + e.label, rows), "using 1:2 with lines lw 2 title " + quoted(e.label + " (fit)"));
   }
   if (c.empty()) return c;
   auto flop_per_j = [](const Point& p) { return p.energy_J ? p.flops / *p.energy_J : 0.0; };
-  add_points(c, points, "compute", "compute kernels (measured)", flop_per_j, "pt 1 ps 1.2");
-  add_points(c, points, "memory", "memory kernels (measured)", flop_per_j, "pt 2 ps 1.2");
-  add_points(c, points, "layer", "DNN layers (measured)", flop_per_j, "pt 5 ps 1.2");
-  c.set("set logscale xy");
-  c.set("set xrange [" + num(range.lo) + ":" + num(range.hi) + "]");
-  c.set("set xlabel 'arithmetic intensity [FLOP/byte]'");
-  c.set("set ylabel 'energy efficiency [FLOP/J]'");
-  c.set("set format y '%.0s %cFLOP/J'");
+  add_measured(c, points, flop_per_j);
+  intensity_axis(c, range, "energy efficiency [FLOP/J]", "FLOP/J");
   return c;
 }
 
@@ -291,8 +305,7 @@ Chart power_chart(const RooflineMode& m, const std::vector<Point>& points) {
   for (const auto& p : points) range.include(p.ai());
   const auto grid = log_grid(range.lo, range.hi, 97);
   for (const auto& e : energy_curves(m)) {
-    std::vector<std::string> rows;
-    for (double i : grid) rows.push_back(num(i) + " " + num((i * e.eps_f + e.eps_b) / std::max(i / e.f, 1.0 / e.b) + e.pi0));
+    const auto rows = curve(grid, [&](double i) { return e.power_W(i); });
     c.plot(c.block("power " + e.label, rows), "using 1:2 with lines lw 2 title " + quoted(e.label + " (fit)"));
   }
   if (c.empty()) return c;
@@ -304,14 +317,9 @@ Chart power_chart(const RooflineMode& m, const std::vector<Point>& points) {
     }
   }
   auto watts = [](const Point& p) { return p.power_W.value_or(0.0); };
-  add_points(c, points, "compute", "compute kernels (measured)", watts, "pt 1 ps 1.2");
-  add_points(c, points, "memory", "memory kernels (measured)", watts, "pt 2 ps 1.2");
-  add_points(c, points, "layer", "DNN layers (measured)", watts, "pt 5 ps 1.2");
-  c.set("set logscale x");
-  c.set("set xrange [" + num(range.lo) + ":" + num(range.hi) + "]");
+  add_measured(c, points, watts);
+  intensity_axis(c, range, "power [W]", "");
   c.set("set yrange [0:*]");
-  c.set("set xlabel 'arithmetic intensity [FLOP/byte]'");
-  c.set("set ylabel 'power [W]'");
   return c;
 }
 
@@ -355,16 +363,10 @@ Chart modes_time(const std::vector<const RooflineMode*>& modes, const std::strin
     const auto f = m->compute_flops_per_s.find(ckey);
     const auto bw = roof_bandwidth(*m, backend_of(ckey));
     if (f == m->compute_flops_per_s.end() || !bw) continue;
-    std::vector<std::string> rows;
-    for (double i : grid) rows.push_back(num(i) + " " + num(std::min(f->second.value, i * bw->second)));
+    const auto rows = curve(grid, [&](double i) { return std::min(f->second.value, i * bw->second); });
     c.plot(c.block("roof of " + m->key, rows), "using 1:2 with lines lw 2 title " + quoted(mode_label(*m)));
   }
-  c.set("set logscale xy 2");
-  c.set("set logscale y 10");
-  c.set("set xrange [" + num(range.lo) + ":" + num(range.hi) + "]");
-  c.set("set xlabel 'arithmetic intensity [FLOP/byte]'");
-  c.set("set ylabel 'performance [FLOP/s]'");
-  c.set("set format y '%.0s %cFLOP/s'");
+  intensity_axis(c, range, "performance [FLOP/s]", "FLOP/s");
   return c;
 }
 
@@ -375,16 +377,11 @@ Chart modes_energy(const std::vector<const RooflineMode*>& modes, const std::str
   for (const auto* m : modes) {
     for (const auto& e : energy_curves(*m)) {
       if (e.label != ckey) continue;
-      std::vector<std::string> rows;
-      for (double i : grid) rows.push_back(num(i) + " " + num(i / energy_per_byte(i, e.eps_f, e.eps_b, e.pi0, e.f, e.b)));
+      const auto rows = curve(grid, [&](double i) { return e.flop_per_J(i); });
       c.plot(c.block("energy roof of " + m->key, rows), "using 1:2 with lines lw 2 title " + quoted(mode_label(*m)));
     }
   }
-  c.set("set logscale xy");
-  c.set("set xrange [" + num(range.lo) + ":" + num(range.hi) + "]");
-  c.set("set xlabel 'arithmetic intensity [FLOP/byte]'");
-  c.set("set ylabel 'energy efficiency [FLOP/J]'");
-  c.set("set format y '%.0s %cFLOP/J'");
+  intensity_axis(c, range, "energy efficiency [FLOP/J]", "FLOP/J");
   return c;
 }
 
