@@ -12,5 +12,7 @@ const Command& tune_command();
 const Command& tegrastats_command();
 const Command& plot_command();
 const Command& model_command();
+const Command& modes_command();
+const Command& sweep_command();
 
 }  // namespace edgeroof::cli

@@ -14,7 +14,7 @@ using edgeroof::cli::Command;
 
 std::vector<const Command*> commands() {
   using namespace edgeroof::cli;
-  return {&fit_command(), &compare_command(), &predict_command(), &tune_command(), &tegrastats_command(), &plot_command(), &model_command()};
+  return {&fit_command(), &compare_command(), &predict_command(), &tune_command(), &tegrastats_command(), &plot_command(), &model_command(), &modes_command(), &sweep_command()};
 }
 
 void print_overview() {

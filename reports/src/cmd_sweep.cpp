@@ -1,0 +1,126 @@
+// `edgeroof sweep`: edgeroof-bench in every power mode, one results file per mode.
+#include "commands.hpp"
+#include "edgeroof/power/controller.hpp"
+#include "edgeroof/power/controller_process.hpp"
+#include "edgeroof/reports/sweep.hpp"
+
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+
+#include <unistd.h>
+
+namespace edgeroof::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The edgeroof-bench of this build: <dir of edgeroof>/../bench/edgeroof-bench.
+std::string default_bench() {
+  std::error_code ec;
+  const auto self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return "edgeroof-bench";
+  return (self.parent_path().parent_path() / "bench" / "edgeroof-bench").string();
+}
+
+// nvpmodel from $PATH, and only when --root is the machine itself: a fake or recorded tree must
+// never change the real board's mode.
+void run_nvpmodel(const std::vector<std::string>& argv) {
+  const auto path = power::find_in_path(argv.at(0));
+  if (!path) throw power::ModeError(argv.at(0) + " not found in PATH");
+  auto resolved = argv;
+  resolved[0] = *path;
+  power::run_command(resolved);
+}
+
+int run(const Args& args) {
+  const auto modes_spec = args.get("--modes");
+  const auto out = args.get("--out");
+  if (!modes_spec) throw UsageError("--modes is required (current, nvpmodel:all, nvpmodel:ID,ID or grid:SPEC)");
+  if (!out) throw UsageError("--out DIR is required");
+  for (const auto& a : args.passthrough) {
+    for (const char* own : {"--benchmark_out=", "--benchmark_out_format=", "--benchmark_context="}) {
+      if (a.rfind(own, 0) == 0) throw UsageError(std::string(own) + "... is set by sweep for each mode; leave it out of the bench flags");
+    }
+  }
+  const std::string root_dir = args.get_or("--root", "/");
+  const power::Root root(root_dir);
+  const bool dry_run = args.has("--dry-run");
+
+  reports::SweepOptions options;
+  options.out_dir = *out;
+  options.bench = args.get_or("--bench", default_bench());
+  options.bench_args = args.passthrough;
+  options.root = root_dir;
+  options.dry_run = dry_run;
+  if (const auto t = args.number("--settle-timeout-s")) {
+    if (*t < 0) throw UsageError("--settle-timeout-s must not be negative");
+    options.settle.timeout_s = *t;
+  }
+  if (const auto c = args.number("--settle-temp-c")) options.settle.max_temp_C = *c;
+  options.read_temps_C = [root] { return reports::read_thermal_zones_C(root); };
+  // Idle power: left to the sensors' reader once it is wired here; until then only temperatures
+  // decide when a mode has settled.
+  if (!dry_run && ::access(options.bench.c_str(), X_OK) != 0) {
+    throw UsageError("edgeroof-bench not found at " + options.bench + "; name it with --bench PATH");
+  }
+
+  const auto conf = reports::find_nvpmodel_conf(root, args.get("--nvpmodel-conf"));
+  const auto tables = power::read_frequency_tables(root);
+  auto modes = reports::select_modes(*modes_spec, tables, conf);
+
+  power::ModeIo io(root);
+  if (root.path() == "/") {
+    io.run = run_nvpmodel;
+  } else {
+    io.run = [](const std::vector<std::string>&) {
+      throw power::ModeError("nvpmodel runs only with --root / (it would change this machine, not the tree)");
+    };
+  }
+  std::ostream& log = dry_run ? std::cout : std::cerr;
+  if (dry_run) io.dry_run = &std::cout;
+  std::unique_ptr<power::ModeController> controller = power::make_controller(io, conf);
+  const bool current = modes.empty();
+  if (current) modes.push_back(controller->current());
+
+  power::StopSignals signals;
+  options.stop_requested = [] { return power::StopSignals::requested(); };
+  const auto summary = reports::run_sweep(current ? nullptr : controller.get(), modes, options, log);
+  if (dry_run) return 0;
+  log << "sweep: " << summary.done << " done, " << summary.skipped << " already there, " << summary.failed << " failed";
+  if (summary.failed > 0) log << " (reasons in " << (fs::path(*out) / "failed.json").string() << ")";
+  log << "; results in " << *out << "\n";
+  if (summary.interrupted) return 128 + (power::StopSignals::signal_number() != 0 ? power::StopSignals::signal_number() : SIGINT);
+  return summary.failed > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+const Command& sweep_command() {
+  static const Command cmd{
+      "sweep",
+      "run edgeroof-bench in each power mode (apply, verify, settle, bench, restore), one JSON per mode",
+      "edgeroof sweep --modes current|nvpmodel:all|nvpmodel:ID,ID|grid:SPEC --out DIR [options] [-- BENCH FLAGS]",
+      "For each mode: apply it, read the clocks back, wait until every thermal zone is below\n"
+      "--settle-temp-c (or --settle-timeout-s passes; the results then say power_mode.settled=false),\n"
+      "and run edgeroof-bench with --benchmark_out=DIR/<mode key>.json and the mode as power_mode.*\n"
+      "context. Modes whose JSON exists are skipped, so a rerun completes an interrupted sweep. A mode\n"
+      "that cannot be applied, verified or benchmarked is recorded in DIR/failed.json with the\n"
+      "reason and the sweep goes on (exit status 1 at the end). The mode found at the start is\n"
+      "restored at the end, on SIGINT/SIGTERM (exit status 130/143) and on errors. Predefined modes\n"
+      "are applied with `nvpmodel -m ID` from PATH, and only with --root /. Grid SPEC: see\n"
+      "'edgeroof modes --help'.",
+      {{"--modes", "SPEC", "current, nvpmodel:all, nvpmodel:ID,ID or grid:SPEC"},
+       {"--out|-o", "DIR", "directory of the results files (created)"},
+       {"--root", "DIR", "read and write sysfs and /etc under DIR instead of /"},
+       {"--nvpmodel-conf", "FILE", "nvpmodel.conf to read (default DIR/etc/nvpmodel.conf)"},
+       {"--bench", "PATH", "edgeroof-bench to run (default: the one of this build)"},
+       {"--settle-timeout-s", "N", "longest wait for a mode to settle (default 120)"},
+       {"--settle-temp-c", "C", "settled when every thermal zone is below C (default 50)"},
+       {"--dry-run", "", "print the writes and bench command lines; change nothing"}},
+      true,
+      run};
+  return cmd;
+}
+
+}  // namespace edgeroof::cli
