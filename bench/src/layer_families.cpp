@@ -36,6 +36,9 @@ std::vector<ModelLayers> layer_workloads(const Options& options) {
     dnn::WorkloadOptions w;
     w.batch = options.layer_batch;
     w.dtype = options.layer_dtype;
+    // Attention runs as the library calls it is made of (bmm, softmax, bmm), counted as such: there
+    // is no fused attention kernel here.
+    w.fused_attention = false;
     const dnn::Workload inference = dnn::build_workload(model, w);
     w.train = "sgd";  // the optimizer does not matter: its update has no layer kernel
     const dnn::Workload training = dnn::build_workload(model, w);
@@ -97,6 +100,7 @@ void register_layer_families(const Options& options, Context& context, bool cuda
   context["layers.models"] = join(options.layer_models, ",");
   context["layers.batch"] = std::to_string(options.layer_batch);
   context["layers.dtype"] = options.layer_dtype;
+  context["layers.attention"] = "unfused: bmm + softmax + bmm, counted as such";
 
   if (const auto version = dnn::onednn_version()) {
     context["onednn.version"] = *version;

@@ -1,5 +1,5 @@
 // GPU layer kernels without cuDNN: the GEMMs of linear/matmul/bmm through cuBLAS, the activations
-// cuDNN has no mode for, and the dispatch to cuDNN's kernels for everything else.
+// cuDNN has no mode for, layernorm, and the dispatch to cuDNN's kernels for everything else.
 #include "layer_cuda.hpp"
 
 #include <cuda_fp16.h>
@@ -117,6 +117,51 @@ private:
   DeviceTensor m_x, m_dy, m_out;
 };
 
+// Layernorm over the last axis; the backward uses the statistics its training forward saved.
+class Layernorm final : public CudaLayerKernel {
+public:
+  Layernorm(const LayerCost& l, Pass pass, cudaStream_t stream) : CudaLayerKernel(l, pass, stream), m_g(layernorm_geometry(l)) {}
+  [[nodiscard]] double tolerance() const override { return m_half ? 1e-2 : 1e-4; }
+
+private:
+  void do_prepare() override {
+    const i64 n = m_g.rows * m_g.cols;
+    m_x = tensor(n, fill(n, 21));
+    m_gamma = float_tensor(m_g.cols, fill(m_g.cols, 22, 0.5f, 1.5f));
+    m_beta = float_tensor(m_g.cols, fill(m_g.cols, 23));
+    m_out = tensor(n);
+    if (pass() == Pass::backward_data) {
+      m_mean = float_tensor(m_g.rows);
+      m_inv_std = float_tensor(m_g.rows);
+      DeviceTensor y = tensor(n);
+      layernorm_forward(m_x.data(), static_cast<const float*>(m_gamma.data()), static_cast<const float*>(m_beta.data()), y.data(),
+                        static_cast<float*>(m_mean.data()), static_cast<float*>(m_inv_std.data()), m_g.rows, m_g.cols, m_half, m_stream);
+      EDGEROOF_CUDA_CHECK(cudaStreamSynchronize(m_stream));
+      m_dy = tensor(n, fill(n, 24));
+    }
+    set_algorithm("cuda:edgeroof_layernorm");
+    do_run();
+  }
+  void do_run() override {
+    const auto* gamma = static_cast<const float*>(m_gamma.data());
+    if (pass() == Pass::forward) {
+      layernorm_forward(m_x.data(), gamma, static_cast<const float*>(m_beta.data()), m_out.data(), nullptr, nullptr, m_g.rows, m_g.cols,
+                        m_half, m_stream);
+    } else {
+      layernorm_backward(m_x.data(), m_dy.data(), gamma, static_cast<const float*>(m_mean.data()),
+                         static_cast<const float*>(m_inv_std.data()), m_out.data(), m_g.rows, m_g.cols, m_half, m_stream);
+    }
+  }
+  double do_max_relative_error() override {
+    if (pass() == Pass::forward) {
+      return sampled(m_out, [&](i64 i) { return layernorm_forward_at(m_g, m_x.host(), m_gamma.host(), m_beta.host(), i); });
+    }
+    return sampled(m_out, [&](i64 i) { return layernorm_backward_at(m_g, m_x.host(), m_dy.host(), m_gamma.host(), i); });
+  }
+  RowGeometry m_g;
+  DeviceTensor m_x, m_gamma, m_beta, m_mean, m_inv_std, m_dy, m_out;
+};
+
 bool is_gemm(const std::string& op) { return op == "linear" || op == "matmul" || op == "bmm"; }
 
 }  // namespace
@@ -128,7 +173,7 @@ bool cuda_layer_supported(const LayerCost& l, Pass pass, std::string* why) {
     return false;
   }
   if (!detail::layer_supported(l, pass, why)) return false;
-  if (!detail::is_gemm(l.op) && l.op != "gelu" && l.op != "hardswish" && !detail::have_cudnn()) {
+  if (!detail::is_gemm(l.op) && l.op != "gelu" && l.op != "hardswish" && l.op != "layernorm" && !detail::have_cudnn()) {
     if (why) *why = "edgeroof was built without cuDNN; configure with -DEDGEROOF_ENABLE_CUDNN=ON (and CUDNN_ROOT)";
     return false;
   }
@@ -140,6 +185,7 @@ std::unique_ptr<LayerKernel> make_cuda_layer_kernel(const LayerCost& l, Pass pas
   if (!cuda_layer_supported(l, pass, &why)) throw LayerKernelError("no GPU kernel for layer '" + l.name + "': " + why);
   if (detail::is_gemm(l.op)) return std::make_unique<detail::CublasGemm>(l, pass, stream);
   if (l.op == "gelu" || l.op == "hardswish") return std::make_unique<detail::CustomActivation>(l, pass, stream);
+  if (l.op == "layernorm") return std::make_unique<detail::Layernorm>(l, pass, stream);
   return detail::make_cudnn_layer_kernel(l, pass, stream);
 }
 

@@ -52,6 +52,12 @@ void convert_from_half(const void* from, float* to, i64 count, cudaStream_t stre
 // y = f(x) for GELU (erf form) and hardswish, and dx = dy * f'(x).
 void eltwise_forward(Eltwise op, const void* x, void* y, i64 count, bool half, cudaStream_t stream);
 void eltwise_backward(Eltwise op, const void* x, const void* dy, void* dx, i64 count, bool half, cudaStream_t stream);
+// Layernorm over rows of `cols` values (one block per row): the forward stores each row's mean and
+// 1/std when `mean` is not null; the backward computes dx from them.
+void layernorm_forward(const void* x, const float* gamma, const float* beta, void* y, float* mean, float* inv_std, i64 rows, i64 cols,
+                       bool half, cudaStream_t stream);
+void layernorm_backward(const void* x, const void* dy, const float* gamma, const float* mean, const float* inv_std, void* dx, i64 rows,
+                        i64 cols, bool half, cudaStream_t stream);
 
 // The common part of the GPU kernels: the stream, the dtype and checks by sampled references.
 class CudaLayerKernel : public LayerKernel {

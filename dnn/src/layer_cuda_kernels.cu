@@ -1,5 +1,6 @@
 // The GPU work no library call does: dtype conversions for uploads and checks, and the GELU and
-// hardswish activations, which cuDNN's activation API has no mode for.
+// hardswish activations, which cuDNN's activation API has no mode for, and layernorm (cuDNN 9 has
+// it only in its graph API).
 #include "layer_cuda.hpp"
 
 #include <cuda_fp16.h>
@@ -46,6 +47,59 @@ template <bool Gelu, class T> __global__ void backward_kernel(const T* x, const 
   }
 }
 
+// Sum over the block; every thread gets the result. `scratch` holds blockDim.x floats.
+__device__ float block_sum(float v, float* scratch) {
+  scratch[threadIdx.x] = v;
+  __syncthreads();
+  for (unsigned half = blockDim.x / 2; half > 0; half /= 2) {
+    if (threadIdx.x < half) scratch[threadIdx.x] += scratch[threadIdx.x + half];
+    __syncthreads();
+  }
+  const float total = scratch[0];
+  __syncthreads();
+  return total;
+}
+
+// One block per row. Also stores each row's mean and 1/std when asked (training forward).
+template <class T>
+__global__ void layernorm_forward_kernel(const T* x, const float* gamma, const float* beta, T* y, float* mean_out, float* inv_std_out,
+                                         i64 cols, float eps) {
+  __shared__ float scratch[block];
+  const i64 base = blockIdx.x * cols;
+  float sum = 0.0f;
+  for (i64 j = threadIdx.x; j < cols; j += blockDim.x) sum += load(x, base + j);
+  const float mean = block_sum(sum, scratch) / float(cols);
+  float squares = 0.0f;
+  for (i64 j = threadIdx.x; j < cols; j += blockDim.x) squares += (load(x, base + j) - mean) * (load(x, base + j) - mean);
+  const float inv_std = rsqrtf(block_sum(squares, scratch) / float(cols) + eps);
+  for (i64 j = threadIdx.x; j < cols; j += blockDim.x) store(y, base + j, gamma[j] * (load(x, base + j) - mean) * inv_std + beta[j]);
+  if (threadIdx.x == 0 && mean_out != nullptr) {
+    mean_out[blockIdx.x] = mean;
+    inv_std_out[blockIdx.x] = inv_std;
+  }
+}
+
+// dx = inv_std (g - mean(g) - xhat mean(g xhat)) with g = dy gamma, from the saved statistics.
+template <class T>
+__global__ void layernorm_backward_kernel(const T* x, const T* dy, const float* gamma, const float* mean, const float* inv_std, T* dx,
+                                          i64 cols) {
+  __shared__ float scratch[block];
+  const i64 base = blockIdx.x * cols;
+  const float m = mean[blockIdx.x], s = inv_std[blockIdx.x];
+  float sum_g = 0.0f, sum_g_xhat = 0.0f;
+  for (i64 j = threadIdx.x; j < cols; j += blockDim.x) {
+    const float g = load(dy, base + j) * gamma[j];
+    sum_g += g;
+    sum_g_xhat += g * (load(x, base + j) - m) * s;
+  }
+  const float mean_g = block_sum(sum_g, scratch) / float(cols);
+  const float mean_g_xhat = block_sum(sum_g_xhat, scratch) / float(cols);
+  for (i64 j = threadIdx.x; j < cols; j += blockDim.x) {
+    const float xhat = (load(x, base + j) - m) * s;
+    store(dx, base + j, s * (load(dy, base + j) * gamma[j] - mean_g - xhat * mean_g_xhat));
+  }
+}
+
 template <class T> void launch_forward(Eltwise op, const void* x, void* y, i64 count, cudaStream_t stream) {
   if (op == Eltwise::gelu) {
     forward_kernel<true><<<grid_for(count), block, 0, stream>>>(static_cast<const T*>(x), static_cast<T*>(y), count);
@@ -66,6 +120,31 @@ template <class T> void launch_backward(Eltwise op, const void* x, const void* d
 }
 
 }  // namespace
+
+void layernorm_forward(const void* x, const float* gamma, const float* beta, void* y, float* mean, float* inv_std, i64 rows, i64 cols,
+                       bool half, cudaStream_t stream) {
+  const float eps = static_cast<float>(layernorm_epsilon);
+  if (half) {
+    layernorm_forward_kernel<<<unsigned(rows), block, 0, stream>>>(static_cast<const __half*>(x), gamma, beta, static_cast<__half*>(y),
+                                                                   mean, inv_std, cols, eps);
+  } else {
+    layernorm_forward_kernel<<<unsigned(rows), block, 0, stream>>>(static_cast<const float*>(x), gamma, beta, static_cast<float*>(y),
+                                                                   mean, inv_std, cols, eps);
+  }
+  EDGEROOF_CUDA_CHECK(cudaGetLastError());
+}
+
+void layernorm_backward(const void* x, const void* dy, const float* gamma, const float* mean, const float* inv_std, void* dx, i64 rows,
+                        i64 cols, bool half, cudaStream_t stream) {
+  if (half) {
+    layernorm_backward_kernel<<<unsigned(rows), block, 0, stream>>>(static_cast<const __half*>(x), static_cast<const __half*>(dy), gamma,
+                                                                    mean, inv_std, static_cast<__half*>(dx), cols);
+  } else {
+    layernorm_backward_kernel<<<unsigned(rows), block, 0, stream>>>(static_cast<const float*>(x), static_cast<const float*>(dy), gamma,
+                                                                    mean, inv_std, static_cast<float*>(dx), cols);
+  }
+  EDGEROOF_CUDA_CHECK(cudaGetLastError());
+}
 
 void convert_to_half(const float* from, void* to, i64 count, cudaStream_t stream) {
   to_half_kernel<<<grid_for(count), block, 0, stream>>>(from, static_cast<__half*>(to), count);

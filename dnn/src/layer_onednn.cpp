@@ -319,7 +319,7 @@ private:
     // The backward is checked against its own inputs: y as the forward produced it.
     return sampled_error(m_out, [&](i64 i) { return softmax_backward_at(m_g, m_y.host.data(), m_dy.host.data(), i); });
   }
-  SoftmaxGeometry m_g;
+  RowGeometry m_g;
   Tensor m_x, m_y, m_dy, m_out;
 };
 
@@ -384,6 +384,56 @@ private:
   Tensor m_x, m_gamma, m_beta, m_mean, m_var, m_dy, m_out, m_dgamma, m_dbeta;
 };
 
+// --- layer normalization over the last axis --------------------------------------------------
+
+class Layernorm final : public OnednnKernel {
+public:
+  Layernorm(const LayerCost& l, Pass pass) : OnednnKernel(l, pass), m_g(layernorm_geometry(l)) {}
+
+private:
+  void do_prepare() override {
+    using flags = dnnl::normalization_flags;
+    const memory::desc md = plain({m_g.rows, m_g.cols}, tag::ab), channel = plain({m_g.cols}, tag::a);
+    const float eps = static_cast<float>(layernorm_epsilon);
+    m_x = Tensor(fill(m_g.rows * m_g.cols, 21), md, md);
+    m_gamma = Tensor(fill(m_g.cols, 22, 0.5f, 1.5f), channel, channel);
+    m_beta = Tensor(fill(m_g.cols, 23), channel, channel);
+    m_out = Tensor({}, md, md);
+    const auto prop = pass() == Pass::forward ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
+    const dnnl::layer_normalization_forward::primitive_desc fwd = EDGEROOF_ONEDNN_CHECK(dnnl::layer_normalization_forward::primitive_desc(
+        dnnl::layer_normalization_forward::desc(prop, md, eps, flags::use_scale | flags::use_shift), engine()));
+    if (pass() == Pass::forward) {
+      bind(fwd, {{DNNL_ARG_SRC, &m_x}, {DNNL_ARG_SCALE, &m_gamma}, {DNNL_ARG_SHIFT, &m_beta}, {DNNL_ARG_DST, &m_out}});
+      return;
+    }
+    // The training forward leaves each row's mean and variance for the backward.
+    m_mean = Tensor({}, fwd.mean_desc(), fwd.mean_desc());
+    m_var = Tensor({}, fwd.variance_desc(), fwd.variance_desc());
+    Tensor y({}, md, md);
+    bind(fwd, {{DNNL_ARG_SRC, &m_x}, {DNNL_ARG_SCALE, &m_gamma}, {DNNL_ARG_SHIFT, &m_beta}, {DNNL_ARG_DST, &y},
+               {DNNL_ARG_MEAN, &m_mean}, {DNNL_ARG_VARIANCE, &m_var}});
+    const dnnl::layer_normalization_backward::primitive_desc pd = EDGEROOF_ONEDNN_CHECK(dnnl::layer_normalization_backward::primitive_desc(
+        dnnl::layer_normalization_backward::desc(dnnl::prop_kind::backward, md, md, eps, flags::use_scale | flags::use_shift), engine(),
+        fwd));
+    m_dy = Tensor(fill(m_g.rows * m_g.cols, 24), md, md);
+    m_dgamma = Tensor({}, channel, channel);
+    m_dbeta = Tensor({}, channel, channel);
+    m_args.clear();
+    bind(pd, {{DNNL_ARG_SRC, &m_x}, {DNNL_ARG_MEAN, &m_mean}, {DNNL_ARG_VARIANCE, &m_var}, {DNNL_ARG_DIFF_DST, &m_dy},
+              {DNNL_ARG_SCALE, &m_gamma}, {DNNL_ARG_SHIFT, &m_beta}, {DNNL_ARG_DIFF_SRC, &m_out}, {DNNL_ARG_DIFF_SCALE, &m_dgamma},
+              {DNNL_ARG_DIFF_SHIFT, &m_dbeta}});
+  }
+  double do_max_relative_error() override {
+    const float* x = m_x.host.data();
+    if (pass() == Pass::forward) {
+      return sampled_error(m_out, [&](i64 i) { return layernorm_forward_at(m_g, x, m_gamma.host.data(), m_beta.host.data(), i); });
+    }
+    return sampled_error(m_out, [&](i64 i) { return layernorm_backward_at(m_g, x, m_dy.host.data(), m_gamma.host.data(), i); });
+  }
+  RowGeometry m_g;
+  Tensor m_x, m_gamma, m_beta, m_mean, m_var, m_dy, m_out, m_dgamma, m_dbeta;
+};
+
 // --- elementwise add / mul -------------------------------------------------------------------
 
 class Binary final : public OnednnKernel {
@@ -429,6 +479,7 @@ std::unique_ptr<LayerKernel> make_cpu_layer_kernel(const LayerCost& l, Pass pass
   if (l.op == "maxpool" || l.op == "avgpool") return std::make_unique<Pool>(l, pass);
   if (l.op == "softmax") return std::make_unique<Softmax>(l, pass);
   if (l.op == "batchnorm") return std::make_unique<Batchnorm>(l, pass);
+  if (l.op == "layernorm") return std::make_unique<Layernorm>(l, pass);
   if (l.op == "add" || l.op == "mul") return std::make_unique<Binary>(l, pass);
   return std::make_unique<Activation>(l, pass);
 }

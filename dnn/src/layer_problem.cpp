@@ -231,9 +231,15 @@ NormGeometry norm_geometry(const LayerCost& l) {
   return {x[0], x[1], product(x, 2, x.size())};
 }
 
-SoftmaxGeometry softmax_geometry(const LayerCost& l) {
+RowGeometry softmax_geometry(const LayerCost& l) {
   const Shape& x = input(l, 0);
   if (x.empty()) bad_layer(l, "softmax needs an input shape");
+  return {product(x, 0, x.size() - 1), x.back()};
+}
+
+RowGeometry layernorm_geometry(const LayerCost& l) {
+  const Shape& x = input(l, 0);
+  if (x.empty()) bad_layer(l, "layernorm needs an input shape");
   return {product(x, 0, x.size() - 1), x.back()};
 }
 
@@ -270,6 +276,10 @@ bool layer_supported(const LayerCost& l, Pass pass, std::string* why) {
     if (l.op == "softmax") {
       (void)softmax_geometry(l);
       return backward_weights ? no("softmax has no weights") : true;
+    }
+    if (l.op == "layernorm") {
+      (void)layernorm_geometry(l);
+      return backward_weights ? no("layernorm's weight gradients are not a separate library call (oneDNN computes them with bwd_data)") : true;
     }
     if (l.op == "batchnorm") {
       (void)norm_geometry(l);
@@ -500,7 +510,7 @@ Reference eltwise_backward_at(Eltwise op, double x, double dy) {
   return ref;
 }
 
-Reference softmax_forward_at(const SoftmaxGeometry& g, const float* x, i64 index) {
+Reference softmax_forward_at(const RowGeometry& g, const float* x, i64 index) {
   const float* row = x + (index / g.cols) * g.cols;
   const double top = *std::max_element(row, row + g.cols);
   double sum = 0.0;
@@ -509,7 +519,7 @@ Reference softmax_forward_at(const SoftmaxGeometry& g, const float* x, i64 index
   return {v, v};
 }
 
-Reference softmax_backward_at(const SoftmaxGeometry& g, const float* y, const float* dy, i64 index) {
+Reference softmax_backward_at(const RowGeometry& g, const float* y, const float* dy, i64 index) {
   const i64 row = (index / g.cols) * g.cols;
   double dot = 0.0, dot_magnitude = 0.0;
   for (i64 j = 0; j < g.cols; ++j) {
@@ -518,6 +528,48 @@ Reference softmax_backward_at(const SoftmaxGeometry& g, const float* y, const fl
   }
   const double yv = y[index];
   return {yv * (dy[index] - dot), std::abs(yv) * (std::abs(double(dy[index])) + dot_magnitude)};
+}
+
+namespace {
+
+struct RowStats {
+  double mean = 0.0, inv_std = 0.0;
+};
+
+RowStats row_stats(const RowGeometry& g, const float* x, i64 index) {
+  const float* row = x + (index / g.cols) * g.cols;
+  RowStats s;
+  for (i64 j = 0; j < g.cols; ++j) s.mean += row[j];
+  s.mean /= double(g.cols);
+  double var = 0.0;
+  for (i64 j = 0; j < g.cols; ++j) var += (row[j] - s.mean) * (row[j] - s.mean);
+  s.inv_std = 1.0 / std::sqrt(var / double(g.cols) + layernorm_epsilon);
+  return s;
+}
+
+}  // namespace
+
+Reference layernorm_forward_at(const RowGeometry& g, const float* x, const float* gamma, const float* beta, i64 index) {
+  const RowStats s = row_stats(g, x, index);
+  const i64 j = index % g.cols;
+  const double scaled = double(gamma[j]) * (x[index] - s.mean) * s.inv_std;
+  return {scaled + beta[j], std::abs(scaled) + std::abs(double(beta[j]))};
+}
+
+Reference layernorm_backward_at(const RowGeometry& g, const float* x, const float* dy, const float* gamma, i64 index) {
+  const RowStats s = row_stats(g, x, index);
+  const i64 row = (index / g.cols) * g.cols;
+  // With g = dy * gamma the gradient of the normalized value: dx = inv_std (g - mean(g) - xhat mean(g xhat)).
+  double mean_g = 0.0, mean_g_xhat = 0.0, mean_abs_g = 0.0, mean_abs_g_xhat = 0.0;
+  for (i64 j = 0; j < g.cols; ++j) {
+    const double gj = double(dy[row + j]) * gamma[j], xhat = (x[row + j] - s.mean) * s.inv_std;
+    mean_g += gj, mean_g_xhat += gj * xhat, mean_abs_g += std::abs(gj), mean_abs_g_xhat += std::abs(gj * xhat);
+  }
+  const double n = double(g.cols);
+  mean_g /= n, mean_g_xhat /= n, mean_abs_g /= n, mean_abs_g_xhat /= n;
+  const double gi = double(dy[index]) * gamma[index % g.cols], xhat = (x[index] - s.mean) * s.inv_std;
+  return {s.inv_std * (gi - mean_g - xhat * mean_g_xhat),
+          s.inv_std * (std::abs(gi) + mean_abs_g + std::abs(xhat) * mean_abs_g_xhat)};
 }
 
 Reference batchnorm_inference_at(const NormGeometry& g, const float* x, const float* gamma, const float* beta, const float* mean,

@@ -54,9 +54,10 @@ struct NormGeometry {
   [[nodiscard]] i64 size() const { return n * c * spatial; }
 };
 constexpr double batchnorm_epsilon = 1e-5;
+constexpr double layernorm_epsilon = 1e-5;
 
-// Softmax over the last axis: `rows` vectors of `cols` values.
-struct SoftmaxGeometry {
+// Softmax and layernorm over the last axis: `rows` vectors of `cols` values.
+struct RowGeometry {
   i64 rows = 0, cols = 0;
 };
 
@@ -75,7 +76,8 @@ struct BinaryGeometry {
 [[nodiscard]] PoolGeometry pool_geometry(const LayerCost& l);
 [[nodiscard]] Eltwise eltwise_of(const LayerCost& l);
 [[nodiscard]] NormGeometry norm_geometry(const LayerCost& l);
-[[nodiscard]] SoftmaxGeometry softmax_geometry(const LayerCost& l);
+[[nodiscard]] RowGeometry softmax_geometry(const LayerCost& l);
+[[nodiscard]] RowGeometry layernorm_geometry(const LayerCost& l);
 [[nodiscard]] BinaryGeometry binary_geometry(const LayerCost& l);
 
 // Ops and passes the library backends run (both backends cover the same set).
@@ -120,8 +122,12 @@ template <class ReferenceAt> [[nodiscard]] double sampled_error(const float* got
 [[nodiscard]] Reference eltwise_forward_at(Eltwise op, double x);
 // dy times the derivative at x: the input gradient.
 [[nodiscard]] Reference eltwise_backward_at(Eltwise op, double x, double dy);
-[[nodiscard]] Reference softmax_forward_at(const SoftmaxGeometry& g, const float* x, i64 index);
-[[nodiscard]] Reference softmax_backward_at(const SoftmaxGeometry& g, const float* y, const float* dy, i64 index);
+[[nodiscard]] Reference softmax_forward_at(const RowGeometry& g, const float* x, i64 index);
+[[nodiscard]] Reference softmax_backward_at(const RowGeometry& g, const float* y, const float* dy, i64 index);
+// Layernorm over each row with its own statistics: y = gamma (x - mean) / sqrt(var + eps) + beta,
+// and its input gradient.
+[[nodiscard]] Reference layernorm_forward_at(const RowGeometry& g, const float* x, const float* gamma, const float* beta, i64 index);
+[[nodiscard]] Reference layernorm_backward_at(const RowGeometry& g, const float* x, const float* dy, const float* gamma, i64 index);
 // Inference batchnorm with running statistics: y = gamma (x - mean) / sqrt(var + eps) + beta.
 [[nodiscard]] Reference batchnorm_inference_at(const NormGeometry& g, const float* x, const float* gamma, const float* beta,
                                                const float* mean, const float* var, i64 index);

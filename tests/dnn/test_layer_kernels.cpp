@@ -2,6 +2,7 @@
 // derivations), and the oneDNN kernels on small shapes against those references.
 #include "edgeroof/dnn/layer_kernels.hpp"
 #include "../../dnn/src/layer_problem.hpp"
+#include "layer_test_cases.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,33 +12,8 @@ namespace {
 
 using namespace edgeroof::dnn;
 namespace d = edgeroof::dnn::detail;
-
-LayerCost conv(const std::string& name, Shape x, std::int64_t k, std::int64_t r, std::int64_t stride, std::int64_t pad,
-               std::int64_t groups = 1, std::int64_t dilation = 1) {
-  LayerCost l;
-  l.name = name;
-  l.op = "conv2d";
-  l.phase = "forward";
-  l.dtype = "fp32";
-  const auto out = [&](std::int64_t in) { return (in + 2 * pad - dilation * (r - 1) - 1) / stride + 1; };
-  l.inputs = {x, {k, x[1] / groups, r, r}};
-  l.outputs = {{x[0], k, out(x[2]), out(x[3])}};
-  l.attrs = {{"kernel", {r, r}}, {"stride", {stride, stride}}, {"padding", {pad, pad}},
-             {"dilation", {dilation, dilation}}, {"groups", {groups}}, {"bias", {0}}};
-  l.flops = 1.0;
-  return l;
-}
-
-LayerCost simple(const std::string& name, const std::string& op, std::vector<Shape> inputs, Shape output) {
-  LayerCost l;
-  l.name = name;
-  l.op = op;
-  l.phase = "forward";
-  l.dtype = "fp32";
-  l.inputs = std::move(inputs);
-  l.outputs = {std::move(output)};
-  return l;
-}
+using edgeroof::dnn::layer_cases::conv;
+using edgeroof::dnn::layer_cases::simple;
 
 LayerCost phase_of(LayerCost l, const std::string& suffix, const std::string& phase, double flops) {
   l.name += suffix;
@@ -174,7 +150,7 @@ TEST(LayerReference, PoolingSoftmaxBatchnorm) {
   EXPECT_EQ(d::pool_backward_at(g, x.data(), dy.data(), 0).value, 0.0);
   EXPECT_EQ(d::pool_backward_at(g, x.data(), dy.data(), 10).value, 40.0);  // first 7 of window 3
 
-  const d::SoftmaxGeometry sg{1, 2};
+  const d::RowGeometry sg{1, 2};
   const std::vector<float> logits{0.0f, 0.0f};
   EXPECT_DOUBLE_EQ(d::softmax_forward_at(sg, logits.data(), 0).value, 0.5);
   const std::vector<float> y{0.5f, 0.5f}, dys{1.0f, 0.0f};
@@ -189,6 +165,17 @@ TEST(LayerReference, PoolingSoftmaxBatchnorm) {
   EXPECT_NEAR(d::batchnorm_backward_at(ng, bx.data(), bdy.data(), gamma.data(), 0).value, 0.0, 1e-5);
 }
 
+// One row x = {0, 1, 2}: mean 1, variance 2/3, xhat = {-sqrt(1.5), 0, sqrt(1.5)}; with dy = {1, 0, 0}
+// and gamma = 1: dx = sqrt(1.5) * (dy - 1/3 - xhat * (-sqrt(1.5)/3)) = {sqrt(1.5)/6, -sqrt(1.5)/3, ...}.
+TEST(LayerReference, LayernormMatchesHandDerivation) {
+  const d::RowGeometry g{1, 3};
+  const std::vector<float> x{0, 1, 2}, gamma{1, 1, 1}, beta{0.5f, 0, 0}, dy{1, 0, 0};
+  EXPECT_NEAR(d::layernorm_forward_at(g, x.data(), gamma.data(), beta.data(), 0).value, -std::sqrt(1.5) + 0.5, 1e-5);
+  EXPECT_NEAR(d::layernorm_forward_at(g, x.data(), gamma.data(), beta.data(), 1).value, 0.0, 1e-12);
+  EXPECT_NEAR(d::layernorm_backward_at(g, x.data(), dy.data(), gamma.data(), 0).value, std::sqrt(1.5) / 6, 1e-5);
+  EXPECT_NEAR(d::layernorm_backward_at(g, x.data(), dy.data(), gamma.data(), 1).value, -std::sqrt(1.5) / 3, 1e-5);
+}
+
 TEST(LayerReference, RelativeErrorCatchesWrongValues) {
   EXPECT_EQ(d::relative_error(1.0, {1.0, 1.0}), 0.0);
   EXPECT_GT(d::relative_error(1.5, {1.0, 1.0}), 0.4);
@@ -201,60 +188,18 @@ TEST(LayerReference, RelativeErrorCatchesWrongValues) {
 
 #if defined(EDGEROOF_HAVE_ONEDNN)
 
-// Every output element of a small layer (fewer than the 384 samples) against the reference.
-void expect_checked(const LayerCost& l, Pass pass, double tolerance = 1e-5) {
-  SCOPED_TRACE(l.name + " " + pass_token(pass, l.op));
-  auto kernel = make_cpu_layer_kernel(l, pass);
-  kernel->prepare();
-  kernel->run();
-  const double err = kernel->max_relative_error();
-  EXPECT_LT(err, tolerance) << l.name << " " << pass_token(pass, l.op) << " via " << kernel->algorithm();
-  EXPECT_LE(err, kernel->tolerance());
-  EXPECT_EQ(kernel->algorithm().rfind("onednn:", 0), 0u);
-}
-
-TEST(OnednnKernels, ConvolutionAllPasses) {
-  for (Pass pass : {Pass::forward, Pass::backward_data, Pass::backward_weights}) {
-    expect_checked(conv("plain", {2, 3, 7, 7}, 4, 3, 1, 1), pass);
-    expect_checked(conv("strided", {1, 4, 9, 9}, 6, 3, 2, 1), pass);
-    expect_checked(conv("grouped", {1, 6, 5, 5}, 6, 3, 1, 1, 3), pass);
-    expect_checked(conv("depthwise", {2, 4, 6, 6}, 4, 3, 1, 1, 4), pass);
-    expect_checked(conv("dilated", {1, 2, 8, 8}, 3, 3, 1, 2, 1, 2), pass);
-    expect_checked(conv("pointwise", {2, 8, 3, 3}, 5, 1, 1, 0), pass);
+// Every output element of each small layer against the direct evaluation of its definition.
+TEST(OnednnKernels, EveryOpAndPassMatchesTheReference) {
+  for (const auto& c : edgeroof::dnn::layer_cases::small_layer_cases()) {
+    SCOPED_TRACE(c.layer.name + " " + pass_token(c.pass, c.layer.op));
+    auto kernel = make_cpu_layer_kernel(c.layer, c.pass);
+    kernel->prepare();
+    kernel->run();
+    const double err = kernel->max_relative_error();
+    EXPECT_LT(err, c.fp32_tolerance) << kernel->algorithm();
+    EXPECT_LE(err, kernel->tolerance());
+    EXPECT_EQ(kernel->algorithm().rfind("onednn:", 0), 0u);
   }
-  LayerCost biased = conv("biased", {1, 2, 5, 5}, 3, 3, 1, 1);
-  biased.attrs["bias"] = {1};
-  expect_checked(biased, Pass::forward);
-}
-
-TEST(OnednnKernels, GemmsAllPasses) {
-  for (Pass pass : {Pass::forward, Pass::backward_data, Pass::backward_weights}) {
-    expect_checked(simple("fc", "linear", {{3, 17}}, {3, 5}), pass);
-    expect_checked(simple("tokens", "linear", {{2, 3, 8}}, {2, 3, 6}), pass);
-    expect_checked(simple("bmm", "bmm", {{3, 4, 5}, {3, 5, 2}}, {3, 4, 2}), pass);
-    expect_checked(simple("broadcast", "matmul", {{3, 4, 5}, {5, 2}}, {3, 4, 2}), pass);
-  }
-}
-
-TEST(OnednnKernels, PoolingActivationsSoftmaxBatchnormBinary) {
-  LayerCost mp = simple("maxpool", "maxpool", {{2, 3, 8, 8}}, {2, 3, 4, 4});
-  mp.attrs = {{"kernel", {3, 3}}, {"stride", {2, 2}}, {"padding", {1, 1}}};
-  LayerCost ap = simple("avgpool", "avgpool", {{2, 3, 7, 7}}, {2, 3, 1, 1});
-  ap.attrs = {{"kernel", {7, 7}}, {"stride", {1, 1}}, {"padding", {0, 0}}};
-  LayerCost ap_pad = simple("avgpool_pad", "avgpool", {{1, 2, 6, 6}}, {1, 2, 3, 3});
-  ap_pad.attrs = {{"kernel", {3, 3}}, {"stride", {2, 2}}, {"padding", {1, 1}}};
-  for (Pass pass : {Pass::forward, Pass::backward_data}) {
-    expect_checked(mp, pass);
-    expect_checked(ap, pass);
-    expect_checked(ap_pad, pass);
-    for (const char* op : {"relu", "gelu", "silu", "hardswish", "sigmoid"}) {
-      expect_checked(simple(op, op, {{2, 3, 5, 5}}, {2, 3, 5, 5}), pass, 2e-5);
-    }
-    expect_checked(simple("softmax", "softmax", {{2, 3, 7}}, {2, 3, 7}), pass);
-    expect_checked(simple("bn", "batchnorm", {{4, 3, 5, 5}, {3}, {3}}, {4, 3, 5, 5}), pass, 1e-4);
-  }
-  expect_checked(simple("add", "add", {{2, 3, 4}, {2, 3, 4}}, {2, 3, 4}), Pass::forward);
-  expect_checked(simple("mul", "mul", {{2, 3, 4}, {2, 3, 4}}, {2, 3, 4}), Pass::forward);
 }
 
 TEST(OnednnKernels, UnsupportedLayerIsOneClearError) {
