@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 namespace edgeroof::reports {
 
@@ -9,33 +10,19 @@ using nlohmann::json;
 
 namespace {
 
-// Layer benchmarks and workload tables spell phases differently ("bwd_filter" in a benchmark
-// name, "backward_weights" in the table); both map to the table's words.
-const std::map<std::string, std::string>& phase_aliases() {
-  static const std::map<std::string, std::string> aliases = {
-      {"fwd", "forward"}, {"forward", "forward"}, {"inference", "forward"},
-      {"bwd_data", "backward_data"}, {"backward_data", "backward_data"},
-      {"bwd_filter", "backward_weights"}, {"bwd_weights", "backward_weights"}, {"backward_weights", "backward_weights"},
-      {"update", "optimizer"}, {"optimizer", "optimizer"}};
-  return aliases;
+// Layer benchmarks (bench/src/layer_families.cpp) are named after the first forward layer of each
+// distinct shape plus a pass token: "fwd", or the suffix of the backward layer's name
+// ("bwd_data", "bwd_filter", "bwd_a", ...). A workload layer's token is read the same way.
+std::pair<std::string, std::string> split_token(const std::string& layer_name) {
+  const auto slash = layer_name.rfind('/');
+  if (slash != std::string::npos && layer_name.compare(slash + 1, 3, "bwd") == 0) {
+    return {layer_name.substr(0, slash), layer_name.substr(slash + 1)};
+  }
+  return {layer_name, "fwd"};
 }
 
-std::string canonical_phase(const std::string& phase) {
-  const auto it = phase_aliases().find(phase);
-  return it == phase_aliases().end() ? phase : it->second;
-}
-
-// "layer3.0.conv2/bwd_filter" names a training phase of layer3.0.conv2: the base is the part
-// before a trailing phase word.
-std::string base_layer_name(const std::string& name) {
-  const auto slash = name.rfind('/');
-  if (slash == std::string::npos) return name;
-  return phase_aliases().count(name.substr(slash + 1)) != 0 ? name.substr(0, slash) : name;
-}
-
-std::string layer_match_key(const std::string& layer, const std::string& phase) {
-  return base_layer_name(layer) + "\n" + canonical_phase(phase);
-}
+// Other layers of the same shape share the benchmark: same pass, FLOPs and bytes.
+using ShapeKey = std::tuple<std::string, double, double>;
 
 template <class Map> std::optional<double> find_value(const Map& m, const std::string& key) {
   const auto it = m.find(key);
@@ -166,20 +153,30 @@ Prediction predict(const dnn::Workload& workload, const Rooflines& rooflines, co
 }
 
 std::size_t attach_measurements(Prediction& prediction, const std::vector<ResultsFile>& files) {
-  // mode key -> (layer, phase) -> real times of every repetition
-  std::map<std::string, std::map<std::string, std::vector<double>>> measured;
+  struct Measured {
+    std::map<std::string, std::vector<double>> by_name;  // "<forward name>/<token>" -> real times
+    std::map<ShapeKey, std::vector<double>> by_shape;
+  };
+  std::map<std::string, Measured> measured;  // by mode key
   const std::string bs = "bs:" + std::to_string(prediction.batch);
   for (const auto& file : files) {
-    auto& by_layer = measured[mode_key_of(file)];
+    auto& mode = measured[mode_key_of(file)];
     for (const auto& [name, reps] : repetitions_by_name(file)) {
       const auto parsed = parse_benchmark_name(name);
       if (!parsed || parsed->family != "layer" || parsed->backend != prediction.backend) continue;
-      const auto& parts = parsed->parts;  // layer, backend, model, layer name..., phase, bs:N
+      const auto& parts = parsed->parts;  // layer, backend, model, layer name (may hold '/')..., token, bs:N
       if (parts.size() < 6 || parts[2] != prediction.model || parts.back() != bs) continue;
       std::string layer = parts[3];
       for (std::size_t i = 4; i + 2 < parts.size(); ++i) layer += "/" + parts[i];
-      auto& times = by_layer[layer_match_key(layer, parts[parts.size() - 2])];
-      for (const auto* r : reps) times.push_back(r->real_time_s);
+      const std::string& token = parts[parts.size() - 2];
+      std::vector<double> flops, bytes;
+      for (const auto* r : reps) {
+        mode.by_name[layer + "/" + token].push_back(r->real_time_s);
+        flops.push_back(r->counter("flops").value_or(0.0));
+        bytes.push_back(r->counter("bytes").value_or(0.0));
+      }
+      auto& shape = mode.by_shape[{token, median(flops), median(bytes)}];
+      for (const auto* r : reps) shape.push_back(r->real_time_s);
     }
   }
   std::size_t matched = 0;
@@ -187,9 +184,15 @@ std::size_t attach_measurements(Prediction& prediction, const std::vector<Result
     const auto it = measured.find(mode.key);
     if (it == measured.end()) continue;
     for (auto& layer : mode.layers) {
-      const auto m = it->second.find(layer_match_key(layer.name, layer.phase));
-      if (m == it->second.end() || m->second.empty()) continue;
-      layer.measured_s = median(m->second);
+      const auto [base, token] = split_token(layer.name);
+      const std::vector<double>* times = nullptr;
+      if (const auto n = it->second.by_name.find(base + "/" + token); n != it->second.by_name.end()) {
+        times = &n->second;
+      } else if (const auto s = it->second.by_shape.find({token, layer.flops, layer.bytes}); s != it->second.by_shape.end()) {
+        times = &s->second;
+      }
+      if (times == nullptr || times->empty()) continue;
+      layer.measured_s = median(*times);
       ++matched;
     }
   }

@@ -121,6 +121,30 @@ TEST(Predict, MeasuredLayerBenchmarksSitBesideThePrediction) {
   EXPECT_NEAR(to_json(p)["modes"][0]["layers"][0]["error"].get<double>(), -0.2, 1e-12);
 }
 
+// A training step: "fc/bwd_data" is measured under its own name (6 ms); "conv2" has conv1's
+// shape (same FLOPs and bytes) and so shares conv1's benchmark (2.5 ms); "conv3" differs in bytes
+// and has no measurement.
+TEST(Predict, BackwardLayersAndRepeatedShapesFindTheirBenchmark) {
+  auto w = toy();
+  auto conv2 = w.layers[0];
+  conv2.name = "conv2";
+  auto conv3 = conv2;
+  conv3.name = "conv3";
+  conv3.bytes *= 2.0;
+  auto fc_bwd = w.layers[2];
+  fc_bwd.name = "fc/bwd_data";
+  fc_bwd.phase = "backward_data";
+  fc_bwd.bytes = 5.2e8;
+  w.layers.insert(w.layers.end(), {conv2, conv3, fc_bwd});
+  auto p = predict(w, load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{}, {"nvp0-maxn"});
+  EXPECT_EQ(attach_measurements(p, {load_results(data_dir + "toy_layers.json")}), 3u);
+  const auto& layers = p.modes[0].layers;
+  EXPECT_NEAR(*layers[3].measured_s, 2.5e-3, 1e-15);
+  EXPECT_FALSE(layers[4].measured_s);
+  EXPECT_NEAR(*layers[5].measured_s, 6e-3, 1e-15);
+  EXPECT_FALSE(layers[2].measured_s);  // fc forward: only bs:8 and cpu benchmarks exist
+}
+
 TEST(Predict, JsonFollowsTheContract) {
   const auto j = to_json(predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{}));
   EXPECT_EQ(j["model"], "toy");

@@ -88,8 +88,11 @@ private:
 [[nodiscard]] Prediction predict(const dnn::Workload& workload, const Rooflines& rooflines, const PredictOptions& options,
                                  const std::vector<std::string>& only = {});
 
-// Fills measured_s from layer benchmarks `layer/<backend>/<model>/<layer>/<phase>/bs:<batch>`
-// (median real time of the repetitions), matching files to modes by their power-mode key.
+// Fills measured_s from layer benchmarks `layer/<backend>/<model>/<layer>/<token>/bs:<batch>`
+// (median real time of the repetitions), matching files to modes by their power-mode key. A
+// benchmark names the first layer of its shape and the pass (token "fwd", or the suffix of the
+// backward layer: "bwd_data", "bwd_filter", ...); the other layers of that shape (same token,
+// FLOPs and bytes) share its time.
 // Returns how many layers got a measurement.
 std::size_t attach_measurements(Prediction& prediction, const std::vector<ResultsFile>& files);
 
