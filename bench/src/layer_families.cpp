@@ -20,9 +20,7 @@ void cpu_layer_benchmark(benchmark::State& state, const dnn::DistinctLayer& laye
     EnergyWindow energy(state);
     for (auto _ : state) kernel.run();
     energy.finish();
-    if (!check_result(state, kernel.max_relative_error(), kernel.tolerance())) return;
-    set_layer_counters(state, layer);
-    state.SetLabel(kernel.algorithm());
+    report_layer(state, kernel, layer);
   } catch (const dnn::LayerKernelError& e) {
     state.SkipWithError(e.what());
   }
@@ -51,9 +49,11 @@ std::string layer_benchmark_name(const std::string& backend, const ModelLayers& 
   return "layer/" + backend + "/" + model.model + "/" + layer.forward.name + "/" + layer.token + "/bs:" + std::to_string(model.batch);
 }
 
-void set_layer_counters(benchmark::State& state, const dnn::DistinctLayer& layer) {
+void report_layer(benchmark::State& state, dnn::LayerKernel& kernel, const dnn::DistinctLayer& layer) {
+  if (!check_result(state, kernel.max_relative_error(), kernel.tolerance())) return;
   set_work_counters(state, {layer.counted.flops, layer.counted.bytes});
   state.counters["instances"] = layer.instances;
+  state.SetLabel(kernel.algorithm());
 }
 
 dnn::LayerKernel& cached_layer_kernel(const std::string& name, const std::function<std::unique_ptr<dnn::LayerKernel>()>& make) {

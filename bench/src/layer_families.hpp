@@ -53,8 +53,10 @@ int register_cuda_layer_families(const std::shared_ptr<const std::vector<ModelLa
 [[nodiscard]] dnn::LayerKernel& cached_layer_kernel(const std::string& name,
                                                    const std::function<std::unique_ptr<dnn::LayerKernel>()>& make);
 
-// Counters every layer benchmark shares: flops, bytes, ai, FLOP/s, B/s of the layer's LayerCost
-// at this pass, and `instances` (layers of the model with this shape).
-void set_layer_counters(benchmark::State& state, const dnn::DistinctLayer& layer);
+// After the timed loop: checks the kernel's output (a wrong one fails the benchmark), then sets
+// the counters every layer benchmark shares (flops, bytes, ai, FLOP/s, B/s of the layer's LayerCost
+// at this pass, and `instances`, the layers of the model with this shape) and the library's choice
+// as the label.
+void report_layer(benchmark::State& state, dnn::LayerKernel& kernel, const dnn::DistinctLayer& layer);
 
 }  // namespace edgeroof::bench

@@ -14,9 +14,7 @@ void cuda_layer_benchmark(benchmark::State& state, const dnn::DistinctLayer& lay
       dnn::LayerKernel& kernel =
           cached_layer_kernel(name, [&] { return dnn::make_cuda_layer_kernel(layer.forward, layer.pass, stream); });
       cuda_timing::timed_loop(state, [&] { kernel.run(); });
-      if (!check_result(state, kernel.max_relative_error(), kernel.tolerance())) return;
-      set_layer_counters(state, layer);
-      state.SetLabel(kernel.algorithm());
+      report_layer(state, kernel, layer);
     } catch (const dnn::LayerKernelError& e) {
       state.SkipWithError(e.what());
     }
