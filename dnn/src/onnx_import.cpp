@@ -5,10 +5,12 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 namespace edgeroof::dnn {
 namespace {
@@ -17,9 +19,13 @@ namespace {
 // zoo's views. Their outputs take the shapes shape inference gave them.
 const std::set<std::string> kViews{"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity",
                                    "Dropout", "Shape",   "Constant", "Split",    "Slice",     "Cast"};
-const std::map<std::string, std::string> kActivations{{"Relu", "relu"},           {"Sigmoid", "sigmoid"},
-                                                      {"Tanh", "tanh"},           {"HardSwish", "hardswish"},
-                                                      {"HardSigmoid", "hardsigmoid"}, {"Gelu", "gelu"}};
+const std::map<std::string, std::string> kActivations{
+    {"Relu", "relu"}, {"Sigmoid", "sigmoid"}, {"Tanh", "tanh"},       {"HardSwish", "hardswish"},
+    {"HardSigmoid", "hardsigmoid"},           {"Gelu", "gelu"},       {"Sqrt", "sqrt"},
+    {"Erf", "erf"},   {"Exp", "exp"},         {"Neg", "neg"},         {"Reciprocal", "reciprocal"},
+    {"Clip", "clip"}, {"LeakyRelu", "leaky_relu"}};
+const std::map<std::string, std::string> kBinaryOps{{"Sub", "sub"}, {"Div", "div"}, {"Pow", "pow"}};
+const std::map<std::string, std::string> kReductions{{"ReduceMean", "reduce_mean"}, {"ReduceSum", "reduce_sum"}};
 
 std::vector<std::int64_t> ints(const onnx::NodeProto& node, const std::string& name, std::vector<std::int64_t> fallback) {
   for (const auto& a : node.attribute()) {
@@ -60,11 +66,7 @@ public:
 
   Workload run() {
     set_batch();
-    try {
-      onnx::shape_inference::InferShapes(m_model);
-    } catch (const std::exception& e) {
-      throw ModelError(m_path + ": ONNX shape inference failed: " + first_line(e.what()));
-    }
+    infer_shapes();
     const auto& g = m_model.graph();
     for (const auto& init : g.initializer()) {
       m_weights[init.name()] = Shape(init.dims().begin(), init.dims().end());
@@ -78,6 +80,7 @@ public:
       for (const auto& vi : *list) {
         Shape s;
         if (known_shape(vi.type(), s)) m_inferred[vi.name()] = s;
+        if (vi.type().has_tensor_type()) m_elem_type[vi.name()] = vi.type().tensor_type().elem_type();
       }
     }
     for (int i = 0; i < g.node_size(); ++i) node(g.node(i), i);
@@ -90,6 +93,85 @@ private:
     return slash == std::string::npos ? path : path.substr(slash + 1);
   }
   static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+  // libonnx 1.12 propagates the values of integer shape arithmetic (Shape -> Gather -> Concat) but
+  // its Reshape does not use them, so every shape after the first such Reshape stays unknown. Each
+  // round fills in the Reshapes whose target is now known and infers again.
+  void infer_shapes() {
+    const onnx::ShapeInferenceOptions inference(false, 0, true);
+    for (int round = 0; round < 256; ++round) {
+      std::unordered_map<std::string, onnx::TensorShapeProto> values;  // propagated integer tensors
+      try {
+        onnx::shape_inference::InferShapes(m_model, onnx::OpSchemaRegistry::Instance(), inference, &values);
+      } catch (const std::exception& e) {
+        throw ModelError(m_path + ": ONNX shape inference failed: " + first_line(e.what()));
+      }
+      if (!fill_reshapes(values)) return;
+    }
+  }
+
+  bool fill_reshapes(const std::unordered_map<std::string, onnx::TensorShapeProto>& values) {
+    auto* g = m_model.mutable_graph();
+    std::map<std::string, Shape> known;
+    std::map<std::string, int> types;
+    for (const auto* list : {&g->input(), &g->value_info(), &g->output()}) {
+      for (const auto& vi : *list) {
+        Shape sh;
+        if (known_shape(vi.type(), sh)) known[vi.name()] = sh;
+        if (vi.type().has_tensor_type()) types[vi.name()] = vi.type().tensor_type().elem_type();
+      }
+    }
+    std::map<std::string, std::vector<std::int64_t>> constants;  // int64 initializers (targets)
+    for (const auto& init : g->initializer()) {
+      if (init.data_type() != onnx::TensorProto::INT64) continue;
+      std::vector<std::int64_t> v(init.int64_data().begin(), init.int64_data().end());
+      if (v.empty() && !init.raw_data().empty()) {
+        v.resize(init.raw_data().size() / sizeof(std::int64_t));
+        std::memcpy(v.data(), init.raw_data().data(), v.size() * sizeof(std::int64_t));
+      }
+      constants[init.name()] = v;
+    }
+    bool changed = false;
+    for (const auto& n : g->node()) {
+      if (n.op_type() != "Reshape" || n.input_size() < 2 || known.count(n.output(0)) || !known.count(n.input(0))) continue;
+      std::vector<std::int64_t> target;
+      if (const auto it = values.find(n.input(1)); it != values.end()) {
+        for (const auto& d : it->second.dim()) {
+          if (!d.has_dim_value()) return changed;
+          target.push_back(d.dim_value());
+        }
+      } else if (const auto c = constants.find(n.input(1)); c != constants.end()) {
+        target = c->second;
+      } else {
+        continue;
+      }
+      const Shape& in = known.at(n.input(0));
+      // 0 copies the input's dimension, -1 takes what is left.
+      double rest = element_count(in);
+      int infer_at = -1;
+      for (std::size_t i = 0; i < target.size(); ++i) {
+        if (target[i] == 0 && i < in.size()) target[i] = in[i];
+        if (target[i] == -1) {
+          infer_at = static_cast<int>(i);
+        } else if (target[i] > 0) {
+          rest /= static_cast<double>(target[i]);
+        }
+      }
+      if (infer_at >= 0) target[infer_at] = static_cast<std::int64_t>(rest);
+      onnx::ValueInfoProto* vi = nullptr;  // the entry inference left without a shape, or a new one
+      for (auto& existing : *g->mutable_value_info()) {
+        if (existing.name() == n.output(0)) vi = &existing;
+      }
+      if (vi == nullptr) vi = g->add_value_info();
+      vi->set_name(n.output(0));
+      auto* t = vi->mutable_type()->mutable_tensor_type();
+      t->mutable_shape()->clear_dim();
+      t->set_elem_type(types.count(n.input(0)) ? types.at(n.input(0)) : onnx::TensorProto::FLOAT);
+      for (auto d : target) t->mutable_shape()->add_dim()->set_dim_value(d);
+      changed = true;
+    }
+    return changed;
+  }
 
   // The batch (first) dimension of every graph input: a symbolic one takes options.batch; a
   // fixed one must equal it, since the file's shapes cannot be changed behind the user's back.
@@ -140,7 +222,7 @@ private:
     std::optional<Tensor> y;
     if (!n.domain().empty() && n.domain() != "ai.onnx") {
       // A custom domain's op has no counting rule here.
-    } else if (kViews.count(op)) {
+    } else if (kViews.count(op) || shape_arithmetic(n)) {
       bool grad = false;
       for (const auto& in : n.input()) grad = grad || (tensor(in) != nullptr && tensor(in)->needs_grad);
       for (const auto& out : n.output()) {
@@ -154,8 +236,11 @@ private:
       y = gemm(n, name, *x);
     } else if (kActivations.count(op) && x != nullptr) {
       y = m_builder.activation(name, kActivations.at(op), *x);
-    } else if ((op == "Add" || op == "Mul") && n.input_size() == 2) {
+    } else if ((op == "Add" || op == "Mul" || kBinaryOps.count(op)) && n.input_size() == 2) {
       y = binary(n, name);
+    } else if (kReductions.count(op) && x != nullptr) {
+      Shape out;
+      if (inferred(n.output(0), out)) y = m_builder.reduce(name, kReductions.at(op), *x, out);
     } else if (op == "BatchNormalization" && x != nullptr) {
       y = m_builder.batchnorm(name, *x);
     } else if (op == "LayerNormalization" && x != nullptr && integer(n, "axis", -1) == -1) {
@@ -212,6 +297,21 @@ private:
                        " differs from ONNX's " + shape_text(expected));
     }
     m_tensors[n.output(0)] = *y;
+  }
+
+  // Integer arithmetic on shapes (Shape -> Gather -> Concat -> Reshape in exported graphs): every
+  // output a scalar or vector of integers. It is not work of the network: free, like a view.
+  bool shape_arithmetic(const onnx::NodeProto& n) const {
+    if (n.output_size() == 0) return false;
+    for (const auto& out : n.output()) {
+      const auto t = m_elem_type.find(out);
+      Shape s;
+      if (t == m_elem_type.end() || (t->second != onnx::TensorProto::INT64 && t->second != onnx::TensorProto::INT32) ||
+          !inferred(out, s) || s.size() > 1) {
+        return false;
+      }
+    }
+    return true;
   }
 
   static bool symmetric(const onnx::NodeProto& n) {
@@ -273,13 +373,17 @@ private:
     };
     auto a = operand(n.input(0)), b = operand(n.input(1));
     if (!a || !b) return std::nullopt;
-    if (element_count(a->shape) < element_count(b->shape)) std::swap(a, b);
+    const bool swapped = element_count(a->shape) < element_count(b->shape);
+    if (swapped) std::swap(a, b);
     if (b->shape.size() > a->shape.size()) return std::nullopt;
     b->shape.insert(b->shape.begin(), a->shape.size() - b->shape.size(), 1);  // left-pad with 1s
     for (std::size_t i = 0; i < a->shape.size(); ++i) {
       if (b->shape[i] != a->shape[i] && b->shape[i] != 1) return std::nullopt;
     }
-    return n.op_type() == "Add" ? m_builder.add(name, *a, *b) : m_builder.mul(name, *a, *b);
+    if (n.op_type() == "Add") return m_builder.add(name, *a, *b);
+    if (n.op_type() == "Mul") return m_builder.mul(name, *a, *b);
+    if (swapped && n.op_type() != "Mul") return std::nullopt;  // a - b with b the larger: no rule
+    return m_builder.binary(name, kBinaryOps.at(n.op_type()), *a, *b);
   }
 
   onnx::ModelProto m_model;
@@ -288,6 +392,7 @@ private:
   std::map<std::string, Tensor> m_tensors;  // activations by value name
   std::map<std::string, Shape> m_weights;   // initializers by name
   std::map<std::string, Shape> m_inferred;  // fully known shapes after shape inference
+  std::map<std::string, int> m_elem_type;   // onnx::TensorProto::DataType by value name
 };
 
 }  // namespace

@@ -30,6 +30,41 @@ constexpr ElementwiseCost kElementwise[] = {
     {"hardswish", 5, 6},
     // min(max(x+3, 0), 6)/6: add, max, min, mul | two compares, dy/6
     {"hardsigmoid", 4, 3},
+    // Pointwise steps of decomposed layers (ONNX exports of layernorm, GELU, ...):
+    // sqrt | dx = dy*0.5/y: mul, div
+    {"sqrt", 1, 2},
+    // erf | dx = dy*(2/sqrt(pi))*exp(-x*x): mul, neg, exp, mul, mul
+    {"erf", 1, 5},
+    // exp | dx = dy*y
+    {"exp", 1, 1},
+    // -x | dx = -dy
+    {"neg", 1, 1},
+    // 1/x | dx = -dy*y*y: mul, mul, neg
+    {"reciprocal", 1, 3},
+    // min(max(x, lo), hi) | two compares select dy
+    {"clip", 2, 2},
+    // x < 0 ? a*x : x: compare, mul | compare, mul
+    {"leaky_relu", 2, 2},
+};
+
+// Binary pointwise ops with broadcasting: forward FLOPs per output element and backward FLOPs per
+// output element for the gradient of each operand (before summing a broadcast operand down).
+struct BinaryCost {
+  const char* op;
+  double forward;
+  double backward_a;
+  double backward_b;
+};
+constexpr BinaryCost kBinary[] = {
+    // a - b | da = dy, db = -dy (neg)
+    {"sub", 1, 0, 1},
+    // a*b | da = dy*b, db = dy*a
+    {"mul", 1, 1, 1},
+    // a/b | da = dy/b (div); db = -dy*a/(b*b): mul, mul, div, neg
+    {"div", 1, 1, 4},
+    // a^b (b a constant exponent in practice) | da = dy*b*a^(b-1): sub, pow, mul, mul;
+    // db = dy*y*log(a): log, mul, mul
+    {"pow", 1, 4, 3},
 };
 
 // Softmax over a row: max, subtract, exp, sum, divide per element; backward
@@ -439,11 +474,16 @@ Tensor Builder::broadcast_binary(const std::string& name, const std::string& op,
       back.push_back({"/bwd_data", "backward_data", ya - eb, bytes_of(ya + eb)});
     }
   } else {
-    // da = dy*b; db = dy*a, summed down to b's shape when broadcast.
+    const auto* cost = std::find_if(std::begin(kBinary), std::end(kBinary), [&](const BinaryCost& c) { return op == c.op; });
+    if (cost == std::end(kBinary)) throw ModelError(name + ": unknown binary op '" + op + "'");
+    // Each operand's gradient reads dy and the other operand (or its own) and is written; b's is
+    // summed down to b's shape when broadcast (one add per extra element).
     double flops = 0.0, bytes = bytes_of(ya);  // dy
-    if (a.needs_grad) flops += ya, bytes += bytes_of(eb + ya);
-    if (b.needs_grad) flops += ya + (ya - eb), bytes += bytes_of(ya + eb);
+    if (a.needs_grad) flops += cost->backward_a * ya, bytes += bytes_of(eb + ya);
+    if (b.needs_grad) flops += cost->backward_b * ya + (ya - eb), bytes += bytes_of(ya + eb);
     if (a.needs_grad || b.needs_grad) back.push_back({"/bwd_data", "backward_data", flops, bytes});
+    emit(name, op, {a.shape, b.shape}, a.shape, false, cost->forward * ya, bytes_of(2 * ya + eb), back);
+    return {a.shape, a.needs_grad || b.needs_grad};
   }
   emit(name, op, {a.shape, b.shape}, a.shape, false, ya, bytes_of(2 * ya + eb), back);
   return {a.shape, a.needs_grad || b.needs_grad};
@@ -455,6 +495,30 @@ Tensor Builder::add(const std::string& name, const Tensor& a, const Tensor& b) {
 
 Tensor Builder::mul(const std::string& name, const Tensor& a, const Tensor& b) {
   return broadcast_binary(name, "mul", a, b);
+}
+
+Tensor Builder::binary(const std::string& name, const std::string& op, const Tensor& a, const Tensor& b) {
+  return broadcast_binary(name, op, a, b);
+}
+
+Tensor Builder::reduce(const std::string& name, const std::string& op, const Tensor& x, Shape y) {
+  const double e = element_count(x.shape), o = element_count(y);
+  if (o <= 0 || e < o || static_cast<std::int64_t>(e) % static_cast<std::int64_t>(o) != 0) {
+    throw ModelError(name + ": cannot reduce " + shape_text(x.shape) + " to " + shape_text(y));
+  }
+  double forward = 0.0, backward = 0.0;
+  if (op == "reduce_sum") {
+    forward = e - o;  // adds; backward broadcasts dy back (a copy)
+  } else if (op == "reduce_mean") {
+    forward = e;       // adds and one divide per output
+    backward = e;      // dy/n broadcast back: the divide per input element
+  } else {
+    throw ModelError(name + ": unknown reduction '" + op + "'");
+  }
+  std::vector<Phase> back;
+  if (x.needs_grad) back.push_back({"/bwd_data", "backward_data", backward, bytes_of(e + o)});
+  emit(name, op, {x.shape}, y, false, forward, bytes_of(e + o), back);
+  return {std::move(y), x.needs_grad};
 }
 
 Tensor Builder::concat(const std::string& name, const std::vector<Tensor>& xs, std::int64_t axis) {

@@ -138,15 +138,68 @@ TEST_F(Onnx, SameCountsAsTheOpsForInferenceAndTraining) {
 }
 
 TEST_F(Onnx, UnsupportedOpIsListedAndTheRestCounted) {
-  const auto path = write(classifier("Erf"));
+  const auto path = write(classifier("Hardmax"));
   WorkloadOptions o;
   o.batch = 2;
   const auto w = build_workload(path, o);
   EXPECT_FALSE(w.complete());
-  EXPECT_EQ(w.unsupported, (std::vector<std::string>{"Erf"}));
+  EXPECT_EQ(w.unsupported, (std::vector<std::string>{"Hardmax"}));
   // Every other layer is still there with its counts.
   EXPECT_DOUBLE_EQ(w.total_flops(), classifier_from_ops(o).total_flops());
   EXPECT_EQ(to_json(w).at("totals").at("complete"), false);
+}
+
+void scalar(onnx::GraphProto* g, const std::string& name, float value) {
+  auto* w = g->add_initializer();
+  w->set_name(name);
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  w->add_float_data(value);
+}
+
+// Layernorm and erf as exporters write them (opset 13): reductions and pointwise steps, with the
+// integer shape arithmetic of a Reshape. Everything is counted; the shape arithmetic is free.
+TEST_F(Onnx, DecomposedLayersAreCountedAndShapeArithmeticIsFree) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  auto* opset = m.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(13);
+  auto* g = m.mutable_graph();
+  g->set_name("ln");
+  auto* in = g->add_input();
+  in->set_name("x");
+  auto* t = in->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(onnx::TensorProto::FLOAT);
+  t->mutable_shape()->add_dim()->set_dim_param("N");
+  for (int d : {4, 6}) t->mutable_shape()->add_dim()->set_dim_value(d);
+  scalar(g, "two", 2.0f);
+  scalar(g, "eps", 1e-5f);
+  weight(g, "gamma", {6});
+  weight(g, "beta", {6});
+  set_ints(node(g, "ReduceMean", {"x"}, {"mean"}, "mean"), "axes", {-1});
+  node(g, "Sub", {"x", "mean"}, {"d"}, "sub");
+  node(g, "Pow", {"d", "two"}, {"d2"}, "pow");
+  set_ints(node(g, "ReduceMean", {"d2"}, {"var"}, "var"), "axes", {-1});
+  node(g, "Add", {"var", "eps"}, {"ve"}, "add_eps");
+  node(g, "Sqrt", {"ve"}, {"std"}, "sqrt");
+  node(g, "Div", {"d", "std"}, {"xhat"}, "div");
+  node(g, "Mul", {"xhat", "gamma"}, {"scaled"}, "mul_gamma");
+  node(g, "Add", {"scaled", "beta"}, {"ln"}, "add_beta");
+  node(g, "Erf", {"ln"}, {"e"}, "erf");
+  node(g, "Shape", {"x"}, {"shape"}, "shape");
+  node(g, "Reshape", {"e", "shape"}, {"y"}, "reshape");
+  node(g, "Relu", {"y"}, {"z"}, "relu");
+  g->add_output()->set_name("z");
+  const auto path = write(m);
+  WorkloadOptions o;
+  o.batch = 2;
+  const auto w = build_workload(path, o);
+  EXPECT_TRUE(w.complete()) << "unsupported: " << (w.unsupported.empty() ? "" : w.unsupported.front());
+  // 48 elements in 8 rows: every full-size step 1 FLOP per element (reductions: adds and the
+  // divide), the two steps on the 8 row statistics 1 per row, erf and relu 48 each.
+  EXPECT_EQ(w.layers.size(), 11u);
+  EXPECT_DOUBLE_EQ(w.total_flops(), 48.0 * 7 + 8 * 2 + 48 * 2);
+  EXPECT_EQ(w.layers.back().outputs.front(), (Shape{2, 4, 6}));  // the Reshape's shape came through
 }
 
 TEST_F(Onnx, FixedBatchAndBadFilesAreClearErrors) {

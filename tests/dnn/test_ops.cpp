@@ -276,6 +276,30 @@ TEST(Pointwise, SoftmaxActivationsAddMulConcatUpsample) {
   EXPECT_THROW(b.activation("x", "swish2", act({1})), ModelError);
 }
 
+TEST(Pointwise, DecomposedLayerStepsOfOnnxFiles) {
+  Builder b("t", opts("fp32", "sgd"));
+  b.binary("div", "div", act({2, 3}), act({2, 1}));
+  b.reduce("mean", "reduce_mean", act({2, 3}), {2, 1});
+  b.reduce("sum", "reduce_sum", act({2, 3}), {2});
+  b.activation("sqrt", "sqrt", act({4}));
+  b.activation("erf", "erf", act({4}));
+  auto l = by_name(b.finish());
+  EXPECT_DOUBLE_EQ(l["div"].flops, 6);
+  EXPECT_DOUBLE_EQ(l["div"].bytes, (6 + 2 + 6) * 4);
+  // da = dy/b: 6; db = -dy*a/b^2: 4 per element, then 6 - 2 adds down to [2, 1].
+  EXPECT_DOUBLE_EQ(l["div/bwd_data"].flops, 6 + 4 * 6 + 4);
+  EXPECT_DOUBLE_EQ(l["div/bwd_data"].bytes, (6 + 8 + 8) * 4);
+  EXPECT_DOUBLE_EQ(l["mean"].flops, 6);  // 2 x (2 adds + 1 divide)
+  EXPECT_DOUBLE_EQ(l["mean"].bytes, (6 + 2) * 4);
+  EXPECT_DOUBLE_EQ(l["mean/bwd_data"].flops, 6);
+  EXPECT_DOUBLE_EQ(l["sum"].flops, 4);
+  EXPECT_DOUBLE_EQ(l["sum/bwd_data"].flops, 0);  // a broadcast copy
+  EXPECT_DOUBLE_EQ(l["sqrt/bwd_data"].flops, 2 * 4);
+  EXPECT_DOUBLE_EQ(l["erf/bwd_data"].flops, 5 * 4);
+  EXPECT_THROW(b.reduce("bad", "reduce_mean", act({2, 3}), {4}), ModelError);
+  EXPECT_THROW(b.binary("bad", "atan2", act({2}), act({2})), ModelError);
+}
+
 TEST(Pooling, WindowsClippedByPaddingAndGlobal) {
   Builder b("t", opts("fp32", "sgd"));
   // 4x4, 3x3 window, stride 2, padding 1 -> 2x2 outputs; per dimension the windows hold 2 and 3

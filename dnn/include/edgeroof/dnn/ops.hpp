@@ -123,10 +123,15 @@ public:
   Tensor maxpool(const std::string& name, const Tensor& x, const PoolParams& p);
   Tensor avgpool(const std::string& name, const Tensor& x, const PoolParams& p);  // padding not counted
   Tensor global_avgpool(const std::string& name, const Tensor& x);                // -> [N, C, 1, 1]
-  // relu, gelu, silu, hardswish, hardsigmoid, sigmoid, tanh.
+  // relu, gelu, silu, hardswish, hardsigmoid, sigmoid, tanh; and sqrt, erf, exp, neg, reciprocal,
+  // clip, leaky_relu (decomposed layers of ONNX files).
   Tensor activation(const std::string& name, const std::string& op, const Tensor& x);
   Tensor add(const std::string& name, const Tensor& a, const Tensor& b);  // b may broadcast
   Tensor mul(const std::string& name, const Tensor& a, const Tensor& b);  // b may broadcast
+  // sub, mul, div, pow (b may broadcast), as met in decomposed layers of ONNX files.
+  Tensor binary(const std::string& name, const std::string& op, const Tensor& a, const Tensor& b);
+  // reduce_sum or reduce_mean of x down to y (the reduced dims kept as 1 or dropped).
+  Tensor reduce(const std::string& name, const std::string& op, const Tensor& x, Shape y);
   Tensor concat(const std::string& name, const std::vector<Tensor>& xs, std::int64_t axis);
   Tensor upsample(const std::string& name, const Tensor& x, std::int64_t scale);  // nearest, NCHW
   Tensor embedding(const std::string& name, const Tensor& ids, std::int64_t vocab, std::int64_t dim);
