@@ -56,7 +56,9 @@ namespace {
 class CublasGemm final : public CudaLayerKernel {
 public:
   CublasGemm(const LayerCost& l, Pass pass, cudaStream_t stream) : CudaLayerKernel(l, pass, stream), m_g(gemm_geometry(l, pass)) {}
-  [[nodiscard]] double tolerance() const override { return m_half ? 1e-2 : 1e-5; }
+  // fp32 sums of thousands of terms (k = batch x tokens in bwd_weights) may lose a few 1e-6 of
+  // their magnitude in any order; an indexing error costs O(1).
+  [[nodiscard]] double tolerance() const override { return m_half ? 1e-2 : 1e-4; }
 
 private:
   void do_prepare() override {
