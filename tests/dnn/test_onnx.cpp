@@ -47,22 +47,29 @@ void weight(onnx::GraphProto* g, const std::string& name, std::initializer_list<
   for (std::int64_t i = 0; i < n; ++i) w->add_float_data(0.01f);
 }
 
-// x [N, 3, 16, 16] -> Conv 3x3 pad 1 stride 2 (8 ch, bias) -> Relu -> [extra op] ->
-// GlobalAveragePool -> Flatten -> Gemm (transB, 8 -> 10, bias).
-onnx::ModelProto classifier(const std::string& extra_op = "") {
+// An opset-13 model with one float input "x" of shape [N, dims...] (N symbolic).
+onnx::ModelProto model_with_input(const std::string& name, std::initializer_list<std::int64_t> dims) {
   onnx::ModelProto m;
   m.set_ir_version(8);
   auto* opset = m.add_opset_import();
   opset->set_domain("");
   opset->set_version(13);
   auto* g = m.mutable_graph();
-  g->set_name("tiny");
+  g->set_name(name);
   auto* in = g->add_input();
   in->set_name("x");
   auto* t = in->mutable_type()->mutable_tensor_type();
   t->set_elem_type(onnx::TensorProto::FLOAT);
   t->mutable_shape()->add_dim()->set_dim_param("N");
-  for (int d : {3, 16, 16}) t->mutable_shape()->add_dim()->set_dim_value(d);
+  for (auto d : dims) t->mutable_shape()->add_dim()->set_dim_value(d);
+  return m;
+}
+
+// x [N, 3, 16, 16] -> Conv 3x3 pad 1 stride 2 (8 ch, bias) -> Relu -> [extra op] ->
+// GlobalAveragePool -> Flatten -> Gemm (transB, 8 -> 10, bias).
+onnx::ModelProto classifier(const std::string& extra_op = "") {
+  auto m = model_with_input("tiny", {3, 16, 16});
+  auto* g = m.mutable_graph();
   weight(g, "conv.w", {8, 3, 3, 3});
   weight(g, "conv.b", {8});
   weight(g, "fc.w", {10, 8});
@@ -159,19 +166,8 @@ void scalar(onnx::GraphProto* g, const std::string& name, float value) {
 // Layernorm and erf as exporters write them (opset 13): reductions and pointwise steps, with the
 // integer shape arithmetic of a Reshape. Everything is counted; the shape arithmetic is free.
 TEST_F(Onnx, DecomposedLayersAreCountedAndShapeArithmeticIsFree) {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  auto* opset = m.add_opset_import();
-  opset->set_domain("");
-  opset->set_version(13);
+  auto m = model_with_input("ln", {4, 6});
   auto* g = m.mutable_graph();
-  g->set_name("ln");
-  auto* in = g->add_input();
-  in->set_name("x");
-  auto* t = in->mutable_type()->mutable_tensor_type();
-  t->set_elem_type(onnx::TensorProto::FLOAT);
-  t->mutable_shape()->add_dim()->set_dim_param("N");
-  for (int d : {4, 6}) t->mutable_shape()->add_dim()->set_dim_value(d);
   scalar(g, "two", 2.0f);
   scalar(g, "eps", 1e-5f);
   weight(g, "gamma", {6});
