@@ -99,54 +99,44 @@ std::vector<HwmonDevice> find_ina3221_devices(const Root& root) {
 
 namespace {
 
-// L4T 32's IIO driver: rail_name_<N> and in_power<N>_input in mW, channels 0 to 2.
-std::vector<Ina3221Channel> iio_channels(const Root& root, const HwmonDevice& device) {
-  std::vector<Ina3221Channel> channels;
-  for (int n = 0; n <= 2; ++n) {
-    const std::string base = device.path + "/";
-    const std::string index = std::to_string(n);
-    const auto label_text = root.try_read(base + "rail_name_" + index);
-    const auto label = label_text ? parse_hwmon_label(*label_text) : std::nullopt;
-    if (!label) continue;
-    Ina3221Channel c;
-    c.rail.name = *label;
-    if (root.exists(base + "in_power" + index + "_input")) {
-      c.power_path = base + "in_power" + index + "_input";
-      c.power_scale_W = 1e-3;
-      c.rail.unit = "mW";
-    } else {
-      c.voltage_path = base + "in_voltage" + index + "_input";
-      c.current_path = base + "in_current" + index + "_input";
-      c.rail.unit = "mV*mA";
-    }
-    channels.push_back(std::move(c));
-  }
-  return channels;
+// Attribute names of channel n: hwmon (in<n>_label, power<n>_input in uW ...) or L4T 32's IIO
+// driver (rail_name_<n>, in_power<n>_input in mW ...).
+struct ChannelFiles {
+  std::string label, enable, power, voltage, current;
+  const char* power_unit;
+  double power_scale_W;
+};
+
+ChannelFiles channel_files(bool iio, int n) {
+  const std::string i = std::to_string(n);
+  if (iio) return {"rail_name_" + i, "", "in_power" + i + "_input", "in_voltage" + i + "_input", "in_current" + i + "_input", "mW", 1e-3};
+  return {"in" + i + "_label", "in" + i + "_enable", "power" + i + "_input", "in" + i + "_input", "curr" + i + "_input", "uW", 1e-6};
 }
 
 }  // namespace
 
 std::vector<Ina3221Channel> ina3221_channels(const Root& root, const HwmonDevice& device) {
-  if (device.iio) return iio_channels(root, device);
   std::vector<Ina3221Channel> channels;
-  for (int n = 1; n <= 3; ++n) {
+  // hwmon numbers channels 1 to 3, the IIO driver 0 to 2.
+  const int first = device.iio ? 0 : 1;
+  for (int n = first; n < first + 3; ++n) {
+    const ChannelFiles files = channel_files(device.iio, n);
     const std::string base = device.path + "/";
-    const std::string index = std::to_string(n);
-    const auto label_text = root.try_read(base + "in" + index + "_label");
-    if (!label_text) continue;
-    const auto label = parse_hwmon_label(*label_text);
+    const auto label_text = root.try_read(base + files.label);
+    const auto label = label_text ? parse_hwmon_label(*label_text) : std::nullopt;
     if (!label) continue;
-    if (const auto enable = root.try_read(base + "in" + index + "_enable")) {
+    if (const auto enable = files.enable.empty() ? std::nullopt : root.try_read(base + files.enable)) {
       if (parse_hwmon_int(*enable) == 0) continue;
     }
     Ina3221Channel c;
     c.rail.name = *label;
-    if (root.exists(base + "power" + index + "_input")) {
-      c.power_path = base + "power" + index + "_input";
-      c.rail.unit = "uW";
+    if (root.exists(base + files.power)) {
+      c.power_path = base + files.power;
+      c.power_scale_W = files.power_scale_W;
+      c.rail.unit = files.power_unit;
     } else {
-      c.voltage_path = base + "in" + index + "_input";
-      c.current_path = base + "curr" + index + "_input";
+      c.voltage_path = base + files.voltage;
+      c.current_path = base + files.current;
       c.rail.unit = "mV*mA";
     }
     channels.push_back(std::move(c));
