@@ -80,11 +80,8 @@ const std::vector<dnn::Workload>& models() {
 std::size_t tune_all(const reports::Rooflines& r) {
   std::size_t layers = 0;
   for (const auto& w : models()) {
-    const reports::WorkloadCoster coster(w, reports::PredictOptions{});
-    std::vector<reports::ModeCost> costs;
-    costs.reserve(r.modes.size());
-    for (const auto& m : r.modes) costs.push_back(coster.cost(m));
-    benchmark::DoNotOptimize(reports::tune(costs, {reports::TuneConstraint::Kind::max_slowdown, 0.05}));
+    const auto costed = reports::cost_modes(w, r, reports::PredictOptions{});
+    benchmark::DoNotOptimize(reports::tune(costed.costs, {reports::TuneConstraint::Kind::max_slowdown, 0.05}));
     layers += w.layers.size();
   }
   return layers;

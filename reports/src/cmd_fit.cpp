@@ -41,7 +41,9 @@ std::string summary(const reports::Rooflines& r) {
       for (const auto& [dtype, v] : e.eps_flop_J) t.add({m.key, "eps_flop " + backend + "/" + dtype, si(v, "J/FLOP"), fit});
       for (const auto& [level, v] : e.eps_byte_J) t.add({m.key, "eps_byte " + backend + "/" + level, si(v, "J/B"), fit});
       std::string idle = fit;
-      if (e.idle_power_W) idle += "; idle power " + si(*e.idle_power_W, "W") + " (measured)";
+      if (e.idle_power_W) {
+        idle += "; idle power " + si(*e.idle_power_W, "W") + " (measured), pi0 - idle = " + si(*e.static_vs_idle_W(), "W");
+      }
       t.add({m.key, "pi0 " + backend, si(e.static_W, "W"), idle});
     }
   }

@@ -46,10 +46,8 @@ int run(const Args& args) {
   const Format format = format_of(args);
   const auto workload = workload_of(args);
   const auto rooflines = rooflines_of(args);
-  const reports::WorkloadCoster coster(workload, predict_options_of(args));
-  std::vector<reports::ModeCost> costs;
-  costs.reserve(rooflines.modes.size());
-  for (const auto& m : rooflines.modes) costs.push_back(coster.cost(m));
+  const auto costed = reports::cost_modes(workload, rooflines, predict_options_of(args));
+  const auto& costs = costed.costs;
   const auto result = reports::tune(costs, constraint_of(args));
   const auto& chosen = find_mode(rooflines, result.chosen.key);
 
@@ -81,6 +79,7 @@ int run(const Args& args) {
     auto j = reports::to_json(result);
     j["model"] = workload.model;
     j["batch"] = workload.batch;
+    j["modes_left_out"] = costed.skipped;  // lacking a ceiling the workload needs
     j["nvpmodel"] = {{"id", id}, {"stanza", stanza}, {"command", command}};
     text = j.dump(2) + "\n";
   } else if (format == Format::csv) {
@@ -98,6 +97,9 @@ int run(const Args& args) {
            std::to_string(result.modes) + " modes (predicted from the fitted rooflines)\n";
     if (result.modes < costs.size()) {
       text += std::to_string(costs.size() - result.modes) + " mode(s) without an energy fit left out\n";
+    }
+    if (costed.skipped > 0) {
+      text += std::to_string(costed.skipped) + " mode(s) left out that lack a ceiling (first: " + costed.first_reason + ")\n";
     }
     text += "\n";
     text += row_text("chosen", result.chosen) + row_text("fastest", result.fastest);

@@ -576,10 +576,13 @@ PlotReport write_report(const Rooflines& rooflines, const PlotOptions& options) 
   std::vector<ModeCost> costs;
   std::string tune_text;
   if (options.workload) {
-    layers = predict(*options.workload, rooflines, options.predict, {primary.key});
-    const WorkloadCoster coster(*options.workload, options.predict);
-    for (const auto& m : rooflines.modes) costs.push_back(coster.cost(m));
     try {
+      layers = predict(*options.workload, rooflines, options.predict, {primary.key});
+    } catch (const InputError& e) {
+      report.notes.push_back(std::string("predicted layer points left out: ") + e.what());
+    }
+    try {
+      costs = cost_modes(*options.workload, rooflines, options.predict).costs;
       tuned = tune(costs, options.constraint);
       char buf[512];
       std::snprintf(buf, sizeof(buf), "%s, batch %lld: %s over %zu modes\nchosen  %s: %s, %s\nfastest %s: %s, %s\n",

@@ -106,6 +106,21 @@ ModeCost WorkloadCoster::cost(const RooflineMode& mode) const {
   return out;
 }
 
+CostedModes cost_modes(const dnn::Workload& workload, const Rooflines& rooflines, const PredictOptions& options) {
+  const WorkloadCoster coster(workload, options);
+  CostedModes out;
+  out.costs.reserve(rooflines.modes.size());
+  for (const auto& m : rooflines.modes) {
+    try {
+      out.costs.push_back(coster.cost(m));
+    } catch (const InputError& e) {
+      if (out.skipped++ == 0) out.first_reason = e.what();
+    }
+  }
+  if (out.costs.empty()) throw InputError(out.first_reason.empty() ? "no power modes in the rooflines" : out.first_reason);
+  return out;
+}
+
 Prediction predict(const dnn::Workload& workload, const Rooflines& rooflines, const PredictOptions& options,
                    const std::vector<std::string>& only) {
   Prediction out{workload.model, workload.dtype, workload.phase, options.backend, workload.batch, {}};

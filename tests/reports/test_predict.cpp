@@ -107,6 +107,20 @@ TEST(Predict, MissingCeilingIsOneClearError) {
   EXPECT_THROW((void)predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{}, {"nope"}), InputError);
 }
 
+TEST(Predict, CostModesLeavesOutModesLackingACeiling) {
+  auto r = load_rooflines(data_dir + "toy_rooflines.json");
+  r.modes[1].compute_flops_per_s.erase("cuda/fp16");  // "no-tensor" has nothing left for fp16
+  const auto costed = cost_modes(toy(), r, PredictOptions{});
+  ASSERT_EQ(costed.costs.size(), 2u);
+  EXPECT_EQ(costed.costs[0].key, "nvp0-maxn");
+  EXPECT_EQ(costed.costs[1].key, "no-sensor");
+  EXPECT_EQ(costed.skipped, 1u);
+  EXPECT_NE(costed.first_reason.find("mode no-tensor has no compute ceiling for cuda/fp16"), std::string::npos);
+  auto w = toy();
+  w.layers[0].dtype = "int8";
+  EXPECT_THROW((void)cost_modes(w, r, PredictOptions{}), InputError);  // no mode measured int8
+}
+
 // conv1 measured at 2.4, 2.5 and 2.9 ms: median 2.5 ms, predicted 2 ms -> error -20%. The bs:8
 // and cpu benchmarks match no layer of this prediction.
 TEST(Predict, MeasuredLayerBenchmarksSitBesideThePrediction) {

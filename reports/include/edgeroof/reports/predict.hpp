@@ -84,6 +84,15 @@ private:
   std::vector<std::size_t> m_group_of;
 };
 
+// Every mode's totals, as tune needs them. A mode that lacks a ceiling the workload needs is
+// left out and counted, with the first reason; throws InputError when no mode is left.
+struct CostedModes {
+  std::vector<ModeCost> costs;
+  std::size_t skipped = 0;
+  std::string first_reason;
+};
+[[nodiscard]] CostedModes cost_modes(const dnn::Workload& workload, const Rooflines& rooflines, const PredictOptions& options);
+
 // Every layer of every mode (or of the modes whose key is in `only`, when not empty).
 [[nodiscard]] Prediction predict(const dnn::Workload& workload, const Rooflines& rooflines, const PredictOptions& options,
                                  const std::vector<std::string>& only = {});
