@@ -244,10 +244,34 @@ RowGeometry layernorm_geometry(const LayerCost& l) {
 }
 
 BinaryGeometry binary_geometry(const LayerCost& l) {
-  const Shape& a = input(l, 0);
-  const Shape& b = input(l, 1);
-  if (a != b) bad_layer(l, "broadcasting " + shape_text(a) + " with " + shape_text(b) + " is not supported");
-  return {product(a, 0, a.size()), l.op == "mul"};
+  BinaryGeometry g{input(l, 0), input(l, 1), l.op == "mul"};
+  if (g.b.size() > g.a.size()) bad_layer(l, "the second operand has more dimensions than the first");
+  g.b.insert(g.b.begin(), g.a.size() - g.b.size(), 1);  // numpy rule: align the trailing dimensions
+  // add and mul commute: the operand that broadcasts goes second.
+  for (std::size_t i = 0; i < g.a.size(); ++i) {
+    if (g.a[i] == 1 && g.b[i] > 1) {
+      std::swap(g.a, g.b);
+      break;
+    }
+  }
+  for (std::size_t i = 0; i < g.a.size(); ++i) {
+    if (g.b[i] != g.a[i] && g.b[i] != 1) bad_layer(l, "cannot broadcast " + shape_text(input(l, 1)) + " to " + shape_text(g.a));
+  }
+  return g;
+}
+
+i64 BinaryGeometry::size() const { return product(a, 0, a.size()); }
+i64 BinaryGeometry::b_size() const { return product(b, 0, b.size()); }
+
+i64 BinaryGeometry::b_index(i64 index) const {
+  i64 at = 0, stride = 1;
+  for (std::size_t i = a.size(); i-- > 0;) {
+    const i64 coordinate = index % a[i];
+    index /= a[i];
+    if (b[i] != 1) at += coordinate * stride;
+    stride *= b[i];
+  }
+  return at;
 }
 
 bool layer_supported(const LayerCost& l, Pass pass, std::string* why) {
@@ -570,6 +594,11 @@ Reference layernorm_backward_at(const RowGeometry& g, const float* x, const floa
   const double gi = double(dy[index]) * gamma[index % g.cols], xhat = (x[index] - s.mean) * s.inv_std;
   return {s.inv_std * (gi - mean_g - xhat * mean_g_xhat),
           s.inv_std * (std::abs(gi) + mean_abs_g + std::abs(xhat) * mean_abs_g_xhat)};
+}
+
+Reference binary_at(const BinaryGeometry& g, const float* a, const float* b, i64 index) {
+  const double x = a[index], y = b[g.b_index(index)];
+  return g.mul ? Reference{x * y, std::abs(x * y)} : Reference{x + y, std::abs(x) + std::abs(y)};
 }
 
 Reference batchnorm_inference_at(const NormGeometry& g, const float* x, const float* gamma, const float* beta, const float* mean,

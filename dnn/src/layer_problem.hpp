@@ -61,10 +61,15 @@ struct RowGeometry {
   i64 rows = 0, cols = 0;
 };
 
-// Elementwise binary op of two same-shaped tensors.
+// Elementwise add or mul; the second operand may broadcast (a dimension of 1 where the first has
+// more, as a squeeze-excitation scale [N, C, 1, 1] over [N, C, H, W]). Both shapes have one rank.
 struct BinaryGeometry {
-  i64 size = 0;
+  Shape a, b;
   bool mul = false;
+  [[nodiscard]] i64 size() const;
+  [[nodiscard]] i64 b_size() const;
+  // Index into b of element `index` of a.
+  [[nodiscard]] i64 b_index(i64 index) const;
 };
 
 // Readers of a forward LayerCost; each throws LayerKernelError naming the layer when its shapes
@@ -126,6 +131,8 @@ template <class ReferenceAt> [[nodiscard]] double sampled_error(const float* got
 [[nodiscard]] Reference softmax_backward_at(const RowGeometry& g, const float* y, const float* dy, i64 index);
 // Layernorm over each row with its own statistics: y = gamma (x - mean) / sqrt(var + eps) + beta,
 // and its input gradient.
+// Element `index` of a + b or a * b.
+[[nodiscard]] Reference binary_at(const BinaryGeometry& g, const float* a, const float* b, i64 index);
 [[nodiscard]] Reference layernorm_forward_at(const RowGeometry& g, const float* x, const float* gamma, const float* beta, i64 index);
 [[nodiscard]] Reference layernorm_backward_at(const RowGeometry& g, const float* x, const float* dy, const float* gamma, i64 index);
 // Inference batchnorm with running statistics: y = gamma (x - mean) / sqrt(var + eps) + beta.

@@ -75,6 +75,9 @@ inline std::vector<LayerCase> small_layer_cases() {
   }
   cases.push_back({simple("add", "add", {{2, 3, 4}, {2, 3, 4}}, {2, 3, 4}), Pass::forward, 1e-6});
   cases.push_back({simple("mul", "mul", {{2, 3, 4}, {2, 3, 4}}, {2, 3, 4}), Pass::forward, 1e-6});
+  cases.push_back({simple("se_scale", "mul", {{2, 3, 4, 5}, {2, 3, 1, 1}}, {2, 3, 4, 5}), Pass::forward, 1e-6});
+  cases.push_back({simple("scale_first", "mul", {{2, 3, 1, 1}, {2, 3, 4, 5}}, {2, 3, 4, 5}), Pass::forward, 1e-6});
+  cases.push_back({simple("bias_add", "add", {{2, 3, 4}, {4}}, {2, 3, 4}), Pass::forward, 1e-6});
   return cases;
 }
 

@@ -96,6 +96,19 @@ TEST(LayerGeometry, RejectsInconsistentShapesAndSaysWhy) {
   EXPECT_FALSE(cpu_layer_supported(simple("p", "relu", {{4}}, {4}), Pass::backward_weights, &why));
 }
 
+TEST(LayerGeometry, BroadcastOperandIndexAndRejection) {
+  const auto g = d::binary_geometry(simple("s", "mul", {{2, 3, 4}, {3, 1}}, {2, 3, 4}));
+  EXPECT_EQ(g.b, (Shape{1, 3, 1}));
+  EXPECT_EQ(g.b_index(1 * 12 + 2 * 4 + 3), 2);  // element (1, 2, 3) reads b (0, 2, 0)
+  EXPECT_EQ(g.size(), 24);
+  EXPECT_EQ(g.b_size(), 3);
+  const auto swapped = d::binary_geometry(simple("s", "mul", {{2, 3, 1, 1}, {2, 3, 4, 5}}, {2, 3, 4, 5}));
+  EXPECT_EQ(swapped.a, (Shape{2, 3, 4, 5}));
+  std::string why;
+  EXPECT_FALSE(cpu_layer_supported(simple("bad", "add", {{2, 3}, {3, 2}}, {2, 3}), Pass::forward, &why));
+  EXPECT_NE(why.find("cannot broadcast"), std::string::npos) << why;
+}
+
 TEST(LayerGeometry, LinearGemmsOfEachPass) {
   const LayerCost fc = simple("fc", "linear", {{2, 3, 16}}, {2, 3, 10});  // 6 rows, 16 in, 10 out
   const auto f = d::gemm_geometry(fc, Pass::forward);
