@@ -165,10 +165,20 @@ Tensor Builder::view(const Tensor& x, Shape shape) const {
   if (element_count(shape) != element_count(x.shape)) {
     throw ModelError("cannot view " + shape_text(x.shape) + " as " + shape_text(shape));
   }
-  return {std::move(shape), x.needs_grad};
+  return {std::move(shape), x.needs_grad, x.producer};
 }
 
-void Builder::emit(const std::string& name, const std::string& op, const std::vector<Shape>& inputs,
+double Builder::l2_read(const Tensor& x) const {
+  const double b = bytes_of(element_count(x.shape));
+  const bool just_written = x.producer != 0 && x.producer == m_forward.layers.size();
+  return m_options.l2_bytes > 0 && just_written && b <= m_options.l2_bytes ? b : 0.0;
+}
+
+Tensor Builder::produced(Shape shape, bool needs_grad) const {
+  return {std::move(shape), needs_grad, m_forward.layers.size()};
+}
+
+void Builder::emit(const Tensor& primary, const std::string& name, const std::string& op, const std::vector<Shape>& inputs,
                    const Shape& output, bool tensor_op, double forward_flops, double forward_bytes,
                    const std::vector<Phase>& backward, const std::map<std::string, std::vector<std::int64_t>>& attrs) {
   LayerCost l;
@@ -178,7 +188,7 @@ void Builder::emit(const std::string& name, const std::string& op, const std::ve
   l.inputs = inputs;
   l.outputs = {output};
   l.flops = forward_flops;
-  l.bytes = forward_bytes;
+  l.bytes = forward_bytes - l2_read(primary);
   l.dtype = m_options.dtype;
   l.tensor_op = tensor_op;
   l.attrs = attrs;
@@ -250,7 +260,7 @@ Tensor Builder::conv2d(const std::string& name, const Tensor& x, const Conv2dPar
                   yb + xb + wb + bytes_of(bias)});
   std::vector<Shape> inputs{x.shape, w};
   if (p.bias) inputs.push_back({p.out_channels});
-  emit(name, "conv2d", inputs, y, true, 2 * macs + (p.bias ? out_elems : 0.0), xb + wb + bytes_of(bias) + yb, back,
+  emit(x, name, "conv2d", inputs, y, true, 2 * macs + (p.bias ? out_elems : 0.0), xb + wb + bytes_of(bias) + yb, back,
        {{"kernel", vec(p.kernel)},
         {"stride", vec(p.stride)},
         {"padding", vec(p.padding)},
@@ -260,7 +270,7 @@ Tensor Builder::conv2d(const std::string& name, const Tensor& x, const Conv2dPar
   std::vector<Shape> params{w};
   if (p.bias) params.push_back({p.out_channels});
   update(name, params);
-  return {y, true};
+  return produced(y, true);
 }
 
 Tensor Builder::linear(const std::string& name, const Tensor& x, std::int64_t out_features, bool bias,
@@ -281,13 +291,13 @@ Tensor Builder::linear(const std::string& name, const Tensor& x, std::int64_t ou
                   yb + xb + wb + bytes_of(bias_elems)});
   std::vector<Shape> inputs{x.shape, w};
   if (bias) inputs.push_back({out_features});
-  emit(name, "linear", inputs, y, true, 2 * macs + (bias ? out_elems : 0.0), xb + wb + bytes_of(bias_elems) + yb,
+  emit(x, name, "linear", inputs, y, true, 2 * macs + (bias ? out_elems : 0.0), xb + wb + bytes_of(bias_elems) + yb,
        back, {{"bias", {bias ? 1 : 0}}});
   std::vector<Shape> params;
   if (!shared_weight) params.push_back(w);
   if (bias) params.push_back({out_features});
   if (!params.empty()) update(name, params);
-  return {y, true};
+  return produced(y, true);
 }
 
 Tensor Builder::matmul(const std::string& name, const Tensor& a, const Tensor& b) {
@@ -314,8 +324,8 @@ Tensor Builder::gemm(const std::string& name, const std::string& op, const Tenso
   std::vector<Phase> back;
   if (a.needs_grad) back.push_back({"/bwd_a", "backward_data", 2 * macs, bytes});
   if (b.needs_grad) back.push_back({"/bwd_b", "backward_data", 2 * macs, bytes});
-  emit(name, op, {a.shape, b.shape}, y, true, 2 * macs, bytes, back);
-  return {y, a.needs_grad || b.needs_grad};
+  emit(a, name, op, {a.shape, b.shape}, y, true, 2 * macs, bytes, back);
+  return produced(y, a.needs_grad || b.needs_grad);
 }
 
 Tensor Builder::attention(const std::string& name, const Tensor& q, const Tensor& k, const Tensor& v, bool causal) {
@@ -353,9 +363,9 @@ Tensor Builder::attention(const std::string& name, const Tensor& q, const Tensor
   const double backward_bytes = qo + kv + bytes_of(element_count(q.shape)) + lse + bytes_of(element_count(q.shape)) + kv;
   std::vector<Phase> back;
   if (q.needs_grad || k.needs_grad || v.needs_grad) back.push_back({"/bwd_data", "backward_data", backward, backward_bytes});
-  emit(name, "attention", {q.shape, k.shape, v.shape}, q.shape, true, forward, qo + kv + lse, back,
+  emit(q, name, "attention", {q.shape, k.shape, v.shape}, q.shape, true, forward, qo + kv + lse, back,
        {{"heads", {h}}, {"kv_heads", {k.shape[1]}}, {"causal", {causal ? 1 : 0}}});
-  return {q.shape, true};
+  return produced(q.shape, true);
 }
 
 Tensor Builder::batchnorm(const std::string& name, const Tensor& x) {
@@ -373,15 +383,15 @@ Tensor Builder::batchnorm(const std::string& name, const Tensor& x) {
   }
   if (training()) {
     // Reads x, gamma, beta, running mean and variance; writes y, saved mean and 1/std, running stats.
-    emit(name, "batchnorm", {x.shape, {x.shape[1]}, {x.shape[1]}}, x.shape, false, kBatchnormTrainForward * e,
+    emit(x, name, "batchnorm", {x.shape, {x.shape[1]}, {x.shape[1]}}, x.shape, false, kBatchnormTrainForward * e,
          2 * xb + bytes_of(8 * c), back);
   } else {
     // Reads x, gamma, beta, running mean and variance; writes y.
-    emit(name, "batchnorm", {x.shape, {x.shape[1]}, {x.shape[1]}}, x.shape, false, kBatchnormInference * e,
+    emit(x, name, "batchnorm", {x.shape, {x.shape[1]}, {x.shape[1]}}, x.shape, false, kBatchnormInference * e,
          2 * xb + bytes_of(4 * c), back);
   }
   update(name, {{x.shape[1]}, {x.shape[1]}});
-  return {x.shape, true};
+  return produced(x.shape, true);
 }
 
 Tensor Builder::layernorm(const std::string& name, const Tensor& x) {
@@ -399,10 +409,10 @@ Tensor Builder::layernorm(const std::string& name, const Tensor& x) {
   } else {
     back.push_back({"/bwd_weights", "backward_weights", 5 * e, 2 * xb + bytes_of(2 * dim) + saved});
   }
-  emit(name, "layernorm", {x.shape, {x.shape.back()}, {x.shape.back()}}, x.shape, false, kLayernormForward * e,
+  emit(x, name, "layernorm", {x.shape, {x.shape.back()}, {x.shape.back()}}, x.shape, false, kLayernormForward * e,
        2 * xb + bytes_of(2 * dim) + saved, back);
   update(name, {{x.shape.back()}, {x.shape.back()}});
-  return {x.shape, true};
+  return produced(x.shape, true);
 }
 
 Tensor Builder::rmsnorm(const std::string& name, const Tensor& x) {
@@ -415,10 +425,10 @@ Tensor Builder::rmsnorm(const std::string& name, const Tensor& x) {
   std::vector<Phase> back;
   // Reads x, dy, gamma, saved 1/rms; writes dx and dgamma.
   if (x.needs_grad) back.push_back({"/bwd_data", "backward_data", kRmsnormBackward * e, 3 * xb + bytes_of(2 * dim) + saved});
-  emit(name, "rmsnorm", {x.shape, {x.shape.back()}}, x.shape, false, kRmsnormForward * e, 2 * xb + bytes_of(dim) + saved,
+  emit(x, name, "rmsnorm", {x.shape, {x.shape.back()}}, x.shape, false, kRmsnormForward * e, 2 * xb + bytes_of(dim) + saved,
        back);
   update(name, {{x.shape.back()}});
-  return {x.shape, true};
+  return produced(x.shape, true);
 }
 
 Tensor Builder::rope(const std::string& name, const Tensor& x) {
@@ -429,16 +439,16 @@ Tensor Builder::rope(const std::string& name, const Tensor& x) {
   const double tables = bytes_of(static_cast<double>(x.shape[2] * x.shape[3]));  // cos and sin, [L, d/2] each
   std::vector<Phase> back;
   if (x.needs_grad) back.push_back({"/bwd_data", "backward_data", kRope * e, bytes_of(2 * e) + tables});
-  emit(name, "rope", {x.shape}, x.shape, false, kRope * e, bytes_of(2 * e) + tables, back);
-  return {x.shape, x.needs_grad};
+  emit(x, name, "rope", {x.shape}, x.shape, false, kRope * e, bytes_of(2 * e) + tables, back);
+  return produced(x.shape, x.needs_grad);
 }
 
 Tensor Builder::softmax(const std::string& name, const Tensor& x) {
   const double e = element_count(x.shape);
   std::vector<Phase> back;
   if (x.needs_grad) back.push_back({"/bwd_data", "backward_data", kSoftmaxBackward * e, 3 * bytes_of(e)});
-  emit(name, "softmax", {x.shape}, x.shape, false, kSoftmaxForward * e, 2 * bytes_of(e), back);
-  return {x.shape, x.needs_grad};
+  emit(x, name, "softmax", {x.shape}, x.shape, false, kSoftmaxForward * e, 2 * bytes_of(e), back);
+  return produced(x.shape, x.needs_grad);
 }
 
 Tensor Builder::elementwise(const std::string& name, const std::string& op, const Tensor& x) {
@@ -449,8 +459,8 @@ Tensor Builder::elementwise(const std::string& name, const std::string& op, cons
   std::vector<Phase> back;
   // Reads the saved input (or output) and dy, writes dx.
   if (x.needs_grad) back.push_back({"/bwd_data", "backward_data", cost->backward * e, 3 * bytes_of(e)});
-  emit(name, op, {x.shape}, x.shape, false, cost->forward * e, 2 * bytes_of(e), back);
-  return {x.shape, x.needs_grad};
+  emit(x, name, op, {x.shape}, x.shape, false, cost->forward * e, 2 * bytes_of(e), back);
+  return produced(x.shape, x.needs_grad);
 }
 
 Tensor Builder::activation(const std::string& name, const std::string& op, const Tensor& x) {
@@ -482,11 +492,11 @@ Tensor Builder::broadcast_binary(const std::string& name, const std::string& op,
     if (a.needs_grad) flops += cost->backward_a * ya, bytes += bytes_of(eb + ya);
     if (b.needs_grad) flops += cost->backward_b * ya + (ya - eb), bytes += bytes_of(ya + eb);
     if (a.needs_grad || b.needs_grad) back.push_back({"/bwd_data", "backward_data", flops, bytes});
-    emit(name, op, {a.shape, b.shape}, a.shape, false, cost->forward * ya, bytes_of(2 * ya + eb), back);
-    return {a.shape, a.needs_grad || b.needs_grad};
+    emit(a, name, op, {a.shape, b.shape}, a.shape, false, cost->forward * ya, bytes_of(2 * ya + eb), back);
+    return produced(a.shape, a.needs_grad || b.needs_grad);
   }
-  emit(name, op, {a.shape, b.shape}, a.shape, false, ya, bytes_of(2 * ya + eb), back);
-  return {a.shape, a.needs_grad || b.needs_grad};
+  emit(a, name, op, {a.shape, b.shape}, a.shape, false, ya, bytes_of(2 * ya + eb), back);
+  return produced(a.shape, a.needs_grad || b.needs_grad);
 }
 
 Tensor Builder::add(const std::string& name, const Tensor& a, const Tensor& b) {
@@ -517,8 +527,8 @@ Tensor Builder::reduce(const std::string& name, const std::string& op, const Ten
   }
   std::vector<Phase> back;
   if (x.needs_grad) back.push_back({"/bwd_data", "backward_data", backward, bytes_of(e + o)});
-  emit(name, op, {x.shape}, y, false, forward, bytes_of(e + o), back);
-  return {std::move(y), x.needs_grad};
+  emit(x, name, op, {x.shape}, y, false, forward, bytes_of(e + o), back);
+  return produced(std::move(y), x.needs_grad);
 }
 
 Tensor Builder::concat(const std::string& name, const std::vector<Tensor>& xs, std::int64_t axis) {
@@ -545,8 +555,8 @@ Tensor Builder::concat(const std::string& name, const std::vector<Tensor>& xs, s
   std::vector<Phase> back;
   // Copies: read every input, write the output; backward splits dy the same way.
   if (grad) back.push_back({"/bwd_data", "backward_data", 0.0, 2 * bytes_of(e)});
-  emit(name, "concat", inputs, y, false, 0.0, 2 * bytes_of(e), back, {{"axis", {axis}}});
-  return {y, grad};
+  emit(xs.front(), name, "concat", inputs, y, false, 0.0, 2 * bytes_of(e), back, {{"axis", {axis}}});
+  return produced(y, grad);
 }
 
 Tensor Builder::upsample(const std::string& name, const Tensor& x, std::int64_t scale) {
@@ -556,8 +566,8 @@ Tensor Builder::upsample(const std::string& name, const Tensor& x, std::int64_t 
   std::vector<Phase> back;
   // Nearest: a copy forward; backward sums the scale*scale gradients of each input element.
   if (x.needs_grad) back.push_back({"/bwd_data", "backward_data", ey - ex, bytes_of(ex + ey)});
-  emit(name, "upsample", {x.shape}, y, false, 0.0, bytes_of(ex + ey), back, {{"scale", {scale, scale}}});
-  return {y, x.needs_grad};
+  emit(x, name, "upsample", {x.shape}, y, false, 0.0, bytes_of(ex + ey), back, {{"scale", {scale, scale}}});
+  return produced(y, x.needs_grad);
 }
 
 Tensor Builder::pool(const std::string& name, const std::string& op, const Tensor& x, const PoolParams& p) {
@@ -584,9 +594,9 @@ Tensor Builder::pool(const std::string& name, const std::string& op, const Tenso
     forward = valid;
     if (x.needs_grad) back.push_back({"/bwd_data", "backward_data", valid + ey, bytes_of(ex + ey)});
   }
-  emit(name, op, {x.shape}, y, false, forward, bytes_of(ex + ey), back,
+  emit(x, name, op, {x.shape}, y, false, forward, bytes_of(ex + ey), back,
        {{"kernel", vec(p.kernel)}, {"stride", vec(p.stride)}, {"padding", vec(p.padding)}});
-  return {y, x.needs_grad};
+  return produced(y, x.needs_grad);
 }
 
 Tensor Builder::maxpool(const std::string& name, const Tensor& x, const PoolParams& p) {
@@ -610,9 +620,9 @@ Tensor Builder::embedding(const std::string& name, const Tensor& ids, std::int64
   // Forward gathers one row per id; backward adds each dy row into its row of dW (read-modify-
   // write of the touched rows; zeroing the dense gradient is not counted).
   std::vector<Phase> back{{"/bwd_weights", "backward_weights", ey, id_bytes + bytes_of(3 * ey)}};
-  emit(name, "embedding", {ids.shape, {vocab, dim}}, y, false, 0.0, id_bytes + bytes_of(2 * ey), back);
+  emit(ids, name, "embedding", {ids.shape, {vocab, dim}}, y, false, 0.0, id_bytes + bytes_of(2 * ey), back);
   update(name, {{vocab, dim}});
-  return {y, true};
+  return produced(y, true);
 }
 
 Tensor Builder::lstm(const std::string& name, const Tensor& x, std::int64_t hidden) {
@@ -639,10 +649,10 @@ Tensor Builder::lstm(const std::string& name, const Tensor& x, std::int64_t hidd
       {"/bwd_data", "backward_data", 2 * data_macs + kLstmCellBackward * cell,
        yb + saved + wb + (x.needs_grad ? xb : 0.0) + 2 * state},
       {"/bwd_weights", "backward_weights", 2 * gate_macs + 4 * cell, xb + yb + saved + wb}};
-  emit(name, "lstm", {x.shape, w_ih, w_hh, b, b}, y, true, 2 * gate_macs + kLstmCellForward * cell, forward_bytes,
+  emit(x, name, "lstm", {x.shape, w_ih, w_hh, b, b}, y, true, 2 * gate_macs + kLstmCellForward * cell, forward_bytes,
        back, {{"hidden", {hidden}}});
   update(name, {w_ih, w_hh, b, b});
-  return {y, true};
+  return produced(y, true);
 }
 
 }  // namespace edgeroof::dnn

@@ -90,6 +90,8 @@ int run(const Args& args) {
   options.train = args.get_or("--train", "");
   if (args.has("--train") && options.train.empty()) throw UsageError("--train needs sgd, sgd_momentum or adam");
   options.fused_attention = !args.has("--unfused-attention");
+  options.l2_bytes = args.number("--l2-bytes").value_or(0.0);
+  if (options.l2_bytes < 0) throw UsageError("--l2-bytes must be 0 or more");
   const auto workload = dnn::build_workload(args.positional.front(), options);
   emit(args, format == Format::json ? dnn::to_json(workload).dump(2) + "\n" : render(workload, format));
   return 0;
@@ -102,7 +104,7 @@ const Command& model_command() {
       "model",
       "FLOPs and DRAM bytes of every layer of a zoo model or an .onnx file (analytic)",
       "edgeroof model MODEL|FILE.onnx [--batch B] [--dtype fp32|fp16|bf16|int8] [--train sgd|sgd_momentum|adam]\n"
-      "               [--unfused-attention] [--format table|csv|json] [-o FILE]\n"
+      "               [--unfused-attention] [--l2-bytes N] [--format table|csv|json] [-o FILE]\n"
       "edgeroof model --list",
       "Counts are analytic, from the layer shapes: 1 multiply-add = 2 FLOP (int8: integer ops); bytes\n"
       "are the DRAM traffic of each layer's inputs, weights and outputs, no reuse between layers.\n"
@@ -113,6 +115,7 @@ const Command& model_command() {
        {"--dtype", "DTYPE", "fp32 (default), fp16, bf16 or int8"},
        {"--train", "OPTIMIZER", "a training step with sgd, sgd_momentum or adam instead of inference"},
        {"--unfused-attention", "", "attention as bmm + softmax + bmm (score matrix in DRAM)"},
+       {"--l2-bytes", "N", "model L2 reuse: a tensor of at most N bytes written by the layer just before is read from L2"},
        {"--list", "", "list the zoo's models"},
        format_option,
        output_option},

@@ -359,6 +359,30 @@ TEST(TrainingStep, ForwardThenBackwardInReverseThenUpdates) {
                                              "conv/bwd_filter", "conv/update", "fc/update"}));
 }
 
+TEST(L2Reuse, OnlyTheTensorTheLayerJustBeforeWroteAndOnlyWhenItFits) {
+  // conv -> relu -> (branch reading the conv's output again) conv; x of 1x8x4x4 fp32 = 512 bytes.
+  auto build = [](double l2_bytes) {
+    WorkloadOptions o = opts();
+    o.l2_bytes = l2_bytes;
+    Builder b("t", o);
+    Conv2dParams p;
+    p.out_channels = 8;
+    const Tensor c = b.conv2d("conv", b.input({1, 8, 4, 4}), p);
+    const Tensor r = b.activation("relu", "relu", b.view(c, {1, 8, 4, 4}));
+    b.conv2d("skip", c, p);  // c was written two layers back: from DRAM
+    b.add("add", b.conv2d("conv2", r, p), r);
+    return by_name(b.finish());
+  };
+  auto off = build(0), fits = build(512), small = build(511);
+  EXPECT_DOUBLE_EQ(fits["conv"].bytes, off["conv"].bytes);          // a model input: from DRAM
+  EXPECT_DOUBLE_EQ(fits["relu"].bytes, off["relu"].bytes - 512);    // the conv's output, still in L2
+  EXPECT_DOUBLE_EQ(fits["skip"].bytes, off["skip"].bytes);          // written two layers back
+  EXPECT_DOUBLE_EQ(fits["conv2"].bytes, off["conv2"].bytes);        // relu's output, but skip came between
+  EXPECT_DOUBLE_EQ(fits["add"].bytes, off["add"].bytes - 512);      // conv2's output
+  EXPECT_DOUBLE_EQ(small["relu"].bytes, off["relu"].bytes);         // does not fit
+  EXPECT_DOUBLE_EQ(fits["relu"].flops, off["relu"].flops);
+}
+
 TEST(Options, BadDtypeInt8TrainingAndBadOptimizer) {
   EXPECT_THROW(Builder("t", opts("fp64")), ModelError);
   EXPECT_THROW(Builder("t", opts("int8", "sgd")), ModelError);

@@ -67,6 +67,9 @@ struct OptimizerCost {
 struct Tensor {
   Shape shape;
   bool needs_grad = true;
+  // 1 + the index of the forward layer that wrote it (0: a model input, parameter or unknown),
+  // for the L2 reuse option.
+  std::size_t producer = 0;
 };
 
 struct Conv2dParams {
@@ -155,7 +158,8 @@ private:
     double bytes;  // already in bytes
   };
   // Adds the forward layer and the backward phases of one op.
-  void emit(const std::string& name, const std::string& op, const std::vector<Shape>& inputs, const Shape& output,
+  // `primary` is the activation input the L2 option may find in L2 (WorkloadOptions::l2_bytes).
+  void emit(const Tensor& primary, const std::string& name, const std::string& op, const std::vector<Shape>& inputs, const Shape& output,
             bool tensor_op, double forward_flops, double forward_bytes, const std::vector<Phase>& backward,
             const std::map<std::string, std::vector<std::int64_t>>& attrs = {});
   // The optimizer update of one layer's parameters (training only).
@@ -165,6 +169,10 @@ private:
   Tensor elementwise(const std::string& name, const std::string& op, const Tensor& x);
   Tensor broadcast_binary(const std::string& name, const std::string& op, const Tensor& a, const Tensor& b);
   Tensor pool(const std::string& name, const std::string& op, const Tensor& x, const PoolParams& p);
+  // The DRAM read of x the L2 option saves: x was written by the layer just before and fits.
+  [[nodiscard]] double l2_read(const Tensor& x) const;
+  // An op's output, written by the forward layer just emitted.
+  [[nodiscard]] Tensor produced(Shape shape, bool needs_grad) const;
   [[nodiscard]] double bytes_of(double elements) const { return elements * static_cast<double>(m_dsize); }
 
   WorkloadOptions m_options;

@@ -56,6 +56,9 @@ struct WorkloadOptions {
   std::string train;  // "" for inference, else the optimizer: "sgd", "sgd_momentum", "adam"
   // Attention as one fused kernel (score matrix stays on chip) or as bmm + softmax + bmm.
   bool fused_attention = true;
+  // L2 reuse (0: off, every tensor from DRAM): an activation read by the layer right after the one
+  // that wrote it, and no larger than this many bytes, is read from L2 (forward phases only).
+  double l2_bytes = 0.0;
 };
 
 // Builds the workload of a zoo model (resnet50, bert_base, ...) or of an .onnx file.
