@@ -2,11 +2,14 @@
 #include "commands.hpp"
 #include "edgeroof/power/controller.hpp"
 #include "edgeroof/power/controller_process.hpp"
+#include "edgeroof/power/sensor.hpp"
 #include "edgeroof/reports/sweep.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include <unistd.h>
 
@@ -59,8 +62,23 @@ int run(const Args& args) {
   }
   if (const auto c = args.number("--settle-temp-c")) options.settle.max_temp_C = *c;
   options.read_temps_C = [root] { return reports::read_thermal_zones_C(root); };
-  // Idle power: left to the sensors' reader once it is wired here; until then only temperatures
-  // decide when a mode has settled.
+  // Idle power over half-second windows of the machine's sensor (INA3221, NVML or RAPL); without
+  // one, temperatures alone decide when a mode has settled.
+  std::shared_ptr<power::EnergySensor> sensor = power::make_sensor(power::SensorKind::automatic, root);
+  if (sensor->available() && !dry_run) {
+    options.read_power_W = [sensor]() -> std::optional<double> {
+      try {
+        sensor->start();
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        return sensor->stop().average_power_W();
+      } catch (const power::SensorError& e) {
+        std::cerr << "edgeroof sweep: idle power unreadable: " << e.what() << "\n";
+        return std::nullopt;
+      }
+    };
+  } else if (!dry_run) {
+    std::cerr << "edgeroof sweep: no power sensor (" << sensor->unavailable_reason() << "); settling on temperatures only\n";
+  }
   if (!dry_run && ::access(options.bench.c_str(), X_OK) != 0) {
     throw UsageError("edgeroof-bench not found at " + options.bench + "; name it with --bench PATH");
   }
@@ -102,7 +120,8 @@ const Command& sweep_command() {
       "run edgeroof-bench in each power mode (apply, verify, settle, bench, restore), one JSON per mode",
       "edgeroof sweep --modes current|nvpmodel:all|nvpmodel:ID,ID|grid:SPEC --out DIR [options] [-- BENCH FLAGS]",
       "For each mode: apply it, read the clocks back, wait until every thermal zone is below\n"
-      "--settle-temp-c (or --settle-timeout-s passes; the results then say power_mode.settled=false),\n"
+      "--settle-temp-c and (with a power sensor) five half-second idle-power readings agree within 5%\n"
+      "(or --settle-timeout-s passes; the results then say power_mode.settled=false),\n"
       "and run edgeroof-bench with --benchmark_out=DIR/<mode key>.json and the mode as power_mode.*\n"
       "context. Modes whose JSON exists are skipped, so a rerun completes an interrupted sweep. A mode\n"
       "that cannot be applied, verified or benchmarked is recorded in DIR/failed.json with the\n"
