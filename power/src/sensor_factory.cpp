@@ -70,16 +70,23 @@ std::unique_ptr<EnergySensor> make_sensor(SensorKind kind, const Root& root, con
   case SensorKind::none: return make_none_sensor("no sensor requested (--sensor=none)");
   case SensorKind::automatic: break;
   }
-  // Best first: a board's own rails include everything; NVML sees only the GPU; RAPL only the CPU.
+  // Best first: a board's own rails include everything; NVML sees only the GPU and RAPL only the
+  // CPU, so where both work they are read together.
   std::string reasons;
   auto ina = make_ina3221_sensor(root, options);
   if (ina->available()) return ina;
   reasons += "ina3221: " + ina->unavailable_reason();
   auto nvml = make_nvml_sensor(options);
-  if (nvml->available()) return nvml;
-  reasons += "; nvml: " + nvml->unavailable_reason();
   auto rapl = make_rapl_sensor(root, options);
+  if (nvml->available() && rapl->available()) {
+    std::vector<std::unique_ptr<EnergySensor>> parts;
+    parts.push_back(std::move(nvml));
+    parts.push_back(std::move(rapl));
+    return make_composite_sensor(std::move(parts));
+  }
+  if (nvml->available()) return nvml;
   if (rapl->available()) return rapl;
+  reasons += "; nvml: " + nvml->unavailable_reason();
   reasons += "; rapl: " + rapl->unavailable_reason();
   return make_none_sensor(reasons);
 }

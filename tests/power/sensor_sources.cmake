@@ -8,4 +8,5 @@ set(edgeroof_sensor_sources
   ${PROJECT_SOURCE_DIR}/power/src/sensor_nvml.cpp
   ${PROJECT_SOURCE_DIR}/power/src/sensor_rapl.cpp
   ${PROJECT_SOURCE_DIR}/power/src/sensor_none.cpp
+  ${PROJECT_SOURCE_DIR}/power/src/sensor_composite.cpp
   ${PROJECT_SOURCE_DIR}/power/src/sensor_tegrastats.cpp)

@@ -62,3 +62,26 @@ TEST(Nvml, MissingLibraryIsAReason) {
   EXPECT_FALSE(sensor->available());
   EXPECT_NE(sensor->unavailable_reason().find("cannot load /nonexistent/libnvidia-ml.so.1"), std::string::npos);
 }
+
+TEST(Nvml, AutoReadsNvmlAndRaplTogetherWhereBothWork) {
+  // The RAPL fixture's counters stand still (0 J); the GPU spends 50 W: the total is their sum,
+  // with core left out as part of package-0.
+  ::setenv("EDGEROOF_FAKE_NVML", "energy", 1);
+  SensorOptions o;
+  o.nvml_library = EDGEROOF_FAKE_NVML_LIBRARY;
+  o.period_probe_s = 0.05;
+  auto sensor = make_sensor(SensorKind::automatic, Root(std::string(EDGEROOF_TEST_DATA_DIR) + "/power/rapl"), o);
+  ASSERT_TRUE(sensor->available()) << sensor->unavailable_reason();
+  EXPECT_EQ(sensor->name(), "nvml+rapl");
+  ASSERT_EQ(sensor->rails().size(), 4u);
+  EXPECT_EQ(sensor->rails()[0].name, "gpu");
+  EXPECT_EQ(sensor->rails()[2].inside, "package-0");
+  EXPECT_EQ(sensor->total_description(), "gpu+package-0+dram");
+  sensor->start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto w = sensor->stop();
+  ASSERT_EQ(w.rail_J.size(), 4u);
+  EXPECT_DOUBLE_EQ(w.rail_J[1], 0.0);
+  EXPECT_NEAR(w.total_J, w.rail_J[0], 1e-12);
+  EXPECT_NEAR(w.average_power_W(), 50.0, 0.5);
+}

@@ -107,9 +107,11 @@ struct SensorOptions {
   double period_probe_s = 0.5;
 };
 
-// The sensor of `kind`. `automatic` picks INA3221 if found, else NVML, else RAPL, else none (with
-// every reason why not). An explicitly named sensor that cannot work is returned unavailable, with
-// the reason, so the caller can run on without energy. Never throws for missing hardware.
+// The sensor of `kind`. `automatic` picks INA3221 if found (a Jetson board's rails cover it all),
+// else NVML and RAPL together where both work ("nvml+rapl": GPU and CPU), else whichever of them
+// works, else none (with every reason why not). An explicitly named sensor that cannot work is
+// returned unavailable, with the reason, so the caller can run on without energy. Never throws for
+// missing hardware.
 [[nodiscard]] std::unique_ptr<EnergySensor> make_sensor(SensorKind kind, const Root& root,
                                                         const SensorOptions& options = {});
 
@@ -118,5 +120,7 @@ struct SensorOptions {
 [[nodiscard]] std::unique_ptr<EnergySensor> make_nvml_sensor(const SensorOptions& options);
 [[nodiscard]] std::unique_ptr<EnergySensor> make_rapl_sensor(const Root& root, const SensorOptions& options);
 [[nodiscard]] std::unique_ptr<EnergySensor> make_none_sensor(std::string reason);
+// Available sensors read as one: rails of all parts, total = sum of the parts' totals.
+[[nodiscard]] std::unique_ptr<EnergySensor> make_composite_sensor(std::vector<std::unique_ptr<EnergySensor>> parts);
 
 }  // namespace edgeroof::power
