@@ -1,8 +1,12 @@
 // GPU layer kernels without cuDNN: the GEMMs of linear/matmul/bmm through cuBLAS, the activations
-// cuDNN has no mode for, layernorm, and the dispatch to cuDNN's kernels for everything else.
+// cuDNN has no mode for, layernorm, concat, nearest upsampling, and the dispatch to cuDNN's kernels
+// for everything else.
 #include "layer_cuda.hpp"
 
 #include <cuda_fp16.h>
+
+#include <algorithm>
+#include <vector>
 
 namespace edgeroof::dnn {
 namespace detail {
@@ -164,7 +168,86 @@ private:
   DeviceTensor m_x, m_gamma, m_beta, m_mean, m_inv_std, m_dy, m_out;
 };
 
+// Concat as one strided copy per input (cudaMemcpy2DAsync: `outer` rows); backward the reverse.
+class Concat final : public CudaLayerKernel {
+public:
+  Concat(const LayerCost& l, Pass pass, cudaStream_t stream) : CudaLayerKernel(l, pass, stream), m_g(concat_geometry(l)) {}
+  [[nodiscard]] double tolerance() const override { return 0.0; }  // copies are exact
+
+private:
+  void do_prepare() override {
+    const bool forward = pass() == Pass::forward;
+    for (std::size_t j = 0; j < m_g.extents.size(); ++j) {
+      const i64 n = m_g.input_size(j);
+      m_parts.push_back(forward ? tensor(n, fill(n, 25 + std::uint32_t(j))) : tensor(n));
+    }
+    m_whole = forward ? tensor(m_g.output_size()) : tensor(m_g.output_size(), fill(m_g.output_size(), 30));
+    set_algorithm("cuda:memcpy2d");
+    do_run();
+  }
+  void do_run() override {
+    const std::size_t element = m_half ? 2 : 4;
+    const std::size_t whole_pitch = std::size_t(m_g.total_extent() * m_g.inner) * element;
+    for (std::size_t j = 0; j < m_parts.size(); ++j) {
+      const std::size_t width = std::size_t(m_g.extents[j] * m_g.inner) * element;
+      char* slice = static_cast<char*>(m_whole.data()) + std::size_t(m_g.offset(j) * m_g.inner) * element;
+      if (pass() == Pass::forward) {
+        EDGEROOF_CUDA_CHECK(cudaMemcpy2DAsync(slice, whole_pitch, m_parts[j].data(), width, width, std::size_t(m_g.outer),
+                                              cudaMemcpyDeviceToDevice, m_stream));
+      } else {
+        EDGEROOF_CUDA_CHECK(cudaMemcpy2DAsync(m_parts[j].data(), width, slice, whole_pitch, width, std::size_t(m_g.outer),
+                                              cudaMemcpyDeviceToDevice, m_stream));
+      }
+    }
+  }
+  double do_max_relative_error() override {
+    if (pass() == Pass::forward) {
+      std::vector<const float*> inputs;
+      for (const auto& p : m_parts) inputs.push_back(p.host());
+      return sampled(m_whole, [&](i64 i) { return concat_forward_at(m_g, inputs, i); });
+    }
+    double worst = 0.0;
+    for (std::size_t j = 0; j < m_parts.size(); ++j) {
+      worst = std::max(worst, sampled(m_parts[j], [&](i64 i) { return concat_backward_at(m_g, m_whole.host(), j, i); }));
+    }
+    return worst;
+  }
+  ConcatGeometry m_g;
+  std::vector<DeviceTensor> m_parts;
+  DeviceTensor m_whole;
+};
+
+class Upsample final : public CudaLayerKernel {
+public:
+  Upsample(const LayerCost& l, Pass pass, cudaStream_t stream) : CudaLayerKernel(l, pass, stream), m_g(upsample_geometry(l)) {}
+  [[nodiscard]] double tolerance() const override { return m_half ? 1e-3 : 1e-6; }
+
+private:
+  void do_prepare() override {
+    const bool forward = pass() == Pass::forward;
+    const i64 in = forward ? m_g.input_size() : m_g.output_size(), out = forward ? m_g.output_size() : m_g.input_size();
+    m_in = tensor(in, fill(in, forward ? 31 : 32));
+    m_out = tensor(out);
+    set_algorithm("cuda:edgeroof_upsample_nearest");
+    do_run();
+  }
+  void do_run() override {
+    upsample_nearest(m_in.data(), m_out.data(), m_g.n * m_g.c, m_g.h, m_g.w, m_g.scale, pass() != Pass::forward, m_half, m_stream);
+  }
+  double do_max_relative_error() override {
+    if (pass() == Pass::forward) return sampled(m_out, [&](i64 i) { return upsample_forward_at(m_g, m_in.host(), i); });
+    return sampled(m_out, [&](i64 i) { return upsample_backward_at(m_g, m_in.host(), i); });
+  }
+  UpsampleGeometry m_g;
+  DeviceTensor m_in, m_out;
+};
+
 bool is_gemm(const std::string& op) { return op == "linear" || op == "matmul" || op == "bmm"; }
+
+// Layers edgeroof runs without cuDNN: cuBLAS GEMMs and its own kernels.
+bool needs_no_cudnn(const std::string& op) {
+  return is_gemm(op) || op == "gelu" || op == "hardswish" || op == "layernorm" || op == "concat" || op == "upsample";
+}
 
 }  // namespace
 }  // namespace detail
@@ -175,7 +258,7 @@ bool cuda_layer_supported(const LayerCost& l, Pass pass, std::string* why) {
     return false;
   }
   if (!detail::layer_supported(l, pass, why)) return false;
-  if (!detail::is_gemm(l.op) && l.op != "gelu" && l.op != "hardswish" && l.op != "layernorm" && !detail::have_cudnn()) {
+  if (!detail::needs_no_cudnn(l.op) && !detail::have_cudnn()) {
     if (why) *why = "edgeroof was built without cuDNN; configure with -DEDGEROOF_ENABLE_CUDNN=ON (and CUDNN_ROOT)";
     return false;
   }
@@ -188,6 +271,8 @@ std::unique_ptr<LayerKernel> make_cuda_layer_kernel(const LayerCost& l, Pass pas
   if (detail::is_gemm(l.op)) return std::make_unique<detail::CublasGemm>(l, pass, stream);
   if (l.op == "gelu" || l.op == "hardswish") return std::make_unique<detail::CustomActivation>(l, pass, stream);
   if (l.op == "layernorm") return std::make_unique<detail::Layernorm>(l, pass, stream);
+  if (l.op == "concat") return std::make_unique<detail::Concat>(l, pass, stream);
+  if (l.op == "upsample") return std::make_unique<detail::Upsample>(l, pass, stream);
   return detail::make_cudnn_layer_kernel(l, pass, stream);
 }
 

@@ -52,6 +52,9 @@ void convert_from_half(const void* from, float* to, i64 count, cudaStream_t stre
 // y = f(x) for GELU (erf form) and hardswish, and dx = dy * f'(x).
 void eltwise_forward(Eltwise op, const void* x, void* y, i64 count, bool half, cudaStream_t stream);
 void eltwise_backward(Eltwise op, const void* x, const void* dy, void* dx, i64 count, bool half, cudaStream_t stream);
+// Nearest upsampling of n_c planes of h x w by `scale`: forward copies x into y; backward sums dy
+// into dx (`from` is dy, `to` is dx).
+void upsample_nearest(const void* from, void* to, i64 n_c, i64 h, i64 w, i64 scale, bool backward, bool half, cudaStream_t stream);
 // Layernorm over rows of `cols` values (one block per row): the forward stores each row's mean and
 // 1/std when `mean` is not null; the backward computes dx from them.
 void layernorm_forward(const void* x, const float* gamma, const float* beta, void* y, float* mean, float* inv_std, i64 rows, i64 cols,

@@ -100,6 +100,26 @@ __global__ void layernorm_backward_kernel(const T* x, const T* dy, const float* 
   }
 }
 
+template <class T> __global__ void upsample_forward_kernel(const T* x, T* y, i64 h, i64 w, i64 scale, i64 count) {
+  const i64 wy = w * scale, hy = h * scale;
+  for (i64 i = blockIdx.x * i64(blockDim.x) + threadIdx.x; i < count; i += i64(gridDim.x) * blockDim.x) {
+    const i64 col = i % wy, row = (i / wy) % hy, plane = i / (wy * hy);
+    y[i] = x[(plane * h + row / scale) * w + col / scale];
+  }
+}
+
+// Each input element sums the scale x scale outputs it was copied to.
+template <class T> __global__ void upsample_backward_kernel(const T* dy, T* dx, i64 h, i64 w, i64 scale, i64 count) {
+  const i64 wy = w * scale, hy = h * scale;
+  for (i64 i = blockIdx.x * i64(blockDim.x) + threadIdx.x; i < count; i += i64(gridDim.x) * blockDim.x) {
+    const i64 col = i % w, row = (i / w) % h, plane = i / (w * h);
+    float sum = 0.0f;
+    for (i64 a = 0; a < scale; ++a)
+      for (i64 b = 0; b < scale; ++b) sum += load(dy, (plane * hy + row * scale + a) * wy + col * scale + b);
+    store(dx, i, sum);
+  }
+}
+
 template <class T> void launch_forward(Eltwise op, const void* x, void* y, i64 count, cudaStream_t stream) {
   if (op == Eltwise::gelu) {
     forward_kernel<true><<<grid_for(count), block, 0, stream>>>(static_cast<const T*>(x), static_cast<T*>(y), count);
@@ -142,6 +162,24 @@ void layernorm_backward(const void* x, const void* dy, const float* gamma, const
   } else {
     layernorm_backward_kernel<<<unsigned(rows), block, 0, stream>>>(static_cast<const float*>(x), static_cast<const float*>(dy), gamma,
                                                                     mean, inv_std, static_cast<float*>(dx), cols);
+  }
+  EDGEROOF_CUDA_CHECK(cudaGetLastError());
+}
+
+void upsample_nearest(const void* from, void* to, i64 n_c, i64 h, i64 w, i64 scale, bool backward, bool half, cudaStream_t stream) {
+  const i64 count = backward ? n_c * h * w : n_c * h * w * scale * scale;
+  if (half) {
+    if (backward) {
+      upsample_backward_kernel<<<grid_for(count), block, 0, stream>>>(static_cast<const __half*>(from), static_cast<__half*>(to), h, w, scale, count);
+    } else {
+      upsample_forward_kernel<<<grid_for(count), block, 0, stream>>>(static_cast<const __half*>(from), static_cast<__half*>(to), h, w, scale, count);
+    }
+  } else {
+    if (backward) {
+      upsample_backward_kernel<<<grid_for(count), block, 0, stream>>>(static_cast<const float*>(from), static_cast<float*>(to), h, w, scale, count);
+    } else {
+      upsample_forward_kernel<<<grid_for(count), block, 0, stream>>>(static_cast<const float*>(from), static_cast<float*>(to), h, w, scale, count);
+    }
   }
   EDGEROOF_CUDA_CHECK(cudaGetLastError());
 }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace edgeroof::dnn {
 namespace {
@@ -434,6 +435,109 @@ private:
   Tensor m_x, m_gamma, m_beta, m_mean, m_var, m_dy, m_out, m_dgamma, m_dbeta;
 };
 
+// --- concat (forward: oneDNN concat; backward: one reorder per input out of dy) --------------
+
+class Concat final : public OnednnKernel {
+public:
+  Concat(const LayerCost& l, Pass pass) : OnednnKernel(l, pass), m_g(concat_geometry(l)) {}
+  [[nodiscard]] double tolerance() const override { return 0.0; }  // copies are exact
+
+private:
+  // Each tensor viewed as [outer, extent, inner], row-major.
+  memory::desc view(i64 extent) const { return plain({m_g.outer, extent, m_g.inner}, tag::abc); }
+  void do_prepare() override {
+    const memory::desc whole = view(m_g.total_extent());
+    std::vector<memory::desc> parts;
+    for (std::size_t j = 0; j < m_g.extents.size(); ++j) parts.push_back(view(m_g.extents[j]));
+    if (pass() == Pass::forward) {
+      const dnnl::concat::primitive_desc pd = EDGEROOF_ONEDNN_CHECK(dnnl::concat::primitive_desc(whole, 1, parts, engine()));
+      m_parts.clear();
+      for (std::size_t j = 0; j < parts.size(); ++j) m_parts.emplace_back(fill(m_g.input_size(j), 25 + std::uint32_t(j)), parts[j], parts[j]);
+      m_whole = Tensor({}, whole, whole);
+      for (std::size_t j = 0; j < parts.size(); ++j) {
+        m_args[DNNL_ARG_MULTIPLE_SRC + int(j)] = m_parts[j].primitive;
+        m_parts[j].upload();
+      }
+      // concat's descriptor is not a dnnl::primitive_desc, so it is bound here rather than by bind().
+      m_primitive = EDGEROOF_ONEDNN_CHECK(dnnl::concat(pd));
+      m_args[DNNL_ARG_DST] = m_whole.primitive;
+      set_algorithm(std::string("onednn:") + pd.impl_info_str());
+      do_run();
+      return;
+    }
+    // The backward splits dy: input j's gradient is the slice of dy at its offset.
+    m_whole = Tensor(fill(m_g.output_size(), 30), whole, whole);
+    m_parts.clear();
+    m_splits.clear();
+    for (std::size_t j = 0; j < parts.size(); ++j) {
+      m_parts.emplace_back(std::vector<float>{}, parts[j], parts[j]);
+      const memory::desc slice = whole.submemory_desc({m_g.outer, m_g.extents[j], m_g.inner}, {0, m_g.offset(j), 0});
+      const memory source = EDGEROOF_ONEDNN_CHECK(memory(slice, engine(), m_whole.host.data()));
+      m_splits.push_back({EDGEROOF_ONEDNN_CHECK(dnnl::reorder(source, m_parts[j].primitive)), source});
+    }
+    set_algorithm("onednn:reorder_split");
+    do_run();
+  }
+  void do_run() override {
+    if (pass() == Pass::forward) return OnednnKernel::do_run();
+    for (std::size_t j = 0; j < m_splits.size(); ++j) {
+      EDGEROOF_ONEDNN_CHECK(m_splits[j].first.execute(stream(), m_splits[j].second, m_parts[j].primitive));
+    }
+    stream().wait();
+  }
+  double do_max_relative_error() override {
+    if (pass() == Pass::forward) {
+      std::vector<const float*> inputs;
+      for (const auto& p : m_parts) inputs.push_back(p.host.data());
+      return sampled_error(m_whole, [&](i64 i) { return concat_forward_at(m_g, inputs, i); });
+    }
+    double worst = 0.0;
+    for (std::size_t j = 0; j < m_parts.size(); ++j) {
+      worst = std::max(worst, sampled_error(m_parts[j], [&](i64 i) { return concat_backward_at(m_g, m_whole.host.data(), j, i); }));
+    }
+    return worst;
+  }
+  ConcatGeometry m_g;
+  std::vector<Tensor> m_parts;
+  Tensor m_whole;
+  std::vector<std::pair<dnnl::reorder, memory>> m_splits;
+};
+
+// --- nearest upsampling ------------------------------------------------------------------------
+
+class Upsample final : public OnednnKernel {
+public:
+  Upsample(const LayerCost& l, Pass pass) : OnednnKernel(l, pass), m_g(upsample_geometry(l)) {}
+  [[nodiscard]] double tolerance() const override { return 1e-6; }
+
+private:
+  void do_prepare() override {
+    const UpsampleGeometry& g = m_g;
+    const memory::desc src = plain({g.n, g.c, g.h, g.w}, tag::nchw), dst = plain({g.n, g.c, g.h * g.scale, g.w * g.scale}, tag::nchw);
+    const auto algo = dnnl::algorithm::resampling_nearest;
+    const auto prop = pass() == Pass::forward ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
+    const dnnl::resampling_forward::primitive_desc fwd =
+        EDGEROOF_ONEDNN_CHECK(dnnl::resampling_forward::primitive_desc(dnnl::resampling_forward::desc(prop, algo, src, dst), engine()));
+    if (pass() == Pass::forward) {
+      m_in = Tensor(fill(g.input_size(), 31), src, src);
+      m_out = Tensor({}, dst, dst);
+      bind(fwd, {{DNNL_ARG_SRC, &m_in}, {DNNL_ARG_DST, &m_out}});
+      return;
+    }
+    const dnnl::resampling_backward::primitive_desc pd = EDGEROOF_ONEDNN_CHECK(
+        dnnl::resampling_backward::primitive_desc(dnnl::resampling_backward::desc(algo, src, dst), engine(), fwd));
+    m_in = Tensor(fill(g.output_size(), 32), dst, dst);
+    m_out = Tensor({}, src, src);
+    bind(pd, {{DNNL_ARG_DIFF_DST, &m_in}, {DNNL_ARG_DIFF_SRC, &m_out}});
+  }
+  double do_max_relative_error() override {
+    if (pass() == Pass::forward) return sampled_error(m_out, [&](i64 i) { return upsample_forward_at(m_g, m_in.host.data(), i); });
+    return sampled_error(m_out, [&](i64 i) { return upsample_backward_at(m_g, m_in.host.data(), i); });
+  }
+  UpsampleGeometry m_g;
+  Tensor m_in, m_out;
+};
+
 // --- elementwise add / mul -------------------------------------------------------------------
 
 class Binary final : public OnednnKernel {
@@ -482,6 +586,8 @@ std::unique_ptr<LayerKernel> make_cpu_layer_kernel(const LayerCost& l, Pass pass
   if (l.op == "softmax") return std::make_unique<Softmax>(l, pass);
   if (l.op == "batchnorm") return std::make_unique<Batchnorm>(l, pass);
   if (l.op == "layernorm") return std::make_unique<Layernorm>(l, pass);
+  if (l.op == "concat") return std::make_unique<Concat>(l, pass);
+  if (l.op == "upsample") return std::make_unique<Upsample>(l, pass);
   if (l.op == "add" || l.op == "mul") return std::make_unique<Binary>(l, pass);
   return std::make_unique<Activation>(l, pass);
 }

@@ -274,6 +274,39 @@ i64 BinaryGeometry::b_index(i64 index) const {
   return at;
 }
 
+ConcatGeometry concat_geometry(const LayerCost& l) {
+  const Shape& y = output(l);
+  (void)input(l, 0);
+  const i64 rank = static_cast<i64>(y.size());
+  i64 axis = scalar_attr(l, "axis", 1);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) bad_layer(l, "concat axis out of range");
+  ConcatGeometry g;
+  g.outer = product(y, 0, std::size_t(axis));
+  g.inner = product(y, std::size_t(axis) + 1, y.size());
+  for (const auto& x : l.inputs) {
+    Shape other = x, base = y;
+    if (other.size() != y.size()) bad_layer(l, "concat of tensors of different rank");
+    other[std::size_t(axis)] = base[std::size_t(axis)] = 0;
+    if (other != base) bad_layer(l, "concat shapes differ outside the axis");
+    g.extents.push_back(x[std::size_t(axis)]);
+  }
+  if (g.total_extent() != y[std::size_t(axis)]) bad_layer(l, "concat output extent is not the sum of the inputs'");
+  return g;
+}
+
+i64 ConcatGeometry::total_extent() const { return std::accumulate(extents.begin(), extents.end(), i64{0}); }
+i64 ConcatGeometry::offset(std::size_t j) const { return std::accumulate(extents.begin(), extents.begin() + std::ptrdiff_t(j), i64{0}); }
+
+UpsampleGeometry upsample_geometry(const LayerCost& l) {
+  const Shape& x = input(l, 0);
+  const Shape& y = output(l);
+  const i64 scale = scalar_attr(l, "scale", 0);
+  if (x.size() != 4 || y.size() != 4 || scale < 1) bad_layer(l, "upsample needs NCHW shapes and attrs.scale");
+  if (y[2] != x[2] * scale || y[3] != x[3] * scale) bad_layer(l, "output shape is not the input's times the scale");
+  return {x[0], x[1], x[2], x[3], scale};
+}
+
 bool layer_supported(const LayerCost& l, Pass pass, std::string* why) {
   auto no = [&](const std::string& reason) {
     if (why) *why = reason;
@@ -310,6 +343,11 @@ bool layer_supported(const LayerCost& l, Pass pass, std::string* why) {
       // The libraries compute the scale and shift gradients in the same call as the input
       // gradient; that call is the bwd_data benchmark.
       return backward_weights ? no("batchnorm's weight gradients come from its bwd_data call") : true;
+    }
+    if (l.op == "concat" || l.op == "upsample") {
+      if (l.op == "concat") (void)concat_geometry(l);
+      if (l.op == "upsample") (void)upsample_geometry(l);
+      return backward_weights ? no(l.op + " has no weights") : true;
     }
     if (l.op == "add" || l.op == "mul") {
       (void)binary_geometry(l);
@@ -599,6 +637,42 @@ Reference layernorm_backward_at(const RowGeometry& g, const float* x, const floa
 Reference binary_at(const BinaryGeometry& g, const float* a, const float* b, i64 index) {
   const double x = a[index], y = b[g.b_index(index)];
   return g.mul ? Reference{x * y, std::abs(x * y)} : Reference{x + y, std::abs(x) + std::abs(y)};
+}
+
+Reference concat_forward_at(const ConcatGeometry& g, const std::vector<const float*>& inputs, i64 index) {
+  const i64 total = g.total_extent();
+  const i64 inner = index % g.inner, along = (index / g.inner) % total, outer = index / (g.inner * total);
+  std::size_t j = 0;
+  while (along >= g.offset(j) + g.extents[j]) ++j;
+  const double v = inputs[j][(outer * g.extents[j] + along - g.offset(j)) * g.inner + inner];
+  return {v, std::abs(v)};
+}
+
+Reference concat_backward_at(const ConcatGeometry& g, const float* dy, std::size_t j, i64 index) {
+  const i64 inner = index % g.inner, along = (index / g.inner) % g.extents[j], outer = index / (g.inner * g.extents[j]);
+  const double v = dy[(outer * g.total_extent() + g.offset(j) + along) * g.inner + inner];
+  return {v, std::abs(v)};
+}
+
+Reference upsample_forward_at(const UpsampleGeometry& g, const float* x, i64 index) {
+  const i64 wy = g.w * g.scale, hy = g.h * g.scale;
+  const i64 col = index % wy, row = (index / wy) % hy, plane = index / (wy * hy);
+  const double v = x[(plane * g.h + row / g.scale) * g.w + col / g.scale];
+  return {v, std::abs(v)};
+}
+
+Reference upsample_backward_at(const UpsampleGeometry& g, const float* dy, i64 index) {
+  const i64 wy = g.w * g.scale, hy = g.h * g.scale;
+  const i64 col = index % g.w, row = (index / g.w) % g.h, plane = index / (g.w * g.h);
+  Reference ref;
+  for (i64 i = 0; i < g.scale; ++i) {
+    for (i64 j = 0; j < g.scale; ++j) {
+      const double d = dy[(plane * hy + row * g.scale + i) * wy + col * g.scale + j];
+      ref.value += d;
+      ref.magnitude += std::abs(d);
+    }
+  }
+  return ref;
 }
 
 Reference batchnorm_inference_at(const NormGeometry& g, const float* x, const float* gamma, const float* beta, const float* mean,

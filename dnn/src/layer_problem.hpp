@@ -72,6 +72,24 @@ struct BinaryGeometry {
   [[nodiscard]] i64 b_index(i64 index) const;
 };
 
+// Concatenation along one axis: each tensor is `outer` rows of extent[j] x `inner` values.
+struct ConcatGeometry {
+  i64 outer = 1, inner = 1;
+  std::vector<i64> extents;  // per input, along the axis
+  [[nodiscard]] i64 total_extent() const;
+  [[nodiscard]] i64 input_size(std::size_t j) const { return outer * extents[j] * inner; }
+  [[nodiscard]] i64 output_size() const { return outer * total_extent() * inner; }
+  // Where input j starts along the axis.
+  [[nodiscard]] i64 offset(std::size_t j) const;
+};
+
+// Nearest-neighbour upsampling of NCHW by an integer factor.
+struct UpsampleGeometry {
+  i64 n = 0, c = 0, h = 0, w = 0, scale = 1;
+  [[nodiscard]] i64 input_size() const { return n * c * h * w; }
+  [[nodiscard]] i64 output_size() const { return input_size() * scale * scale; }
+};
+
 // Readers of a forward LayerCost; each throws LayerKernelError naming the layer when its shapes
 // or attrs do not describe such a layer.
 [[nodiscard]] ConvGeometry conv_geometry(const LayerCost& l);
@@ -84,6 +102,8 @@ struct BinaryGeometry {
 [[nodiscard]] RowGeometry softmax_geometry(const LayerCost& l);
 [[nodiscard]] RowGeometry layernorm_geometry(const LayerCost& l);
 [[nodiscard]] BinaryGeometry binary_geometry(const LayerCost& l);
+[[nodiscard]] ConcatGeometry concat_geometry(const LayerCost& l);
+[[nodiscard]] UpsampleGeometry upsample_geometry(const LayerCost& l);
 
 // Ops and passes the library backends run (both backends cover the same set).
 [[nodiscard]] bool layer_supported(const LayerCost& l, Pass pass, std::string* why);
@@ -133,6 +153,11 @@ template <class ReferenceAt> [[nodiscard]] double sampled_error(const float* got
 // and its input gradient.
 // Element `index` of a + b or a * b.
 [[nodiscard]] Reference binary_at(const BinaryGeometry& g, const float* a, const float* b, i64 index);
+// Element `index` of the concatenation of `inputs`; element `index` of input j cut from `dy`.
+[[nodiscard]] Reference concat_forward_at(const ConcatGeometry& g, const std::vector<const float*>& inputs, i64 index);
+[[nodiscard]] Reference concat_backward_at(const ConcatGeometry& g, const float* dy, std::size_t j, i64 index);
+[[nodiscard]] Reference upsample_forward_at(const UpsampleGeometry& g, const float* x, i64 index);
+[[nodiscard]] Reference upsample_backward_at(const UpsampleGeometry& g, const float* dy, i64 index);
 [[nodiscard]] Reference layernorm_forward_at(const RowGeometry& g, const float* x, const float* gamma, const float* beta, i64 index);
 [[nodiscard]] Reference layernorm_backward_at(const RowGeometry& g, const float* x, const float* dy, const float* gamma, i64 index);
 // Inference batchnorm with running statistics: y = gamma (x - mean) / sqrt(var + eps) + beta.

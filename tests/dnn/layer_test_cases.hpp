@@ -73,6 +73,14 @@ inline std::vector<LayerCase> small_layer_cases() {
     cases.push_back({simple("bn", "batchnorm", {{4, 3, 5, 5}, {3}, {3}}, {4, 3, 5, 5}), pass, 1e-4});
     cases.push_back({simple("ln", "layernorm", {{2, 3, 16}, {16}, {16}}, {2, 3, 16}), pass, 1e-4});
   }
+  for (Pass pass : {Pass::forward, Pass::backward_data}) {
+    LayerCost cat = simple("concat", "concat", {{2, 3, 4}, {2, 1, 4}, {2, 2, 4}}, {2, 6, 4});
+    cat.attrs = {{"axis", {1}}};
+    cases.push_back({cat, pass, 1e-6});
+    LayerCost up = simple("upsample", "upsample", {{2, 3, 3, 4}}, {2, 3, 6, 8});
+    up.attrs = {{"scale", {2, 2}}};
+    cases.push_back({up, pass, 1e-6});
+  }
   cases.push_back({simple("add", "add", {{2, 3, 4}, {2, 3, 4}}, {2, 3, 4}), Pass::forward, 1e-6});
   cases.push_back({simple("mul", "mul", {{2, 3, 4}, {2, 3, 4}}, {2, 3, 4}), Pass::forward, 1e-6});
   cases.push_back({simple("se_scale", "mul", {{2, 3, 4, 5}, {2, 3, 1, 1}}, {2, 3, 4, 5}), Pass::forward, 1e-6});

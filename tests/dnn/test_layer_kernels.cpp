@@ -189,6 +189,28 @@ TEST(LayerReference, LayernormMatchesHandDerivation) {
   EXPECT_NEAR(d::layernorm_backward_at(g, x.data(), dy.data(), gamma.data(), 1).value, -std::sqrt(1.5) / 3, 1e-5);
 }
 
+// [[1, 2]] and [[3, 4, 5]] along axis 1 make [[1, 2, 3, 4, 5]]; the backward cuts dy back apart.
+// Upsampling [[1, 2], [3, 4]] by 2 repeats each value in a 2x2 block; its backward sums them.
+TEST(LayerReference, ConcatAndUpsample) {
+  LayerCost cat = simple("c", "concat", {{1, 2}, {1, 3}}, {1, 5});
+  cat.attrs = {{"axis", {1}}};
+  const auto g = d::concat_geometry(cat);
+  const std::vector<float> a{1, 2}, b{3, 4, 5}, dy{10, 20, 30, 40, 50};
+  EXPECT_EQ(d::concat_forward_at(g, {a.data(), b.data()}, 3).value, 4.0);
+  EXPECT_EQ(d::concat_backward_at(g, dy.data(), 1, 0).value, 30.0);
+  EXPECT_EQ(d::concat_backward_at(g, dy.data(), 0, 1).value, 20.0);
+
+  LayerCost up = simple("u", "upsample", {{1, 1, 2, 2}}, {1, 1, 4, 4});
+  up.attrs = {{"scale", {2, 2}}};
+  const auto u = d::upsample_geometry(up);
+  const std::vector<float> x{1, 2, 3, 4};
+  EXPECT_EQ(d::upsample_forward_at(u, x.data(), 1 * 4 + 2).value, 2.0);  // row 1, col 2 <- (0, 1)
+  EXPECT_EQ(d::upsample_forward_at(u, x.data(), 3 * 4 + 0).value, 3.0);  // row 3, col 0 <- (1, 0)
+  std::vector<float> dyu(16);
+  std::iota(dyu.begin(), dyu.end(), 0.0f);
+  EXPECT_EQ(d::upsample_backward_at(u, dyu.data(), 3).value, 10.0 + 11.0 + 14.0 + 15.0);
+}
+
 TEST(LayerReference, RelativeErrorCatchesWrongValues) {
   EXPECT_EQ(d::relative_error(1.0, {1.0, 1.0}), 0.0);
   EXPECT_GT(d::relative_error(1.5, {1.0, 1.0}), 0.4);
