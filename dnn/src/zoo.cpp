@@ -9,6 +9,17 @@
 namespace edgeroof::dnn {
 namespace {
 
+// The sequence length the options ask for, or the model's default; `limit` is the positions the
+// model was trained for.
+std::int64_t sequence(const Builder& b, std::int64_t fallback, std::int64_t limit, const std::string& model) {
+  const std::int64_t len = b.options().seq_len > 0 ? b.options().seq_len : fallback;
+  if (len > limit) {
+    throw ModelError(model + " has " + std::to_string(limit) + " positions; a sequence of " + std::to_string(len) +
+                     " does not fit");
+  }
+  return len;
+}
+
 // ---- ResNet-50 (torchvision v1.5: stride on the 3x3 conv), 224x224, 1000 classes -------------
 
 Tensor conv_bn(Builder& b, const std::string& conv, const std::string& bn, const Tensor& x, std::int64_t out,
@@ -206,7 +217,7 @@ Tensor self_attention(Builder& b, const std::string& qkv_name, const std::string
 }
 
 void bert(Builder& b, const TransformerShape& t) {
-  const std::int64_t n = b.options().batch, len = 128, vocab = 30522;
+  const std::int64_t n = b.options().batch, len = sequence(b, 128, 512, "BERT"), vocab = 30522;
   const Tensor ids = b.input({n, len});
   Tensor x = b.embedding("embeddings.word_embeddings", ids, vocab, t.hidden);
   x = b.add("embeddings.add_token_type", x,
@@ -304,16 +315,17 @@ void llama2_7b(Builder& b, std::int64_t past, std::int64_t len) {
   b.linear("lm_head", Tensor{{n, 1, dim}, x.needs_grad}, vocab, false);
 }
 
-void llama2_7b_prefill(Builder& b) { llama2_7b(b, 0, 512); }
-void llama2_7b_decode(Builder& b) { llama2_7b(b, 512, 1); }
+// Prefill: --seq is the prompt; decode: --seq is the tokens already in the cache.
+void llama2_7b_prefill(Builder& b) { llama2_7b(b, 0, sequence(b, 512, 4096, "Llama-2")); }
+void llama2_7b_decode(Builder& b) { llama2_7b(b, sequence(b, 512, 4095, "Llama-2"), 1); }
 
-void gpt2_prefill(Builder& b) { gpt2(b, 0, 512); }
-void gpt2_decode(Builder& b) { gpt2(b, 512, 1); }
+void gpt2_prefill(Builder& b) { gpt2(b, 0, sequence(b, 512, 1024, "GPT-2")); }
+void gpt2_decode(Builder& b) { gpt2(b, sequence(b, 512, 1023, "GPT-2"), 1); }
 
 // ---- 2-layer LSTM language model (Zaremba et al. 2014, "medium": PyTorch word_language_model) --
 
 void lstm_lm(Builder& b) {
-  const std::int64_t steps = 35, width = 650, vocab = 10000;
+  const std::int64_t steps = sequence(b, 35, 1 << 20, "lstm"), width = 650, vocab = 10000;
   Tensor x = b.embedding("encoder", b.input({steps, b.options().batch}), vocab, width);
   x = b.lstm("rnn.0", x, width);
   x = b.lstm("rnn.1", x, width);
@@ -323,18 +335,22 @@ void lstm_lm(Builder& b) {
 
 const std::vector<ZooModel>& zoo() {
   static const std::vector<ZooModel> models{
-      {"resnet50", "ResNet-50 (torchvision), 3x224x224 images, 1000 classes", resnet50},
-      {"mobilenet_v3_large", "MobileNetV3-Large (torchvision), 3x224x224 images, 1000 classes", mobilenet_v3_large},
-      {"yolov8n", "YOLOv8n (Ultralytics), 3x640x640 images, 80 classes, raw head outputs (no DFL/NMS)", yolov8n},
-      {"bert_base", "BERT-base encoder (Hugging Face), 128 tokens, no task head", bert_base},
-      {"bert_large", "BERT-large encoder (Hugging Face), 128 tokens, no task head", bert_large},
-      {"lstm", "2-layer LSTM language model (Zaremba medium): 35 steps, 650 units, vocabulary 10000", lstm_lm},
-      {"vit_b_16", "ViT-B/16 (torchvision), 3x224x224 images, 1000 classes", vit_b_16},
-      {"gpt2_prefill", "GPT-2 small decoder, prefill of a 512-token prompt, logits of the last token", gpt2_prefill},
-      {"gpt2_decode", "GPT-2 small decoder, one new token with a 512-token KV cache", gpt2_decode},
-      {"llama2_7b_prefill", "Llama-2-7B decoder, prefill of a 512-token prompt, logits of the last token",
-       llama2_7b_prefill},
-      {"llama2_7b_decode", "Llama-2-7B decoder, one new token with a 512-token KV cache", llama2_7b_decode},
+      {"resnet50", "ResNet-50 (torchvision), 3x224x224 images, 1000 classes", resnet50, false},
+      {"mobilenet_v3_large", "MobileNetV3-Large (torchvision), 3x224x224 images, 1000 classes", mobilenet_v3_large,
+       false},
+      {"yolov8n", "YOLOv8n (Ultralytics), 3x640x640 images, 80 classes, raw head outputs (no DFL/NMS)", yolov8n, false},
+      {"bert_base", "BERT-base encoder (Hugging Face), 128 tokens (--seq up to 512), no task head", bert_base, true},
+      {"bert_large", "BERT-large encoder (Hugging Face), 128 tokens (--seq up to 512), no task head", bert_large, true},
+      {"lstm", "2-layer LSTM language model (Zaremba medium): 35 steps (--seq), 650 units, vocabulary 10000", lstm_lm,
+       true},
+      {"vit_b_16", "ViT-B/16 (torchvision), 3x224x224 images, 1000 classes", vit_b_16, false},
+      {"gpt2_prefill", "GPT-2 small decoder, prefill of a 512-token prompt (--seq), logits of the last token",
+       gpt2_prefill, true},
+      {"gpt2_decode", "GPT-2 small decoder, one new token with a 512-token KV cache (--seq)", gpt2_decode, true},
+      {"llama2_7b_prefill", "Llama-2-7B decoder, prefill of a 512-token prompt (--seq), logits of the last token",
+       llama2_7b_prefill, true},
+      {"llama2_7b_decode", "Llama-2-7B decoder, one new token with a 512-token KV cache (--seq)", llama2_7b_decode,
+       true},
   };
   return models;
 }
@@ -353,6 +369,10 @@ Workload build_zoo_model(const std::string& name, const WorkloadOptions& options
     for (const auto& m : models) known += (known.empty() ? "" : ", ") + m.name;
     throw ModelError("unknown model '" + name + "' (zoo: " + known + "; or a .onnx file)");
   }
+  if (options.seq_len != 0 && !it->has_sequence) {
+    throw ModelError(name + " has no sequence length to set (--seq is for the transformers and the LSTM)");
+  }
+  if (options.seq_len < 0) throw ModelError("the sequence length must be positive");
   Builder b(name, options);
   it->build(b);
   return b.finish();

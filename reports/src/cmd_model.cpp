@@ -91,6 +91,8 @@ int run(const Args& args) {
   if (args.has("--train") && options.train.empty()) throw UsageError("--train needs sgd, sgd_momentum or adam");
   options.fused_attention = !args.has("--unfused-attention");
   options.l2_bytes = args.number("--l2-bytes").value_or(0.0);
+  options.seq_len = args.integer("--seq").value_or(0);
+  if (args.has("--seq") && options.seq_len < 1) throw UsageError("--seq must be at least 1");
   if (options.l2_bytes < 0) throw UsageError("--l2-bytes must be 0 or more");
   const auto workload = dnn::build_workload(args.positional.front(), options);
   emit(args, format == Format::json ? dnn::to_json(workload).dump(2) + "\n" : render(workload, format));
@@ -104,7 +106,7 @@ const Command& model_command() {
       "model",
       "FLOPs and DRAM bytes of every layer of a zoo model or an .onnx file (analytic)",
       "edgeroof model MODEL|FILE.onnx [--batch B] [--dtype fp32|fp16|bf16|int8] [--train sgd|sgd_momentum|adam]\n"
-      "               [--unfused-attention] [--l2-bytes N] [--format table|csv|json] [-o FILE]\n"
+      "               [--seq N] [--unfused-attention] [--l2-bytes N] [--format table|csv|json] [-o FILE]\n"
       "edgeroof model --list",
       "Counts are analytic, from the layer shapes: 1 multiply-add = 2 FLOP (int8: integer ops); bytes\n"
       "are the DRAM traffic of each layer's inputs, weights and outputs, no reuse between layers.\n"
@@ -115,6 +117,7 @@ const Command& model_command() {
        {"--dtype", "DTYPE", "fp32 (default), fp16, bf16 or int8"},
        {"--train", "OPTIMIZER", "a training step with sgd, sgd_momentum or adam instead of inference"},
        {"--unfused-attention", "", "attention as bmm + softmax + bmm (score matrix in DRAM)"},
+       {"--seq", "N", "sequence length of a transformer or the LSTM (prompt, KV cache or steps; see --list)"},
        {"--l2-bytes", "N", "model L2 reuse: a tensor of at most N bytes written by the layer just before is read from L2"},
        {"--list", "", "list the zoo's models"},
        format_option,

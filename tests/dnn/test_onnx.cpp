@@ -3,8 +3,10 @@
 #include "edgeroof/dnn/zoo.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -196,6 +198,22 @@ TEST_F(Onnx, DecomposedLayersAreCountedAndShapeArithmeticIsFree) {
   EXPECT_EQ(w.layers.size(), 11u);
   EXPECT_DOUBLE_EQ(w.total_flops(), 48.0 * 7 + 8 * 2 + 48 * 2);
   EXPECT_EQ(w.layers.back().outputs.front(), (Shape{2, 4, 6}));  // the Reshape's shape came through
+}
+
+TEST_F(Onnx, ModelCommandReadsTheFileAndNamesWhatItCouldNotCount) {
+  const auto path = write(classifier("Hardmax"));
+  const fs::path out = fs::temp_directory_path() / ("edgeroof_onnx_" + std::to_string(::getpid()) + ".json");
+  const std::string cmd = std::string(EDGEROOF_BINARY_DIR) + "/reports/edgeroof model " + path +
+                          " --batch 2 --format json -o " + out.string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::ifstream in(out);
+  const auto doc = nlohmann::json::parse(in);
+  fs::remove(out);
+  EXPECT_EQ(doc.at("unsupported"), nlohmann::json::array({"Hardmax"}));
+  EXPECT_EQ(doc.at("totals").at("complete"), false);
+  WorkloadOptions o;
+  o.batch = 2;
+  EXPECT_DOUBLE_EQ(doc.at("totals").at("flops").get<double>(), classifier_from_ops(o).total_flops());
 }
 
 TEST_F(Onnx, FixedBatchAndBadFilesAreClearErrors) {

@@ -77,6 +77,21 @@ TEST(Zoo, Llama2SevenBillionParameters) {
   EXPECT_DOUBLE_EQ(params, 6738415616.0);
 }
 
+TEST(Zoo, SequenceLength) {
+  WorkloadOptions o;
+  o.seq_len = 1000;
+  for (const auto& l : build_workload("gpt2_decode", o).layers) {
+    if (l.op == "attention") EXPECT_EQ(l.inputs.at(1), (Shape{1, 12, 1001, 64}));
+  }
+  o.seq_len = 64;
+  // BERT-base at 64 tokens: half the projections of 128 tokens.
+  EXPECT_DOUBLE_EQ(forward_macs(build_workload("bert_base", o)), 12.0 * 64 * (4 * 768 * 768 + 2 * 768 * 3072));
+  EXPECT_THROW((void)build_workload("resnet50", o), ModelError);  // no sequence
+  o.seq_len = 1024;
+  EXPECT_THROW((void)build_workload("gpt2_decode", o), ModelError);  // 1025 positions
+  EXPECT_NO_THROW((void)build_workload("gpt2_prefill", o));
+}
+
 TEST(Zoo, DecodeReadsTheKvCacheAndIsMemoryBound) {
   const auto prefill = build_workload("gpt2_prefill", {1, "fp16"});
   const auto decode = build_workload("gpt2_decode", {1, "fp16"});

@@ -59,6 +59,9 @@ struct WorkloadOptions {
   // L2 reuse (0: off, every tensor from DRAM): an activation read by the layer right after the one
   // that wrote it, and no larger than this many bytes, is read from L2 (forward phases only).
   double l2_bytes = 0.0;
+  // Sequence length of a zoo transformer or LSTM (0: the model's default): tokens of BERT, the
+  // prompt of a prefill, the KV cache of a decode, the steps of the LSTM.
+  std::int64_t seq_len = 0;
 };
 
 // Builds the workload of a zoo model (resnet50, bert_base, ...) or of an .onnx file.

@@ -12,6 +12,7 @@ struct ZooModel {
   std::string name;
   std::string description;  // source and input shape, for `edgeroof model --list`
   void (*build)(Builder&);
+  bool has_sequence;  // takes WorkloadOptions::seq_len (tokens, prompt, KV cache or steps)
 };
 
 [[nodiscard]] const std::vector<ZooModel>& zoo();
