@@ -115,6 +115,9 @@ int run(const Args& args) {
     text += "\nPareto front (latency, energy):\n";
     for (const auto& m : result.pareto) text += row_text(m.key == result.chosen.key ? "* pareto" : "  pareto", m);
     text += "\nnvpmodel.conf section for the chosen mode:\n" + stanza;
+    if (!chosen.gpu_hz && !chosen.emc_hz && !chosen.cpu_khz && !chosen.cpu_online) {
+      text += "(the results of mode " + chosen.key + " record no power_mode.* frequencies: the section sets nothing)\n";
+    }
     if (args.has("--conf-out")) {
       text += "\nwritten with the board's modes to " + conf_out + "; apply it with:\n  " + command + "\n";
     } else {

@@ -107,7 +107,9 @@ void fit_energy_of(RooflineMode& mode, const std::map<std::string, Pooled>& pool
     }
     by_backend[parsed->backend].push_back(std::move(s));
   }
-  const auto idle = context_real(mode.context, "idle_power_W");
+  // edgeroof-bench measures idle power before its benchmarks; edgeroof sweep after settling a mode.
+  auto idle = context_real(mode.context, "idle_power_W");
+  if (!idle) idle = context_real(mode.context, "power_mode.idle_power_W");
   for (const auto& [backend, samples] : by_backend) {
     if (auto fit = fit_energy(samples)) {
       fit->idle_power_W = idle;

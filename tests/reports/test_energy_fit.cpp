@@ -162,3 +162,12 @@ TEST(EnergyFit, MalformedRooflinesAreOneClearError) {
   }
   std::filesystem::remove(cut);
 }
+
+TEST(EnergyFit, IdlePowerOfASweepWhenTheBenchDidNotMeasureIt) {
+  auto file = parse_results(synthetic_results(SyntheticMode{}, 11), "sweep.json");
+  file.context.erase("idle_power_W");
+  file.context["power_mode.idle_power_W"] = "6.25";  // edgeroof sweep, after the mode settled
+  const auto& e = fit_rooflines({file}).modes[0].energy.at("cuda");
+  ASSERT_TRUE(e.idle_power_W);
+  EXPECT_DOUBLE_EQ(*e.idle_power_W, 6.25);
+}
