@@ -42,6 +42,7 @@ void keep_best(std::map<std::string, Ceiling>& table, const std::string& key, do
 // Rates of every repetition of every benchmark in a mode's files, pooled by name.
 struct Pooled {
   std::vector<double> flops_rate, bytes_rate;
+  std::optional<BenchmarkName> parsed;  // parsed once: a grid sweep has thousands of files
   std::vector<double> energy_J, flops, bytes, time_s;  // per iteration, repetitions with energy_J
   std::string label;
 };
@@ -49,6 +50,7 @@ struct Pooled {
 void pool_file(std::map<std::string, Pooled>& pooled, const ResultsFile& file) {
   for (const auto& [name, reps] : repetitions_by_name(file)) {
     auto& p = pooled[name];
+    if (!p.parsed) p.parsed = parse_benchmark_name(name);
     for (const auto* r : reps) {
       if (auto v = r->counter("FLOP/s")) p.flops_rate.push_back(*v);
       if (auto v = r->counter("B/s")) p.bytes_rate.push_back(*v);
@@ -65,7 +67,7 @@ void pool_file(std::map<std::string, Pooled>& pooled, const ResultsFile& file) {
 
 void fit_time(RooflineMode& mode, const std::map<std::string, Pooled>& pooled) {
   for (const auto& [name, p] : pooled) {
-    const auto parsed = parse_benchmark_name(name);
+    const auto& parsed = p.parsed;
     if (!parsed) continue;
     if (parsed->family == "compute" && !p.flops_rate.empty()) {
       keep_best(mode.compute_flops_per_s, parsed->backend + "/" + parsed->what, median(p.flops_rate), name);
@@ -94,7 +96,7 @@ void fit_energy_of(RooflineMode& mode, const std::map<std::string, Pooled>& pool
   std::map<std::string, std::vector<EnergySample>> by_backend;
   for (const auto& [name, p] : pooled) {
     if (p.energy_J.empty()) continue;
-    const auto parsed = parse_benchmark_name(name);
+    const auto& parsed = p.parsed;
     if (!parsed) continue;
     EnergySample s{name, "", "", median(p.flops), median(p.bytes), median(p.time_s), median(p.energy_J)};
     if (parsed->family == "compute") {
