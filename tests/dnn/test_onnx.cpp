@@ -200,6 +200,61 @@ TEST_F(Onnx, DecomposedLayersAreCountedAndShapeArithmeticIsFree) {
   EXPECT_EQ(w.layers.back().outputs.front(), (Shape{2, 4, 6}));  // the Reshape's shape came through
 }
 
+// Batchnorm, pooling, a residual add, nearest resize, concat, a MatMul layer with its bias added
+// separately (as exporters write nn.Linear without Gemm) and softmax.
+TEST_F(Onnx, DetectorLikeBlockMatchesTheOps) {
+  auto m = model_with_input("block", {4, 8, 8});
+  auto* g = m.mutable_graph();
+  weight(g, "conv.w", {8, 4, 1, 1});
+  for (const char* p : {"bn.scale", "bn.bias", "bn.mean", "bn.var"}) weight(g, p, {8});
+  weight(g, "fc.w", {16, 5});
+  weight(g, "fc.b", {5});
+  auto* scales = g->add_initializer();
+  scales->set_name("scales");
+  scales->set_data_type(onnx::TensorProto::FLOAT);
+  scales->add_dims(4);
+  for (float v : {1.0f, 1.0f, 2.0f, 2.0f}) scales->add_float_data(v);
+  set_ints(node(g, "Conv", {"x", "conv.w"}, {"c"}, "conv"), "kernel_shape", {1, 1});
+  node(g, "BatchNormalization", {"c", "bn.scale", "bn.bias", "bn.mean", "bn.var"}, {"b"}, "bn");
+  node(g, "Relu", {"b"}, {"r"}, "relu");
+  auto* pool = node(g, "MaxPool", {"r"}, {"p"}, "pool");
+  set_ints(pool, "kernel_shape", {3, 3});
+  set_ints(pool, "pads", {1, 1, 1, 1});
+  node(g, "Add", {"p", "r"}, {"a"}, "add");
+  node(g, "Resize", {"a", "", "scales"}, {"u"}, "up");
+  set_int(node(g, "Concat", {"u", "u"}, {"cat"}, "cat"), "axis", 1);
+  node(g, "GlobalAveragePool", {"cat"}, {"gap"}, "gap");
+  node(g, "Flatten", {"gap"}, {"f"}, "flatten");
+  node(g, "MatMul", {"f", "fc.w"}, {"mm"}, "fc");
+  node(g, "Add", {"mm", "fc.b"}, {"logits"}, "fc_bias");
+  set_int(node(g, "Softmax", {"logits"}, {"y"}, "softmax"), "axis", -1);
+  g->add_output()->set_name("y");
+  const auto path = write(m);
+
+  WorkloadOptions o;
+  o.batch = 3;
+  Builder b("block", o);
+  Conv2dParams cp;
+  cp.out_channels = 8;
+  const Tensor r = b.activation("relu", "relu", b.batchnorm("bn", b.conv2d("conv", b.input({3, 4, 8, 8}), cp)));
+  const Tensor a = b.add("add", b.maxpool("pool", r, {{3, 3}, {1, 1}, {1, 1}}), r);
+  const Tensor u = b.upsample("up", a, 2);
+  const Tensor gap = b.global_avgpool("gap", b.concat("cat", {u, u}, 1));
+  const Tensor logits = b.add("fc_bias", b.linear("fc", b.view(gap, {3, 16}), 5, false), b.input({1, 5}));
+  b.softmax("softmax", logits);
+  const auto expected = b.finish();
+
+  const auto imported = build_workload(path, o);
+  EXPECT_TRUE(imported.complete());
+  ASSERT_EQ(imported.layers.size(), expected.layers.size());
+  for (std::size_t i = 0; i < expected.layers.size(); ++i) {
+    EXPECT_EQ(imported.layers[i].op, expected.layers[i].op);
+    EXPECT_EQ(imported.layers[i].outputs, expected.layers[i].outputs) << expected.layers[i].name;
+    EXPECT_DOUBLE_EQ(imported.layers[i].flops, expected.layers[i].flops) << expected.layers[i].name;
+    EXPECT_DOUBLE_EQ(imported.layers[i].bytes, expected.layers[i].bytes) << expected.layers[i].name;
+  }
+}
+
 TEST_F(Onnx, ModelCommandReadsTheFileAndNamesWhatItCouldNotCount) {
   const auto path = write(classifier("Hardmax"));
   const fs::path out = fs::temp_directory_path() / ("edgeroof_onnx_" + std::to_string(::getpid()) + ".json");
