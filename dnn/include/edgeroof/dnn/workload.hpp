@@ -33,7 +33,10 @@ struct LayerCost {
   bool tensor_op = false;  // GEMM-like (conv, matmul, attention): may run on tensor cores
   // What the shapes do not say, for building the layer's kernel: conv2d has "kernel" [r, s],
   // "stride" [sh, sw], "padding" [ph, pw], "dilation" [dh, dw], "groups" [g], "bias" [0|1];
-  // pooling has "kernel", "stride", "padding"; attention has "heads" [h], "causal" [0|1].
+  // pooling has "kernel", "stride", "padding"; attention has "heads" [h], "causal" [0|1] and
+  // "kv_heads" [hk] (grouped queries when hk < h); linear has "bias" [0|1]; concat "axis" [a];
+  // upsample "scale" [s, s]; lstm "hidden" [H]. Every phase of a layer carries the forward
+  // shapes and attrs (dnn/ops.hpp).
   std::map<std::string, std::vector<std::int64_t>> attrs;
 };
 
