@@ -71,6 +71,21 @@ template <class Perf> const Perf& fastest(const Perf* results, int count, const 
   throw LayerKernelError(std::string("cuDNN found no working ") + what + " algorithm for this layer");
 }
 
+// cuDNN's names of its convolution algorithms (the enums' order), for the benchmark label.
+std::string algorithm_name(Pass pass, int algo) {
+  static const char* const forward[] = {"implicit_gemm", "implicit_precomp_gemm", "gemm",       "direct",
+                                        "fft",           "fft_tiling",            "winograd", "winograd_nonfused"};
+  static const char* const data[] = {"algo_0", "algo_1", "fft", "fft_tiling", "winograd", "winograd_nonfused"};
+  static const char* const filter[] = {"algo_0", "algo_1", "fft", "algo_3", "winograd", "winograd_nonfused", "fft_tiling"};
+  const auto pick = [algo](const char* const* names, int count) { return algo >= 0 && algo < count ? names[algo] : "unknown"; };
+  switch (pass) {
+  case Pass::forward: return pick(forward, 8);
+  case Pass::backward_data: return pick(data, 6);
+  case Pass::backward_weights: return pick(filter, 7);
+  }
+  return "unknown";
+}
+
 // --- convolution -----------------------------------------------------------------------------
 
 class Conv final : public CudaLayerKernel {
@@ -137,7 +152,7 @@ private:
   }
   void use(std::size_t workspace_bytes, const char* pass_name, int algo, cudnnMathType_t math) {
     if (workspace_bytes > 0) m_workspace = kernels::cuda::DeviceBuffer(workspace_bytes);
-    set_algorithm(std::string("cudnn:") + pass_name + "_algo" + std::to_string(algo) +
+    set_algorithm(std::string("cudnn:") + pass_name + ":" + algorithm_name(pass(), algo) +
                   (math == CUDNN_DEFAULT_MATH ? "" : ":tensor_op") + ":ws" + std::to_string(workspace_bytes));
   }
   void do_run() override {

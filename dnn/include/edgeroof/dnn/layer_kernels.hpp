@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace edgeroof::dnn {
@@ -36,7 +37,7 @@ enum class Pass { forward, backward_data, backward_weights };
 
 // One layer at one pass, made from the layer's FORWARD LayerCost (its shapes and attrs define the
 // problem; a backward LayerCost may describe its tensors differently). Inputs are filled with
-// fixed pseudo-random values, so check() can evaluate the layer's definition directly.
+// fixed pseudo-random values, so max_relative_error() can evaluate the layer's definition directly.
 class LayerKernel {
 public:
   LayerKernel(LayerCost forward_layer, Pass pass) : m_layer(std::move(forward_layer)), m_pass(pass) {}
@@ -57,7 +58,8 @@ public:
 
   [[nodiscard]] const LayerCost& layer() const { return m_layer; }
   [[nodiscard]] Pass pass() const { return m_pass; }
-  // What the library picked, for the benchmark's label: "onednn:jit:avx2", "cudnn:IMPLICIT_GEMM".
+  // What the library picked, for the benchmark's label: "onednn:brgconv:avx512_core",
+  // "cudnn:fwd:implicit_precomp_gemm:tensor_op:ws0" (cuDNN's algorithm, math type, workspace bytes).
   [[nodiscard]] const std::string& algorithm() const { return m_algorithm; }
 
 protected:
