@@ -44,6 +44,13 @@ void write_min_max(const ModeIo& io, const std::string& min_path, const std::str
   }
 }
 
+void detail::throw_restore_failures(const std::vector<std::string>& failures) {
+  if (failures.empty()) return;
+  std::string text = "restore incomplete:";
+  for (const auto& f : failures) text += " " + f + ";";
+  throw ModeError(text);
+}
+
 RestoreGuard::~RestoreGuard() {
   if (m_controller == nullptr) return;
   try {
@@ -54,9 +61,43 @@ RestoreGuard::~RestoreGuard() {
   }
 }
 
-std::unique_ptr<ModeController> make_controller(ModeIo io, std::optional<NvpmodelConf> conf) {
+HostController::HostController(ModeIo io, std::function<NvmlClockApi()> load_gpu, unsigned gpu_device)
+    : m_io(std::move(io)), m_cpu(m_io), m_load_gpu(std::move(load_gpu)), m_gpu_device(gpu_device) {}
+
+void HostController::apply(const PowerMode& mode) {
+  if (mode.id || mode.tpc_pg_mask) throw ModeError(mode.key + ": nvpmodel modes and TPC masks exist only on a Jetson");
+  PowerMode cpu_part = mode;
+  cpu_part.gpu_min_hz = cpu_part.gpu_max_hz = cpu_part.emc_max_hz = std::nullopt;
+  m_cpu.apply_cpu(cpu_part);
+  if (!mode.gpu_min_hz && !mode.gpu_max_hz && !mode.emc_max_hz) return;
+  if (!m_gpu) m_gpu = std::make_unique<NvmlController>(m_load_gpu(), m_gpu_device, m_io.dry_run);
+  PowerMode gpu_part = mode;
+  gpu_part.cpu_online = std::nullopt;
+  gpu_part.cpu_min_khz = gpu_part.cpu_max_khz = std::nullopt;
+  m_gpu->apply(gpu_part);
+}
+
+std::vector<std::string> HostController::verify(const PowerMode& mode) const {
+  std::vector<std::string> diffs;
+  m_cpu.verify_cpu(mode, diffs);
+  if (m_gpu && (mode.gpu_max_hz || mode.emc_max_hz)) {
+    PowerMode gpu_part = mode;
+    gpu_part.cpu_online = std::nullopt;
+    for (auto& d : m_gpu->verify(gpu_part)) diffs.push_back(std::move(d));
+  }
+  return diffs;
+}
+
+void HostController::restore() {
+  std::vector<std::string> failures;
+  m_cpu.restore_cpu(failures);
+  if (m_gpu) detail::attempt(failures, [&] { m_gpu->restore(); });
+  detail::throw_restore_failures(failures);
+}
+
+std::unique_ptr<ModeController> make_controller(ModeIo io, std::optional<NvpmodelConf> conf, std::function<NvmlClockApi()> load_gpu) {
   if (conf || find_gpu_devfreq(io.root)) return std::make_unique<JetsonController>(std::move(io), std::move(conf));
-  return std::make_unique<CpufreqController>(std::move(io));
+  return std::make_unique<HostController>(std::move(io), std::move(load_gpu));
 }
 
 }  // namespace edgeroof::power

@@ -103,13 +103,7 @@ std::vector<std::string> CpufreqController::verify(const PowerMode& mode) const 
 }
 
 void CpufreqController::restore_cpu(std::vector<std::string>& failures) {
-  const auto attempt = [&failures](const auto& action) {
-    try {
-      action();
-    } catch (const std::exception& e) {
-      failures.push_back(e.what());
-    }
-  };
+  const auto attempt = [&failures](const auto& action) { detail::attempt(failures, action); };
   for (int cpu = 0; cpu < static_cast<int>(m_saved.size()); ++cpu) {
     const auto& s = m_saved[static_cast<std::size_t>(cpu)];
     if (s.online == "1" && !is_online(cpu)) attempt([&] { m_io.do_write(online_node(cpu), "1"); });
@@ -129,11 +123,7 @@ void CpufreqController::restore_cpu(std::vector<std::string>& failures) {
 void CpufreqController::restore() {
   std::vector<std::string> failures;
   restore_cpu(failures);
-  if (!failures.empty()) {
-    std::string text = "restore incomplete:";
-    for (const auto& f : failures) text += " " + f + ";";
-    throw ModeError(text);
-  }
+  detail::throw_restore_failures(failures);
 }
 
 PowerMode CpufreqController::current() const {

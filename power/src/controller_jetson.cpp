@@ -121,13 +121,7 @@ std::vector<std::string> JetsonController::verify(const PowerMode& mode) const {
 void JetsonController::restore() {
   if (!m_saved) return;
   std::vector<std::string> failures;
-  const auto attempt = [&failures](const auto& action) {
-    try {
-      action();
-    } catch (const std::exception& e) {
-      failures.push_back(e.what());
-    }
-  };
+  const auto attempt = [&failures](const auto& action) { detail::attempt(failures, action); };
   // nvpmodel first: it resets every limit of its mode, then the exact values found are written back
   // (they differ from the mode's when someone ran jetson_clocks or wrote limits by hand).
   if (m_ran_nvpmodel && m_saved_id) {
@@ -147,11 +141,7 @@ void JetsonController::restore() {
     attempt([&] { m_io.do_write(*m_emc_cap, std::to_string(*m_saved_emc_cap)); });
   }
   m_ran_nvpmodel = false;
-  if (!failures.empty()) {
-    std::string text = "restore incomplete:";
-    for (const auto& f : failures) text += " " + f + ";";
-    throw ModeError(text);
-  }
+  detail::throw_restore_failures(failures);
 }
 
 PowerMode JetsonController::current() const {

@@ -127,16 +127,16 @@ std::vector<std::string> NvmlController::verify(const PowerMode& mode) const {
 }
 
 void NvmlController::restore() {
-  std::string failures;
+  std::vector<std::string> failures;
   if (m_locked_gpu) {
-    if (const int rc = m_api.reset_gpu_locked_clocks(m_device); rc != 0) failures += " nvmlDeviceResetGpuLockedClocks: " + m_api.error_string(rc) + ";";
+    detail::attempt(failures, [&] { check(m_api.reset_gpu_locked_clocks(m_device), "nvmlDeviceResetGpuLockedClocks"); });
     m_locked_gpu = false;
   }
   if (m_locked_memory) {
-    if (const int rc = m_api.reset_memory_locked_clocks(m_device); rc != 0) failures += " nvmlDeviceResetMemoryLockedClocks: " + m_api.error_string(rc) + ";";
+    detail::attempt(failures, [&] { check(m_api.reset_memory_locked_clocks(m_device), "nvmlDeviceResetMemoryLockedClocks"); });
     m_locked_memory = false;
   }
-  if (!failures.empty()) throw ModeError("restore incomplete:" + failures);
+  detail::throw_restore_failures(failures);
 }
 
 PowerMode NvmlController::current() const {

@@ -324,3 +324,55 @@ TEST(Process, StopSignalsOnlySetAFlag) {
   StopSignals::reset();
   EXPECT_FALSE(StopSignals::requested());
 }
+
+TEST(HostController, CpusThroughCpufreqAndTheGpuThroughNvmlLoadedOnDemand) {
+  // A plain Linux machine: cpufreq nodes, no GPU devfreq, no nvpmodel.conf.
+  const FakeOrin orin("host");
+  std::filesystem::remove_all(orin.dir() / "sys/class/devfreq");
+  std::filesystem::remove(orin.dir() / "etc/nvpmodel.conf");
+  int loads = 0;
+  std::vector<std::string> calls;
+  const auto load = [&] {
+    ++loads;
+    NvmlClockApi api;
+    api.set_gpu_locked_clocks = [&](unsigned, unsigned lo, unsigned hi) {
+      calls.push_back("lock " + std::to_string(lo) + "-" + std::to_string(hi));
+      return 0;
+    };
+    api.reset_gpu_locked_clocks = [&](unsigned) {
+      calls.push_back("reset");
+      return 0;
+    };
+    api.current_clocks = [](unsigned, unsigned& sm, unsigned& mem) {
+      sm = 1410;
+      mem = 1593;
+      return 0;
+    };
+    api.error_string = [](int) { return std::string("error"); };
+    return api;
+  };
+  auto c = make_controller(ModeIo{Root(orin.dir())}, std::nullopt, load);
+  EXPECT_EQ(c->name(), "cpufreq+nvml");
+  c->save();
+  PowerMode cpu_only;
+  cpu_only.key = "c2-cpu576000";
+  cpu_only.cpu_online = 2;
+  cpu_only.cpu_min_khz = cpu_only.cpu_max_khz = 576000;
+  c->apply(cpu_only);
+  EXPECT_EQ(loads, 0);  // no GPU setting, no NVML
+  EXPECT_TRUE(c->verify(cpu_only).empty());
+  PowerMode both = cpu_only;
+  both.key = "c2-cpu576000-gpu1410000000";
+  both.gpu_min_hz = both.gpu_max_hz = 1410000000;
+  c->apply(both);
+  EXPECT_EQ(loads, 1);
+  EXPECT_EQ(calls, (std::vector<std::string>{"lock 1410-1410"}));
+  EXPECT_TRUE(c->verify(both).empty());
+  c->restore();
+  EXPECT_EQ(calls.back(), "reset");
+  EXPECT_EQ(orin.get(cpu_node(2, "online")), "1");
+  EXPECT_EQ(orin.get(cpu_node(0, "scaling_max_freq")), "2201600");
+  PowerMode tpc;
+  tpc.tpc_pg_mask = 0;
+  EXPECT_THROW(c->apply(tpc), ModeError);
+}

@@ -307,3 +307,47 @@ TEST_F(Sweep, ModesCommandListsResolvedModesAsJson) {
   EXPECT_EQ(slurp(m_log), "edgeroof modes: error: " + (m_orin->dir() / "etc/nvpmodel.conf").string() +
                               ": nvpmodel.conf line 2: expected 'PARAM ARG VALUE' in POWER_MODEL A\n");
 }
+
+namespace {
+
+// Records what the sweep asks of it; verify() of the mode named `explode_on` throws something
+// unexpected, as a vanished sysfs tree or a bug would.
+class RecordingController : public power::ModeController {
+public:
+  [[nodiscard]] std::string name() const override { return "recording"; }
+  void save() override { calls.push_back("save"); }
+  void apply(const power::PowerMode& m) override { calls.push_back("apply " + m.key); }
+  [[nodiscard]] std::vector<std::string> verify(const power::PowerMode& m) const override {
+    if (m.key == explode_on) throw std::runtime_error("sysfs vanished");
+    return {};
+  }
+  void restore() override { calls.push_back("restore"); }
+  [[nodiscard]] power::PowerMode current() const override { return {}; }
+  std::vector<std::string> calls;
+  std::string explode_on;
+};
+
+}  // namespace
+
+TEST_F(Sweep, AnExceptionMidSweepStillRestores) {
+  power::PowerMode a, b;
+  a.key = "a";
+  b.key = "b";
+  reports::SweepOptions o;
+  o.out_dir = m_out;
+  o.bench = fake_bench;
+  o.root = m_orin->dir().string();
+  o.settle.timeout_s = 0;
+  RecordingController c;
+  c.explode_on = "b";
+  std::ostringstream log;
+  EXPECT_THROW((void)reports::run_sweep(&c, {a, b}, o, log), std::runtime_error);
+  EXPECT_EQ(c.calls, (std::vector<std::string>{"save", "apply a", "apply b", "restore"}));
+  EXPECT_EQ(files_in(m_out), (std::set<std::string>{"a.json"}));
+  // All done already: nothing to apply, so the machine is not touched at all.
+  c.calls.clear();
+  c.explode_on.clear();
+  const auto again = reports::run_sweep(&c, {a}, o, log);
+  EXPECT_EQ(again.skipped, 1);
+  EXPECT_TRUE(c.calls.empty());
+}

@@ -39,6 +39,20 @@ struct ModeIo {
 void write_min_max(const ModeIo& io, const std::string& min_path, const std::string& max_path, std::int64_t min_value,
                    std::int64_t max_value);
 
+namespace detail {
+// Restoring tries every node: a failure is collected, and reported once all were tried.
+template <typename Action>
+void attempt(std::vector<std::string>& failures, const Action& action) {
+  try {
+    action();
+  } catch (const std::exception& e) {
+    failures.push_back(e.what());
+  }
+}
+// Throws one ModeError listing the failures; returns when there are none.
+void throw_restore_failures(const std::vector<std::string>& failures);
+}  // namespace detail
+
 class ModeController {
 public:
   virtual ~ModeController() = default;
@@ -167,8 +181,29 @@ private:
   bool m_locked_memory = false;
 };
 
+// Any other machine: CPUs through cpufreq, and GPU/memory clocks of an NVIDIA GPU through NVML,
+// loaded (by `load_gpu`) only when a mode sets them.
+class HostController : public ModeController {
+public:
+  HostController(ModeIo io, std::function<NvmlClockApi()> load_gpu, unsigned gpu_device = 0);
+  [[nodiscard]] std::string name() const override { return "cpufreq+nvml"; }
+  void save() override { m_cpu.save(); }
+  void apply(const PowerMode& mode) override;
+  [[nodiscard]] std::vector<std::string> verify(const PowerMode& mode) const override;
+  void restore() override;
+  [[nodiscard]] PowerMode current() const override { return m_cpu.current(); }
+
+private:
+  ModeIo m_io;
+  CpufreqController m_cpu;
+  std::function<NvmlClockApi()> m_load_gpu;
+  unsigned m_gpu_device;
+  std::unique_ptr<NvmlController> m_gpu;
+};
+
 // The controller for the machine under io.root: Jetson when it has a GPU devfreq node or an
-// nvpmodel.conf, cpufreq otherwise. `conf` is the parsed nvpmodel.conf, if any.
-[[nodiscard]] std::unique_ptr<ModeController> make_controller(ModeIo io, std::optional<NvpmodelConf> conf);
+// nvpmodel.conf, HostController otherwise. `conf` is the parsed nvpmodel.conf, if any.
+[[nodiscard]] std::unique_ptr<ModeController> make_controller(ModeIo io, std::optional<NvpmodelConf> conf,
+                                                              std::function<NvmlClockApi()> load_gpu = load_nvml);
 
 }  // namespace edgeroof::power
