@@ -17,17 +17,26 @@ namespace {
 
 // Ops that only change how elements are seen (or are no-ops at inference): no layer, like the
 // zoo's views. Their outputs take the shapes shape inference gave them.
-const std::set<std::string> kViews{"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity",
-                                   "Dropout", "Shape",   "Constant", "Split",    "Slice",     "Cast"};
-const std::map<std::string, std::string> kActivations{
-    {"Relu", "relu"}, {"Sigmoid", "sigmoid"}, {"Tanh", "tanh"},       {"HardSwish", "hardswish"},
-    {"HardSigmoid", "hardsigmoid"},           {"Gelu", "gelu"},       {"Sqrt", "sqrt"},
-    {"Erf", "erf"},   {"Exp", "exp"},         {"Neg", "neg"},         {"Reciprocal", "reciprocal"},
-    {"Clip", "clip"}, {"LeakyRelu", "leaky_relu"}};
+const std::set<std::string> kViews{"Reshape", "Flatten", "Squeeze",  "Unsqueeze", "Transpose", "Identity",
+                                   "Dropout", "Shape",   "Constant", "Split",     "Slice",     "Cast"};
+const std::map<std::string, std::string> kActivations{{"Relu", "relu"},
+                                                      {"Sigmoid", "sigmoid"},
+                                                      {"Tanh", "tanh"},
+                                                      {"HardSwish", "hardswish"},
+                                                      {"HardSigmoid", "hardsigmoid"},
+                                                      {"Gelu", "gelu"},
+                                                      {"Sqrt", "sqrt"},
+                                                      {"Erf", "erf"},
+                                                      {"Exp", "exp"},
+                                                      {"Neg", "neg"},
+                                                      {"Reciprocal", "reciprocal"},
+                                                      {"Clip", "clip"},
+                                                      {"LeakyRelu", "leaky_relu"}};
 const std::map<std::string, std::string> kBinaryOps{{"Sub", "sub"}, {"Div", "div"}, {"Pow", "pow"}};
 const std::map<std::string, std::string> kReductions{{"ReduceMean", "reduce_mean"}, {"ReduceSum", "reduce_sum"}};
 
-std::vector<std::int64_t> ints(const onnx::NodeProto& node, const std::string& name, std::vector<std::int64_t> fallback) {
+std::vector<std::int64_t> ints(const onnx::NodeProto& node, const std::string& name,
+                               std::vector<std::int64_t> fallback) {
   for (const auto& a : node.attribute()) {
     if (a.name() == name) return {a.ints().begin(), a.ints().end()};
   }
@@ -133,7 +142,8 @@ private:
     }
     bool changed = false;
     for (const auto& n : g->node()) {
-      if (n.op_type() != "Reshape" || n.input_size() < 2 || known.count(n.output(0)) || !known.count(n.input(0))) continue;
+      if (n.op_type() != "Reshape" || n.input_size() < 2 || known.count(n.output(0)) || !known.count(n.input(0)))
+        continue;
       std::vector<std::int64_t> target;
       if (const auto it = values.find(n.input(1)); it != values.end()) {
         for (const auto& d : it->second.dim()) {
@@ -185,14 +195,15 @@ private:
       if (shape->dim_size() == 0) continue;
       auto* d0 = shape->mutable_dim(0);
       if (d0->has_dim_value() && d0->dim_value() != batch) {
-        throw ModelError(m_path + ": input '" + in.name() + "' has a fixed batch of " + std::to_string(d0->dim_value()) +
-                         "; use --batch " + std::to_string(d0->dim_value()) + " or export with a dynamic batch axis");
+        throw ModelError(m_path + ": input '" + in.name() + "' has a fixed batch of " +
+                         std::to_string(d0->dim_value()) + "; use --batch " + std::to_string(d0->dim_value()) +
+                         " or export with a dynamic batch axis");
       }
       d0->set_dim_value(batch);
       for (int i = 1; i < shape->dim_size(); ++i) {
         if (!shape->dim(i).has_dim_value()) {
-          throw ModelError(m_path + ": input '" + in.name() + "' has a symbolic dimension '" + shape->dim(i).dim_param() +
-                           "' other than the batch; export it with fixed sizes");
+          throw ModelError(m_path + ": input '" + in.name() + "' has a symbolic dimension '" +
+                           shape->dim(i).dim_param() + "' other than the batch; export it with fixed sizes");
         }
       }
     }
@@ -246,7 +257,8 @@ private:
     } else if (op == "LayerNormalization" && x != nullptr && integer(n, "axis", -1) == -1) {
       y = m_builder.layernorm(name, *x);
     } else if (op == "Softmax" && x != nullptr &&
-               (integer(n, "axis", -1) == -1 || integer(n, "axis", -1) == static_cast<std::int64_t>(x->shape.size()) - 1)) {
+               (integer(n, "axis", -1) == -1 ||
+                integer(n, "axis", -1) == static_cast<std::int64_t>(x->shape.size()) - 1)) {
       y = m_builder.softmax(name, *x);
     } else if ((op == "MaxPool" || op == "AveragePool") && x != nullptr && x->shape.size() == 4 && symmetric(n)) {
       const auto k = ints(n, "kernel_shape", {1, 1});

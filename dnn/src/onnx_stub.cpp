@@ -6,8 +6,9 @@ namespace edgeroof::dnn {
 bool onnx_available() { return false; }
 
 Workload import_onnx(const std::string& path, const WorkloadOptions&) {
-  throw ModelError(path + ": this edgeroof was built without ONNX import; install libonnx-dev and protobuf "
-                          "(Debian: apt install libonnx-dev libprotobuf-dev) and configure with -DEDGEROOF_ENABLE_ONNX=ON");
+  throw ModelError(path +
+                   ": this edgeroof was built without ONNX import; install libonnx-dev and protobuf "
+                   "(Debian: apt install libonnx-dev libprotobuf-dev) and configure with -DEDGEROOF_ENABLE_ONNX=ON");
 }
 
 }  // namespace edgeroof::dnn

@@ -178,9 +178,10 @@ Tensor Builder::produced(Shape shape, bool needs_grad) const {
   return {std::move(shape), needs_grad, m_forward.layers.size()};
 }
 
-void Builder::emit(const Tensor& primary, const std::string& name, const std::string& op, const std::vector<Shape>& inputs,
-                   const Shape& output, bool tensor_op, double forward_flops, double forward_bytes,
-                   const std::vector<Phase>& backward, const std::map<std::string, std::vector<std::int64_t>>& attrs) {
+void Builder::emit(const Tensor& primary, const std::string& name, const std::string& op,
+                   const std::vector<Shape>& inputs, const Shape& output, bool tensor_op, double forward_flops,
+                   double forward_bytes, const std::vector<Phase>& backward,
+                   const std::map<std::string, std::vector<std::int64_t>>& attrs) {
   LayerCost l;
   l.name = name;
   l.op = op;
@@ -256,8 +257,8 @@ Tensor Builder::conv2d(const std::string& name, const Tensor& x, const Conv2dPar
   const double xb = bytes_of(element_count(x.shape)), wb = bytes_of(element_count(w)), yb = bytes_of(out_elems);
   std::vector<Phase> back;
   if (x.needs_grad) back.push_back({"/bwd_data", "backward_data", 2 * macs, yb + wb + xb});
-  back.push_back({"/bwd_filter", "backward_weights", 2 * macs + (p.bias ? out_elems : 0.0),
-                  yb + xb + wb + bytes_of(bias)});
+  back.push_back(
+      {"/bwd_filter", "backward_weights", 2 * macs + (p.bias ? out_elems : 0.0), yb + xb + wb + bytes_of(bias)});
   std::vector<Shape> inputs{x.shape, w};
   if (p.bias) inputs.push_back({p.out_channels});
   emit(x, name, "conv2d", inputs, y, true, 2 * macs + (p.bias ? out_elems : 0.0), xb + wb + bytes_of(bias) + yb, back,
@@ -287,8 +288,8 @@ Tensor Builder::linear(const std::string& name, const Tensor& x, std::int64_t ou
   const double xb = bytes_of(element_count(x.shape)), wb = bytes_of(element_count(w)), yb = bytes_of(out_elems);
   std::vector<Phase> back;
   if (x.needs_grad) back.push_back({"/bwd_data", "backward_data", 2 * macs, yb + wb + xb});
-  back.push_back({"/bwd_weights", "backward_weights", 2 * macs + (bias ? out_elems : 0.0),
-                  yb + xb + wb + bytes_of(bias_elems)});
+  back.push_back(
+      {"/bwd_weights", "backward_weights", 2 * macs + (bias ? out_elems : 0.0), yb + xb + wb + bytes_of(bias_elems)});
   std::vector<Shape> inputs{x.shape, w};
   if (bias) inputs.push_back({out_features});
   emit(x, name, "linear", inputs, y, true, 2 * macs + (bias ? out_elems : 0.0), xb + wb + bytes_of(bias_elems) + yb,
@@ -331,8 +332,9 @@ Tensor Builder::gemm(const std::string& name, const std::string& op, const Tenso
 Tensor Builder::attention(const std::string& name, const Tensor& q, const Tensor& k, const Tensor& v, bool causal) {
   if (q.shape.size() != 4 || k.shape.size() != 4 || k.shape != v.shape || q.shape[0] != k.shape[0] ||
       q.shape[3] != k.shape[3] || k.shape[1] < 1 || q.shape[1] % k.shape[1] != 0 || k.shape[2] < q.shape[2]) {
-    throw ModelError(name + ": attention needs q [N, h, Lq, d] and k = v [N, hk, Lk, d] with hk dividing h and Lk >= Lq, got " +
-                     shape_text(q.shape) + ", " + shape_text(k.shape) + ", " + shape_text(v.shape));
+    throw ModelError(
+        name + ": attention needs q [N, h, Lq, d] and k = v [N, hk, Lk, d] with hk dividing h and Lk >= Lq, got " +
+        shape_text(q.shape) + ", " + shape_text(k.shape) + ", " + shape_text(v.shape));
   }
   const auto n = q.shape[0], h = q.shape[1], lq = q.shape[2], d = q.shape[3], lk = k.shape[2];
   const double heads = static_cast<double>(n * h);
@@ -360,9 +362,11 @@ Tensor Builder::attention(const std::string& name, const Tensor& q, const Tensor
   // pair; D = rowsum(dO*O) (mul, add per query element).
   const double backward = heads * pairs * (10 * dd + 4) + heads * lqd * dd * 2;
   // Reads Q, K, V, O, dO and lse; writes dQ, dK, dV.
-  const double backward_bytes = qo + kv + bytes_of(element_count(q.shape)) + lse + bytes_of(element_count(q.shape)) + kv;
+  const double backward_bytes =
+      qo + kv + bytes_of(element_count(q.shape)) + lse + bytes_of(element_count(q.shape)) + kv;
   std::vector<Phase> back;
-  if (q.needs_grad || k.needs_grad || v.needs_grad) back.push_back({"/bwd_data", "backward_data", backward, backward_bytes});
+  if (q.needs_grad || k.needs_grad || v.needs_grad)
+    back.push_back({"/bwd_data", "backward_data", backward, backward_bytes});
   emit(q, name, "attention", {q.shape, k.shape, v.shape}, q.shape, true, forward, qo + kv + lse, back,
        {{"heads", {h}}, {"kv_heads", {k.shape[1]}}, {"causal", {causal ? 1 : 0}}});
   return produced(q.shape, true);
@@ -424,9 +428,10 @@ Tensor Builder::rmsnorm(const std::string& name, const Tensor& x) {
   const double saved = training() ? bytes_of(rows) : 0.0;  // 1/rms of every row
   std::vector<Phase> back;
   // Reads x, dy, gamma, saved 1/rms; writes dx and dgamma.
-  if (x.needs_grad) back.push_back({"/bwd_data", "backward_data", kRmsnormBackward * e, 3 * xb + bytes_of(2 * dim) + saved});
-  emit(x, name, "rmsnorm", {x.shape, {x.shape.back()}}, x.shape, false, kRmsnormForward * e, 2 * xb + bytes_of(dim) + saved,
-       back);
+  if (x.needs_grad)
+    back.push_back({"/bwd_data", "backward_data", kRmsnormBackward * e, 3 * xb + bytes_of(2 * dim) + saved});
+  emit(x, name, "rmsnorm", {x.shape, {x.shape.back()}}, x.shape, false, kRmsnormForward * e,
+       2 * xb + bytes_of(dim) + saved, back);
   update(name, {{x.shape.back()}});
   return produced(x.shape, true);
 }
@@ -484,7 +489,8 @@ Tensor Builder::broadcast_binary(const std::string& name, const std::string& op,
       back.push_back({"/bwd_data", "backward_data", ya - eb, bytes_of(ya + eb)});
     }
   } else {
-    const auto* cost = std::find_if(std::begin(kBinary), std::end(kBinary), [&](const BinaryCost& c) { return op == c.op; });
+    const auto* cost =
+        std::find_if(std::begin(kBinary), std::end(kBinary), [&](const BinaryCost& c) { return op == c.op; });
     if (cost == std::end(kBinary)) throw ModelError(name + ": unknown binary op '" + op + "'");
     // Each operand's gradient reads dy and the other operand (or its own) and is written; b's is
     // summed down to b's shape when broadcast (one add per extra element).
@@ -520,8 +526,8 @@ Tensor Builder::reduce(const std::string& name, const std::string& op, const Ten
   if (op == "reduce_sum") {
     forward = e - o;  // adds; backward broadcasts dy back (a copy)
   } else if (op == "reduce_mean") {
-    forward = e;       // adds and one divide per output
-    backward = e;      // dy/n broadcast back: the divide per input element
+    forward = e;   // adds and one divide per output
+    backward = e;  // dy/n broadcast back: the divide per input element
   } else {
     throw ModelError(name + ": unknown reduction '" + op + "'");
   }
@@ -578,8 +584,9 @@ Tensor Builder::pool(const std::string& name, const std::string& op, const Tenso
   const Shape y{x.shape[0], x.shape[1], oh, ow};
   const double planes = static_cast<double>(x.shape[0] * x.shape[1]);
   // Input elements inside all windows (padding excluded), over all outputs.
-  const double valid = planes * static_cast<double>(valid_window_sum(x.shape[2], oh, p.kernel[0], p.stride[0], p.padding[0]) *
-                                                    valid_window_sum(x.shape[3], ow, p.kernel[1], p.stride[1], p.padding[1]));
+  const double valid =
+      planes * static_cast<double>(valid_window_sum(x.shape[2], oh, p.kernel[0], p.stride[0], p.padding[0]) *
+                                   valid_window_sum(x.shape[3], ow, p.kernel[1], p.stride[1], p.padding[1]));
   const double ex = element_count(x.shape), ey = element_count(y);
   double forward = 0.0;
   std::vector<Phase> back;
@@ -645,10 +652,9 @@ Tensor Builder::lstm(const std::string& name, const Tensor& x, std::int64_t hidd
   // it), and the cell's pointwise backward. Backward weights: dW += dgates^T [x, h] per step
   // (same multiply-adds as forward) and the bias gradient (one add per gate element).
   const double data_macs = steps * 4 * hd * (hd + (x.needs_grad ? id : 0.0));
-  std::vector<Phase> back{
-      {"/bwd_data", "backward_data", 2 * data_macs + kLstmCellBackward * cell,
-       yb + saved + wb + (x.needs_grad ? xb : 0.0) + 2 * state},
-      {"/bwd_weights", "backward_weights", 2 * gate_macs + 4 * cell, xb + yb + saved + wb}};
+  std::vector<Phase> back{{"/bwd_data", "backward_data", 2 * data_macs + kLstmCellBackward * cell,
+                           yb + saved + wb + (x.needs_grad ? xb : 0.0) + 2 * state},
+                          {"/bwd_weights", "backward_weights", 2 * gate_macs + 4 * cell, xb + yb + saved + wb}};
   emit(x, name, "lstm", {x.shape, w_ih, w_hh, b, b}, y, true, 2 * gate_macs + kLstmCellForward * cell, forward_bytes,
        back, {{"hidden", {hidden}}});
   update(name, {w_ih, w_hh, b, b});

@@ -1,7 +1,7 @@
 // The model zoo: real models at their published shapes, built op by op. Layer names follow the
 // reference implementations (torchvision, Hugging Face, Ultralytics) so a layer can be found there.
-#include "edgeroof/dnn/ops.hpp"
 #include "edgeroof/dnn/zoo.hpp"
+#include "edgeroof/dnn/ops.hpp"
 
 #include <algorithm>
 #include <string>
@@ -60,7 +60,6 @@ void resnet50(Builder& b) {
   x = b.global_avgpool("avgpool", x);
   b.linear("fc", b.view(x, {x.shape[0], x.shape[1]}), 1000, true);
 }
-
 
 // ---- MobileNetV3-Large (torchvision), 224x224, 1000 classes ----------------------------------
 
@@ -300,8 +299,10 @@ void llama2_7b(Builder& b, std::int64_t past, std::int64_t len) {
     const std::string l = "model.layers." + std::to_string(i);
     const Tensor a = b.rmsnorm(l + ".input_layernorm", x);
     const Shape new_heads{n, heads, len, hd};
-    const Tensor q = b.rope(l + ".self_attn.rotary_q", b.view(b.linear(l + ".self_attn.q_proj", a, dim, false), new_heads));
-    const Tensor k = b.rope(l + ".self_attn.rotary_k", b.view(b.linear(l + ".self_attn.k_proj", a, dim, false), new_heads));
+    const Tensor q =
+        b.rope(l + ".self_attn.rotary_q", b.view(b.linear(l + ".self_attn.q_proj", a, dim, false), new_heads));
+    const Tensor k =
+        b.rope(l + ".self_attn.rotary_k", b.view(b.linear(l + ".self_attn.k_proj", a, dim, false), new_heads));
     b.linear(l + ".self_attn.v_proj", a, dim, false);
     const Tensor kv{{n, heads, past + len, hd}, k.needs_grad};  // the cache with the new keys and values
     const Tensor ctx = b.attention(l + ".self_attn.attn", q, kv, kv, true);

@@ -32,8 +32,9 @@ std::string render(const dnn::Workload& w, Format format) {
   const bool csv = format == Format::csv;
   Table t({"name", "op", "phase", "inputs", "outputs", csv ? "flops" : "FLOP", csv ? "bytes" : "bytes", "FLOP/B"});
   for (const auto& l : w.layers) {
-    t.add({l.name, l.op, l.phase, shapes_text(l.inputs), shapes_text(l.outputs), csv ? number(l.flops) : si(l.flops, ""),
-           csv ? number(l.bytes) : si(l.bytes, "B"), intensity(l.flops, l.bytes)});
+    t.add({l.name, l.op, l.phase, shapes_text(l.inputs), shapes_text(l.outputs),
+           csv ? number(l.flops) : si(l.flops, ""), csv ? number(l.bytes) : si(l.bytes, "B"),
+           intensity(l.flops, l.bytes)});
   }
   const std::string total_name = w.complete() ? "total" : "total (incomplete)";
   t.add({total_name, "", w.phase, "", "", csv ? number(w.total_flops()) : si(w.total_flops(), ""),
@@ -118,7 +119,8 @@ const Command& model_command() {
        {"--train", "OPTIMIZER", "a training step with sgd, sgd_momentum or adam instead of inference"},
        {"--unfused-attention", "", "attention as bmm + softmax + bmm (score matrix in DRAM)"},
        {"--seq", "N", "sequence length of a transformer or the LSTM (prompt, KV cache or steps; see --list)"},
-       {"--l2-bytes", "N", "model L2 reuse: a tensor of at most N bytes written by the layer just before is read from L2"},
+       {"--l2-bytes", "N",
+        "model L2 reuse: a tensor of at most N bytes written by the layer just before is read from L2"},
        {"--list", "", "list the zoo's models"},
        format_option,
        output_option},

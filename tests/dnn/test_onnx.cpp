@@ -3,8 +3,8 @@
 #include "edgeroof/dnn/zoo.hpp"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <filesystem>
@@ -273,7 +273,13 @@ TEST_F(Onnx, ModelCommandReadsTheFileAndNamesWhatItCouldNotCount) {
 
 TEST_F(Onnx, FixedBatchAndBadFilesAreClearErrors) {
   auto m = classifier();
-  m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_value(1);
+  m.mutable_graph()
+      ->mutable_input(0)
+      ->mutable_type()
+      ->mutable_tensor_type()
+      ->mutable_shape()
+      ->mutable_dim(0)
+      ->set_dim_value(1);
   const auto path = write(m);
   WorkloadOptions o;
   o.batch = 1;

@@ -107,8 +107,8 @@ TEST(Conv2d, StrideDilationAndDepthwise) {
 
 TEST(Linear, Fp16ForwardBackwardAndNoDataGradientForTheModelInput) {
   Builder b("t", opts("fp16", "sgd"));
-  b.linear("fc", act({2, 3, 4}), 5, true);           // 6 rows of 4 -> 5
-  b.linear("first", b.input({6, 4}), 5, false);       // reads the model input
+  b.linear("fc", act({2, 3, 4}), 5, true);       // 6 rows of 4 -> 5
+  b.linear("first", b.input({6, 4}), 5, false);  // reads the model input
   auto l = by_name(b.finish());
   // 6*4*5 = 120 multiply-adds = 240 FLOP, + 30 bias adds; bytes: x 24, w 20, b 5, y 30 at 2 B.
   EXPECT_DOUBLE_EQ(l["fc"].flops, 270);
@@ -374,12 +374,12 @@ TEST(L2Reuse, OnlyTheTensorTheLayerJustBeforeWroteAndOnlyWhenItFits) {
     return by_name(b.finish());
   };
   auto off = build(0), fits = build(512), small = build(511);
-  EXPECT_DOUBLE_EQ(fits["conv"].bytes, off["conv"].bytes);          // a model input: from DRAM
-  EXPECT_DOUBLE_EQ(fits["relu"].bytes, off["relu"].bytes - 512);    // the conv's output, still in L2
-  EXPECT_DOUBLE_EQ(fits["skip"].bytes, off["skip"].bytes);          // written two layers back
-  EXPECT_DOUBLE_EQ(fits["conv2"].bytes, off["conv2"].bytes);        // relu's output, but skip came between
-  EXPECT_DOUBLE_EQ(fits["add"].bytes, off["add"].bytes - 512);      // conv2's output
-  EXPECT_DOUBLE_EQ(small["relu"].bytes, off["relu"].bytes);         // does not fit
+  EXPECT_DOUBLE_EQ(fits["conv"].bytes, off["conv"].bytes);        // a model input: from DRAM
+  EXPECT_DOUBLE_EQ(fits["relu"].bytes, off["relu"].bytes - 512);  // the conv's output, still in L2
+  EXPECT_DOUBLE_EQ(fits["skip"].bytes, off["skip"].bytes);        // written two layers back
+  EXPECT_DOUBLE_EQ(fits["conv2"].bytes, off["conv2"].bytes);      // relu's output, but skip came between
+  EXPECT_DOUBLE_EQ(fits["add"].bytes, off["add"].bytes - 512);    // conv2's output
+  EXPECT_DOUBLE_EQ(small["relu"].bytes, off["relu"].bytes);       // does not fit
   EXPECT_DOUBLE_EQ(fits["relu"].flops, off["relu"].flops);
 }
 

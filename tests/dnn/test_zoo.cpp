@@ -61,7 +61,8 @@ TEST(Zoo, TransformersByHand) {
   EXPECT_DOUBLE_EQ(forward_macs(vit), linear);
   EXPECT_NEAR(forward_macs(vit, {"conv2d", "linear", "attention"}) - 12.0 * 12 * 197 * 197 * 5 / 2, 17.56e9, 0.01e9);
   // GPT-2 decode: every weight once per token (12 x 7.08 M + lm_head 768 x 50257).
-  EXPECT_DOUBLE_EQ(forward_macs(build_workload("gpt2_decode", {1})), 12.0 * (4 * 768 * 768 + 2 * 768 * 3072) + 768.0 * 50257);
+  EXPECT_DOUBLE_EQ(forward_macs(build_workload("gpt2_decode", {1})),
+                   12.0 * (4 * 768 * 768 + 2 * 768 * 3072) + 768.0 * 50257);
 }
 
 TEST(Zoo, Llama2SevenBillionParameters) {
@@ -73,7 +74,8 @@ TEST(Zoo, Llama2SevenBillionParameters) {
   o.train = "sgd";
   o.dtype = "bf16";
   double params = 0.0;
-  for (const auto& l : build_workload("llama2_7b_prefill", o).layers) params += l.phase == "optimizer" ? l.flops / 2 : 0.0;
+  for (const auto& l : build_workload("llama2_7b_prefill", o).layers)
+    params += l.phase == "optimizer" ? l.flops / 2 : 0.0;
   EXPECT_DOUBLE_EQ(params, 6738415616.0);
 }
 
@@ -120,9 +122,9 @@ TEST(Zoo, TrainingStepOfResNet50) {
   }
   for (const auto& l : w.layers) updates += l.phase == "optimizer" ? l.flops / 2 : 0.0;
   const double fc_bias = 2 * 1000;
-  EXPECT_DOUBLE_EQ(bwd_filter, fwd);           // every weight gradient: the forward's products, bias grads included
+  EXPECT_DOUBLE_EQ(bwd_filter, fwd);  // every weight gradient: the forward's products, bias grads included
   EXPECT_DOUBLE_EQ(bwd_data, fwd - fc_bias - conv1);  // no dx for the image
-  EXPECT_DOUBLE_EQ(updates, 25557032);         // torchvision's parameter count of ResNet-50
+  EXPECT_DOUBLE_EQ(updates, 25557032);                // torchvision's parameter count of ResNet-50
 }
 
 TEST(Zoo, EveryModelBuildsAtEveryDtypeAndRoundTripsThroughJson) {

@@ -3,8 +3,8 @@
 #include "edgeroof/dnn/zoo.hpp"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <sys/wait.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -66,7 +66,8 @@ TEST(ModelCli, CsvHasOneRowPerLayerAndATotal) {
   // Header, embedding, two LSTM layers, decoder, total.
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 6);
   EXPECT_EQ(r.out.rfind("name,op,phase,inputs,outputs,flops,bytes,FLOP/B\n", 0), 0u) << r.out;
-  EXPECT_NE(r.out.find("\nrnn.0,lstm,forward,\"35x4x650,2600x650,2600x650,2600,2600\",35x4x650,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nrnn.0,lstm,forward,\"35x4x650,2600x650,2600x650,2600,2600\",35x4x650,"), std::string::npos)
+      << r.out;
 }
 
 TEST(ModelCli, ListNamesEveryZooModel) {

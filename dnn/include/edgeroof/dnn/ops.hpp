@@ -159,9 +159,9 @@ private:
   };
   // Adds the forward layer and the backward phases of one op.
   // `primary` is the activation input the L2 option may find in L2 (WorkloadOptions::l2_bytes).
-  void emit(const Tensor& primary, const std::string& name, const std::string& op, const std::vector<Shape>& inputs, const Shape& output,
-            bool tensor_op, double forward_flops, double forward_bytes, const std::vector<Phase>& backward,
-            const std::map<std::string, std::vector<std::int64_t>>& attrs = {});
+  void emit(const Tensor& primary, const std::string& name, const std::string& op, const std::vector<Shape>& inputs,
+            const Shape& output, bool tensor_op, double forward_flops, double forward_bytes,
+            const std::vector<Phase>& backward, const std::map<std::string, std::vector<std::int64_t>>& attrs = {});
   // The optimizer update of one layer's parameters (training only).
   void update(const std::string& name, const std::vector<Shape>& params);
   Tensor gemm(const std::string& name, const std::string& op, const Tensor& a, const Tensor& b, const Shape& y,
