@@ -11,14 +11,7 @@
 namespace edgeroof::power {
 namespace {
 
-std::optional<std::int64_t> parse_int64(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  errno = 0;
-  char* end = nullptr;
-  const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (errno != 0 || end != text.c_str() + text.size()) return std::nullopt;
-  return static_cast<std::int64_t>(v);
-}
+using detail::parse_int64;
 
 std::vector<std::string> words(const std::string& line) {
   std::vector<std::string> out;
