@@ -255,6 +255,37 @@ TEST_F(Onnx, DetectorLikeBlockMatchesTheOps) {
   }
 }
 
+// Token ids -> embedding (Gather) -> sequence-first transpose -> LSTM, as a language model exports.
+TEST_F(Onnx, EmbeddingAndLstmMatchTheOps) {
+  onnx::ModelProto m = model_with_input("lm", {5});
+  auto* g = m.mutable_graph();
+  g->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
+  weight(g, "emb", {10, 8});
+  weight(g, "W", {1, 4 * 6, 8});
+  weight(g, "R", {1, 4 * 6, 6});
+  weight(g, "B", {1, 8 * 6});
+  node(g, "Gather", {"emb", "x"}, {"e"}, "encoder");
+  set_ints(node(g, "Transpose", {"e"}, {"t"}, "to_time_major"), "perm", {1, 0, 2});
+  set_int(node(g, "LSTM", {"t", "W", "R", "B"}, {"y"}, "rnn"), "hidden_size", 6);
+  g->add_output()->set_name("y");
+  const auto path = write(m);
+
+  WorkloadOptions o;
+  o.batch = 2;
+  Builder b("lm", o);
+  const Tensor e = b.embedding("encoder", b.input({2, 5}), 10, 8);
+  b.lstm("rnn", Tensor{{5, 2, 8}, e.needs_grad}, 6);
+  const auto expected = b.finish();
+  const auto imported = build_workload(path, o);
+  EXPECT_TRUE(imported.complete()) << imported.unsupported.size();
+  ASSERT_EQ(imported.layers.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(imported.layers[i].op, expected.layers[i].op);
+    EXPECT_DOUBLE_EQ(imported.layers[i].flops, expected.layers[i].flops) << expected.layers[i].name;
+    EXPECT_DOUBLE_EQ(imported.layers[i].bytes, expected.layers[i].bytes) << expected.layers[i].name;
+  }
+}
+
 TEST_F(Onnx, ModelCommandReadsTheFileAndNamesWhatItCouldNotCount) {
   const auto path = write(classifier("Hardmax"));
   const fs::path out = fs::temp_directory_path() / ("edgeroof_onnx_" + std::to_string(::getpid()) + ".json");
