@@ -33,6 +33,7 @@ std::vector<std::string> grid_results() {
           m.name = cores == 12 && step == 13 && g == 1.0 && e == 1.0 ? "MAXN" : m.key;
           m.gpu_hz = gpu;
           m.emc_hz = emc;
+          m.id.reset();
           m.repetitions = 1;
           for (auto& [k, v] : m.flops_per_s) v *= g;
           for (auto& [k, v] : m.bytes_per_s) v *= std::min(1.0, 0.1 + e);

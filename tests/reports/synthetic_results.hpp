@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -16,7 +17,7 @@ namespace edgeroof::testing {
 struct SyntheticMode {
   std::string key = "maxn";
   std::string name = "MAXN";
-  int id = 0;
+  std::optional<int> id = 0;  // nvpmodel id; grid modes have none
   std::int64_t gpu_hz = 1300500000, emc_hz = 3199000000;
   std::map<std::string, double> flops_per_s = {{"fp32", 5.0e12}, {"fp64", 3.2e11}, {"fp16-tensor", 4.0e13}};
   std::map<std::string, double> bytes_per_s = {{"dram", 1.5e11}, {"l2", 6.0e11}};
@@ -94,8 +95,9 @@ inline std::string synthetic_results(const SyntheticMode& m, unsigned seed) {
   }
   json context = {{"date", "2026-11-27T07:00:00+00:00"}, {"host_name", "orin"}, {"num_cpus", 12},
                   {"edgeroof.version", "0.1.0"}, {"device.name", "Orin"}, {"device.backend", "cuda"},
-                  {"power_mode.key", m.key}, {"power_mode.name", m.name}, {"power_mode.id", std::to_string(m.id)},
-                  {"power_mode.gpu_hz", std::to_string(m.gpu_hz)}, {"power_mode.emc_hz", std::to_string(m.emc_hz)}};
+                  {"power_mode.key", m.key}, {"power_mode.name", m.name}, {"power_mode.gpu_hz", std::to_string(m.gpu_hz)},
+                  {"power_mode.emc_hz", std::to_string(m.emc_hz)}};
+  if (m.id) context["power_mode.id"] = std::to_string(*m.id);
   if (m.with_energy) {
     context["idle_power_W"] = std::to_string(m.idle_power_W);
     context["sensor.name"] = "synthetic";
