@@ -363,12 +363,24 @@ private:
       m_dgamma = float_tensor(c);
       m_dbeta = float_tensor(c);
     }
-    set_algorithm(std::string("cudnn:batchnorm_spatial_") + (pass() == Pass::forward ? "inference" : "backward"));
+    if (training_forward(layer())) {
+      m_saved_mean = float_tensor(c);
+      m_saved_inv_std = float_tensor(c);
+    }
+    set_algorithm(std::string("cudnn:batchnorm_spatial_") +
+                  (pass() != Pass::forward ? "backward" : training_forward(layer()) ? "training" : "inference"));
     do_run();
   }
   void do_run() override {
     const auto handle = cudnn_handle(m_stream);
     if (pass() == Pass::forward) {
+      if (training_forward(layer())) {
+        EDGEROOF_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(handle, CUDNN_BATCHNORM_SPATIAL, &one, &zero, m_x_desc.d, m_x.data(),
+                                                                    m_x_desc.d, m_out.data(), m_param_desc.d, m_gamma.data(),
+                                                                    m_beta.data(), 0.1, m_mean.data(), m_var.data(), batchnorm_epsilon,
+                                                                    m_saved_mean.data(), m_saved_inv_std.data()));
+        return;
+      }
       EDGEROOF_CUDNN_CHECK(cudnnBatchNormalizationForwardInference(handle, CUDNN_BATCHNORM_SPATIAL, &one, &zero, m_x_desc.d, m_x.data(),
                                                                    m_x_desc.d, m_out.data(), m_param_desc.d, m_gamma.data(),
                                                                    m_beta.data(), m_mean.data(), m_var.data(), batchnorm_epsilon));
@@ -381,6 +393,9 @@ private:
   }
   double do_max_relative_error() override {
     if (pass() == Pass::forward) {
+      if (training_forward(layer())) {
+        return sampled(m_out, [&](i64 i) { return batchnorm_training_at(m_g, m_x.host(), m_gamma.host(), m_beta.host(), i); });
+      }
       return sampled(m_out, [&](i64 i) {
         return batchnorm_inference_at(m_g, m_x.host(), m_gamma.host(), m_beta.host(), m_mean.host(), m_var.host(), i);
       });

@@ -342,6 +342,15 @@ private:
     m_var = Tensor(fill(m_g.c, 17, 0.5f, 1.5f), channel, channel);
     m_out = Tensor({}, md, md);
     const float eps = static_cast<float>(batchnorm_epsilon);
+    if (pass() == Pass::forward && training_forward(layer())) {
+      // Training forward: normalizes with the batch's statistics, which it also writes out.
+      const dnnl::batch_normalization_forward::primitive_desc pd = EDGEROOF_ONEDNN_CHECK(dnnl::batch_normalization_forward::primitive_desc(
+          dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_training, md, eps, flags::use_scale | flags::use_shift),
+          engine()));
+      bind(pd, {{DNNL_ARG_SRC, &m_x}, {DNNL_ARG_SCALE, &m_gamma}, {DNNL_ARG_SHIFT, &m_beta}, {DNNL_ARG_DST, &m_out},
+                {DNNL_ARG_MEAN, &m_mean}, {DNNL_ARG_VARIANCE, &m_var}});
+      return;
+    }
     if (pass() == Pass::forward) {
       const dnnl::batch_normalization_forward::primitive_desc pd =
           EDGEROOF_ONEDNN_CHECK(dnnl::batch_normalization_forward::primitive_desc(
@@ -375,6 +384,9 @@ private:
   double do_max_relative_error() override {
     const float* x = m_x.host.data();
     if (pass() == Pass::forward) {
+      if (training_forward(layer())) {
+        return sampled_error(m_out, [&](i64 i) { return batchnorm_training_at(m_g, x, m_gamma.host.data(), m_beta.host.data(), i); });
+      }
       return sampled_error(m_out, [&](i64 i) {
         return batchnorm_inference_at(m_g, x, m_gamma.host.data(), m_beta.host.data(), m_mean.host.data(), m_var.host.data(), i);
       });

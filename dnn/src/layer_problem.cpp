@@ -62,6 +62,18 @@ std::vector<DistinctLayer> distinct_layers(const Workload& inference, const Work
     if (pass_of(l.phase) == Pass::forward) add(l, l, Pass::forward, "fwd");
   }
   if (training == nullptr) return out;
+  // A layer whose training forward is another computation (batchnorm with the batch's statistics)
+  // gets a second forward benchmark, fwd_train, its LayerCost marked with attrs.training = [1].
+  std::map<std::string, const LayerCost*> inference_forward;
+  for (const auto& l : inference.layers) inference_forward.emplace(l.name, &l);
+  for (const auto& l : training->layers) {
+    if (pass_of(l.phase) != Pass::forward) continue;
+    const auto it = inference_forward.find(l.name);
+    if (it == inference_forward.end() || (it->second->flops == l.flops && it->second->bytes == l.bytes)) continue;
+    LayerCost marked = l;
+    marked.attrs["training"] = {1};
+    add(marked, l, Pass::forward, "fwd_train");
+  }
   std::map<std::string, std::pair<std::size_t, const LayerCost*>> forward_of;  // position, layer
   for (const auto& l : training->layers) {
     if (pass_of(l.phase) == Pass::forward) forward_of.emplace(base_name(l.name), std::make_pair(forward_of.size(), &l));
@@ -682,8 +694,10 @@ Reference batchnorm_inference_at(const NormGeometry& g, const float* x, const fl
   return {scaled + beta[c], std::abs(scaled) + std::abs(double(beta[c]))};
 }
 
-Reference batchnorm_backward_at(const NormGeometry& g, const float* x, const float* dy, const float* gamma, i64 index) {
-  const i64 c = (index / g.spatial) % g.c;
+namespace {
+
+// Mean and 1/sqrt(var + eps) of channel c over the batch and the spatial positions.
+std::pair<double, double> channel_stats(const NormGeometry& g, const float* x, i64 c) {
   const double count = double(g.n * g.spatial);
   double mean = 0.0, var = 0.0;
   for (i64 n = 0; n < g.n; ++n)
@@ -691,8 +705,22 @@ Reference batchnorm_backward_at(const NormGeometry& g, const float* x, const flo
   mean /= count;
   for (i64 n = 0; n < g.n; ++n)
     for (i64 i = 0; i < g.spatial; ++i) var += std::pow(x[(n * g.c + c) * g.spatial + i] - mean, 2);
-  var /= count;
-  const double inv_std = 1.0 / std::sqrt(var + batchnorm_epsilon);
+  return {mean, 1.0 / std::sqrt(var / count + batchnorm_epsilon)};
+}
+
+}  // namespace
+
+Reference batchnorm_training_at(const NormGeometry& g, const float* x, const float* gamma, const float* beta, i64 index) {
+  const i64 c = (index / g.spatial) % g.c;
+  const auto [mean, inv_std] = channel_stats(g, x, c);
+  const double scaled = double(gamma[c]) * (x[index] - mean) * inv_std;
+  return {scaled + beta[c], std::abs(scaled) + std::abs(double(beta[c]))};
+}
+
+Reference batchnorm_backward_at(const NormGeometry& g, const float* x, const float* dy, const float* gamma, i64 index) {
+  const i64 c = (index / g.spatial) % g.c;
+  const double count = double(g.n * g.spatial);
+  const auto [mean, inv_std] = channel_stats(g, x, c);
   double mean_dy = 0.0, mean_dy_xhat = 0.0, mean_abs_dy = 0.0, mean_abs_dy_xhat = 0.0;
   for (i64 n = 0; n < g.n; ++n) {
     for (i64 i = 0; i < g.spatial; ++i) {

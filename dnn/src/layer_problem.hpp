@@ -90,6 +90,12 @@ struct UpsampleGeometry {
   [[nodiscard]] i64 output_size() const { return input_size() * scale * scale; }
 };
 
+// Whether a forward LayerCost is a training-mode forward (distinct_layers marks them).
+[[nodiscard]] inline bool training_forward(const LayerCost& l) {
+  const auto it = l.attrs.find("training");
+  return it != l.attrs.end() && !it->second.empty() && it->second[0] != 0;
+}
+
 // Readers of a forward LayerCost; each throws LayerKernelError naming the layer when its shapes
 // or attrs do not describe such a layer.
 [[nodiscard]] ConvGeometry conv_geometry(const LayerCost& l);
@@ -163,6 +169,8 @@ template <class ReferenceAt> [[nodiscard]] double sampled_error(const float* got
 // Inference batchnorm with running statistics: y = gamma (x - mean) / sqrt(var + eps) + beta.
 [[nodiscard]] Reference batchnorm_inference_at(const NormGeometry& g, const float* x, const float* gamma, const float* beta,
                                                const float* mean, const float* var, i64 index);
+// Training batchnorm's forward: normalized with the batch's own (biased) statistics.
+[[nodiscard]] Reference batchnorm_training_at(const NormGeometry& g, const float* x, const float* gamma, const float* beta, i64 index);
 // Training batchnorm's input gradient, with the batch's own (biased) statistics.
 [[nodiscard]] Reference batchnorm_backward_at(const NormGeometry& g, const float* x, const float* dy, const float* gamma,
                                               i64 index);

@@ -73,6 +73,9 @@ inline std::vector<LayerCase> small_layer_cases() {
     cases.push_back({simple("bn", "batchnorm", {{4, 3, 5, 5}, {3}, {3}}, {4, 3, 5, 5}), pass, 1e-4});
     cases.push_back({simple("ln", "layernorm", {{2, 3, 16}, {16}, {16}}, {2, 3, 16}), pass, 1e-4});
   }
+  LayerCost bn_train = simple("bn_train", "batchnorm", {{4, 3, 5, 5}, {3}, {3}}, {4, 3, 5, 5});
+  bn_train.attrs["training"] = {1};
+  cases.push_back({bn_train, Pass::forward, 1e-4});
   for (Pass pass : {Pass::forward, Pass::backward_data}) {
     LayerCost cat = simple("concat", "concat", {{2, 3, 4}, {2, 1, 4}, {2, 2, 4}}, {2, 6, 4});
     cat.attrs = {{"axis", {1}}};

@@ -61,6 +61,23 @@ TEST(DistinctLayers, DedupesShapesCountsInstancesAndMatchesBackwardToForward) {
   EXPECT_EQ(layers[4].counted.flops, 11.0);
 }
 
+TEST(DistinctLayers, TrainingForwardThatDiffersGetsItsOwnBenchmark) {
+  LayerCost bn = simple("bn1", "batchnorm", {{2, 4, 3, 3}, {4}, {4}}, {2, 4, 3, 3});
+  bn.flops = 4.0;  // inference: running statistics
+  LayerCost conv1 = conv("conv1", {2, 3, 5, 5}, 4, 3, 1, 1);
+  Workload inference;
+  inference.layers = {conv1, bn};
+  Workload training = inference;
+  training.layers[1].flops = 7.0;  // training: the batch's statistics as well
+  const auto layers = distinct_layers(inference, &training);
+  ASSERT_EQ(layers.size(), 3u);  // conv1 and bn1 forward, then bn1 fwd_train; conv1's is the same
+  EXPECT_EQ(layers[2].token, "fwd_train");
+  EXPECT_EQ(layers[2].pass, Pass::forward);
+  EXPECT_EQ(layers[2].counted.flops, 7.0);
+  EXPECT_TRUE(d::training_forward(layers[2].forward));
+  EXPECT_FALSE(d::training_forward(layers[1].forward));
+}
+
 TEST(DistinctLayers, BmmSecondOperandGradientRunsAsWeightsPass) {
   const LayerCost bmm = simple("attn.scores", "bmm", {{4, 5, 3}, {4, 3, 7}}, {4, 5, 7});
   Workload w;

@@ -48,23 +48,25 @@ TEST(LayerBench, ResnetLayersCarryAnalyticCountersAndCheckedOutputs) {
   edgeroof::dnn::WorkloadOptions options;
   options.batch = 2;
   options.train = "sgd";
+  // Keys: "train|<name>|<phase>" from the training table, "infer|<name>|<phase>" from the inference
+  // table (forward benchmarks; batchnorm there uses running statistics, fwd_train the batch's).
   std::map<std::string, edgeroof::dnn::LayerCost> analytic;
-  for (const auto& l : edgeroof::dnn::build_workload("resnet50", options).layers) analytic[l.name + "|" + l.phase] = l;
-  // Forward benchmarks count the inference table (batchnorm with running statistics).
+  for (const auto& l : edgeroof::dnn::build_workload("resnet50", options).layers) analytic["train|" + l.name + "|" + l.phase] = l;
   options.train.clear();
-  for (const auto& l : edgeroof::dnn::build_workload("resnet50", options).layers) analytic[l.name + "|" + l.phase] = l;
+  for (const auto& l : edgeroof::dnn::build_workload("resnet50", options).layers) analytic["infer|" + l.name + "|" + l.phase] = l;
 
   const std::map<std::string, std::pair<std::string, int>> expected{
-      {"layer/cpu/resnet50/layer1.0.conv2/fwd/bs:2", {"layer1.0.conv2|forward", 3}},
-      {"layer/cpu/resnet50/layer1.0.conv2/bwd_data/bs:2", {"layer1.0.conv2/bwd_data|backward_data", 3}},
-      {"layer/cpu/resnet50/layer1.0.conv2/bwd_filter/bs:2", {"layer1.0.conv2/bwd_filter|backward_weights", 3}},
-      {"layer/cpu/resnet50/fc/fwd/bs:2", {"fc|forward", 1}},
-      {"layer/cpu/resnet50/fc/bwd_data/bs:2", {"fc/bwd_data|backward_data", 1}},
-      {"layer/cpu/resnet50/fc/bwd_weights/bs:2", {"fc/bwd_weights|backward_weights", 1}},
-      {"layer/cpu/resnet50/maxpool/fwd/bs:2", {"maxpool|forward", 1}},
-      {"layer/cpu/resnet50/maxpool/bwd_data/bs:2", {"maxpool/bwd_data|backward_data", 1}},
-      {"layer/cpu/resnet50/layer1.0.bn1/fwd/bs:2", {"layer1.0.bn1|forward", 6}},
-      {"layer/cpu/resnet50/layer1.0.bn1/bwd_data/bs:2", {"layer1.0.bn1/bwd_data|backward_data", 6}},
+      {"layer/cpu/resnet50/layer1.0.conv2/fwd/bs:2", {"infer|layer1.0.conv2|forward", 3}},
+      {"layer/cpu/resnet50/layer1.0.conv2/bwd_data/bs:2", {"train|layer1.0.conv2/bwd_data|backward_data", 3}},
+      {"layer/cpu/resnet50/layer1.0.conv2/bwd_filter/bs:2", {"train|layer1.0.conv2/bwd_filter|backward_weights", 3}},
+      {"layer/cpu/resnet50/fc/fwd/bs:2", {"infer|fc|forward", 1}},
+      {"layer/cpu/resnet50/fc/bwd_data/bs:2", {"train|fc/bwd_data|backward_data", 1}},
+      {"layer/cpu/resnet50/fc/bwd_weights/bs:2", {"train|fc/bwd_weights|backward_weights", 1}},
+      {"layer/cpu/resnet50/maxpool/fwd/bs:2", {"infer|maxpool|forward", 1}},
+      {"layer/cpu/resnet50/maxpool/bwd_data/bs:2", {"train|maxpool/bwd_data|backward_data", 1}},
+      {"layer/cpu/resnet50/layer1.0.bn1/fwd/bs:2", {"infer|layer1.0.bn1|forward", 6}},
+      {"layer/cpu/resnet50/layer1.0.bn1/fwd_train/bs:2", {"train|layer1.0.bn1|forward", 6}},
+      {"layer/cpu/resnet50/layer1.0.bn1/bwd_data/bs:2", {"train|layer1.0.bn1/bwd_data|backward_data", 6}},
   };
   std::map<std::string, int> seen;
   for (const auto& b : doc.at("benchmarks")) {
