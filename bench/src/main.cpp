@@ -44,7 +44,7 @@ edgeroof flags:
   --help              this text; --benchmark_help lists Google Benchmark's flags
 
 Benchmark names: compute/<backend>/<dtype>/ai:<FLOP per byte>, memory/<backend>/<kernel>/bytes:<set>,
-compute/cuda/<type>-tensor/gemm:<n>, layer/<backend>/<model>/<layer>/<fwd|bwd_data|bwd_filter|bwd_weights>/bs:<n>
+compute/cuda/<type>-tensor/gemm:<n>, layer/<backend>/<model>/<layer>/<fwd|fwd_train|bwd_data|bwd_filter|bwd_weights|bwd_a|bwd_b>/bs:<n>
 (counter `instances`: layers sharing the shape). Counters: flops, bytes (per iteration), ai, FLOP/s, B/s.
 Example: edgeroof-bench --benchmark_filter=memory/cpu/triad --benchmark_out=triad.json
 )";
