@@ -354,6 +354,7 @@ std::optional<std::string> overlay_ceiling(const RooflineMode& primary) {
 
 Chart modes_time(const std::vector<const RooflineMode*>& modes, const std::string& ckey) {
   Chart c("modes_time", "Time rooflines of " + std::to_string(modes.size()) + " power modes (" + ckey + ")");
+  c.set("set key below");  // mode keys are long: keep the width for the chart
   Range range;
   for (const auto* m : modes) {
     for (const auto& [key, ai] : m->ridge_points()) range.include(ai);
@@ -372,6 +373,7 @@ Chart modes_time(const std::vector<const RooflineMode*>& modes, const std::strin
 
 Chart modes_energy(const std::vector<const RooflineMode*>& modes, const std::string& ckey) {
   Chart c("modes_energy", "Energy rooflines of the same power modes (" + ckey + ")");
+  c.set("set key below");
   const Range range;
   const auto grid = log_grid(range.lo, range.hi, 97);
   for (const auto* m : modes) {
