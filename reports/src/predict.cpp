@@ -175,7 +175,9 @@ std::size_t attach_measurements(Prediction& prediction, const std::vector<Result
   std::map<std::string, Measured> measured;  // by mode key
   const std::string bs = "bs:" + std::to_string(prediction.batch);
   for (const auto& file : files) {
-    auto& mode = measured[mode_key_of(file)];
+    // A file that names no power mode (a plain edgeroof-bench run) belongs to the only mode predicted.
+    const bool unnamed = !file.context_value("power_mode.key") && prediction.modes.size() == 1;
+    auto& mode = measured[unnamed ? prediction.modes.front().key : mode_key_of(file)];
     for (const auto& [name, reps] : repetitions_by_name(file)) {
       const auto parsed = parse_benchmark_name(name);
       if (!parsed || parsed->family != "layer" || parsed->backend != prediction.backend) continue;

@@ -159,6 +159,17 @@ TEST(Predict, BackwardLayersAndRepeatedShapesFindTheirBenchmark) {
   EXPECT_FALSE(layers[2].measured_s);  // fc forward: only bs:8 and cpu benchmarks exist
 }
 
+// A plain edgeroof-bench run names no power mode: with one mode predicted it is that mode's.
+TEST(Predict, ResultsWithoutAModeBelongToTheOnlyModePredicted) {
+  auto layers = load_results(data_dir + "toy_layers.json");
+  layers.context.erase("power_mode.key");
+  auto one = predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{}, {"no-tensor"});
+  EXPECT_EQ(attach_measurements(one, {layers}), 1u);
+  EXPECT_NEAR(*one.modes[0].layers[0].measured_s, 2.5e-3, 1e-15);
+  auto all = predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{});
+  EXPECT_EQ(attach_measurements(all, {layers}), 0u);  // several modes: the file's stem is no mode key
+}
+
 TEST(Predict, JsonFollowsTheContract) {
   const auto j = to_json(predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{}));
   EXPECT_EQ(j["model"], "toy");

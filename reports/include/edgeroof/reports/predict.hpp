@@ -98,7 +98,8 @@ struct CostedModes {
                                  const std::vector<std::string>& only = {});
 
 // Fills measured_s from layer benchmarks `layer/<backend>/<model>/<layer>/<token>/bs:<batch>`
-// (median real time of the repetitions), matching files to modes by their power-mode key. A
+// (median real time of the repetitions), matching files to modes by their power-mode key (a file
+// without one belongs to the only mode of a one-mode prediction). A
 // benchmark names the first layer of its shape and the pass (token "fwd", or the suffix of the
 // backward layer: "bwd_data", "bwd_filter", ...); the other layers of that shape (same token,
 // FLOPs and bytes) share its time.
