@@ -113,10 +113,12 @@ struct Point {
   [[nodiscard]] double ai() const { return flops / bytes; }
 };
 
-std::vector<Point> measured_points(const std::vector<ResultsFile>& files, const std::string& mode_key) {
+// `only_mode`: the rooflines hold one mode, which a file naming no power mode belongs to.
+std::vector<Point> measured_points(const std::vector<ResultsFile>& files, const std::string& mode_key, bool only_mode) {
   std::vector<Point> out;
   for (const auto& file : files) {
-    if (mode_key_of(file) != mode_key) continue;
+    const bool unnamed = only_mode && !file.context_value("power_mode.key");
+    if (!unnamed && mode_key_of(file) != mode_key) continue;
     for (const auto& [name, reps] : repetitions_by_name(file)) {
       const auto parsed = parse_benchmark_name(name);
       if (!parsed) continue;
@@ -570,7 +572,7 @@ PlotReport write_report(const Rooflines& rooflines, const PlotOptions& options) 
   if (rooflines.modes.empty()) throw InputError("no power modes to plot");
   const std::string exe = options.render ? find_gnuplot(options) : std::string();
   const auto& primary = primary_mode(rooflines);
-  const auto points = measured_points(options.results, primary.key);
+  const auto points = measured_points(options.results, primary.key, rooflines.modes.size() == 1);
 
   PlotReport report;
   std::optional<Prediction> layers;

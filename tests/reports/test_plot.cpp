@@ -163,9 +163,14 @@ TEST_F(Plot, ModesWithoutEnergyLeaveTheEnergyChartsOutAndSaySo) {
   PlotOptions o;
   o.out_dir = m_dir / "noenergy";
   o.render = false;
+  // A second run that names no power mode (another file stem) still belongs to the only mode.
+  auto other_run = parse_results(synthetic_results(m, 6), "other-run.json");
+  other_run.context.erase("power_mode.key");
+  o.results = {other_run};
   const auto report = write_report(r, o);
   EXPECT_EQ(report.charts, std::vector<std::string>{"time_roofline"});
   ASSERT_EQ(report.notes.size(), 2u);
   EXPECT_NE(report.notes[0].find("no --model"), std::string::npos);
   EXPECT_NE(report.notes[1].find("no energy fit"), std::string::npos);
+  EXPECT_NE(slurp(o.out_dir / "time_roofline.dat").find("\"compute/cuda/fp32/ai:1\""), std::string::npos);
 }
