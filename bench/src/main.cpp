@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
     int min_sensor_updates = 20;
     double min_time_s = 0.5;  // Google Benchmark's default --benchmark_min_time
     int min_time_at = -1;     // where --benchmark_min_time is in `rest`, if given
+    bool min_time_fixed = false;  // given, but not in seconds
     for (int i = 1; i < argc; ++i) {
       std::string value;
       if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
@@ -165,8 +166,18 @@ int main(int argc, char** argv) {
         options.layer_dtype = value;
       } else {
         if (take_value(argv[i], "--benchmark_min_time", value)) {
-          min_time_s = parse_seconds(value, "--benchmark_min_time");
-          min_time_at = static_cast<int>(rest.size());
+          // Seconds: "2", or "2s" in newer Google Benchmark. An iteration count ("100x") is left
+          // as it is, and so is anything else Google Benchmark will judge for itself.
+          std::string seconds = value;
+          if (!seconds.empty() && seconds.back() == 's') seconds.pop_back();
+          char* end = nullptr;
+          const double v = std::strtod(seconds.c_str(), &end);
+          if (!seconds.empty() && *end == '\0' && v >= 0.0 && std::isfinite(v)) {
+            min_time_s = v;
+            min_time_at = static_cast<int>(rest.size());
+          } else {
+            min_time_fixed = true;
+          }
         }
         rest.push_back(argv[i]);
       }
@@ -182,7 +193,10 @@ int main(int argc, char** argv) {
     }
     bench::set_energy_sensor(sensor->available() ? sensor.get() : nullptr);
     std::string min_time_arg;
-    if (sensor->available() && min_sensor_updates > 0) {
+    if (sensor->available() && min_sensor_updates > 0 && min_time_fixed) {
+      std::fprintf(stderr, "edgeroof-bench: warning: --benchmark_min_time is not in seconds, so energy windows are not raised to span %d sensor updates; check sensor_updates\n",
+                   min_sensor_updates);
+    } else if (sensor->available() && min_sensor_updates > 0) {
       if (const auto needed_s = bench::min_window_s(*sensor, min_sensor_updates)) {
         if (*needed_s > min_time_s) {
           std::fprintf(stderr, "edgeroof-bench: --benchmark_min_time raised from %g to %g s so each energy window spans >= %d updates of %s\n",

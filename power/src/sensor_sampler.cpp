@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <string>
 
 namespace edgeroof::power {
@@ -55,55 +56,87 @@ Sampler::Sampler(Tick tick, double period_s, Clock clock)
     : m_tick(std::move(tick)), m_period_s(period_s), m_clock(std::move(clock)) {}
 
 Sampler::~Sampler() {
-  if (m_thread.joinable()) {
-    {
-      std::lock_guard<std::mutex> lock(m_mutex);
-      m_stop = true;
-    }
-    m_cv.notify_all();
-    m_thread.join();
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_quit = true;
   }
+  m_cv.notify_all();
+  if (m_thread.joinable()) m_thread.join();
 }
 
 void Sampler::start() {
-  if (m_thread.joinable()) throw SensorError("sampler: start() while running");
-  m_stop = false;
-  m_error = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (m_open) throw SensorError("sampler: start() while a window is open");
+  }
+  // No window is open, so the thread is parked and not inside a tick: this reading is alone.
   m_tick(m_clock());
-  m_thread = std::thread([this] { run(); });
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_open = true;
+    m_error = nullptr;
+    m_last_tick_s = -std::numeric_limits<double>::infinity();
+    ++m_window;
+  }
+  if (m_thread.joinable()) {
+    m_cv.notify_all();
+  } else {
+    m_thread = std::thread([this] { run(); });
+  }
 }
 
 void Sampler::run() {
   const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(m_period_s));
-  // Deadlines advance by whole periods, so a late wake-up does not stretch the next interval.
-  auto deadline = std::chrono::steady_clock::now() + period;
   std::unique_lock<std::mutex> lock(m_mutex);
-  while (!m_cv.wait_until(lock, deadline, [this] { return m_stop; })) {
-    lock.unlock();
-    try {
-      m_tick(m_clock());
-    } catch (...) {
-      m_error = std::current_exception();
-      return;
+  for (;;) {
+    m_cv.wait(lock, [this] { return m_quit || (m_open && !m_error); });
+    if (m_quit) return;
+    const unsigned long window = m_window;
+    // Deadlines advance by whole periods, so a late wake-up does not stretch the next interval.
+    auto deadline = std::chrono::steady_clock::now() + period;
+    while (!m_cv.wait_until(lock, deadline, [&] { return m_quit || !m_open || m_error || m_window != window; })) {
+      m_ticking = true;
+      lock.unlock();
+      std::exception_ptr error;
+      const double t_s = m_clock();
+      try {
+        m_tick(t_s);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      lock.lock();
+      m_ticking = false;
+      m_last_tick_s = t_s;
+      if (error) m_error = error;
+      m_cv.notify_all();
+      deadline += period;
+      const auto now = std::chrono::steady_clock::now();
+      if (deadline < now) deadline = now + period;
     }
-    deadline += period;
-    const auto now = std::chrono::steady_clock::now();
-    if (deadline < now) deadline = now + period;
-    lock.lock();
   }
 }
 
 void Sampler::stop() {
-  if (!m_thread.joinable()) throw SensorError("sampler: stop() without start()");
+  // The window ends now, not when a tick in flight has finished: on a loaded machine that tick's
+  // thread may wait a whole time slice for a core.
+  const double end_s = m_clock();
+  std::exception_ptr error;
+  double last_tick_s = end_s;
   {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    m_stop = true;
+    std::unique_lock<std::mutex> lock(m_mutex);
+    if (!m_open) throw SensorError("sampler: stop() without start()");
+    m_open = false;
+    m_cv.notify_all();
+    // Only a tick already in flight is waited for; a parked or sleeping thread is not woken.
+    m_cv.wait(lock, [this] { return !m_ticking; });
+    error = m_error;
+    m_error = nullptr;
+    last_tick_s = m_last_tick_s;
   }
-  m_cv.notify_all();
-  m_thread.join();
-  if (m_error) std::rethrow_exception(m_error);
-  m_tick(m_clock());
+  if (error) std::rethrow_exception(error);
+  // A tick in flight may have taken its time after end_s; the last reading keeps time monotonic.
+  m_tick(std::max(end_s, last_tick_s));
 }
 
 PowerWindow::PowerWindow(std::size_t rails, Read read, double period_s, Clock clock)

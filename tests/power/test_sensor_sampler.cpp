@@ -98,23 +98,40 @@ TEST(Sampler, ThreadIntegratesAStepAndRampTraceWithinOnePercent) {
   };
   FakeClock fake(1e-3);
   std::atomic<int> reads{0};
+  // Each reading happens right after its timestamp was taken, and no other reading runs then, so
+  // peek() inside the reader is the sample's time; the first is the window's start.
+  std::atomic<double> first_s{-1.0};
   PowerWindow window(
       1,
       [&](std::vector<double>& p) {
-        p[0] = power(fake.peek());
-        ++reads;
+        const double t = fake.peek();
+        if (reads++ == 0) first_s = t;
+        p[0] = power(t);
       },
       0.0002, fake.clock());
   window.start();
-  const double first_s = fake.peek();
   while (reads.load() < 1000) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const WindowEnergy w = window.stop();
   const double last_s = fake.peek();
-  EXPECT_NEAR(w.duration_s, last_s - first_s, 1e-9);
+  EXPECT_NEAR(w.duration_s, last_s - first_s.load(), 1e-9);
   EXPECT_GE(w.readings, 1000u);
-  const double exact = F(last_s) - F(first_s);
+  const double exact = F(last_s) - F(first_s.load());
   EXPECT_GT(exact, 20.0);
   EXPECT_NEAR(w.rail_J[0], exact, exact * 0.01);
+}
+
+TEST(Sampler, ManyShortWindowsOnOneParkedThread) {
+  // Windows opened and closed in quick succession (a benchmark's estimation runs) reuse the
+  // thread; each window's energy covers only its own readings. 2 W constant: 2 J per second.
+  FakeClock fake(1e-3);
+  PowerWindow window(1, [](std::vector<double>& p) { p[0] = 2.0; }, 0.0001, fake.clock());
+  for (int i = 0; i < 200; ++i) {
+    window.start();
+    if (i % 2 == 0) std::this_thread::sleep_for(std::chrono::microseconds(300));
+    const WindowEnergy w = window.stop();
+    ASSERT_GE(w.readings, 2u);
+    EXPECT_NEAR(w.rail_J[0], 2.0 * w.duration_s, 1e-9);
+  }
 }
 
 TEST(Sampler, AReadingThatFailsInTheThreadIsReportedByStop) {

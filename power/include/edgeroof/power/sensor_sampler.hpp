@@ -52,9 +52,11 @@ private:
 };
 
 // Calls `tick(now)` once in start() (on the caller's thread), then every `period_s` on its own
-// thread, then once more in stop() after the thread has ended, so the first and last readings are
-// exactly the window's edges. An exception thrown by a tick stops the sampling and is rethrown by
-// stop(). The period is waited with the steady clock; the timestamps come from `clock`.
+// thread, then once more in stop() (on the caller's thread again), so the first and last readings
+// are the window's edges. The thread is made once and parked between windows, so opening and
+// closing a window costs no thread start or join: stop() waits only for a tick in flight. An
+// exception thrown by a tick on the thread ends that window's sampling and is rethrown by stop().
+// The period is waited with the steady clock; the timestamps come from `clock`.
 class Sampler {
 public:
   using Tick = std::function<void(double t_s)>;
@@ -76,8 +78,12 @@ private:
   std::thread m_thread;
   std::mutex m_mutex;
   std::condition_variable m_cv;
-  bool m_stop = false;
-  std::exception_ptr m_error;  // written by the thread, read after join
+  bool m_open = false;          // a window is open: the thread ticks
+  bool m_ticking = false;       // the thread is inside a tick
+  bool m_quit = false;          // the destructor wants the thread to end
+  unsigned long m_window = 0;   // counts start()s, so a quick stop()/start() restarts the period
+  std::exception_ptr m_error;   // a tick's failure on the thread, until stop() reports it
+  double m_last_tick_s = 0.0;   // timestamp of the thread's last tick in this window
 };
 
 // A window over a sensor that gives power: samples every period, trapezoid rule.
