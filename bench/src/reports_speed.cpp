@@ -16,8 +16,9 @@ namespace {
 using namespace edgeroof;
 
 std::vector<std::string> grid_results() {
-  const std::vector<std::int64_t> gpu_hz = {114750000, 216750000, 318750000, 420750000, 522750000, 624750000, 726750000,
-                                            828750000, 930750000, 1032750000, 1134750000, 1236750000, 1300500000};
+  const std::vector<std::int64_t> gpu_hz = {114750000,  216750000,  318750000, 420750000, 522750000,
+                                            624750000,  726750000,  828750000, 930750000, 1032750000,
+                                            1134750000, 1236750000, 1300500000};
   const std::vector<std::int64_t> emc_hz = {204000000, 665600000, 2133000000, 3199000000};
   std::vector<std::string> out;
   unsigned seed = 1;

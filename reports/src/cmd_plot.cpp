@@ -47,7 +47,8 @@ const Command& plot_command() {
               false,
               run};
     c.options.insert(c.options.begin(), {"--out|-o", "DIR", "report folder (default report/)"});
-    c.options.push_back({"--max-slowdown", "PCT", "constraint of the tuned mode marked in latency_energy (default 5%)"});
+    c.options.push_back(
+        {"--max-slowdown", "PCT", "constraint of the tuned mode marked in latency_energy (default 5%)"});
     c.options.push_back({"--overlay", "N", "modes drawn in the overlay charts (default 8)"});
     c.options.push_back({"--gnuplot", "PATH", "the gnuplot to run (default: gnuplot on PATH)"});
     c.options.push_back({"--no-render", "", "write the scripts, data and index.html only"});

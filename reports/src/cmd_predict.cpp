@@ -20,7 +20,8 @@ std::string layer_table(const reports::ModePrediction& m, Format format) {
   Table t({"layer", "op", "phase", "FLOP", "bytes", "ceiling", "bound", "time", "energy", "measured", "error"});
   for (const auto& l : m.layers) {
     t.add({l.name, l.op, l.phase, si(l.flops, ""), si(l.bytes, "B"), l.ceiling, l.bound, si(l.time_s, "s"),
-           energy_cell(l.energy_J), l.measured_s ? si(*l.measured_s, "s") : "-", l.error() ? percent(*l.error()) : "-"});
+           energy_cell(l.energy_J), l.measured_s ? si(*l.measured_s, "s") : "-",
+           l.error() ? percent(*l.error()) : "-"});
   }
   return t.render(format);
 }
@@ -48,8 +49,8 @@ int run(const Args& args) {
   } else {
     const bool layers = prediction.modes.size() == 1 || args.has("--layers");
     if (format == Format::table) {
-      text = "model " + prediction.model + ", batch " + std::to_string(prediction.batch) + ", " + prediction.dtype + ", " +
-             prediction.phase + " on " + prediction.backend +
+      text = "model " + prediction.model + ", batch " + std::to_string(prediction.batch) + ", " + prediction.dtype +
+             ", " + prediction.phase + " on " + prediction.backend +
              " -- derived from the fitted rooflines: t = max(W/F, Q/B), e = W*eps_flop + Q*eps_byte + pi0*t\n";
       if (!workload.complete()) text += "warning: ops not counted (totals incomplete):";
       for (const auto& op : workload.unsupported) text += " " + op;
@@ -72,17 +73,18 @@ int run(const Args& args) {
 
 const Command& predict_command() {
   static const Command cmd = [] {
-    Command c{"predict",
-              "predict per-layer and total latency and energy of a model in each power mode",
-              "edgeroof predict --model NAME|FILE.onnx --batch N --rooflines FILE [--mode KEY]... [--results FILE|DIR]...",
-              "Each layer takes t = max(W/F, Q/B) with F the compute ceiling of its dtype on the backend (the\n"
-              "<dtype>-tensor ceiling for GEMM-like layers where the mode measured one) and B the bandwidth of\n"
-              "--level; its energy is W*eps_flop + Q*eps_byte + pi0*t from the mode's energy fit. A mode fitted\n"
-              "without energy data predicts latency only and says so. --results adds the measured time of layer\n"
-              "benchmarks (layer/<backend>/<model>/<layer>/<phase>/bs:<batch>) and the prediction's error.",
-              workload_options(),
-              false,
-              run};
+    Command c{
+        "predict",
+        "predict per-layer and total latency and energy of a model in each power mode",
+        "edgeroof predict --model NAME|FILE.onnx --batch N --rooflines FILE [--mode KEY]... [--results FILE|DIR]...",
+        "Each layer takes t = max(W/F, Q/B) with F the compute ceiling of its dtype on the backend (the\n"
+        "<dtype>-tensor ceiling for GEMM-like layers where the mode measured one) and B the bandwidth of\n"
+        "--level; its energy is W*eps_flop + Q*eps_byte + pi0*t from the mode's energy fit. A mode fitted\n"
+        "without energy data predicts latency only and says so. --results adds the measured time of layer\n"
+        "benchmarks (layer/<backend>/<model>/<layer>/<phase>/bs:<batch>) and the prediction's error.",
+        workload_options(),
+        false,
+        run};
     c.options.push_back(rooflines_option);
     c.options.push_back({"--mode", "KEY", "only this power mode (repeatable)", true});
     c.options.push_back({"--results", "FILE|DIR", "measured layer benchmarks to compare with (repeatable)", true});

@@ -12,7 +12,8 @@ namespace edgeroof::cli {
 namespace {
 
 reports::TuneConstraint constraint_of(const Args& args) {
-  const int given = (args.has("--max-slowdown") ? 1 : 0) + (args.has("--max-latency-ms") ? 1 : 0) + (args.has("--max-power-W") ? 1 : 0);
+  const int given = (args.has("--max-slowdown") ? 1 : 0) + (args.has("--max-latency-ms") ? 1 : 0) +
+                    (args.has("--max-power-W") ? 1 : 0);
   if (given > 1) throw UsageError("give one of --max-slowdown, --max-latency-ms, --max-power-W");
   using Kind = reports::TuneConstraint::Kind;
   if (const auto ms = args.number("--max-latency-ms")) {
@@ -37,8 +38,8 @@ const reports::RooflineMode& find_mode(const reports::Rooflines& r, const std::s
 
 std::string row_text(const std::string& what, const reports::ModeCost& m) {
   char buf[256];
-  std::snprintf(buf, sizeof(buf), "%-8s %-44s %12s %12s %10s\n", what.c_str(), m.key.c_str(), si(m.latency_s, "s").c_str(),
-                si(*m.energy_J, "J").c_str(), si(*m.energy_J / m.latency_s, "W").c_str());
+  std::snprintf(buf, sizeof(buf), "%-8s %-44s %12s %12s %10s\n", what.c_str(), m.key.c_str(),
+                si(m.latency_s, "s").c_str(), si(*m.energy_J, "J").c_str(), si(*m.energy_J / m.latency_s, "W").c_str());
   return buf;
 }
 
@@ -69,8 +70,10 @@ int run(const Args& args) {
   const std::string stanza = reports::nvpmodel_stanza(chosen, id, cpu_count);
   const std::string conf_out = args.get_or("--conf-out", "edgeroof-nvpmodel.conf");
   if (args.has("--conf-out")) {
-    if (!args.has("--nvpmodel-conf")) throw UsageError("--conf-out needs --nvpmodel-conf (the board's /etc/nvpmodel.conf to extend)");
-    power::atomic_write(conf_out, conf_text + (conf_text.empty() || conf_text.back() == '\n' ? "" : "\n") + "\n" + stanza);
+    if (!args.has("--nvpmodel-conf"))
+      throw UsageError("--conf-out needs --nvpmodel-conf (the board's /etc/nvpmodel.conf to extend)");
+    power::atomic_write(conf_out,
+                        conf_text + (conf_text.empty() || conf_text.back() == '\n' ? "" : "\n") + "\n" + stanza);
   }
   const std::string command = reports::nvpmodel_command(conf_out, id);
 
@@ -85,7 +88,8 @@ int run(const Args& args) {
   } else if (format == Format::csv) {
     Table t({"role", "key", "latency_s", "energy_J", "power_W"});
     auto add = [&](const std::string& role, const reports::ModeCost& m) {
-      t.add({role, m.key, std::to_string(m.latency_s), std::to_string(*m.energy_J), std::to_string(*m.energy_J / m.latency_s)});
+      t.add({role, m.key, std::to_string(m.latency_s), std::to_string(*m.energy_J),
+             std::to_string(*m.energy_J / m.latency_s)});
     };
     add("chosen", result.chosen);
     add("fastest", result.fastest);
@@ -93,21 +97,23 @@ int run(const Args& args) {
     for (const auto& m : result.pareto) add("pareto", m);
     text = t.render(Format::csv);
   } else {
-    text = "model " + workload.model + ", batch " + std::to_string(workload.batch) + ": " + result.constraint + ", over " +
-           std::to_string(result.modes) + " modes (predicted from the fitted rooflines)\n";
+    text = "model " + workload.model + ", batch " + std::to_string(workload.batch) + ": " + result.constraint +
+           ", over " + std::to_string(result.modes) + " modes (predicted from the fitted rooflines)\n";
     if (result.modes < costs.size()) {
       text += std::to_string(costs.size() - result.modes) + " mode(s) without an energy fit left out\n";
     }
     if (costed.skipped > 0) {
-      text += std::to_string(costed.skipped) + " mode(s) left out that lack a ceiling (first: " + costed.first_reason + ")\n";
+      text += std::to_string(costed.skipped) + " mode(s) left out that lack a ceiling (first: " + costed.first_reason +
+              ")\n";
     }
     text += "\n";
     text += row_text("chosen", result.chosen) + row_text("fastest", result.fastest);
     if (result.maxn) {
       text += row_text("MAXN", *result.maxn);
       char buf[160];
-      std::snprintf(buf, sizeof(buf), "\nsaving vs MAXN: %s (%.1f%%) per %s\n", si(*result.saving_vs_maxn_J, "J").c_str(),
-                    *result.saving_vs_maxn_pct, workload.phase == "inference" ? "inference" : "training step");
+      std::snprintf(buf, sizeof(buf), "\nsaving vs MAXN: %s (%.1f%%) per %s\n",
+                    si(*result.saving_vs_maxn_J, "J").c_str(), *result.saving_vs_maxn_pct,
+                    workload.phase == "inference" ? "inference" : "training step");
       text += buf;
     } else {
       text += "\nno MAXN mode (name or key MAXN, or nvpmodel id 0) among the modes: no saving to report\n";
@@ -135,7 +141,8 @@ const Command& tune_command() {
   static const Command cmd = [] {
     Command c{"tune",
               "pick the power mode with the least energy for the latency a model needs",
-              "edgeroof tune --model NAME --batch N --rooflines FILE [--max-slowdown 5% | --max-latency-ms X | --max-power-W P]",
+              "edgeroof tune --model NAME --batch N --rooflines FILE [--max-slowdown 5% | --max-latency-ms X | "
+              "--max-power-W P]",
               "Every mode's latency and energy are predicted as by 'edgeroof predict'. The chosen mode has the\n"
               "least energy among those within --max-slowdown of the fastest mode (default 5%) or under\n"
               "--max-latency-ms; with --max-power-W it is the fastest mode whose average power stays under the\n"

@@ -11,7 +11,8 @@ namespace detail {
 
 // Least squares on the columns `use` of A by Householder QR (stable where normal equations would
 // square the condition number). Columns whose pivot vanishes are left at 0.
-std::vector<double> least_squares_on(const Matrix& a, const std::vector<double>& b, const std::vector<std::size_t>& use) {
+std::vector<double> least_squares_on(const Matrix& a, const std::vector<double>& b,
+                                     const std::vector<std::size_t>& use) {
   const std::size_t m = a.rows, n = use.size();
   std::vector<double> r(m * n);  // column-major copy of the used columns
   for (std::size_t j = 0; j < n; ++j) {

@@ -21,7 +21,8 @@ std::map<std::string, double> RooflineMode::ridge_points() const {
 
 namespace {
 
-template <class T> std::optional<T> context_number(const ResultsFile& f, const std::string& key) {
+template <class T>
+std::optional<T> context_number(const ResultsFile& f, const std::string& key) {
   const auto text = f.context_value(key);
   if (!text) return std::nullopt;
   try {
@@ -42,7 +43,7 @@ void keep_best(std::map<std::string, Ceiling>& table, const std::string& key, do
 // Rates of every repetition of every benchmark in a mode's files, pooled by name.
 struct Pooled {
   std::vector<double> flops_rate, bytes_rate;
-  std::optional<BenchmarkName> parsed;  // parsed once: a grid sweep has thousands of files
+  std::optional<BenchmarkName> parsed;                 // parsed once: a grid sweep has thousands of files
   std::vector<double> energy_J, flops, bytes, time_s;  // per iteration, repetitions with energy_J
   std::string label;
 };
@@ -190,7 +191,8 @@ json energy_json(const EnergyFit& e) {
   j["static_W"] = e.static_W;
   j["r2"] = e.r2;
   json residuals = json::array();
-  for (const auto& r : e.residuals) residuals.push_back({{"name", r.name}, {"measured_J", r.measured_J}, {"fitted_J", r.fitted_J}});
+  for (const auto& r : e.residuals)
+    residuals.push_back({{"name", r.name}, {"measured_J", r.measured_J}, {"fitted_J", r.fitted_J}});
   j["residuals"] = residuals;
   j["benchmarks"] = e.benchmarks;
   if (e.idle_power_W) j["idle_power_W"] = *e.idle_power_W;
@@ -206,7 +208,8 @@ EnergyFit energy_from(const json& j) {
   e.r2 = j.value("r2", 0.0);
   if (j.contains("residuals")) {
     for (const auto& r : j["residuals"]) {
-      e.residuals.push_back({r.at("name").get<std::string>(), r.at("measured_J").get<double>(), r.at("fitted_J").get<double>()});
+      e.residuals.push_back(
+          {r.at("name").get<std::string>(), r.at("measured_J").get<double>(), r.at("fitted_J").get<double>()});
     }
   }
   e.benchmarks = j.value("benchmarks", std::vector<std::string>{});

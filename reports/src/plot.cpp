@@ -40,11 +40,20 @@ std::string html(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-    case '<': out += "&lt;"; break;
-    case '>': out += "&gt;"; break;
-    case '&': out += "&amp;"; break;
-    case '"': out += "&quot;"; break;
-    default: out += c;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '&':
+      out += "&amp;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    default:
+      out += c;
     }
   }
   return out;
@@ -89,13 +98,15 @@ public:
   [[nodiscard]] std::string script() const {
     std::string s = "# edgeroof: " + m_title + "\n# Data in " + m_name +
                     ".dat (blocks chosen with `index`). Restyle freely, then render with e.g.\n"
-                    "#   gnuplot -e \"set terminal pngcairo size 1100,750; set output '" + m_name + ".png'\" " + m_name +
+                    "#   gnuplot -e \"set terminal pngcairo size 1100,750; set output '" +
+                    m_name + ".png'\" " + m_name +
                     ".gp\n#   gnuplot -e \"set terminal svg size 1100,750 dynamic; set output '" + m_name + ".svg'\" " +
                     m_name + ".gp\n\n";
     s += "set termoption noenhanced\nset title " + quoted(m_title) + "\nset grid\nset key outside right top\n";
     for (const auto& l : m_settings) s += l + "\n";
     s += "plot \\\n";
-    for (std::size_t i = 0; i < m_plots.size(); ++i) s += "  " + m_plots[i] + (i + 1 < m_plots.size() ? ", \\\n" : "\n");
+    for (std::size_t i = 0; i < m_plots.size(); ++i)
+      s += "  " + m_plots[i] + (i + 1 < m_plots.size() ? ", \\\n" : "\n");
     return s;
   }
 
@@ -130,7 +141,8 @@ std::vector<Point> measured_points(const std::vector<ResultsFile>& files, const 
         if (auto e = r->counter("energy_J")) energy.push_back(*e);
         if (auto p = r->counter("power_W")) power.push_back(*p);
       }
-      Point p{name, parsed->family, parsed->backend, median(flops), median(bytes), median(time), std::nullopt, std::nullopt};
+      Point p{name,          parsed->family, parsed->backend, median(flops),
+              median(bytes), median(time),   std::nullopt,    std::nullopt};
       if (!(p.flops > 0.0 && p.bytes > 0.0 && p.time_s > 0.0)) continue;  // nothing to place on a log scale
       if (!energy.empty()) p.energy_J = median(energy);
       if (!power.empty()) {
@@ -198,7 +210,8 @@ void add_measured(Chart& chart, const std::vector<Point>& points, double (*y)(co
 }
 
 // Rows "I y(I)" of a model curve over the intensity grid.
-template <class Y> std::vector<std::string> curve(const std::vector<double>& grid, Y y) {
+template <class Y>
+std::vector<std::string> curve(const std::vector<double>& grid, Y y) {
   std::vector<std::string> rows;
   for (double i : grid) rows.push_back(num(i) + " " + num(y(i)));
   return rows;
@@ -227,7 +240,8 @@ Chart time_roofline(const RooflineMode& m, const std::vector<Point>& points, con
     const auto bw = roof_bandwidth(m, backend_of(ckey));
     if (!bw) continue;
     const auto rows = curve(grid, [&](double i) { return std::min(ceiling.value, i * bw->second); });
-    c.plot(c.block("roof " + ckey + " over " + bw->first, rows), "using 1:2 with lines lw 2 title " + quoted(ckey + " roof (" + si_text(ceiling.value, "FLOP/s") + ")"));
+    c.plot(c.block("roof " + ckey + " over " + bw->first, rows),
+           "using 1:2 with lines lw 2 title " + quoted(ckey + " roof (" + si_text(ceiling.value, "FLOP/s") + ")"));
     ridges.push_back(num(ceiling.value / bw->second) + " " + num(ceiling.value) + " " + quoted(ckey + "@" + bw->first));
   }
   for (const auto& [bkey, bw] : m.bandwidth_bytes_per_s) {
@@ -240,17 +254,19 @@ Chart time_roofline(const RooflineMode& m, const std::vector<Point>& points, con
     for (double i : grid) {
       if (i * bw.value <= top) rows.push_back(num(i) + " " + num(i * bw.value));
     }
-    c.plot(c.block("bandwidth " + bkey, rows), "using 1:2 with lines dt 2 lw 1.5 title " + quoted(bkey + " (" + si_text(bw.value, "B/s") + ")"));
+    c.plot(c.block("bandwidth " + bkey, rows),
+           "using 1:2 with lines dt 2 lw 1.5 title " + quoted(bkey + " (" + si_text(bw.value, "B/s") + ")"));
   }
   c.plot(c.block("ridge points", ridges), "using 1:2 with points pt 7 ps 1.6 lc rgb 'black' title 'ridge points'");
   add_measured(c, points, [](const Point& p) { return p.flops / p.time_s; });
   if (layers && !layers->modes.empty()) {
     std::vector<std::string> rows;
     for (const auto& l : layers->modes.front().layers) {
-      if (l.flops > 0.0 && l.bytes > 0.0) rows.push_back(num(l.flops / l.bytes) + " " + num(l.flops / l.time_s) + " " + quoted(l.name));
+      if (l.flops > 0.0 && l.bytes > 0.0)
+        rows.push_back(num(l.flops / l.bytes) + " " + num(l.flops / l.time_s) + " " + quoted(l.name));
     }
-    c.plot(c.block("predicted DNN layers", rows),
-           "using 1:2 with points pt 4 ps 0.9 lc rgb 'dark-magenta' title " + quoted(layers->model + " layers (predicted)"));
+    c.plot(c.block("predicted DNN layers", rows), "using 1:2 with points pt 4 ps 0.9 lc rgb 'dark-magenta' title " +
+                                                      quoted(layers->model + " layers (predicted)"));
   }
   intensity_axis(c, range, "performance [FLOP/s]", "FLOP/s");
   return c;
@@ -286,7 +302,8 @@ std::vector<EnergyCurve> energy_curves(const RooflineMode& m) {
 }
 
 Chart energy_roofline(const RooflineMode& m, const std::vector<Point>& points) {
-  Chart c("energy_roofline", "Energy roofline, mode " + mode_label(m) + ": FLOP/J = I / (I eps_flop + eps_byte + pi0 max(I/F, 1/B))");
+  Chart c("energy_roofline",
+          "Energy roofline, mode " + mode_label(m) + ": FLOP/J = I / (I eps_flop + eps_byte + pi0 max(I/F, 1/B))");
   Range range;
   for (const auto& p : points) range.include(p.ai());
   const auto grid = log_grid(range.lo, range.hi, 97);
@@ -302,7 +319,8 @@ Chart energy_roofline(const RooflineMode& m, const std::vector<Point>& points) {
 }
 
 Chart power_chart(const RooflineMode& m, const std::vector<Point>& points) {
-  Chart c("power", "Power over intensity, mode " + mode_label(m) + ": P = (I eps_flop + eps_byte) / max(I/F, 1/B) + pi0");
+  Chart c("power",
+          "Power over intensity, mode " + mode_label(m) + ": P = (I eps_flop + eps_byte) / max(I/F, 1/B) + pi0");
   Range range;
   for (const auto& p : points) range.include(p.ai());
   const auto grid = log_grid(range.lo, range.hi, 97);
@@ -312,7 +330,8 @@ Chart power_chart(const RooflineMode& m, const std::vector<Point>& points) {
   }
   if (c.empty()) return c;
   for (const auto& [backend, fit] : m.energy) {
-    c.plot_function(num(fit.static_W) + " with lines dt 2 lc rgb 'gray40' title " + quoted(backend + " pi0 = " + si_text(fit.static_W, "W") + " (fit)"));
+    c.plot_function(num(fit.static_W) + " with lines dt 2 lc rgb 'gray40' title " +
+                    quoted(backend + " pi0 = " + si_text(fit.static_W, "W") + " (fit)"));
     if (fit.idle_power_W) {
       c.plot_function(num(*fit.idle_power_W) + " with lines dt 3 lc rgb 'black' title " +
                       quoted("idle power " + si_text(*fit.idle_power_W, "W") + " (measured)"));
@@ -403,7 +422,8 @@ Chart latency_energy(const dnn::Workload& w, const std::vector<ModeCost>& costs,
   c.plot(c.block("chosen", {row(t.chosen)}), "using 1:2 with points pt 5 ps 2.2 lc rgb 'dark-green' title " +
                                                  quoted("tuned: " + t.chosen.key + " (" + t.constraint + ")"));
   if (t.maxn) {  // drawn open and last: visible where MAXN is also the chosen mode
-    c.plot(c.block("MAXN", {row(*t.maxn)}), "using 1:2 with points pt 8 ps 3.5 lw 2 lc rgb 'red' title " + quoted("MAXN: " + t.maxn->key));
+    c.plot(c.block("MAXN", {row(*t.maxn)}),
+           "using 1:2 with points pt 8 ps 3.5 lw 2 lc rgb 'red' title " + quoted("MAXN: " + t.maxn->key));
   }
   c.set("set xlabel 'latency [ms]'");
   c.set("set ylabel 'energy [J]'");
@@ -478,7 +498,8 @@ std::string last_line(const std::string& text) {
 void render(const std::string& exe, const fs::path& dir, const std::string& chart, const std::string& terminal,
             const std::string& ext) {
   const std::string tmp = chart + "." + ext + ".tmp";
-  const auto r = run_process(exe, {"-e", "set terminal " + terminal + "; set output '" + tmp + "'", chart + ".gp"}, dir);
+  const auto r =
+      run_process(exe, {"-e", "set terminal " + terminal + "; set output '" + tmp + "'", chart + ".gp"}, dir);
   if (r.status != 0) {
     std::error_code ec;
     fs::remove(dir / tmp, ec);
@@ -493,8 +514,9 @@ void render(const std::string& exe, const fs::path& dir, const std::string& char
 // ---- index.html ----------------------------------------------------------------------------
 
 std::string parameters_table(const Rooflines& r, const std::vector<const RooflineMode*>& shown) {
-  std::string s = "<table>\n<tr><th>mode</th><th>frequencies</th><th>compute ceilings</th><th>bandwidths</th>"
-                  "<th>ridge points</th><th>energy fit</th></tr>\n";
+  std::string s =
+      "<table>\n<tr><th>mode</th><th>frequencies</th><th>compute ceilings</th><th>bandwidths</th>"
+      "<th>ridge points</th><th>energy fit</th></tr>\n";
   for (const auto* m : shown) {
     std::string freq;
     if (m->gpu_hz) freq += "GPU " + si_text(static_cast<double>(*m->gpu_hz), "Hz") + "<br>";
@@ -507,8 +529,10 @@ std::string parameters_table(const Rooflines& r, const std::vector<const Rooflin
     for (const auto& [k, v] : m->ridge_points()) ridges += html(k) + ": " + si_text(v, "FLOP/B") + "<br>";
     for (const auto& [backend, e] : m->energy) {
       energy += "<b>" + html(backend) + "</b>: ";
-      for (const auto& [d, v] : e.eps_flop_J) energy += "&epsilon;<sub>flop</sub>(" + html(d) + ") " + si_text(v, "J") + ", ";
-      for (const auto& [l, v] : e.eps_byte_J) energy += "&epsilon;<sub>byte</sub>(" + html(l) + ") " + si_text(v, "J") + ", ";
+      for (const auto& [d, v] : e.eps_flop_J)
+        energy += "&epsilon;<sub>flop</sub>(" + html(d) + ") " + si_text(v, "J") + ", ";
+      for (const auto& [l, v] : e.eps_byte_J)
+        energy += "&epsilon;<sub>byte</sub>(" + html(l) + ") " + si_text(v, "J") + ", ";
       energy += "&pi;<sub>0</sub> " + si_text(e.static_W, "W");
       if (e.idle_power_W) energy += " (idle " + si_text(*e.idle_power_W, "W") + " measured)";
       char r2[32];
@@ -526,12 +550,14 @@ std::string parameters_table(const Rooflines& r, const std::vector<const Rooflin
   return s;
 }
 
-std::string index_html(const Rooflines& r, const std::vector<std::string>& charts, const std::vector<std::string>& notes,
-                       const std::vector<const RooflineMode*>& shown, const std::string& tune_text, bool rendered) {
-  std::string s = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>edgeroof report</title>\n"
-                  "<style>body{font-family:sans-serif;margin:2em;max-width:1200px}img{max-width:100%;border:1px solid #ccc}"
-                  "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #bbb;padding:4px;vertical-align:top}"
-                  "</style></head><body>\n<h1>edgeroof report</h1>\n";
+std::string index_html(const Rooflines& r, const std::vector<std::string>& charts,
+                       const std::vector<std::string>& notes, const std::vector<const RooflineMode*>& shown,
+                       const std::string& tune_text, bool rendered) {
+  std::string s =
+      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>edgeroof report</title>\n"
+      "<style>body{font-family:sans-serif;margin:2em;max-width:1200px}img{max-width:100%;border:1px solid #ccc}"
+      "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #bbb;padding:4px;vertical-align:top}"
+      "</style></head><body>\n<h1>edgeroof report</h1>\n";
   s += "<p>" + std::to_string(r.modes.size()) +
        " power mode(s). Ceilings and bandwidths are measured (best benchmark of their kind); ridge points, "
        "energy constants and DNN predictions are derived from them by the formulas in each chart's title.</p>\n";
@@ -541,8 +567,8 @@ std::string index_html(const Rooflines& r, const std::vector<std::string>& chart
   for (const auto& c : charts) {
     s += "<h2>" + html(c) + "</h2>\n";
     if (rendered) s += "<p><a href=\"" + c + ".svg\"><img src=\"" + c + ".png\" alt=\"" + c + "\"></a></p>\n";
-    s += "<p><a href=\"" + c + ".svg\">SVG</a> &middot; <a href=\"" + c + ".gp\">gnuplot script</a> &middot; <a href=\"" +
-         c + ".dat\">data</a></p>\n";
+    s += "<p><a href=\"" + c + ".svg\">SVG</a> &middot; <a href=\"" + c +
+         ".gp\">gnuplot script</a> &middot; <a href=\"" + c + ".dat\">data</a></p>\n";
   }
   return s + "</body></html>\n";
 }
@@ -565,7 +591,9 @@ std::string find_gnuplot(const PlotOptions& options) {
     const fs::path candidate = fs::path(dir) / name;
     if (runnable(candidate)) return candidate.string();
   }
-  throw PlotError(name + " not found on PATH (install gnuplot-nox, e.g. 'sudo apt-get install gnuplot-nox', or pass --gnuplot PATH)");
+  throw PlotError(
+      name +
+      " not found on PATH (install gnuplot-nox, e.g. 'sudo apt-get install gnuplot-nox', or pass --gnuplot PATH)");
 }
 
 PlotReport write_report(const Rooflines& rooflines, const PlotOptions& options) {
@@ -590,10 +618,11 @@ PlotReport write_report(const Rooflines& rooflines, const PlotOptions& options) 
       tuned = tune(costs, options.constraint);
       char buf[512];
       std::snprintf(buf, sizeof(buf), "%s, batch %lld: %s over %zu modes\nchosen  %s: %s, %s\nfastest %s: %s, %s\n",
-                    options.workload->model.c_str(), static_cast<long long>(options.workload->batch), tuned->constraint.c_str(),
-                    tuned->modes, tuned->chosen.key.c_str(), si_text(tuned->chosen.latency_s, "s").c_str(),
-                    si_text(*tuned->chosen.energy_J, "J").c_str(), tuned->fastest.key.c_str(),
-                    si_text(tuned->fastest.latency_s, "s").c_str(), si_text(*tuned->fastest.energy_J, "J").c_str());
+                    options.workload->model.c_str(), static_cast<long long>(options.workload->batch),
+                    tuned->constraint.c_str(), tuned->modes, tuned->chosen.key.c_str(),
+                    si_text(tuned->chosen.latency_s, "s").c_str(), si_text(*tuned->chosen.energy_J, "J").c_str(),
+                    tuned->fastest.key.c_str(), si_text(tuned->fastest.latency_s, "s").c_str(),
+                    si_text(*tuned->fastest.energy_J, "J").c_str());
       tune_text = buf;
       if (tuned->maxn) {
         std::snprintf(buf, sizeof(buf), "MAXN    %s: %s, %s\nsaving vs MAXN: %s (%.1f%%)\n", tuned->maxn->key.c_str(),
@@ -614,7 +643,8 @@ PlotReport write_report(const Rooflines& rooflines, const PlotOptions& options) 
     charts.push_back(std::move(c));
     charts.push_back(power_chart(primary, points));
   } else {
-    report.notes.push_back("energy_roofline and power left out: mode " + primary.key + " has no energy fit (measured without a sensor)");
+    report.notes.push_back("energy_roofline and power left out: mode " + primary.key +
+                           " has no energy fit (measured without a sensor)");
   }
   const auto shown = overlay_modes(rooflines, primary, options.overlay_modes);
   if (const auto ckey = overlay_ceiling(primary); ckey && rooflines.modes.size() > 1) {
@@ -649,7 +679,8 @@ PlotReport write_report(const Rooflines& rooflines, const PlotOptions& options) 
     // pngcairo draws antialiased lines; the libgd png terminal is the fallback gnuplot-nox may have.
     const bool cairo = run_process(exe, {"-e", "set terminal pngcairo"}, options.out_dir).status == 0;
     for (const auto& c : charts) {
-      render(exe, options.out_dir, c.name(), cairo ? "pngcairo size 1100,750 font 'Sans,10'" : "png size 1100,750", "png");
+      render(exe, options.out_dir, c.name(), cairo ? "pngcairo size 1100,750 font 'Sans,10'" : "png size 1100,750",
+             "png");
       render(exe, options.out_dir, c.name(), "svg size 1100,750 dynamic font 'Sans,10'", "svg");
       report.files.push_back(options.out_dir / (c.name() + ".png"));
       report.files.push_back(options.out_dir / (c.name() + ".svg"));

@@ -24,7 +24,8 @@ std::pair<std::string, std::string> split_token(const std::string& layer_name) {
 // Other layers of the same shape share the benchmark: same pass, FLOPs and bytes.
 using ShapeKey = std::tuple<std::string, double, double>;
 
-template <class Map> std::optional<double> find_value(const Map& m, const std::string& key) {
+template <class Map>
+std::optional<double> find_value(const Map& m, const std::string& key) {
   const auto it = m.find(key);
   if (it == m.end()) return std::nullopt;
   return it->second;
@@ -117,7 +118,8 @@ CostedModes cost_modes(const dnn::Workload& workload, const Rooflines& rooflines
       if (out.skipped++ == 0) out.first_reason = e.what();
     }
   }
-  if (out.costs.empty()) throw InputError(out.first_reason.empty() ? "no power modes in the rooflines" : out.first_reason);
+  if (out.costs.empty())
+    throw InputError(out.first_reason.empty() ? "no power modes in the rooflines" : out.first_reason);
   return out;
 }
 
@@ -205,7 +207,8 @@ std::size_t attach_measurements(Prediction& prediction, const std::vector<Result
       const std::vector<double>* times = nullptr;
       if (const auto n = it->second.by_name.find(base + "/" + token); n != it->second.by_name.end()) {
         times = &n->second;
-      } else if (const auto s = it->second.by_shape.find({token, layer.flops, layer.bytes}); s != it->second.by_shape.end()) {
+      } else if (const auto s = it->second.by_shape.find({token, layer.flops, layer.bytes});
+                 s != it->second.by_shape.end()) {
         times = &s->second;
       }
       if (times == nullptr || times->empty()) continue;
@@ -221,8 +224,8 @@ json to_json(const Prediction& p) {
   for (const auto& m : p.modes) {
     json layers = json::array();
     for (const auto& l : m.layers) {
-      json j = {{"name", l.name}, {"op", l.op}, {"phase", l.phase}, {"flops", l.flops}, {"bytes", l.bytes},
-                {"ceiling", l.ceiling}, {"time_s", l.time_s}, {"bound", l.bound}};
+      json j = {{"name", l.name},   {"op", l.op},           {"phase", l.phase},   {"flops", l.flops},
+                {"bytes", l.bytes}, {"ceiling", l.ceiling}, {"time_s", l.time_s}, {"bound", l.bound}};
       j["energy_J"] = l.energy_J ? json(*l.energy_J) : json(nullptr);
       if (l.measured_s) {
         j["measured_s"] = *l.measured_s;
@@ -235,8 +238,8 @@ json to_json(const Prediction& p) {
     if (!m.note.empty()) j["note"] = m.note;
     modes.push_back(std::move(j));
   }
-  return {{"model", p.model}, {"batch", p.batch}, {"dtype", p.dtype}, {"phase", p.phase}, {"backend", p.backend},
-          {"modes", modes}};
+  return {{"model", p.model}, {"batch", p.batch},     {"dtype", p.dtype},
+          {"phase", p.phase}, {"backend", p.backend}, {"modes", modes}};
 }
 
 }  // namespace edgeroof::reports

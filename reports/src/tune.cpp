@@ -37,7 +37,10 @@ bool less_latency(const ModeCost& a, const ModeCost& b) {
 }
 
 json cost_json(const ModeCost& m) {
-  json j = {{"key", m.key}, {"name", m.name}, {"latency_s", m.latency_s}, {"energy_J", *m.energy_J},
+  json j = {{"key", m.key},
+            {"name", m.name},
+            {"latency_s", m.latency_s},
+            {"energy_J", *m.energy_J},
             {"power_W", *m.energy_J / m.latency_s}};
   if (m.id) j["id"] = *m.id;
   return j;
@@ -47,16 +50,20 @@ json cost_json(const ModeCost& m) {
 
 std::string TuneConstraint::describe() const {
   switch (kind) {
-  case Kind::max_slowdown: return "least energy within " + format("%g", value * 100.0) + "% of the fastest latency";
-  case Kind::max_latency: return "least energy with latency <= " + format("%g", value * 1e3) + " ms";
-  case Kind::max_power: return "fastest with average power <= " + format("%g", value) + " W";
+  case Kind::max_slowdown:
+    return "least energy within " + format("%g", value * 100.0) + "% of the fastest latency";
+  case Kind::max_latency:
+    return "least energy with latency <= " + format("%g", value * 1e3) + " ms";
+  case Kind::max_power:
+    return "fastest with average power <= " + format("%g", value) + " W";
   }
   return "";
 }
 
 bool is_maxn(const ModeCost& mode) {
   const std::string key = lower(mode.key);
-  return lower(mode.name) == "maxn" || key == "maxn" || (key.size() > 5 && key.compare(key.size() - 5, 5, "-maxn") == 0);
+  return lower(mode.name) == "maxn" || key == "maxn" ||
+         (key.size() > 5 && key.compare(key.size() - 5, 5, "-maxn") == 0);
 }
 
 std::vector<ModeCost> pareto_front(std::vector<ModeCost> modes) {
@@ -122,12 +129,14 @@ TuneResult tune(const std::vector<ModeCost>& all, const TuneConstraint& constrai
 
 std::string nvpmodel_stanza(const RooflineMode& mode, int id, int cpu_count) {
   std::string name = "EDGEROOF_";
-  for (char c : mode.key) name += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(c)) : '_';
+  for (char c : mode.key)
+    name += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(c)) : '_';
   std::ostringstream s;
   s << "< POWER_MODEL ID=" << id << " NAME=" << name << " >\n";
   const int online = mode.cpu_online.value_or(cpu_count);
   if (mode.cpu_online) {
-    for (int core = 0; core < std::max(cpu_count, online); ++core) s << "CPU_ONLINE CORE_" << core << ' ' << (core < online ? 1 : 0) << "\n";
+    for (int core = 0; core < std::max(cpu_count, online); ++core)
+      s << "CPU_ONLINE CORE_" << core << ' ' << (core < online ? 1 : 0) << "\n";
   }
   if (mode.cpu_khz) {
     // Orin AGX: cpu0-3 are CPU_A78_0, cpu4-7 CPU_A78_1, cpu8-11 CPU_A78_2; only online clusters.
@@ -149,7 +158,9 @@ std::string nvpmodel_command(const std::string& conf_file, int id) {
 }
 
 json to_json(const TuneResult& r) {
-  json j = {{"constraint", r.constraint}, {"modes_considered", r.modes}, {"chosen", cost_json(r.chosen)},
+  json j = {{"constraint", r.constraint},
+            {"modes_considered", r.modes},
+            {"chosen", cost_json(r.chosen)},
             {"fastest", cost_json(r.fastest)}};
   if (r.maxn) {
     j["maxn"] = cost_json(*r.maxn);

@@ -53,10 +53,21 @@ inline std::string synthetic_results(const SyntheticMode& m, unsigned seed) {
                  const std::string& byte_level, const std::string& label) {
     for (int rep = 0; rep < m.repetitions; ++rep) {
       const double t = time_s * (1.0 + m.time_noise * noise.gaussian());
-      json b = {{"name", name}, {"run_name", name}, {"run_type", "iteration"}, {"repetitions", m.repetitions},
-                {"repetition_index", rep}, {"threads", 1}, {"iterations", 10}, {"real_time", t * 1e3},
-                {"cpu_time", 1e-3}, {"time_unit", "ms"}, {"flops", flops}, {"bytes", bytes}, {"ai", flops / bytes},
-                {"FLOP/s", flops / t}, {"B/s", bytes / t}};
+      json b = {{"name", name},
+                {"run_name", name},
+                {"run_type", "iteration"},
+                {"repetitions", m.repetitions},
+                {"repetition_index", rep},
+                {"threads", 1},
+                {"iterations", 10},
+                {"real_time", t * 1e3},
+                {"cpu_time", 1e-3},
+                {"time_unit", "ms"},
+                {"flops", flops},
+                {"bytes", bytes},
+                {"ai", flops / bytes},
+                {"FLOP/s", flops / t},
+                {"B/s", bytes / t}};
       if (m.with_energy) {
         double e = m.static_W * t + bytes * m.eps_byte_J.at(byte_level);
         if (flops_for_energy > 0.0) e += flops_for_energy;
@@ -81,7 +92,8 @@ inline std::string synthetic_results(const SyntheticMode& m, unsigned seed) {
   for (int n = 1024; n <= 8192; n *= 2) {
     const double nn = n, w = 2.0 * nn * nn * nn, bytes = 3.0 * nn * nn * 2.0;
     const double t = std::max(w / m.flops_per_s.at("fp16-tensor"), bytes / m.bytes_per_s.at("dram"));
-    add("compute/cuda/fp16-tensor/gemm:" + std::to_string(n), w, bytes, t, w * m.eps_flop_J.at("fp16-tensor"), "dram", "");
+    add("compute/cuda/fp16-tensor/gemm:" + std::to_string(n), w, bytes, t, w * m.eps_flop_J.at("fp16-tensor"), "dram",
+        "");
   }
   // Memory kernels: triad moves 24 bytes per 2 FLOP; their FLOP energy is part of ε_byte.
   for (double ws : {524288.0, 1048576.0, 2097152.0}) {
@@ -93,9 +105,15 @@ inline std::string synthetic_results(const SyntheticMode& m, unsigned seed) {
     add("memory/cuda/triad/bytes:" + std::to_string(static_cast<long long>(ws)), ws / 12.0, ws,
         ws / m.bytes_per_s.at("dram"), 0.0, "dram", "level:dram");
   }
-  json context = {{"date", "2026-11-27T07:00:00+00:00"}, {"host_name", "orin"}, {"num_cpus", 12},
-                  {"edgeroof.version", "0.1.0"}, {"device.name", "Orin"}, {"device.backend", "cuda"},
-                  {"power_mode.key", m.key}, {"power_mode.name", m.name}, {"power_mode.gpu_hz", std::to_string(m.gpu_hz)},
+  json context = {{"date", "2026-11-27T07:00:00+00:00"},
+                  {"host_name", "orin"},
+                  {"num_cpus", 12},
+                  {"edgeroof.version", "0.1.0"},
+                  {"device.name", "Orin"},
+                  {"device.backend", "cuda"},
+                  {"power_mode.key", m.key},
+                  {"power_mode.name", m.name},
+                  {"power_mode.gpu_hz", std::to_string(m.gpu_hz)},
                   {"power_mode.emc_hz", std::to_string(m.emc_hz)}};
   if (m.id) context["power_mode.id"] = std::to_string(*m.id);
   if (m.with_energy) {

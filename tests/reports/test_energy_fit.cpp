@@ -11,8 +11,8 @@
 #include <fstream>
 
 using namespace edgeroof::reports;
-using edgeroof::testing::SyntheticMode;
 using edgeroof::testing::synthetic_results;
+using edgeroof::testing::SyntheticMode;
 
 namespace {
 
@@ -56,12 +56,11 @@ TEST(Nnls, ExactConsistentSystemAndZeroColumn) {
   EXPECT_NEAR(x[2], 0.5, 1e-13);
 }
 
-TEST(Nnls, SizeMismatchThrows) {
-  EXPECT_THROW((void)nnls(matrix(2, 2, {1, 0, 0, 1}), {1}), std::invalid_argument);
-}
+TEST(Nnls, SizeMismatchThrows) { EXPECT_THROW((void)nnls(matrix(2, 2, {1, 0, 0, 1}), {1}), std::invalid_argument); }
 
 TEST(EnergyFit, TooFewSamplesGiveNoFit) {
-  std::vector<EnergySample> s = {{"a", "fp32", "dram", 1e9, 1e8, 1e-3, 0.1}, {"b", "fp32", "dram", 2e9, 1e8, 2e-3, 0.2}};
+  std::vector<EnergySample> s = {{"a", "fp32", "dram", 1e9, 1e8, 1e-3, 0.1},
+                                 {"b", "fp32", "dram", 2e9, 1e8, 2e-3, 0.2}};
   EXPECT_FALSE(fit_energy(s));  // 3 unknowns
 }
 
@@ -69,7 +68,8 @@ TEST(EnergyFit, ExactDataIsRecoveredExactly) {
   // E = W·1e-11 + Q·1e-10 + 5·T on four independent rows.
   std::vector<EnergySample> s;
   const double w[] = {1e9, 4e9, 1e9, 8e9}, q[] = {1e8, 1e8, 4e8, 2e8}, t[] = {1e-3, 2e-3, 4e-3, 1e-3};
-  for (int i = 0; i < 4; ++i) s.push_back({"b" + std::to_string(i), "fp32", "dram", w[i], q[i], t[i], w[i] * 1e-11 + q[i] * 1e-10 + 5 * t[i]});
+  for (int i = 0; i < 4; ++i)
+    s.push_back({"b" + std::to_string(i), "fp32", "dram", w[i], q[i], t[i], w[i] * 1e-11 + q[i] * 1e-10 + 5 * t[i]});
   const auto fit = fit_energy(s);
   ASSERT_TRUE(fit);
   EXPECT_NEAR(fit->eps_flop_J.at("fp32"), 1e-11, 1e-22);
@@ -120,7 +120,8 @@ TEST(EnergyFit, RoundTripsThroughRooflinesJson) {
   const auto r = fit_rooflines({parse_results(synthetic_results(SyntheticMode{}, 7), "synthetic.json")});
   const auto doc = to_json(r);
   const auto& ej = doc["modes"][0]["energy"]["cuda"];
-  for (const char* key : {"eps_flop_J", "eps_byte_J", "static_W", "r2", "residuals", "benchmarks", "idle_power_W", "static_vs_idle_W"}) {
+  for (const char* key :
+       {"eps_flop_J", "eps_byte_J", "static_W", "r2", "residuals", "benchmarks", "idle_power_W", "static_vs_idle_W"}) {
     EXPECT_TRUE(ej.contains(key)) << key;
   }
   EXPECT_TRUE(ej["residuals"][0].contains("measured_J"));
@@ -146,7 +147,8 @@ TEST(EnergyFit, NoEnergyCountersNoEnergyKey) {
 TEST(EnergyFit, MalformedRooflinesAreOneClearError) {
   const auto text = to_json(fit_rooflines({parse_results(synthetic_results(SyntheticMode{}, 3), "s.json")})).dump();
   try {
-    (void)rooflines_from_json(nlohmann::json::parse(R"({"modes": [{"key": "a", "energy": {"cuda": {"eps_flop_J": {}}}}]})"), "bad.json");
+    (void)rooflines_from_json(
+        nlohmann::json::parse(R"({"modes": [{"key": "a", "energy": {"cuda": {"eps_flop_J": {}}}}]})"), "bad.json");
     FAIL();
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("bad.json: malformed rooflines entry"), std::string::npos);

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 
 using namespace edgeroof::reports;
-using edgeroof::testing::SyntheticMode;
 using edgeroof::testing::synthetic_results;
+using edgeroof::testing::SyntheticMode;
 namespace fs = std::filesystem;
 
 namespace {
@@ -47,7 +47,8 @@ protected:
     slow.bytes_per_s["dram"] *= 0.66;
     slow.static_W = 4.5;
     unsigned seed = 1;
-    for (const auto* m : {&maxn, &mid, &slow}) m_results.push_back(parse_results(synthetic_results(*m, seed++), m->key + ".json"));
+    for (const auto* m : {&maxn, &mid, &slow})
+      m_results.push_back(parse_results(synthetic_results(*m, seed++), m->key + ".json"));
     m_rooflines = fit_rooflines(m_results);
     m_workload.model = "two-layers";
     m_workload.batch = 8;
@@ -80,7 +81,8 @@ TEST_F(Plot, RendersPngAndSvgOfEveryChart) {
     GTEST_SKIP() << "gnuplot is not installed here: " << e.what();
   }
   const auto report = write_report(m_rooflines, o);
-  const std::vector<std::string> expected = {"time_roofline", "energy_roofline", "power", "modes_time", "modes_energy", "latency_energy"};
+  const std::vector<std::string> expected = {"time_roofline", "energy_roofline", "power",
+                                             "modes_time",    "modes_energy",    "latency_energy"};
   EXPECT_EQ(report.charts, expected);
   EXPECT_TRUE(report.notes.empty());
   for (const auto& c : expected) {
@@ -131,7 +133,9 @@ TEST_F(Plot, MissingGnuplotIsOneClearErrorAndWritesNothing) {
     (void)write_report(m_rooflines, o);
     FAIL();
   } catch (const PlotError& e) {
-    EXPECT_EQ(std::string(e.what()), "gnuplot not found on PATH (install gnuplot-nox, e.g. 'sudo apt-get install gnuplot-nox', or pass --gnuplot PATH)");
+    EXPECT_EQ(std::string(e.what()),
+              "gnuplot not found on PATH (install gnuplot-nox, e.g. 'sudo apt-get install gnuplot-nox', or pass "
+              "--gnuplot PATH)");
   }
   EXPECT_FALSE(fs::exists(o.out_dir));
   o.gnuplot = (m_dir / "no" / "gnuplot").string();

@@ -103,8 +103,10 @@ TEST(Predict, MissingCeilingIsOneClearError) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("mode nvp0-maxn has no compute ceiling for cuda/bf16"), std::string::npos);
   }
-  EXPECT_THROW((void)predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{"cpu", "dram"}), InputError);
-  EXPECT_THROW((void)predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{}, {"nope"}), InputError);
+  EXPECT_THROW((void)predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{"cpu", "dram"}),
+               InputError);
+  EXPECT_THROW((void)predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{}, {"nope"}),
+               InputError);
 }
 
 TEST(Predict, CostModesLeavesOutModesLackingACeiling) {

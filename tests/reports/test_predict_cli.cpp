@@ -53,7 +53,8 @@ protected:
     CliRun r;
     const pid_t pid = fork();
     if (pid == 0) {
-      const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644),
+                e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 || chdir(dir.c_str()) != 0) _exit(126);
       execve(argv[0], argv.data(), envp);
       _exit(127);
@@ -73,8 +74,8 @@ std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::c
 }  // namespace
 
 TEST_F(ReportCli, PredictJsonWithMeasuredLayers) {
-  const auto r = run({"predict", "--workload", data_dir + "toy_workload.json", "--rooflines", data_dir + "toy_rooflines.json",
-                      "--results", data_dir + "toy_layers.json", "--format", "json"});
+  const auto r = run({"predict", "--workload", data_dir + "toy_workload.json", "--rooflines",
+                      data_dir + "toy_rooflines.json", "--results", data_dir + "toy_layers.json", "--format", "json"});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["model"], "toy");
@@ -86,9 +87,10 @@ TEST_F(ReportCli, PredictJsonWithMeasuredLayers) {
 
 TEST_F(ReportCli, TuneWritesTheBoardConfWithTheNewMode) {
   const auto conf_out = (m_dir / "edgeroof.conf").string();
-  const auto r = run({"tune", "--workload", data_dir + "toy_workload.json", "--rooflines", data_dir + "toy_rooflines.json",
-                      "--nvpmodel-conf", std::string(EDGEROOF_TEST_DATA_DIR) + "/modes/nvpmodel_p3701_0000.conf",
-                      "--conf-out", conf_out, "--format", "json"});
+  const auto r =
+      run({"tune", "--workload", data_dir + "toy_workload.json", "--rooflines", data_dir + "toy_rooflines.json",
+           "--nvpmodel-conf", std::string(EDGEROOF_TEST_DATA_DIR) + "/modes/nvpmodel_p3701_0000.conf", "--conf-out",
+           conf_out, "--format", "json"});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   // Of the two modes with energy, MAXN (9 ms, 0.179 J) is fastest and no other is within 5%.
@@ -104,8 +106,8 @@ TEST_F(ReportCli, TuneWritesTheBoardConfWithTheNewMode) {
 }
 
 TEST_F(ReportCli, TuneConstraintsAreExclusive) {
-  const auto r = run({"tune", "--workload", data_dir + "toy_workload.json", "--rooflines", data_dir + "toy_rooflines.json",
-                      "--max-slowdown", "5%", "--max-power-W", "30"});
+  const auto r = run({"tune", "--workload", data_dir + "toy_workload.json", "--rooflines",
+                      data_dir + "toy_rooflines.json", "--max-slowdown", "5%", "--max-power-W", "30"});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(lines(r.err), 1u) << r.err;
 }
@@ -114,7 +116,8 @@ TEST_F(ReportCli, TruncatedRooflinesAreOneErrorLine) {
   const std::string text = slurp(data_dir + "toy_rooflines.json");
   std::ofstream(m_dir / "cut.json") << text.substr(0, text.size() / 2);
   for (const char* cmd : {"predict", "tune"}) {
-    const auto r = run({cmd, "--workload", data_dir + "toy_workload.json", "--rooflines", (m_dir / "cut.json").string()});
+    const auto r =
+        run({cmd, "--workload", data_dir + "toy_workload.json", "--rooflines", (m_dir / "cut.json").string()});
     EXPECT_EQ(r.status, 1) << cmd;
     EXPECT_EQ(lines(r.err), 1u) << r.err;
     EXPECT_NE(r.err.find("cut.json: not valid JSON"), std::string::npos) << r.err;
@@ -127,8 +130,11 @@ TEST_F(ReportCli, TruncatedRooflinesAreOneErrorLine) {
 
 TEST_F(ReportCli, PlotWithoutGnuplotOnPathIsOneClearError) {
   fs::create_directories(m_dir / "empty-bin");
-  const auto r = run({"plot", data_dir + "toy_rooflines.json", "-o", (m_dir / "report").string()}, (m_dir / "empty-bin").string());
+  const auto r =
+      run({"plot", data_dir + "toy_rooflines.json", "-o", (m_dir / "report").string()}, (m_dir / "empty-bin").string());
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.err, "edgeroof plot: error: gnuplot not found on PATH (install gnuplot-nox, e.g. 'sudo apt-get install gnuplot-nox', or pass --gnuplot PATH)\n");
+  EXPECT_EQ(r.err,
+            "edgeroof plot: error: gnuplot not found on PATH (install gnuplot-nox, e.g. 'sudo apt-get install "
+            "gnuplot-nox', or pass --gnuplot PATH)\n");
   EXPECT_FALSE(fs::exists(m_dir / "report"));
 }

@@ -16,8 +16,13 @@ ModeCost mode(const std::string& key, double latency_ms, double energy_J, std::o
 // Powers: maxn 100 W, b 82.5 W, c 75.5 W, d 58.3 W, e 81.8 W, f 37.5 W. e is beaten by c and f
 // by d in both latency and energy, so the front is maxn, b, c, d.
 std::vector<ModeCost> table() {
-  return {mode("nvp0-maxn", 10.0, 1.00, 0), mode("b", 10.3, 0.85), mode("c", 10.6, 0.80),
-          mode("d", 12.0, 0.70), mode("e", 11.0, 0.90), mode("f", 20.0, 0.75), {"unmeasured", "unmeasured", {}, 1e-3, {}}};
+  return {mode("nvp0-maxn", 10.0, 1.00, 0),
+          mode("b", 10.3, 0.85),
+          mode("c", 10.6, 0.80),
+          mode("d", 12.0, 0.70),
+          mode("e", 11.0, 0.90),
+          mode("f", 20.0, 0.75),
+          {"unmeasured", "unmeasured", {}, 1e-3, {}}};
 }
 
 TuneConstraint slowdown(double fraction) { return {TuneConstraint::Kind::max_slowdown, fraction}; }

@@ -2,8 +2,8 @@
 // fitted by non-negative least squares over the benchmarks that carry energy_J (DESIGN.md).
 #pragma once
 
-#include <optional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,7 +49,7 @@ struct EnergyFit {
   double r2 = 0.0;                           // of the joules themselves
   std::vector<EnergyResidual> residuals;
   std::vector<std::string> benchmarks;
-  std::optional<double> idle_power_W;        // measured separately by edgeroof-bench
+  std::optional<double> idle_power_W;  // measured separately by edgeroof-bench
   // π0 minus the measured idle power: what running costs beyond idling even with no work done.
   [[nodiscard]] std::optional<double> static_vs_idle_W() const {
     if (!idle_power_W) return std::nullopt;

@@ -31,7 +31,7 @@ struct RooflineMode {
   std::map<std::string, Ceiling> bandwidth_bytes_per_s;  // "<backend>/<level>"
   // By backend, where benchmarks carried energy_J (a sensor was active).
   std::map<std::string, EnergyFit> energy;
-  std::map<std::string, std::string> context;            // context of the first file
+  std::map<std::string, std::string> context;  // context of the first file
 
   // FLOP per byte where a dtype's compute ceiling meets a level's bandwidth (same backend).
   [[nodiscard]] std::map<std::string, double> ridge_points() const;

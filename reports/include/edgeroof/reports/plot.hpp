@@ -28,8 +28,8 @@ struct PlotOptions {
   // gnuplot: a path (contains '/') or a name looked up in search_path (default: $PATH).
   std::string gnuplot = "gnuplot";
   std::optional<std::string> search_path;
-  std::vector<ResultsFile> results;           // measured points
-  std::optional<dnn::Workload> workload;      // DNN layer points and the latency-energy plane
+  std::vector<ResultsFile> results;       // measured points
+  std::optional<dnn::Workload> workload;  // DNN layer points and the latency-energy plane
   PredictOptions predict;
   TuneConstraint constraint;
   std::size_t overlay_modes = 8;  // modes drawn in the overlay charts
@@ -37,9 +37,9 @@ struct PlotOptions {
 };
 
 struct PlotReport {
-  std::vector<std::string> charts;            // chart names: time_roofline, energy_roofline, ...
-  std::vector<std::filesystem::path> files;   // everything written
-  std::vector<std::string> notes;             // charts left out and why
+  std::vector<std::string> charts;           // chart names: time_roofline, energy_roofline, ...
+  std::vector<std::filesystem::path> files;  // everything written
+  std::vector<std::string> notes;            // charts left out and why
 };
 
 // The executable gnuplot would run as; throws PlotError naming how to install it.

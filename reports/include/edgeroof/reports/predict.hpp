@@ -24,9 +24,9 @@ struct LayerPrediction {
   double flops = 0.0, bytes = 0.0;
   std::string ceiling;  // compute ceiling used: "fp16-tensor", "fp32", ...
   double time_s = 0.0;
-  std::optional<double> energy_J;  // absent where the mode has no energy fit
-  std::string bound;               // "compute" or "memory"
-  std::optional<double> measured_s;  // a layer benchmark of the same layer, phase and batch
+  std::optional<double> energy_J;                      // absent where the mode has no energy fit
+  std::string bound;                                   // "compute" or "memory"
+  std::optional<double> measured_s;                    // a layer benchmark of the same layer, phase and batch
   [[nodiscard]] std::optional<double> error() const {  // (predicted − measured) / measured
     if (!measured_s || *measured_s <= 0.0) return std::nullopt;
     return (time_s - *measured_s) / *measured_s;
@@ -91,11 +91,12 @@ struct CostedModes {
   std::size_t skipped = 0;
   std::string first_reason;
 };
-[[nodiscard]] CostedModes cost_modes(const dnn::Workload& workload, const Rooflines& rooflines, const PredictOptions& options);
+[[nodiscard]] CostedModes cost_modes(const dnn::Workload& workload, const Rooflines& rooflines,
+                                     const PredictOptions& options);
 
 // Every layer of every mode (or of the modes whose key is in `only`, when not empty).
-[[nodiscard]] Prediction predict(const dnn::Workload& workload, const Rooflines& rooflines, const PredictOptions& options,
-                                 const std::vector<std::string>& only = {});
+[[nodiscard]] Prediction predict(const dnn::Workload& workload, const Rooflines& rooflines,
+                                 const PredictOptions& options, const std::vector<std::string>& only = {});
 
 // Fills measured_s from layer benchmarks `layer/<backend>/<model>/<layer>/<token>/bs:<batch>`
 // (median real time of the repetitions), matching files to modes by their power-mode key (a file
