@@ -482,9 +482,11 @@ Reference gemm_at(const GemmGeometry& g, const float* a, const float* b, i64 ind
 
 namespace {
 
-// The input element a max-pooling window selects (the first largest), or -1 for an empty window.
-i64 window_argmax(const PoolGeometry& g, const float* x, i64 plane, i64 p, i64 q) {
+// The input element a max-pooling window selects (the first largest), or -1 for an empty window;
+// `tied` tells whether another element of the window equals it.
+i64 window_argmax(const PoolGeometry& g, const float* x, i64 plane, i64 p, i64 q, bool* tied = nullptr) {
   i64 best = -1;
+  bool tie = false;
   for (i64 i = 0; i < g.kernel_h; ++i) {
     const i64 h = p * g.stride_h - g.pad_h + i;
     if (h < 0 || h >= g.h) continue;
@@ -492,9 +494,11 @@ i64 window_argmax(const PoolGeometry& g, const float* x, i64 plane, i64 p, i64 q
       const i64 col = q * g.stride_w - g.pad_w + j;
       if (col < 0 || col >= g.w) continue;
       const i64 at = plane + h * g.w + col;
-      if (best < 0 || x[at] > x[best]) best = at;
+      if (best >= 0 && x[at] == x[best]) tie = true;
+      if (best < 0 || x[at] > x[best]) best = at, tie = false;
     }
   }
+  if (tied) *tied = tie;
   return best;
 }
 
@@ -534,7 +538,13 @@ Reference pool_backward_at(const PoolGeometry& g, const float* x, const float* d
       const i64 left = q * g.stride_w - g.pad_w;
       if (col < left || col >= left + g.kernel_w) continue;
       const double d = dy[(nc * g.p + p) * g.q + q];
-      const double t = g.max ? (window_argmax(g, x, plane, p, q) == plane + h * g.w + col ? d : 0.0) : d / area;
+      double t = d / area;
+      if (g.max) {
+        bool tied = false;
+        const i64 at = window_argmax(g, x, plane, p, q, &tied);
+        if (tied && x[at] == x[plane + h * g.w + col]) ref.ambiguous = true;
+        t = at == plane + h * g.w + col ? d : 0.0;
+      }
       ref.value += t;
       ref.magnitude += std::abs(t);
     }

@@ -179,6 +179,11 @@ TEST(LayerReference, PoolingSoftmaxBatchnorm) {
   EXPECT_EQ(d::pool_backward_at(g, x.data(), dy.data(), 1).value, 10.0);  // the 9 of window 0
   EXPECT_EQ(d::pool_backward_at(g, x.data(), dy.data(), 0).value, 0.0);
   EXPECT_EQ(d::pool_backward_at(g, x.data(), dy.data(), 10).value, 40.0);  // first 7 of window 3
+  // The two 7s tie: which one receives the gradient is the library's choice, so checks skip it.
+  EXPECT_TRUE(d::pool_backward_at(g, x.data(), dy.data(), 10).ambiguous);
+  EXPECT_TRUE(d::pool_backward_at(g, x.data(), dy.data(), 11).ambiguous);
+  EXPECT_FALSE(d::pool_backward_at(g, x.data(), dy.data(), 1).ambiguous);
+  EXPECT_FALSE(d::pool_backward_at(g, x.data(), dy.data(), 14).ambiguous);  // the 3 of window 3: not a maximum
 
   const d::RowGeometry sg{1, 2};
   const std::vector<float> logits{0.0f, 0.0f};
