@@ -291,7 +291,9 @@ SweepSummary run_sweep(power::ModeController* controller, const std::vector<powe
       fail("bench", e.what());
       continue;
     }
-    if (!status) {
+    // A Ctrl-C at the terminal reaches the bench too, which then exits by itself: still a stop,
+    // not a failure of the mode.
+    if (!status || stop()) {
       remove_partial(out);
       summary.interrupted = true;
       break;

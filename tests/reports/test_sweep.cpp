@@ -351,3 +351,32 @@ TEST_F(Sweep, AnExceptionMidSweepStillRestores) {
   EXPECT_EQ(again.skipped, 1);
   EXPECT_TRUE(c.calls.empty());
 }
+
+TEST_F(Sweep, CtrlCAtTheTerminalStopsBenchAndSweepWithoutRecordingAFailure) {
+  // The terminal sends SIGINT to the whole process group: edgeroof and its bench.
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    const int fd = ::open(m_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<std::string> a = args("grid:cores=2;cpu=268800;gpu=114750000;emc=204000000", "30");
+    std::vector<char*> argv{const_cast<char*>(edgeroof_exe.c_str())};
+    for (auto& s : a) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);
+  const fs::path partial = m_out / "c2-cpu268800-gpu114750000-emc204000000.json.partial";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!fs::exists(partial) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(fs::exists(partial));
+  ::kill(-pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << slurp(m_log);
+  EXPECT_EQ(WEXITSTATUS(status), 130) << slurp(m_log);
+  EXPECT_TRUE(files_in(m_out).empty()) << slurp(m_log);  // no partial file, no failed.json
+  expect_restored();
+}
