@@ -36,7 +36,8 @@ inline Stream& stream() {
 }
 
 // Runs `enqueue` once per iteration between two events and reports the GPU time.
-template <class Enqueue> void timed_loop(benchmark::State& state, Enqueue&& enqueue) {
+template <class Enqueue>
+void timed_loop(benchmark::State& state, Enqueue&& enqueue) {
   auto& s = stream();
   EnergyWindow energy(state);
   for (auto _ : state) {
@@ -52,7 +53,8 @@ template <class Enqueue> void timed_loop(benchmark::State& state, Enqueue&& enqu
 }
 
 // Any CUDA failure ends this benchmark with the call that failed, not the whole run.
-template <class Body> void guarded(benchmark::State& state, Body&& body) {
+template <class Body>
+void guarded(benchmark::State& state, Body&& body) {
   try {
     body();
   } catch (const kernels::cuda::Error& e) {

@@ -16,7 +16,8 @@ std::string join(const std::vector<std::string>& parts, const char* separator) {
 
 void cpu_layer_benchmark(benchmark::State& state, const dnn::DistinctLayer& layer, const std::string& name) {
   try {
-    dnn::LayerKernel& kernel = cached_layer_kernel(name, [&] { return dnn::make_cpu_layer_kernel(layer.forward, layer.pass); });
+    dnn::LayerKernel& kernel =
+        cached_layer_kernel(name, [&] { return dnn::make_cpu_layer_kernel(layer.forward, layer.pass); });
     EnergyWindow energy(state);
     for (auto _ : state) kernel.run();
     energy.finish();
@@ -45,8 +46,10 @@ std::vector<ModelLayers> layer_workloads(const Options& options) {
   return out;
 }
 
-std::string layer_benchmark_name(const std::string& backend, const ModelLayers& model, const dnn::DistinctLayer& layer) {
-  return "layer/" + backend + "/" + model.model + "/" + layer.forward.name + "/" + layer.token + "/bs:" + std::to_string(model.batch);
+std::string layer_benchmark_name(const std::string& backend, const ModelLayers& model,
+                                 const dnn::DistinctLayer& layer) {
+  return "layer/" + backend + "/" + model.model + "/" + layer.forward.name + "/" + layer.token +
+         "/bs:" + std::to_string(model.batch);
 }
 
 void report_layer(benchmark::State& state, dnn::LayerKernel& kernel, const dnn::DistinctLayer& layer) {
@@ -56,7 +59,8 @@ void report_layer(benchmark::State& state, dnn::LayerKernel& kernel, const dnn::
   state.SetLabel(kernel.algorithm());
 }
 
-dnn::LayerKernel& cached_layer_kernel(const std::string& name, const std::function<std::unique_ptr<dnn::LayerKernel>()>& make) {
+dnn::LayerKernel& cached_layer_kernel(const std::string& name,
+                                      const std::function<std::unique_ptr<dnn::LayerKernel>()>& make) {
   static std::string cached_name;
   static std::unique_ptr<dnn::LayerKernel> cached;
   if (cached && cached_name == name) return *cached;
@@ -71,7 +75,8 @@ dnn::LayerKernel& cached_layer_kernel(const std::string& name, const std::functi
 
 int register_each_layer(const std::shared_ptr<const std::vector<ModelLayers>>& models, const std::string& backend,
                         const std::function<bool(const dnn::DistinctLayer&, std::string*)>& supported,
-                        const std::function<void(const std::string&, std::size_t, std::size_t)>& add, Context& context) {
+                        const std::function<void(const std::string&, std::size_t, std::size_t)>& add,
+                        Context& context) {
   std::map<std::string, std::pair<int, std::string>> unsupported;
   int registered = 0;
   for (std::size_t m = 0; m < models->size(); ++m) {
@@ -89,7 +94,8 @@ int register_each_layer(const std::shared_ptr<const std::vector<ModelLayers>>& m
     }
   }
   std::vector<std::string> left_out;
-  for (const auto& [what, entry] : unsupported) left_out.push_back(what + " x" + std::to_string(entry.first) + " (" + entry.second + ")");
+  for (const auto& [what, entry] : unsupported)
+    left_out.push_back(what + " x" + std::to_string(entry.first) + " (" + entry.second + ")");
   if (!left_out.empty()) context["layers." + backend + ".unsupported"] = join(left_out, "; ");
   return registered;
 }
@@ -105,11 +111,15 @@ void register_layer_families(const Options& options, Context& context, bool cuda
   if (const auto version = dnn::onednn_version()) {
     context["onednn.version"] = *version;
     (void)register_each_layer(
-        models, "cpu", [](const dnn::DistinctLayer& l, std::string* why) { return dnn::cpu_layer_supported(l.forward, l.pass, why); },
+        models, "cpu",
+        [](const dnn::DistinctLayer& l, std::string* why) { return dnn::cpu_layer_supported(l.forward, l.pass, why); },
         [&](const std::string& name, std::size_t m, std::size_t i) {
-          benchmark::RegisterBenchmark(name.c_str(), [models, m, i, name](benchmark::State& state) {
-            cpu_layer_benchmark(state, (*models)[m].layers[i], name);
-          })->UseRealTime()->Unit(benchmark::kMillisecond);
+          benchmark::RegisterBenchmark(name.c_str(),
+                                       [models, m, i, name](benchmark::State& state) {
+                                         cpu_layer_benchmark(state, (*models)[m].layers[i], name);
+                                       })
+              ->UseRealTime()
+              ->Unit(benchmark::kMillisecond);
         },
         context);
   } else {

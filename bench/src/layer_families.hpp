@@ -27,7 +27,8 @@ struct ModelLayers {
 [[nodiscard]] std::vector<ModelLayers> layer_workloads(const Options& options);
 
 // "layer/cuda/resnet50/layer3.0.conv2/bwd_filter/bs:16".
-[[nodiscard]] std::string layer_benchmark_name(const std::string& backend, const ModelLayers& model, const dnn::DistinctLayer& layer);
+[[nodiscard]] std::string layer_benchmark_name(const std::string& backend, const ModelLayers& model,
+                                               const dnn::DistinctLayer& layer);
 
 // Registers the layer families of the backends this build and machine have (oneDNN on the CPU,
 // CUDA when `cuda_usable`) and says in the context what was left out and why
@@ -51,7 +52,7 @@ int register_cuda_layer_families(const std::shared_ptr<const std::vector<ModelLa
 // kernel keeps the library's setup (primitive creation, cuDNN's algorithm search) out of each
 // call while only one layer's tensors are alive at a time.
 [[nodiscard]] dnn::LayerKernel& cached_layer_kernel(const std::string& name,
-                                                   const std::function<std::unique_ptr<dnn::LayerKernel>()>& make);
+                                                    const std::function<std::unique_ptr<dnn::LayerKernel>()>& make);
 
 // After the timed loop: checks the kernel's output (a wrong one fails the benchmark), then sets
 // the counters every layer benchmark shares (flops, bytes, ai, FLOP/s, B/s of the layer's LayerCost

@@ -23,14 +23,19 @@ void cuda_layer_benchmark(benchmark::State& state, const dnn::DistinctLayer& lay
 
 }  // namespace
 
-int register_cuda_layer_families(const std::shared_ptr<const std::vector<ModelLayers>>& models, const Options&, Context& context) {
+int register_cuda_layer_families(const std::shared_ptr<const std::vector<ModelLayers>>& models, const Options&,
+                                 Context& context) {
   if (const auto version = dnn::cudnn_version()) context["cudnn.version"] = *version;
   return register_each_layer(
-      models, "cuda", [](const dnn::DistinctLayer& l, std::string* why) { return dnn::cuda_layer_supported(l.forward, l.pass, why); },
+      models, "cuda",
+      [](const dnn::DistinctLayer& l, std::string* why) { return dnn::cuda_layer_supported(l.forward, l.pass, why); },
       [&](const std::string& name, std::size_t m, std::size_t i) {
-        benchmark::RegisterBenchmark(name.c_str(), [models, m, i, name](benchmark::State& state) {
-          cuda_layer_benchmark(state, (*models)[m].layers[i], name);
-        })->UseManualTime()->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark(name.c_str(),
+                                     [models, m, i, name](benchmark::State& state) {
+                                       cuda_layer_benchmark(state, (*models)[m].layers[i], name);
+                                     })
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond);
       },
       context);
 }

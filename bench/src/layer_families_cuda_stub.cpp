@@ -3,7 +3,8 @@
 
 namespace edgeroof::bench {
 
-int register_cuda_layer_families(const std::shared_ptr<const std::vector<ModelLayers>>&, const Options&, Context& context) {
+int register_cuda_layer_families(const std::shared_ptr<const std::vector<ModelLayers>>&, const Options&,
+                                 Context& context) {
   context["layers.cuda.skipped"] = "built without CUDA; configure with -DEDGEROOF_ENABLE_CUDA=ON";
   return 0;
 }

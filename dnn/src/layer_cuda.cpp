@@ -23,17 +23,21 @@ cublasHandle_t cublas_handle(cudaStream_t stream) {
 }
 
 DeviceTensor::DeviceTensor(i64 count, bool half, const std::vector<float>& values, cudaStream_t stream)
-    : m_count(count), m_half(half), m_device(static_cast<std::size_t>(count) * (half ? sizeof(__half) : sizeof(float))) {
+    : m_count(count),
+      m_half(half),
+      m_device(static_cast<std::size_t>(count) * (half ? sizeof(__half) : sizeof(float))) {
   if (values.empty()) {
     EDGEROOF_CUDA_CHECK(cudaMemsetAsync(m_device.data(), 0, m_device.bytes(), stream));
     return;
   }
   if (static_cast<i64>(values.size()) < count) throw LayerKernelError("internal: fewer values than tensor elements");
   if (!half) {
-    EDGEROOF_CUDA_CHECK(cudaMemcpyAsync(m_device.data(), values.data(), m_device.bytes(), cudaMemcpyHostToDevice, stream));
+    EDGEROOF_CUDA_CHECK(
+        cudaMemcpyAsync(m_device.data(), values.data(), m_device.bytes(), cudaMemcpyHostToDevice, stream));
   } else {
     kernels::cuda::DeviceBuffer staging(static_cast<std::size_t>(count) * sizeof(float));
-    EDGEROOF_CUDA_CHECK(cudaMemcpyAsync(staging.data(), values.data(), staging.bytes(), cudaMemcpyHostToDevice, stream));
+    EDGEROOF_CUDA_CHECK(
+        cudaMemcpyAsync(staging.data(), values.data(), staging.bytes(), cudaMemcpyHostToDevice, stream));
     convert_to_half(static_cast<const float*>(staging.data()), m_device.data(), count, stream);
     EDGEROOF_CUDA_CHECK(cudaStreamSynchronize(stream));  // before the staging buffer is freed
   }
@@ -43,11 +47,13 @@ DeviceTensor::DeviceTensor(i64 count, bool half, const std::vector<float>& value
 const float* DeviceTensor::download(cudaStream_t stream) {
   m_host.resize(static_cast<std::size_t>(m_count));
   if (!m_half) {
-    EDGEROOF_CUDA_CHECK(cudaMemcpyAsync(m_host.data(), m_device.data(), m_device.bytes(), cudaMemcpyDeviceToHost, stream));
+    EDGEROOF_CUDA_CHECK(
+        cudaMemcpyAsync(m_host.data(), m_device.data(), m_device.bytes(), cudaMemcpyDeviceToHost, stream));
   } else {
     kernels::cuda::DeviceBuffer staging(static_cast<std::size_t>(m_count) * sizeof(float));
     convert_from_half(m_device.data(), static_cast<float*>(staging.data()), m_count, stream);
-    EDGEROOF_CUDA_CHECK(cudaMemcpyAsync(m_host.data(), staging.data(), staging.bytes(), cudaMemcpyDeviceToHost, stream));
+    EDGEROOF_CUDA_CHECK(
+        cudaMemcpyAsync(m_host.data(), staging.data(), staging.bytes(), cudaMemcpyDeviceToHost, stream));
   }
   EDGEROOF_CUDA_CHECK(cudaStreamSynchronize(stream));
   return m_host.data();
@@ -59,7 +65,8 @@ namespace {
 // in full fp32 (cuBLAS's default, and PyTorch's for matmul); fp16 accumulates in fp32.
 class CublasGemm final : public CudaLayerKernel {
 public:
-  CublasGemm(const LayerCost& l, Pass pass, cudaStream_t stream) : CudaLayerKernel(l, pass, stream), m_g(gemm_geometry(l, pass)) {}
+  CublasGemm(const LayerCost& l, Pass pass, cudaStream_t stream)
+      : CudaLayerKernel(l, pass, stream), m_g(gemm_geometry(l, pass)) {}
   // fp32 sums of thousands of terms (k = batch x tokens in bwd_weights) may lose a few 1e-6 of
   // their magnitude in any order; an indexing error costs O(1).
   [[nodiscard]] double tolerance() const override { return m_half ? 1e-2 : 1e-4; }
@@ -80,9 +87,9 @@ private:
     const long long ldb = m_g.trans_b ? m_g.k : m_g.n, lda = m_g.trans_a ? m_g.m : m_g.k;
     const long long stride_b = m_g.batch_b == 1 ? 0 : m_g.k * m_g.n;
     EDGEROOF_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-        cublas_handle(m_stream), op_b, op_a, int(m_g.n), int(m_g.m), int(m_g.k), &alpha, m_b.data(), t, int(ldb), stride_b,
-        m_a.data(), t, int(lda), m_g.m * m_g.k, &beta, m_c.data(), t, int(m_g.n), m_g.m * m_g.n, int(m_g.batch),
-        CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+        cublas_handle(m_stream), op_b, op_a, int(m_g.n), int(m_g.m), int(m_g.k), &alpha, m_b.data(), t, int(ldb),
+        stride_b, m_a.data(), t, int(lda), m_g.m * m_g.k, &beta, m_c.data(), t, int(m_g.n), m_g.m * m_g.n,
+        int(m_g.batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
   }
   double do_max_relative_error() override {
     return sampled(m_c, [&](i64 i) { return gemm_at(m_g, m_a.host(), m_b.host(), i); });
@@ -94,7 +101,8 @@ private:
 // GELU and hardswish: one pass over the tensor each way.
 class CustomActivation final : public CudaLayerKernel {
 public:
-  CustomActivation(const LayerCost& l, Pass pass, cudaStream_t stream) : CudaLayerKernel(l, pass, stream), m_op(eltwise_of(l)) {
+  CustomActivation(const LayerCost& l, Pass pass, cudaStream_t stream)
+      : CudaLayerKernel(l, pass, stream), m_op(eltwise_of(l)) {
     for (auto d : l.inputs[0]) m_size *= d;
   }
   [[nodiscard]] double tolerance() const override { return m_half ? 2e-3 : 1e-5; }
@@ -126,7 +134,8 @@ private:
 // Layernorm over the last axis; the backward uses the statistics its training forward saved.
 class Layernorm final : public CudaLayerKernel {
 public:
-  Layernorm(const LayerCost& l, Pass pass, cudaStream_t stream) : CudaLayerKernel(l, pass, stream), m_g(layernorm_geometry(l)) {}
+  Layernorm(const LayerCost& l, Pass pass, cudaStream_t stream)
+      : CudaLayerKernel(l, pass, stream), m_g(layernorm_geometry(l)) {}
   [[nodiscard]] double tolerance() const override { return m_half ? 1e-2 : 1e-4; }
 
 private:
@@ -140,8 +149,9 @@ private:
       m_mean = float_tensor(m_g.rows);
       m_inv_std = float_tensor(m_g.rows);
       DeviceTensor y = tensor(n);
-      layernorm_forward(m_x.data(), static_cast<const float*>(m_gamma.data()), static_cast<const float*>(m_beta.data()), y.data(),
-                        static_cast<float*>(m_mean.data()), static_cast<float*>(m_inv_std.data()), m_g.rows, m_g.cols, m_half, m_stream);
+      layernorm_forward(m_x.data(), static_cast<const float*>(m_gamma.data()), static_cast<const float*>(m_beta.data()),
+                        y.data(), static_cast<float*>(m_mean.data()), static_cast<float*>(m_inv_std.data()), m_g.rows,
+                        m_g.cols, m_half, m_stream);
       EDGEROOF_CUDA_CHECK(cudaStreamSynchronize(m_stream));
       m_dy = tensor(n, fill(n, 24));
     }
@@ -151,18 +161,21 @@ private:
   void do_run() override {
     const auto* gamma = static_cast<const float*>(m_gamma.data());
     if (pass() == Pass::forward) {
-      layernorm_forward(m_x.data(), gamma, static_cast<const float*>(m_beta.data()), m_out.data(), nullptr, nullptr, m_g.rows, m_g.cols,
-                        m_half, m_stream);
+      layernorm_forward(m_x.data(), gamma, static_cast<const float*>(m_beta.data()), m_out.data(), nullptr, nullptr,
+                        m_g.rows, m_g.cols, m_half, m_stream);
     } else {
       layernorm_backward(m_x.data(), m_dy.data(), gamma, static_cast<const float*>(m_mean.data()),
-                         static_cast<const float*>(m_inv_std.data()), m_out.data(), m_g.rows, m_g.cols, m_half, m_stream);
+                         static_cast<const float*>(m_inv_std.data()), m_out.data(), m_g.rows, m_g.cols, m_half,
+                         m_stream);
     }
   }
   double do_max_relative_error() override {
     if (pass() == Pass::forward) {
-      return sampled(m_out, [&](i64 i) { return layernorm_forward_at(m_g, m_x.host(), m_gamma.host(), m_beta.host(), i); });
+      return sampled(m_out,
+                     [&](i64 i) { return layernorm_forward_at(m_g, m_x.host(), m_gamma.host(), m_beta.host(), i); });
     }
-    return sampled(m_out, [&](i64 i) { return layernorm_backward_at(m_g, m_x.host(), m_dy.host(), m_gamma.host(), i); });
+    return sampled(m_out,
+                   [&](i64 i) { return layernorm_backward_at(m_g, m_x.host(), m_dy.host(), m_gamma.host(), i); });
   }
   RowGeometry m_g;
   DeviceTensor m_x, m_gamma, m_beta, m_mean, m_inv_std, m_dy, m_out;
@@ -171,7 +184,8 @@ private:
 // Concat as one strided copy per input (cudaMemcpy2DAsync: `outer` rows); backward the reverse.
 class Concat final : public CudaLayerKernel {
 public:
-  Concat(const LayerCost& l, Pass pass, cudaStream_t stream) : CudaLayerKernel(l, pass, stream), m_g(concat_geometry(l)) {}
+  Concat(const LayerCost& l, Pass pass, cudaStream_t stream)
+      : CudaLayerKernel(l, pass, stream), m_g(concat_geometry(l)) {}
   [[nodiscard]] double tolerance() const override { return 0.0; }  // copies are exact
 
 private:
@@ -192,11 +206,11 @@ private:
       const std::size_t width = std::size_t(m_g.extents[j] * m_g.inner) * element;
       char* slice = static_cast<char*>(m_whole.data()) + std::size_t(m_g.offset(j) * m_g.inner) * element;
       if (pass() == Pass::forward) {
-        EDGEROOF_CUDA_CHECK(cudaMemcpy2DAsync(slice, whole_pitch, m_parts[j].data(), width, width, std::size_t(m_g.outer),
-                                              cudaMemcpyDeviceToDevice, m_stream));
+        EDGEROOF_CUDA_CHECK(cudaMemcpy2DAsync(slice, whole_pitch, m_parts[j].data(), width, width,
+                                              std::size_t(m_g.outer), cudaMemcpyDeviceToDevice, m_stream));
       } else {
-        EDGEROOF_CUDA_CHECK(cudaMemcpy2DAsync(m_parts[j].data(), width, slice, whole_pitch, width, std::size_t(m_g.outer),
-                                              cudaMemcpyDeviceToDevice, m_stream));
+        EDGEROOF_CUDA_CHECK(cudaMemcpy2DAsync(m_parts[j].data(), width, slice, whole_pitch, width,
+                                              std::size_t(m_g.outer), cudaMemcpyDeviceToDevice, m_stream));
       }
     }
   }
@@ -208,7 +222,8 @@ private:
     }
     double worst = 0.0;
     for (std::size_t j = 0; j < m_parts.size(); ++j) {
-      worst = std::max(worst, sampled(m_parts[j], [&](i64 i) { return concat_backward_at(m_g, m_whole.host(), j, i); }));
+      worst =
+          std::max(worst, sampled(m_parts[j], [&](i64 i) { return concat_backward_at(m_g, m_whole.host(), j, i); }));
     }
     return worst;
   }
@@ -219,7 +234,8 @@ private:
 
 class Upsample final : public CudaLayerKernel {
 public:
-  Upsample(const LayerCost& l, Pass pass, cudaStream_t stream) : CudaLayerKernel(l, pass, stream), m_g(upsample_geometry(l)) {}
+  Upsample(const LayerCost& l, Pass pass, cudaStream_t stream)
+      : CudaLayerKernel(l, pass, stream), m_g(upsample_geometry(l)) {}
   [[nodiscard]] double tolerance() const override { return m_half ? 1e-3 : 1e-6; }
 
 private:
@@ -232,7 +248,8 @@ private:
     do_run();
   }
   void do_run() override {
-    upsample_nearest(m_in.data(), m_out.data(), m_g.n * m_g.c, m_g.h, m_g.w, m_g.scale, pass() != Pass::forward, m_half, m_stream);
+    upsample_nearest(m_in.data(), m_out.data(), m_g.n * m_g.c, m_g.h, m_g.w, m_g.scale, pass() != Pass::forward, m_half,
+                     m_stream);
   }
   double do_max_relative_error() override {
     if (pass() == Pass::forward) return sampled(m_out, [&](i64 i) { return upsample_forward_at(m_g, m_in.host(), i); });

@@ -54,13 +54,14 @@ void eltwise_forward(Eltwise op, const void* x, void* y, i64 count, bool half, c
 void eltwise_backward(Eltwise op, const void* x, const void* dy, void* dx, i64 count, bool half, cudaStream_t stream);
 // Nearest upsampling of n_c planes of h x w by `scale`: forward copies x into y; backward sums dy
 // into dx (`from` is dy, `to` is dx).
-void upsample_nearest(const void* from, void* to, i64 n_c, i64 h, i64 w, i64 scale, bool backward, bool half, cudaStream_t stream);
+void upsample_nearest(const void* from, void* to, i64 n_c, i64 h, i64 w, i64 scale, bool backward, bool half,
+                      cudaStream_t stream);
 // Layernorm over rows of `cols` values (one block per row): the forward stores each row's mean and
 // 1/std when `mean` is not null; the backward computes dx from them.
-void layernorm_forward(const void* x, const float* gamma, const float* beta, void* y, float* mean, float* inv_std, i64 rows, i64 cols,
-                       bool half, cudaStream_t stream);
-void layernorm_backward(const void* x, const void* dy, const float* gamma, const float* mean, const float* inv_std, void* dx, i64 rows,
-                        i64 cols, bool half, cudaStream_t stream);
+void layernorm_forward(const void* x, const float* gamma, const float* beta, void* y, float* mean, float* inv_std,
+                       i64 rows, i64 cols, bool half, cudaStream_t stream);
+void layernorm_backward(const void* x, const void* dy, const float* gamma, const float* mean, const float* inv_std,
+                        void* dx, i64 rows, i64 cols, bool half, cudaStream_t stream);
 
 // The common part of the GPU kernels: the stream, the dtype and checks by sampled references.
 class CudaLayerKernel : public LayerKernel {
@@ -72,9 +73,14 @@ public:
   [[nodiscard]] double tolerance() const override { return m_half ? 1e-2 : 4e-3; }
 
 protected:
-  DeviceTensor tensor(i64 count, const std::vector<float>& values = {}) { return DeviceTensor(count, m_half, values, m_stream); }
-  DeviceTensor float_tensor(i64 count, const std::vector<float>& values = {}) { return DeviceTensor(count, false, values, m_stream); }
-  template <class ReferenceAt> double sampled(DeviceTensor& out, ReferenceAt&& reference) {
+  DeviceTensor tensor(i64 count, const std::vector<float>& values = {}) {
+    return DeviceTensor(count, m_half, values, m_stream);
+  }
+  DeviceTensor float_tensor(i64 count, const std::vector<float>& values = {}) {
+    return DeviceTensor(count, false, values, m_stream);
+  }
+  template <class ReferenceAt>
+  double sampled(DeviceTensor& out, ReferenceAt&& reference) {
     return sampled_error(out.download(m_stream), out.count(), reference);
   }
   cudaStream_t m_stream;

@@ -16,11 +16,13 @@ int grid_for(i64 count) {
 }
 
 __global__ void to_half_kernel(const float* from, __half* to, i64 count) {
-  for (i64 i = blockIdx.x * i64(blockDim.x) + threadIdx.x; i < count; i += i64(gridDim.x) * blockDim.x) to[i] = __float2half_rn(from[i]);
+  for (i64 i = blockIdx.x * i64(blockDim.x) + threadIdx.x; i < count; i += i64(gridDim.x) * blockDim.x)
+    to[i] = __float2half_rn(from[i]);
 }
 
 __global__ void from_half_kernel(const __half* from, float* to, i64 count) {
-  for (i64 i = blockIdx.x * i64(blockDim.x) + threadIdx.x; i < count; i += i64(gridDim.x) * blockDim.x) to[i] = __half2float(from[i]);
+  for (i64 i = blockIdx.x * i64(blockDim.x) + threadIdx.x; i < count; i += i64(gridDim.x) * blockDim.x)
+    to[i] = __half2float(from[i]);
 }
 
 __device__ float load(const float* p, i64 i) { return p[i]; }
@@ -31,18 +33,22 @@ __device__ void store(__half* p, i64 i, float v) { p[i] = __float2half_rn(v); }
 constexpr float inv_sqrt2 = 0.70710678118654752440f;
 constexpr float inv_sqrt_2pi = 0.39894228040143267794f;
 
-template <bool Gelu, class T> __global__ void forward_kernel(const T* x, T* y, i64 count) {
+template <bool Gelu, class T>
+__global__ void forward_kernel(const T* x, T* y, i64 count) {
   for (i64 i = blockIdx.x * i64(blockDim.x) + threadIdx.x; i < count; i += i64(gridDim.x) * blockDim.x) {
     const float v = load(x, i);
     store(y, i, Gelu ? 0.5f * v * (1.0f + erff(v * inv_sqrt2)) : v * fminf(fmaxf(v + 3.0f, 0.0f), 6.0f) / 6.0f);
   }
 }
 
-template <bool Gelu, class T> __global__ void backward_kernel(const T* x, const T* dy, T* dx, i64 count) {
+template <bool Gelu, class T>
+__global__ void backward_kernel(const T* x, const T* dy, T* dx, i64 count) {
   for (i64 i = blockIdx.x * i64(blockDim.x) + threadIdx.x; i < count; i += i64(gridDim.x) * blockDim.x) {
     const float v = load(x, i);
     const float d = Gelu ? 0.5f * (1.0f + erff(v * inv_sqrt2)) + v * inv_sqrt_2pi * expf(-0.5f * v * v)
-                         : (v < -3.0f ? 0.0f : v > 3.0f ? 1.0f : (2.0f * v + 3.0f) / 6.0f);
+                         : (v < -3.0f  ? 0.0f
+                            : v > 3.0f ? 1.0f
+                                       : (2.0f * v + 3.0f) / 6.0f);
     store(dx, i, load(dy, i) * d);
   }
 }
@@ -62,17 +68,19 @@ __device__ float block_sum(float v, float* scratch) {
 
 // One block per row. Also stores each row's mean and 1/std when asked (training forward).
 template <class T>
-__global__ void layernorm_forward_kernel(const T* x, const float* gamma, const float* beta, T* y, float* mean_out, float* inv_std_out,
-                                         i64 cols, float eps) {
+__global__ void layernorm_forward_kernel(const T* x, const float* gamma, const float* beta, T* y, float* mean_out,
+                                         float* inv_std_out, i64 cols, float eps) {
   __shared__ float scratch[block];
   const i64 base = blockIdx.x * cols;
   float sum = 0.0f;
   for (i64 j = threadIdx.x; j < cols; j += blockDim.x) sum += load(x, base + j);
   const float mean = block_sum(sum, scratch) / float(cols);
   float squares = 0.0f;
-  for (i64 j = threadIdx.x; j < cols; j += blockDim.x) squares += (load(x, base + j) - mean) * (load(x, base + j) - mean);
+  for (i64 j = threadIdx.x; j < cols; j += blockDim.x)
+    squares += (load(x, base + j) - mean) * (load(x, base + j) - mean);
   const float inv_std = rsqrtf(block_sum(squares, scratch) / float(cols) + eps);
-  for (i64 j = threadIdx.x; j < cols; j += blockDim.x) store(y, base + j, gamma[j] * (load(x, base + j) - mean) * inv_std + beta[j]);
+  for (i64 j = threadIdx.x; j < cols; j += blockDim.x)
+    store(y, base + j, gamma[j] * (load(x, base + j) - mean) * inv_std + beta[j]);
   if (threadIdx.x == 0 && mean_out != nullptr) {
     mean_out[blockIdx.x] = mean;
     inv_std_out[blockIdx.x] = inv_std;
@@ -81,8 +89,8 @@ __global__ void layernorm_forward_kernel(const T* x, const float* gamma, const f
 
 // dx = inv_std (g - mean(g) - xhat mean(g xhat)) with g = dy gamma, from the saved statistics.
 template <class T>
-__global__ void layernorm_backward_kernel(const T* x, const T* dy, const float* gamma, const float* mean, const float* inv_std, T* dx,
-                                          i64 cols) {
+__global__ void layernorm_backward_kernel(const T* x, const T* dy, const float* gamma, const float* mean,
+                                          const float* inv_std, T* dx, i64 cols) {
   __shared__ float scratch[block];
   const i64 base = blockIdx.x * cols;
   const float m = mean[blockIdx.x], s = inv_std[blockIdx.x];
@@ -100,7 +108,8 @@ __global__ void layernorm_backward_kernel(const T* x, const T* dy, const float* 
   }
 }
 
-template <class T> __global__ void upsample_forward_kernel(const T* x, T* y, i64 h, i64 w, i64 scale, i64 count) {
+template <class T>
+__global__ void upsample_forward_kernel(const T* x, T* y, i64 h, i64 w, i64 scale, i64 count) {
   const i64 wy = w * scale, hy = h * scale;
   for (i64 i = blockIdx.x * i64(blockDim.x) + threadIdx.x; i < count; i += i64(gridDim.x) * blockDim.x) {
     const i64 col = i % wy, row = (i / wy) % hy, plane = i / (wy * hy);
@@ -109,7 +118,8 @@ template <class T> __global__ void upsample_forward_kernel(const T* x, T* y, i64
 }
 
 // Each input element sums the scale x scale outputs it was copied to.
-template <class T> __global__ void upsample_backward_kernel(const T* dy, T* dx, i64 h, i64 w, i64 scale, i64 count) {
+template <class T>
+__global__ void upsample_backward_kernel(const T* dy, T* dx, i64 h, i64 w, i64 scale, i64 count) {
   const i64 wy = w * scale, hy = h * scale;
   for (i64 i = blockIdx.x * i64(blockDim.x) + threadIdx.x; i < count; i += i64(gridDim.x) * blockDim.x) {
     const i64 col = i % w, row = (i / w) % h, plane = i / (w * h);
@@ -120,7 +130,8 @@ template <class T> __global__ void upsample_backward_kernel(const T* dy, T* dx, 
   }
 }
 
-template <class T> void launch_forward(Eltwise op, const void* x, void* y, i64 count, cudaStream_t stream) {
+template <class T>
+void launch_forward(Eltwise op, const void* x, void* y, i64 count, cudaStream_t stream) {
   if (op == Eltwise::gelu) {
     forward_kernel<true><<<grid_for(count), block, 0, stream>>>(static_cast<const T*>(x), static_cast<T*>(y), count);
   } else {
@@ -128,7 +139,8 @@ template <class T> void launch_forward(Eltwise op, const void* x, void* y, i64 c
   }
 }
 
-template <class T> void launch_backward(Eltwise op, const void* x, const void* dy, void* dx, i64 count, cudaStream_t stream) {
+template <class T>
+void launch_backward(Eltwise op, const void* x, const void* dy, void* dx, i64 count, cudaStream_t stream) {
   const auto* xs = static_cast<const T*>(x);
   const auto* dys = static_cast<const T*>(dy);
   auto* dxs = static_cast<T*>(dx);
@@ -141,44 +153,51 @@ template <class T> void launch_backward(Eltwise op, const void* x, const void* d
 
 }  // namespace
 
-void layernorm_forward(const void* x, const float* gamma, const float* beta, void* y, float* mean, float* inv_std, i64 rows, i64 cols,
-                       bool half, cudaStream_t stream) {
+void layernorm_forward(const void* x, const float* gamma, const float* beta, void* y, float* mean, float* inv_std,
+                       i64 rows, i64 cols, bool half, cudaStream_t stream) {
   const float eps = static_cast<float>(layernorm_epsilon);
   if (half) {
-    layernorm_forward_kernel<<<unsigned(rows), block, 0, stream>>>(static_cast<const __half*>(x), gamma, beta, static_cast<__half*>(y),
-                                                                   mean, inv_std, cols, eps);
+    layernorm_forward_kernel<<<unsigned(rows), block, 0, stream>>>(static_cast<const __half*>(x), gamma, beta,
+                                                                   static_cast<__half*>(y), mean, inv_std, cols, eps);
   } else {
-    layernorm_forward_kernel<<<unsigned(rows), block, 0, stream>>>(static_cast<const float*>(x), gamma, beta, static_cast<float*>(y),
-                                                                   mean, inv_std, cols, eps);
+    layernorm_forward_kernel<<<unsigned(rows), block, 0, stream>>>(static_cast<const float*>(x), gamma, beta,
+                                                                   static_cast<float*>(y), mean, inv_std, cols, eps);
   }
   EDGEROOF_CUDA_CHECK(cudaGetLastError());
 }
 
-void layernorm_backward(const void* x, const void* dy, const float* gamma, const float* mean, const float* inv_std, void* dx, i64 rows,
-                        i64 cols, bool half, cudaStream_t stream) {
+void layernorm_backward(const void* x, const void* dy, const float* gamma, const float* mean, const float* inv_std,
+                        void* dx, i64 rows, i64 cols, bool half, cudaStream_t stream) {
   if (half) {
-    layernorm_backward_kernel<<<unsigned(rows), block, 0, stream>>>(static_cast<const __half*>(x), static_cast<const __half*>(dy), gamma,
-                                                                    mean, inv_std, static_cast<__half*>(dx), cols);
+    layernorm_backward_kernel<<<unsigned(rows), block, 0, stream>>>(static_cast<const __half*>(x),
+                                                                    static_cast<const __half*>(dy), gamma, mean,
+                                                                    inv_std, static_cast<__half*>(dx), cols);
   } else {
-    layernorm_backward_kernel<<<unsigned(rows), block, 0, stream>>>(static_cast<const float*>(x), static_cast<const float*>(dy), gamma,
-                                                                    mean, inv_std, static_cast<float*>(dx), cols);
+    layernorm_backward_kernel<<<unsigned(rows), block, 0, stream>>>(static_cast<const float*>(x),
+                                                                    static_cast<const float*>(dy), gamma, mean, inv_std,
+                                                                    static_cast<float*>(dx), cols);
   }
   EDGEROOF_CUDA_CHECK(cudaGetLastError());
 }
 
-void upsample_nearest(const void* from, void* to, i64 n_c, i64 h, i64 w, i64 scale, bool backward, bool half, cudaStream_t stream) {
+void upsample_nearest(const void* from, void* to, i64 n_c, i64 h, i64 w, i64 scale, bool backward, bool half,
+                      cudaStream_t stream) {
   const i64 count = backward ? n_c * h * w : n_c * h * w * scale * scale;
   if (half) {
     if (backward) {
-      upsample_backward_kernel<<<grid_for(count), block, 0, stream>>>(static_cast<const __half*>(from), static_cast<__half*>(to), h, w, scale, count);
+      upsample_backward_kernel<<<grid_for(count), block, 0, stream>>>(static_cast<const __half*>(from),
+                                                                      static_cast<__half*>(to), h, w, scale, count);
     } else {
-      upsample_forward_kernel<<<grid_for(count), block, 0, stream>>>(static_cast<const __half*>(from), static_cast<__half*>(to), h, w, scale, count);
+      upsample_forward_kernel<<<grid_for(count), block, 0, stream>>>(static_cast<const __half*>(from),
+                                                                     static_cast<__half*>(to), h, w, scale, count);
     }
   } else {
     if (backward) {
-      upsample_backward_kernel<<<grid_for(count), block, 0, stream>>>(static_cast<const float*>(from), static_cast<float*>(to), h, w, scale, count);
+      upsample_backward_kernel<<<grid_for(count), block, 0, stream>>>(static_cast<const float*>(from),
+                                                                      static_cast<float*>(to), h, w, scale, count);
     } else {
-      upsample_forward_kernel<<<grid_for(count), block, 0, stream>>>(static_cast<const float*>(from), static_cast<float*>(to), h, w, scale, count);
+      upsample_forward_kernel<<<grid_for(count), block, 0, stream>>>(static_cast<const float*>(from),
+                                                                     static_cast<float*>(to), h, w, scale, count);
     }
   }
   EDGEROOF_CUDA_CHECK(cudaGetLastError());
@@ -195,7 +214,8 @@ void convert_from_half(const void* from, float* to, i64 count, cudaStream_t stre
 }
 
 void eltwise_forward(Eltwise op, const void* x, void* y, i64 count, bool half, cudaStream_t stream) {
-  if (op != Eltwise::gelu && op != Eltwise::hardswish) throw LayerKernelError("no custom CUDA kernel for this activation");
+  if (op != Eltwise::gelu && op != Eltwise::hardswish)
+    throw LayerKernelError("no custom CUDA kernel for this activation");
   if (half) {
     launch_forward<__half>(op, x, y, count, stream);
   } else {
@@ -205,7 +225,8 @@ void eltwise_forward(Eltwise op, const void* x, void* y, i64 count, bool half, c
 }
 
 void eltwise_backward(Eltwise op, const void* x, const void* dy, void* dx, i64 count, bool half, cudaStream_t stream) {
-  if (op != Eltwise::gelu && op != Eltwise::hardswish) throw LayerKernelError("no custom CUDA kernel for this activation");
+  if (op != Eltwise::gelu && op != Eltwise::hardswish)
+    throw LayerKernelError("no custom CUDA kernel for this activation");
   if (half) {
     launch_backward<__half>(op, x, dy, dx, count, stream);
   } else {

@@ -14,7 +14,8 @@ namespace detail {
 namespace {
 
 void check_cudnn(cudnnStatus_t rc, const char* call, const char* file, int line) {
-  if (rc != CUDNN_STATUS_SUCCESS) kernels::cuda::detail::throw_error("cuDNN", static_cast<int>(rc), cudnnGetErrorString(rc), call, file, line);
+  if (rc != CUDNN_STATUS_SUCCESS)
+    kernels::cuda::detail::throw_error("cuDNN", static_cast<int>(rc), cudnnGetErrorString(rc), call, file, line);
 }
 #define EDGEROOF_CUDNN_CHECK(call) check_cudnn((call), #call, __FILE__, __LINE__)
 
@@ -64,7 +65,8 @@ cudnnDataType_t data_type(bool half) { return half ? CUDNN_DATA_HALF : CUDNN_DAT
 const float one = 1.0f, zero = 0.0f;
 
 // The first of cudnnFind*'s results (fastest first) that succeeded.
-template <class Perf> const Perf& fastest(const Perf* results, int count, const char* what) {
+template <class Perf>
+const Perf& fastest(const Perf* results, int count, const char* what) {
   for (int i = 0; i < count; ++i) {
     if (results[i].status == CUDNN_STATUS_SUCCESS) return results[i];
   }
@@ -73,15 +75,21 @@ template <class Perf> const Perf& fastest(const Perf* results, int count, const 
 
 // cuDNN's names of its convolution algorithms (the enums' order), for the benchmark label.
 std::string algorithm_name(Pass pass, int algo) {
-  static const char* const forward[] = {"implicit_gemm", "implicit_precomp_gemm", "gemm",       "direct",
-                                        "fft",           "fft_tiling",            "winograd", "winograd_nonfused"};
+  static const char* const forward[] = {"implicit_gemm", "implicit_precomp_gemm", "gemm", "direct", "fft", "fft_tiling",
+                                        "winograd",      "winograd_nonfused"};
   static const char* const data[] = {"algo_0", "algo_1", "fft", "fft_tiling", "winograd", "winograd_nonfused"};
-  static const char* const filter[] = {"algo_0", "algo_1", "fft", "algo_3", "winograd", "winograd_nonfused", "fft_tiling"};
-  const auto pick = [algo](const char* const* names, int count) { return algo >= 0 && algo < count ? names[algo] : "unknown"; };
+  static const char* const filter[] = {"algo_0",    "algo_1", "fft", "algo_3", "winograd", "winograd_nonfused",
+                                       "fft_tiling"};
+  const auto pick = [algo](const char* const* names, int count) {
+    return algo >= 0 && algo < count ? names[algo] : "unknown";
+  };
   switch (pass) {
-  case Pass::forward: return pick(forward, 8);
-  case Pass::backward_data: return pick(data, 6);
-  case Pass::backward_weights: return pick(filter, 7);
+  case Pass::forward:
+    return pick(forward, 8);
+  case Pass::backward_data:
+    return pick(data, 6);
+  case Pass::backward_weights:
+    return pick(filter, 7);
   }
   return "unknown";
 }
@@ -91,20 +99,25 @@ std::string algorithm_name(Pass pass, int algo) {
 class Conv final : public CudaLayerKernel {
 public:
   Conv(const LayerCost& l, Pass pass, cudaStream_t stream)
-      : CudaLayerKernel(l, pass, stream), m_g(conv_geometry(l)), m_x(m_g.n, m_g.c, m_g.h, m_g.w, data_type(m_half)),
-        m_y(m_g.n, m_g.k, m_g.p, m_g.q, data_type(m_half)), m_bias_desc(1, m_g.k, 1, 1, data_type(m_half)),
+      : CudaLayerKernel(l, pass, stream),
+        m_g(conv_geometry(l)),
+        m_x(m_g.n, m_g.c, m_g.h, m_g.w, data_type(m_half)),
+        m_y(m_g.n, m_g.k, m_g.p, m_g.q, data_type(m_half)),
+        m_bias_desc(1, m_g.k, 1, 1, data_type(m_half)),
         m_w(m_g.k, m_g.c / m_g.groups, m_g.r, m_g.s, data_type(m_half)) {}
 
 private:
   void do_prepare() override {
     const ConvGeometry& g = m_g;
-    EDGEROOF_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(m_conv.d, int(g.pad_h), int(g.pad_w), int(g.stride_h), int(g.stride_w),
-                                                         int(g.dil_h), int(g.dil_w), CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    EDGEROOF_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(m_conv.d, int(g.pad_h), int(g.pad_w), int(g.stride_h),
+                                                         int(g.stride_w), int(g.dil_h), int(g.dil_w),
+                                                         CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     EDGEROOF_CUDNN_CHECK(cudnnSetConvolutionGroupCount(m_conv.d, int(g.groups)));
     // Tensor cores where the library sees fit: fp16 always may, fp32 may as TF32 (cuDNN's default).
     EDGEROOF_CUDNN_CHECK(cudnnSetConvolutionMathType(m_conv.d, m_half ? CUDNN_TENSOR_OP_MATH : CUDNN_DEFAULT_MATH));
     int dims[4] = {};
-    EDGEROOF_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(m_conv.d, m_x.d, m_w.d, &dims[0], &dims[1], &dims[2], &dims[3]));
+    EDGEROOF_CUDNN_CHECK(
+        cudnnGetConvolution2dForwardOutputDim(m_conv.d, m_x.d, m_w.d, &dims[0], &dims[1], &dims[2], &dims[3]));
     if (dims[0] != g.n || dims[1] != g.k || dims[2] != g.p || dims[3] != g.q) {
       throw LayerKernelError("layer '" + layer().name + "': cuDNN computes another output shape");
     }
@@ -118,7 +131,8 @@ private:
       m_out = tensor(g.output_size());
       if (g.bias) m_bias = tensor(g.k, fill(g.k, 3));
       cudnnConvolutionFwdAlgoPerf_t perf[max_algos];
-      EDGEROOF_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(handle, m_x.d, m_w.d, m_conv.d, m_y.d, max_algos, &found, perf));
+      EDGEROOF_CUDNN_CHECK(
+          cudnnFindConvolutionForwardAlgorithm(handle, m_x.d, m_w.d, m_conv.d, m_y.d, max_algos, &found, perf));
       const auto& best = fastest(perf, found, "forward");
       m_fwd = best.algo;
       use(best.memory, "fwd", int(best.algo), best.mathType);
@@ -129,7 +143,8 @@ private:
       m_b = tensor(g.weight_size(), fill(g.weight_size(), 2));
       m_out = tensor(g.input_size());
       cudnnConvolutionBwdDataAlgoPerf_t perf[max_algos];
-      EDGEROOF_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(handle, m_w.d, m_y.d, m_conv.d, m_x.d, max_algos, &found, perf));
+      EDGEROOF_CUDNN_CHECK(
+          cudnnFindConvolutionBackwardDataAlgorithm(handle, m_w.d, m_y.d, m_conv.d, m_x.d, max_algos, &found, perf));
       const auto& best = fastest(perf, found, "backward-data");
       m_bwd_data = best.algo;
       use(best.memory, "bwd_data", int(best.algo), best.mathType);
@@ -141,7 +156,8 @@ private:
       m_out = tensor(g.weight_size());
       if (g.bias) m_bias = tensor(g.k);
       cudnnConvolutionBwdFilterAlgoPerf_t perf[max_algos];
-      EDGEROOF_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(handle, m_x.d, m_y.d, m_conv.d, m_w.d, max_algos, &found, perf));
+      EDGEROOF_CUDNN_CHECK(
+          cudnnFindConvolutionBackwardFilterAlgorithm(handle, m_x.d, m_y.d, m_conv.d, m_w.d, max_algos, &found, perf));
       const auto& best = fastest(perf, found, "backward-filter");
       m_bwd_filter = best.algo;
       use(best.memory, "bwd_filter", int(best.algo), best.mathType);
@@ -160,17 +176,23 @@ private:
     switch (pass()) {
     case Pass::forward:
       EDGEROOF_CUDNN_CHECK(cudnnConvolutionForward(handle, &one, m_x.d, m_a.data(), m_w.d, m_b.data(), m_conv.d, m_fwd,
-                                                   m_workspace.data(), m_workspace.bytes(), &zero, m_y.d, m_out.data()));
-      if (m_g.bias) EDGEROOF_CUDNN_CHECK(cudnnAddTensor(handle, &one, m_bias_desc.d, m_bias.data(), &one, m_y.d, m_out.data()));
+                                                   m_workspace.data(), m_workspace.bytes(), &zero, m_y.d,
+                                                   m_out.data()));
+      if (m_g.bias)
+        EDGEROOF_CUDNN_CHECK(cudnnAddTensor(handle, &one, m_bias_desc.d, m_bias.data(), &one, m_y.d, m_out.data()));
       break;
     case Pass::backward_data:
-      EDGEROOF_CUDNN_CHECK(cudnnConvolutionBackwardData(handle, &one, m_w.d, m_b.data(), m_y.d, m_a.data(), m_conv.d, m_bwd_data,
-                                                        m_workspace.data(), m_workspace.bytes(), &zero, m_x.d, m_out.data()));
+      EDGEROOF_CUDNN_CHECK(cudnnConvolutionBackwardData(handle, &one, m_w.d, m_b.data(), m_y.d, m_a.data(), m_conv.d,
+                                                        m_bwd_data, m_workspace.data(), m_workspace.bytes(), &zero,
+                                                        m_x.d, m_out.data()));
       break;
     case Pass::backward_weights:
-      EDGEROOF_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle, &one, m_x.d, m_a.data(), m_y.d, m_b.data(), m_conv.d, m_bwd_filter,
-                                                          m_workspace.data(), m_workspace.bytes(), &zero, m_w.d, m_out.data()));
-      if (m_g.bias) EDGEROOF_CUDNN_CHECK(cudnnConvolutionBackwardBias(handle, &one, m_y.d, m_b.data(), &zero, m_bias_desc.d, m_bias.data()));
+      EDGEROOF_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle, &one, m_x.d, m_a.data(), m_y.d, m_b.data(), m_conv.d,
+                                                          m_bwd_filter, m_workspace.data(), m_workspace.bytes(), &zero,
+                                                          m_w.d, m_out.data()));
+      if (m_g.bias)
+        EDGEROOF_CUDNN_CHECK(
+            cudnnConvolutionBackwardBias(handle, &one, m_y.d, m_b.data(), &zero, m_bias_desc.d, m_bias.data()));
       break;
     }
   }
@@ -180,8 +202,10 @@ private:
     switch (pass()) {
     case Pass::forward:
       return sampled(m_out, [&](i64 i) { return conv_forward_at(m_g, a, b, m_g.bias ? m_bias.host() : nullptr, i); });
-    case Pass::backward_data: return sampled(m_out, [&](i64 i) { return conv_backward_data_at(m_g, a, b, i); });
-    case Pass::backward_weights: return sampled(m_out, [&](i64 i) { return conv_backward_weights_at(m_g, a, b, i); });
+    case Pass::backward_data:
+      return sampled(m_out, [&](i64 i) { return conv_backward_data_at(m_g, a, b, i); });
+    case Pass::backward_weights:
+      return sampled(m_out, [&](i64 i) { return conv_backward_weights_at(m_g, a, b, i); });
     }
     return 0.0;
   }
@@ -201,7 +225,9 @@ private:
 class Pool final : public CudaLayerKernel {
 public:
   Pool(const LayerCost& l, Pass pass, cudaStream_t stream)
-      : CudaLayerKernel(l, pass, stream), m_g(pool_geometry(l)), m_x(m_g.n, m_g.c, m_g.h, m_g.w, data_type(m_half)),
+      : CudaLayerKernel(l, pass, stream),
+        m_g(pool_geometry(l)),
+        m_x(m_g.n, m_g.c, m_g.h, m_g.w, data_type(m_half)),
         m_y(m_g.n, m_g.c, m_g.p, m_g.q, data_type(m_half)) {
     EDGEROOF_CUDNN_CHECK(cudnnCreatePoolingDescriptor(&m_pool));
   }
@@ -211,12 +237,13 @@ public:
 private:
   void do_prepare() override {
     const PoolGeometry& g = m_g;
-    EDGEROOF_CUDNN_CHECK(cudnnSetPooling2dDescriptor(m_pool, g.max ? CUDNN_POOLING_MAX : CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING,
-                                                     CUDNN_NOT_PROPAGATE_NAN, int(g.kernel_h), int(g.kernel_w), int(g.pad_h),
-                                                     int(g.pad_w), int(g.stride_h), int(g.stride_w)));
+    EDGEROOF_CUDNN_CHECK(cudnnSetPooling2dDescriptor(
+        m_pool, g.max ? CUDNN_POOLING_MAX : CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING, CUDNN_NOT_PROPAGATE_NAN,
+        int(g.kernel_h), int(g.kernel_w), int(g.pad_h), int(g.pad_w), int(g.stride_h), int(g.stride_w)));
     m_in = tensor(g.input_size(), fill(g.input_size(), 7));
     m_fwd_out = tensor(g.output_size());
-    EDGEROOF_CUDNN_CHECK(cudnnPoolingForward(cudnn_handle(m_stream), m_pool, &one, m_x.d, m_in.data(), &zero, m_y.d, m_fwd_out.data()));
+    EDGEROOF_CUDNN_CHECK(
+        cudnnPoolingForward(cudnn_handle(m_stream), m_pool, &one, m_x.d, m_in.data(), &zero, m_y.d, m_fwd_out.data()));
     if (pass() == Pass::backward_data) {
       m_dy = tensor(g.output_size(), fill(g.output_size(), 8));
       m_dx = tensor(g.input_size());
@@ -227,10 +254,11 @@ private:
   void do_run() override {
     const auto handle = cudnn_handle(m_stream);
     if (pass() == Pass::forward) {
-      EDGEROOF_CUDNN_CHECK(cudnnPoolingForward(handle, m_pool, &one, m_x.d, m_in.data(), &zero, m_y.d, m_fwd_out.data()));
+      EDGEROOF_CUDNN_CHECK(
+          cudnnPoolingForward(handle, m_pool, &one, m_x.d, m_in.data(), &zero, m_y.d, m_fwd_out.data()));
     } else {
-      EDGEROOF_CUDNN_CHECK(cudnnPoolingBackward(handle, m_pool, &one, m_y.d, m_fwd_out.data(), m_y.d, m_dy.data(), m_x.d, m_in.data(),
-                                                &zero, m_x.d, m_dx.data()));
+      EDGEROOF_CUDNN_CHECK(cudnnPoolingBackward(handle, m_pool, &one, m_y.d, m_fwd_out.data(), m_y.d, m_dy.data(),
+                                                m_x.d, m_in.data(), &zero, m_x.d, m_dx.data()));
     }
   }
   double do_max_relative_error() override {
@@ -247,7 +275,8 @@ private:
 
 class Activation final : public CudaLayerKernel {
 public:
-  Activation(const LayerCost& l, Pass pass, cudaStream_t stream) : CudaLayerKernel(l, pass, stream), m_op(eltwise_of(l)) {
+  Activation(const LayerCost& l, Pass pass, cudaStream_t stream)
+      : CudaLayerKernel(l, pass, stream), m_op(eltwise_of(l)) {
     for (auto d : l.inputs[0]) m_size *= d;
     EDGEROOF_CUDNN_CHECK(cudnnCreateActivationDescriptor(&m_act));
   }
@@ -256,15 +285,17 @@ public:
 
 private:
   void do_prepare() override {
-    const cudnnActivationMode_t mode = m_op == Eltwise::relu ? CUDNN_ACTIVATION_RELU
+    const cudnnActivationMode_t mode = m_op == Eltwise::relu   ? CUDNN_ACTIVATION_RELU
                                        : m_op == Eltwise::silu ? CUDNN_ACTIVATION_SWISH
                                                                : CUDNN_ACTIVATION_SIGMOID;
     EDGEROOF_CUDNN_CHECK(cudnnSetActivationDescriptor(m_act, mode, CUDNN_NOT_PROPAGATE_NAN, 0.0));
     if (m_op == Eltwise::silu) EDGEROOF_CUDNN_CHECK(cudnnSetActivationDescriptorSwishBeta(m_act, 1.0));
-    EDGEROOF_CUDNN_CHECK(cudnnSetTensor4dDescriptor(m_desc.d, CUDNN_TENSOR_NCHW, data_type(m_half), 1, int(m_size), 1, 1));
+    EDGEROOF_CUDNN_CHECK(
+        cudnnSetTensor4dDescriptor(m_desc.d, CUDNN_TENSOR_NCHW, data_type(m_half), 1, int(m_size), 1, 1));
     m_x = tensor(m_size, fill(m_size, 9, -4.0f, 4.0f));
     m_y = tensor(m_size);
-    EDGEROOF_CUDNN_CHECK(cudnnActivationForward(cudnn_handle(m_stream), m_act, &one, m_desc.d, m_x.data(), &zero, m_desc.d, m_y.data()));
+    EDGEROOF_CUDNN_CHECK(
+        cudnnActivationForward(cudnn_handle(m_stream), m_act, &one, m_desc.d, m_x.data(), &zero, m_desc.d, m_y.data()));
     if (pass() == Pass::backward_data) {
       m_dy = tensor(m_size, fill(m_size, 10));
       m_dx = tensor(m_size);
@@ -275,10 +306,11 @@ private:
   void do_run() override {
     const auto handle = cudnn_handle(m_stream);
     if (pass() == Pass::forward) {
-      EDGEROOF_CUDNN_CHECK(cudnnActivationForward(handle, m_act, &one, m_desc.d, m_x.data(), &zero, m_desc.d, m_y.data()));
+      EDGEROOF_CUDNN_CHECK(
+          cudnnActivationForward(handle, m_act, &one, m_desc.d, m_x.data(), &zero, m_desc.d, m_y.data()));
     } else {
-      EDGEROOF_CUDNN_CHECK(cudnnActivationBackward(handle, m_act, &one, m_desc.d, m_y.data(), m_desc.d, m_dy.data(), m_desc.d,
-                                                   m_x.data(), &zero, m_desc.d, m_dx.data()));
+      EDGEROOF_CUDNN_CHECK(cudnnActivationBackward(handle, m_act, &one, m_desc.d, m_y.data(), m_desc.d, m_dy.data(),
+                                                   m_desc.d, m_x.data(), &zero, m_desc.d, m_dx.data()));
     }
   }
   double do_max_relative_error() override {
@@ -297,7 +329,9 @@ private:
 class Softmax final : public CudaLayerKernel {
 public:
   Softmax(const LayerCost& l, Pass pass, cudaStream_t stream)
-      : CudaLayerKernel(l, pass, stream), m_g(softmax_geometry(l)), m_desc(m_g.rows, m_g.cols, 1, 1, data_type(m_half)) {}
+      : CudaLayerKernel(l, pass, stream),
+        m_g(softmax_geometry(l)),
+        m_desc(m_g.rows, m_g.cols, 1, 1, data_type(m_half)) {}
   [[nodiscard]] double tolerance() const override { return m_half ? 2e-3 : 1e-5; }
 
 private:
@@ -315,13 +349,15 @@ private:
     do_run();
   }
   void forward() {
-    EDGEROOF_CUDNN_CHECK(cudnnSoftmaxForward(cudnn_handle(m_stream), CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_INSTANCE, &one, m_desc.d,
-                                             m_x.data(), &zero, m_desc.d, m_y.data()));
+    EDGEROOF_CUDNN_CHECK(cudnnSoftmaxForward(cudnn_handle(m_stream), CUDNN_SOFTMAX_ACCURATE,
+                                             CUDNN_SOFTMAX_MODE_INSTANCE, &one, m_desc.d, m_x.data(), &zero, m_desc.d,
+                                             m_y.data()));
   }
   void do_run() override {
     if (pass() == Pass::forward) return forward();
-    EDGEROOF_CUDNN_CHECK(cudnnSoftmaxBackward(cudnn_handle(m_stream), CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_INSTANCE, &one, m_desc.d,
-                                              m_y.data(), m_desc.d, m_dy.data(), &zero, m_desc.d, m_dx.data()));
+    EDGEROOF_CUDNN_CHECK(cudnnSoftmaxBackward(cudnn_handle(m_stream), CUDNN_SOFTMAX_ACCURATE,
+                                              CUDNN_SOFTMAX_MODE_INSTANCE, &one, m_desc.d, m_y.data(), m_desc.d,
+                                              m_dy.data(), &zero, m_desc.d, m_dx.data()));
   }
   double do_max_relative_error() override {
     if (pass() == Pass::forward) return sampled(m_y, [&](i64 i) { return softmax_forward_at(m_g, m_x.host(), i); });
@@ -337,7 +373,9 @@ private:
 class Batchnorm final : public CudaLayerKernel {
 public:
   Batchnorm(const LayerCost& l, Pass pass, cudaStream_t stream)
-      : CudaLayerKernel(l, pass, stream), m_g(norm_geometry(l)), m_x_desc(m_g.n, m_g.c, m_g.spatial, 1, data_type(m_half)) {
+      : CudaLayerKernel(l, pass, stream),
+        m_g(norm_geometry(l)),
+        m_x_desc(m_g.n, m_g.c, m_g.spatial, 1, data_type(m_half)) {
     EDGEROOF_CUDNN_CHECK(cudnnDeriveBNTensorDescriptor(m_param_desc.d, m_x_desc.d, CUDNN_BATCHNORM_SPATIAL));
   }
 
@@ -356,8 +394,9 @@ private:
       m_saved_inv_std = float_tensor(c);
       DeviceTensor y = tensor(n);
       EDGEROOF_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(
-          cudnn_handle(m_stream), CUDNN_BATCHNORM_SPATIAL, &one, &zero, m_x_desc.d, m_x.data(), m_x_desc.d, y.data(), m_param_desc.d,
-          m_gamma.data(), m_beta.data(), 0.1, m_mean.data(), m_var.data(), batchnorm_epsilon, m_saved_mean.data(), m_saved_inv_std.data()));
+          cudnn_handle(m_stream), CUDNN_BATCHNORM_SPATIAL, &one, &zero, m_x_desc.d, m_x.data(), m_x_desc.d, y.data(),
+          m_param_desc.d, m_gamma.data(), m_beta.data(), 0.1, m_mean.data(), m_var.data(), batchnorm_epsilon,
+          m_saved_mean.data(), m_saved_inv_std.data()));
       EDGEROOF_CUDA_CHECK(cudaStreamSynchronize(m_stream));
       m_dy = tensor(n, fill(n, 18));
       m_dgamma = float_tensor(c);
@@ -367,40 +406,43 @@ private:
       m_saved_mean = float_tensor(c);
       m_saved_inv_std = float_tensor(c);
     }
-    set_algorithm(std::string("cudnn:batchnorm_spatial_") +
-                  (pass() != Pass::forward ? "backward" : training_forward(layer()) ? "training" : "inference"));
+    set_algorithm(std::string("cudnn:batchnorm_spatial_") + (pass() != Pass::forward     ? "backward"
+                                                             : training_forward(layer()) ? "training"
+                                                                                         : "inference"));
     do_run();
   }
   void do_run() override {
     const auto handle = cudnn_handle(m_stream);
     if (pass() == Pass::forward) {
       if (training_forward(layer())) {
-        EDGEROOF_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(handle, CUDNN_BATCHNORM_SPATIAL, &one, &zero, m_x_desc.d, m_x.data(),
-                                                                    m_x_desc.d, m_out.data(), m_param_desc.d, m_gamma.data(),
-                                                                    m_beta.data(), 0.1, m_mean.data(), m_var.data(), batchnorm_epsilon,
-                                                                    m_saved_mean.data(), m_saved_inv_std.data()));
+        EDGEROOF_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(
+            handle, CUDNN_BATCHNORM_SPATIAL, &one, &zero, m_x_desc.d, m_x.data(), m_x_desc.d, m_out.data(),
+            m_param_desc.d, m_gamma.data(), m_beta.data(), 0.1, m_mean.data(), m_var.data(), batchnorm_epsilon,
+            m_saved_mean.data(), m_saved_inv_std.data()));
         return;
       }
-      EDGEROOF_CUDNN_CHECK(cudnnBatchNormalizationForwardInference(handle, CUDNN_BATCHNORM_SPATIAL, &one, &zero, m_x_desc.d, m_x.data(),
-                                                                   m_x_desc.d, m_out.data(), m_param_desc.d, m_gamma.data(),
-                                                                   m_beta.data(), m_mean.data(), m_var.data(), batchnorm_epsilon));
+      EDGEROOF_CUDNN_CHECK(cudnnBatchNormalizationForwardInference(
+          handle, CUDNN_BATCHNORM_SPATIAL, &one, &zero, m_x_desc.d, m_x.data(), m_x_desc.d, m_out.data(),
+          m_param_desc.d, m_gamma.data(), m_beta.data(), m_mean.data(), m_var.data(), batchnorm_epsilon));
       return;
     }
-    EDGEROOF_CUDNN_CHECK(cudnnBatchNormalizationBackward(handle, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &zero, m_x_desc.d, m_x.data(),
-                                                         m_x_desc.d, m_dy.data(), m_x_desc.d, m_out.data(), m_param_desc.d,
-                                                         m_gamma.data(), m_dgamma.data(), m_dbeta.data(), batchnorm_epsilon,
-                                                         m_saved_mean.data(), m_saved_inv_std.data()));
+    EDGEROOF_CUDNN_CHECK(cudnnBatchNormalizationBackward(
+        handle, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &zero, m_x_desc.d, m_x.data(), m_x_desc.d, m_dy.data(),
+        m_x_desc.d, m_out.data(), m_param_desc.d, m_gamma.data(), m_dgamma.data(), m_dbeta.data(), batchnorm_epsilon,
+        m_saved_mean.data(), m_saved_inv_std.data()));
   }
   double do_max_relative_error() override {
     if (pass() == Pass::forward) {
       if (training_forward(layer())) {
-        return sampled(m_out, [&](i64 i) { return batchnorm_training_at(m_g, m_x.host(), m_gamma.host(), m_beta.host(), i); });
+        return sampled(m_out,
+                       [&](i64 i) { return batchnorm_training_at(m_g, m_x.host(), m_gamma.host(), m_beta.host(), i); });
       }
       return sampled(m_out, [&](i64 i) {
         return batchnorm_inference_at(m_g, m_x.host(), m_gamma.host(), m_beta.host(), m_mean.host(), m_var.host(), i);
       });
     }
-    return sampled(m_out, [&](i64 i) { return batchnorm_backward_at(m_g, m_x.host(), m_dy.host(), m_gamma.host(), i); });
+    return sampled(m_out,
+                   [&](i64 i) { return batchnorm_backward_at(m_g, m_x.host(), m_dy.host(), m_gamma.host(), i); });
   }
   NormGeometry m_g;
   TensorDesc m_x_desc, m_param_desc;
@@ -411,7 +453,8 @@ private:
 
 class Binary final : public CudaLayerKernel {
 public:
-  Binary(const LayerCost& l, Pass pass, cudaStream_t stream) : CudaLayerKernel(l, pass, stream), m_g(binary_geometry(l)) {
+  Binary(const LayerCost& l, Pass pass, cudaStream_t stream)
+      : CudaLayerKernel(l, pass, stream), m_g(binary_geometry(l)) {
     EDGEROOF_CUDNN_CHECK(cudnnCreateOpTensorDescriptor(&m_op));
   }
   ~Binary() override { (void)cudnnDestroyOpTensorDescriptor(m_op); }
@@ -423,11 +466,12 @@ private:
     while (shape.size() < 4) shape.push_back(1);
     std::vector<int> dims(shape.begin(), shape.end()), strides(shape.size(), 1);
     for (std::size_t i = shape.size(); i-- > 1;) strides[i - 1] = strides[i] * dims[i];
-    EDGEROOF_CUDNN_CHECK(cudnnSetTensorNdDescriptor(desc.d, data_type(m_half), int(dims.size()), dims.data(), strides.data()));
+    EDGEROOF_CUDNN_CHECK(
+        cudnnSetTensorNdDescriptor(desc.d, data_type(m_half), int(dims.size()), dims.data(), strides.data()));
   }
   void do_prepare() override {
-    EDGEROOF_CUDNN_CHECK(cudnnSetOpTensorDescriptor(m_op, m_g.mul ? CUDNN_OP_TENSOR_MUL : CUDNN_OP_TENSOR_ADD, CUDNN_DATA_FLOAT,
-                                                    CUDNN_NOT_PROPAGATE_NAN));
+    EDGEROOF_CUDNN_CHECK(cudnnSetOpTensorDescriptor(m_op, m_g.mul ? CUDNN_OP_TENSOR_MUL : CUDNN_OP_TENSOR_ADD,
+                                                    CUDNN_DATA_FLOAT, CUDNN_NOT_PROPAGATE_NAN));
     describe(m_a_desc, m_g.a);
     describe(m_b_desc, m_g.b);
     m_a = tensor(m_g.size(), fill(m_g.size(), 19));
@@ -437,8 +481,8 @@ private:
     do_run();
   }
   void do_run() override {
-    EDGEROOF_CUDNN_CHECK(cudnnOpTensor(cudnn_handle(m_stream), m_op, &one, m_a_desc.d, m_a.data(), &one, m_b_desc.d, m_b.data(), &zero,
-                                       m_a_desc.d, m_c.data()));
+    EDGEROOF_CUDNN_CHECK(cudnnOpTensor(cudnn_handle(m_stream), m_op, &one, m_a_desc.d, m_a.data(), &one, m_b_desc.d,
+                                       m_b.data(), &zero, m_a_desc.d, m_c.data()));
   }
   double do_max_relative_error() override {
     return sampled(m_c, [&](i64 i) { return binary_at(m_g, m_a.host(), m_b.host(), i); });
@@ -467,7 +511,8 @@ std::unique_ptr<LayerKernel> make_cudnn_layer_kernel(const LayerCost& l, Pass pa
 
 std::optional<std::string> cudnn_version() {
   const std::size_t v = cudnnGetVersion();  // 9.x: major*10000 + minor*100 + patch
-  if (v >= 90000) return std::to_string(v / 10000) + "." + std::to_string((v / 100) % 100) + "." + std::to_string(v % 100);
+  if (v >= 90000)
+    return std::to_string(v / 10000) + "." + std::to_string((v / 100) % 100) + "." + std::to_string(v % 100);
   return std::to_string(v / 1000) + "." + std::to_string((v / 100) % 10) + "." + std::to_string(v % 100);
 }
 

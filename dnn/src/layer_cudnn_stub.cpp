@@ -8,7 +8,8 @@ namespace detail {
 bool have_cudnn() { return false; }
 
 std::unique_ptr<LayerKernel> make_cudnn_layer_kernel(const LayerCost& l, Pass, cudaStream_t) {
-  throw LayerKernelError("layer '" + l.name + "': edgeroof was built without cuDNN; configure with -DEDGEROOF_ENABLE_CUDNN=ON "
+  throw LayerKernelError("layer '" + l.name +
+                         "': edgeroof was built without cuDNN; configure with -DEDGEROOF_ENABLE_CUDNN=ON "
                          "(and CUDNN_ROOT=<cuDNN install> if it is not under the CUDA toolkit)");
 }
 

@@ -21,7 +21,8 @@ using dt = memory::data_type;
 
 // oneDNN's C++ API reports failures as dnnl::error; this turns one into the suite's error with the
 // call and its place, like the CUDA, cuBLAS and cuDNN checks.
-template <class Call> auto onednn_call(Call&& call, const char* text, const char* file, int line) -> decltype(call()) {
+template <class Call>
+auto onednn_call(Call&& call, const char* text, const char* file, int line) -> decltype(call()) {
   try {
     return call();
   } catch (const dnnl::error& e) {
@@ -80,7 +81,8 @@ protected:
     stream().wait();
   }
   // Binds the primitive, uploads the inputs and runs once.
-  template <class PrimitiveDesc> void bind(const PrimitiveDesc& pd, std::initializer_list<std::pair<int, Tensor*>> args) {
+  template <class PrimitiveDesc>
+  void bind(const PrimitiveDesc& pd, std::initializer_list<std::pair<int, Tensor*>> args) {
     m_primitive = EDGEROOF_ONEDNN_CHECK(dnnl::primitive(pd));
     set_algorithm(std::string("onednn:") + pd.impl_info_str());
     for (auto [arg, tensor] : args) {
@@ -90,7 +92,8 @@ protected:
     do_run();
   }
   // Largest relative error of `out` at sampled indices against reference(index).
-  template <class ReferenceAt> double sampled_error(Tensor& out, ReferenceAt&& reference) {
+  template <class ReferenceAt>
+  double sampled_error(Tensor& out, ReferenceAt&& reference) {
     return detail::sampled_error(out.download(), static_cast<i64>(out.host.size()), reference);
   }
   dnnl::primitive m_primitive;
@@ -116,8 +119,11 @@ private:
     const auto bias_md = g.bias ? plain(bias, tag::a) : memory::desc();
     const auto algo = dnnl::algorithm::convolution_auto;
     const auto prop = pass() == Pass::forward ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
-    const dnnl::convolution_forward::primitive_desc fwd = EDGEROOF_ONEDNN_CHECK(dnnl::convolution_forward::primitive_desc(
-        dnnl::convolution_forward::desc(prop, algo, any(src), any(wei), bias_md, any(dst), strides, dilates, pad_l, pad_r), engine()));
+    const dnnl::convolution_forward::primitive_desc fwd =
+        EDGEROOF_ONEDNN_CHECK(dnnl::convolution_forward::primitive_desc(
+            dnnl::convolution_forward::desc(prop, algo, any(src), any(wei), bias_md, any(dst), strides, dilates, pad_l,
+                                            pad_r),
+            engine()));
     switch (pass()) {
     case Pass::forward:
       m_in0 = Tensor(fill(g.input_size(), 1), plain(src, tag::nchw), fwd.src_desc());
@@ -131,8 +137,10 @@ private:
       bind(fwd, {{DNNL_ARG_SRC, &m_in0}, {DNNL_ARG_WEIGHTS, &m_in1}, {DNNL_ARG_DST, &m_out}});
       break;
     case Pass::backward_data: {
-      const dnnl::convolution_backward_data::primitive_desc pd = EDGEROOF_ONEDNN_CHECK(dnnl::convolution_backward_data::primitive_desc(
-          dnnl::convolution_backward_data::desc(algo, any(src), any(wei), any(dst), strides, dilates, pad_l, pad_r), engine(), fwd));
+      const dnnl::convolution_backward_data::primitive_desc pd =
+          EDGEROOF_ONEDNN_CHECK(dnnl::convolution_backward_data::primitive_desc(
+              dnnl::convolution_backward_data::desc(algo, any(src), any(wei), any(dst), strides, dilates, pad_l, pad_r),
+              engine(), fwd));
       m_in0 = Tensor(fill(g.output_size(), 4), plain(dst, tag::nchw), pd.diff_dst_desc());
       m_in1 = Tensor(fill(g.weight_size(), 2), plain(wei, wei_tag), pd.weights_desc());
       m_out = Tensor({}, plain(src, tag::nchw), pd.diff_src_desc());
@@ -142,7 +150,8 @@ private:
     case Pass::backward_weights: {
       const dnnl::convolution_backward_weights::primitive_desc pd =
           EDGEROOF_ONEDNN_CHECK(dnnl::convolution_backward_weights::primitive_desc(
-              dnnl::convolution_backward_weights::desc(algo, any(src), any(wei), bias_md, any(dst), strides, dilates, pad_l, pad_r),
+              dnnl::convolution_backward_weights::desc(algo, any(src), any(wei), bias_md, any(dst), strides, dilates,
+                                                       pad_l, pad_r),
               engine(), fwd));
       m_in0 = Tensor(fill(g.input_size(), 1), plain(src, tag::nchw), pd.src_desc());
       m_in1 = Tensor(fill(g.output_size(), 4), plain(dst, tag::nchw), pd.diff_dst_desc());
@@ -161,9 +170,12 @@ private:
     const float* b = m_in1.host.data();
     switch (pass()) {
     case Pass::forward:
-      return sampled_error(m_out, [&](i64 i) { return conv_forward_at(m_g, a, b, m_g.bias ? m_bias.host.data() : nullptr, i); });
-    case Pass::backward_data: return sampled_error(m_out, [&](i64 i) { return conv_backward_data_at(m_g, a, b, i); });
-    case Pass::backward_weights: return sampled_error(m_out, [&](i64 i) { return conv_backward_weights_at(m_g, a, b, i); });
+      return sampled_error(
+          m_out, [&](i64 i) { return conv_forward_at(m_g, a, b, m_g.bias ? m_bias.host.data() : nullptr, i); });
+    case Pass::backward_data:
+      return sampled_error(m_out, [&](i64 i) { return conv_backward_data_at(m_g, a, b, i); });
+    case Pass::backward_weights:
+      return sampled_error(m_out, [&](i64 i) { return conv_backward_weights_at(m_g, a, b, i); });
     }
     return 0.0;
   }
@@ -186,7 +198,8 @@ private:
     const memory::desc b = g.trans_b ? memory::desc({g.batch_b, g.k, g.n}, dt::f32, memory::dims{g.k * g.n, 1, g.k})
                                      : plain({g.batch_b, g.k, g.n}, tag::abc);
     const memory::desc c = plain({g.batch, g.m, g.n}, tag::abc);
-    const dnnl::matmul::primitive_desc pd = EDGEROOF_ONEDNN_CHECK(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, c), engine()));
+    const dnnl::matmul::primitive_desc pd =
+        EDGEROOF_ONEDNN_CHECK(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, c), engine()));
     m_a = Tensor(fill(g.a_size(), 5), a, a);
     m_b = Tensor(fill(g.b_size(), 6), b, b);
     m_c = Tensor({}, c, c);
@@ -210,11 +223,12 @@ private:
     const PoolGeometry& g = m_g;
     const memory::desc src = plain({g.n, g.c, g.h, g.w}, tag::nchw), dst = plain({g.n, g.c, g.p, g.q}, tag::nchw);
     const memory::dims strides{g.stride_h, g.stride_w}, kernel{g.kernel_h, g.kernel_w}, pad_l{g.pad_h, g.pad_w};
-    const memory::dims pad_r{(g.p - 1) * g.stride_h + g.kernel_h - g.h - g.pad_h, (g.q - 1) * g.stride_w + g.kernel_w - g.w - g.pad_w};
+    const memory::dims pad_r{(g.p - 1) * g.stride_h + g.kernel_h - g.h - g.pad_h,
+                             (g.q - 1) * g.stride_w + g.kernel_w - g.w - g.pad_w};
     const auto algo = g.max ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_include_padding;
     const auto prop = pass() == Pass::forward ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
-    const dnnl::pooling_forward::primitive_desc fwd = EDGEROOF_ONEDNN_CHECK(
-        dnnl::pooling_forward::primitive_desc(dnnl::pooling_forward::desc(prop, algo, src, dst, strides, kernel, pad_l, pad_r), engine()));
+    const dnnl::pooling_forward::primitive_desc fwd = EDGEROOF_ONEDNN_CHECK(dnnl::pooling_forward::primitive_desc(
+        dnnl::pooling_forward::desc(prop, algo, src, dst, strides, kernel, pad_l, pad_r), engine()));
     m_x = Tensor(fill(g.input_size(), 7), src, src);
     if (pass() == Pass::forward) {
       m_out = Tensor({}, dst, dst);
@@ -237,7 +251,8 @@ private:
     bind(pd, {{DNNL_ARG_DIFF_DST, &m_dy}, {DNNL_ARG_DIFF_SRC, &m_out}});
   }
   double do_max_relative_error() override {
-    if (pass() == Pass::forward) return sampled_error(m_out, [&](i64 i) { return pool_forward_at(m_g, m_x.host.data(), i); });
+    if (pass() == Pass::forward)
+      return sampled_error(m_out, [&](i64 i) { return pool_forward_at(m_g, m_x.host.data(), i); });
     return sampled_error(m_out, [&](i64 i) { return pool_backward_at(m_g, m_x.host.data(), m_dy.host.data(), i); });
   }
   PoolGeometry m_g;
@@ -316,7 +331,8 @@ private:
     bind(pd, {{DNNL_ARG_DST, &m_y}, {DNNL_ARG_DIFF_DST, &m_dy}, {DNNL_ARG_DIFF_SRC, &m_out}});
   }
   double do_max_relative_error() override {
-    if (pass() == Pass::forward) return sampled_error(m_y, [&](i64 i) { return softmax_forward_at(m_g, m_x.host.data(), i); });
+    if (pass() == Pass::forward)
+      return sampled_error(m_y, [&](i64 i) { return softmax_forward_at(m_g, m_x.host.data(), i); });
     // The backward is checked against its own inputs: y as the forward produced it.
     return sampled_error(m_out, [&](i64 i) { return softmax_backward_at(m_g, m_y.host.data(), m_dy.host.data(), i); });
   }
@@ -344,11 +360,17 @@ private:
     const float eps = static_cast<float>(batchnorm_epsilon);
     if (pass() == Pass::forward && training_forward(layer())) {
       // Training forward: normalizes with the batch's statistics, which it also writes out.
-      const dnnl::batch_normalization_forward::primitive_desc pd = EDGEROOF_ONEDNN_CHECK(dnnl::batch_normalization_forward::primitive_desc(
-          dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_training, md, eps, flags::use_scale | flags::use_shift),
-          engine()));
-      bind(pd, {{DNNL_ARG_SRC, &m_x}, {DNNL_ARG_SCALE, &m_gamma}, {DNNL_ARG_SHIFT, &m_beta}, {DNNL_ARG_DST, &m_out},
-                {DNNL_ARG_MEAN, &m_mean}, {DNNL_ARG_VARIANCE, &m_var}});
+      const dnnl::batch_normalization_forward::primitive_desc pd =
+          EDGEROOF_ONEDNN_CHECK(dnnl::batch_normalization_forward::primitive_desc(
+              dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_training, md, eps,
+                                                      flags::use_scale | flags::use_shift),
+              engine()));
+      bind(pd, {{DNNL_ARG_SRC, &m_x},
+                {DNNL_ARG_SCALE, &m_gamma},
+                {DNNL_ARG_SHIFT, &m_beta},
+                {DNNL_ARG_DST, &m_out},
+                {DNNL_ARG_MEAN, &m_mean},
+                {DNNL_ARG_VARIANCE, &m_var}});
       return;
     }
     if (pass() == Pass::forward) {
@@ -357,41 +379,61 @@ private:
               dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_inference, md, eps,
                                                       flags::use_global_stats | flags::use_scale | flags::use_shift),
               engine()));
-      bind(pd, {{DNNL_ARG_SRC, &m_x}, {DNNL_ARG_MEAN, &m_mean}, {DNNL_ARG_VARIANCE, &m_var}, {DNNL_ARG_SCALE, &m_gamma},
-                {DNNL_ARG_SHIFT, &m_beta}, {DNNL_ARG_DST, &m_out}});
+      bind(pd, {{DNNL_ARG_SRC, &m_x},
+                {DNNL_ARG_MEAN, &m_mean},
+                {DNNL_ARG_VARIANCE, &m_var},
+                {DNNL_ARG_SCALE, &m_gamma},
+                {DNNL_ARG_SHIFT, &m_beta},
+                {DNNL_ARG_DST, &m_out}});
       return;
     }
     // Training: the forward computes the batch statistics the backward uses. oneDNN 2.x asks for
     // the shift in the backward too, although the input gradient does not depend on it.
-    const dnnl::batch_normalization_forward::primitive_desc fwd = EDGEROOF_ONEDNN_CHECK(dnnl::batch_normalization_forward::primitive_desc(
-        dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_training, md, eps, flags::use_scale | flags::use_shift),
-        engine()));
+    const dnnl::batch_normalization_forward::primitive_desc fwd =
+        EDGEROOF_ONEDNN_CHECK(dnnl::batch_normalization_forward::primitive_desc(
+            dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_training, md, eps,
+                                                    flags::use_scale | flags::use_shift),
+            engine()));
     Tensor y({}, md, md);
-    bind(fwd, {{DNNL_ARG_SRC, &m_x}, {DNNL_ARG_SCALE, &m_gamma}, {DNNL_ARG_SHIFT, &m_beta}, {DNNL_ARG_DST, &y},
-               {DNNL_ARG_MEAN, &m_mean}, {DNNL_ARG_VARIANCE, &m_var}});
+    bind(fwd, {{DNNL_ARG_SRC, &m_x},
+               {DNNL_ARG_SCALE, &m_gamma},
+               {DNNL_ARG_SHIFT, &m_beta},
+               {DNNL_ARG_DST, &y},
+               {DNNL_ARG_MEAN, &m_mean},
+               {DNNL_ARG_VARIANCE, &m_var}});
     const dnnl::batch_normalization_backward::primitive_desc pd =
         EDGEROOF_ONEDNN_CHECK(dnnl::batch_normalization_backward::primitive_desc(
-            dnnl::batch_normalization_backward::desc(dnnl::prop_kind::backward, md, md, eps, flags::use_scale | flags::use_shift),
+            dnnl::batch_normalization_backward::desc(dnnl::prop_kind::backward, md, md, eps,
+                                                     flags::use_scale | flags::use_shift),
             engine(), fwd));
     m_dy = Tensor(fill(m_g.size(), 18), md, md);
     m_dgamma = Tensor({}, channel, channel);
     m_dbeta = Tensor({}, channel, channel);
     m_args.clear();
-    bind(pd, {{DNNL_ARG_SRC, &m_x}, {DNNL_ARG_MEAN, &m_mean}, {DNNL_ARG_VARIANCE, &m_var}, {DNNL_ARG_DIFF_DST, &m_dy},
-              {DNNL_ARG_SCALE, &m_gamma}, {DNNL_ARG_SHIFT, &m_beta}, {DNNL_ARG_DIFF_SRC, &m_out}, {DNNL_ARG_DIFF_SCALE, &m_dgamma},
+    bind(pd, {{DNNL_ARG_SRC, &m_x},
+              {DNNL_ARG_MEAN, &m_mean},
+              {DNNL_ARG_VARIANCE, &m_var},
+              {DNNL_ARG_DIFF_DST, &m_dy},
+              {DNNL_ARG_SCALE, &m_gamma},
+              {DNNL_ARG_SHIFT, &m_beta},
+              {DNNL_ARG_DIFF_SRC, &m_out},
+              {DNNL_ARG_DIFF_SCALE, &m_dgamma},
               {DNNL_ARG_DIFF_SHIFT, &m_dbeta}});
   }
   double do_max_relative_error() override {
     const float* x = m_x.host.data();
     if (pass() == Pass::forward) {
       if (training_forward(layer())) {
-        return sampled_error(m_out, [&](i64 i) { return batchnorm_training_at(m_g, x, m_gamma.host.data(), m_beta.host.data(), i); });
+        return sampled_error(
+            m_out, [&](i64 i) { return batchnorm_training_at(m_g, x, m_gamma.host.data(), m_beta.host.data(), i); });
       }
       return sampled_error(m_out, [&](i64 i) {
-        return batchnorm_inference_at(m_g, x, m_gamma.host.data(), m_beta.host.data(), m_mean.host.data(), m_var.host.data(), i);
+        return batchnorm_inference_at(m_g, x, m_gamma.host.data(), m_beta.host.data(), m_mean.host.data(),
+                                      m_var.host.data(), i);
       });
     }
-    return sampled_error(m_out, [&](i64 i) { return batchnorm_backward_at(m_g, x, m_dy.host.data(), m_gamma.host.data(), i); });
+    return sampled_error(
+        m_out, [&](i64 i) { return batchnorm_backward_at(m_g, x, m_dy.host.data(), m_gamma.host.data(), i); });
   }
   NormGeometry m_g;
   Tensor m_x, m_gamma, m_beta, m_mean, m_var, m_dy, m_out, m_dgamma, m_dbeta;
@@ -413,8 +455,9 @@ private:
     m_beta = Tensor(fill(m_g.cols, 23), channel, channel);
     m_out = Tensor({}, md, md);
     const auto prop = pass() == Pass::forward ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
-    const dnnl::layer_normalization_forward::primitive_desc fwd = EDGEROOF_ONEDNN_CHECK(dnnl::layer_normalization_forward::primitive_desc(
-        dnnl::layer_normalization_forward::desc(prop, md, eps, flags::use_scale | flags::use_shift), engine()));
+    const dnnl::layer_normalization_forward::primitive_desc fwd =
+        EDGEROOF_ONEDNN_CHECK(dnnl::layer_normalization_forward::primitive_desc(
+            dnnl::layer_normalization_forward::desc(prop, md, eps, flags::use_scale | flags::use_shift), engine()));
     if (pass() == Pass::forward) {
       bind(fwd, {{DNNL_ARG_SRC, &m_x}, {DNNL_ARG_SCALE, &m_gamma}, {DNNL_ARG_SHIFT, &m_beta}, {DNNL_ARG_DST, &m_out}});
       return;
@@ -423,25 +466,39 @@ private:
     m_mean = Tensor({}, fwd.mean_desc(), fwd.mean_desc());
     m_var = Tensor({}, fwd.variance_desc(), fwd.variance_desc());
     Tensor y({}, md, md);
-    bind(fwd, {{DNNL_ARG_SRC, &m_x}, {DNNL_ARG_SCALE, &m_gamma}, {DNNL_ARG_SHIFT, &m_beta}, {DNNL_ARG_DST, &y},
-               {DNNL_ARG_MEAN, &m_mean}, {DNNL_ARG_VARIANCE, &m_var}});
-    const dnnl::layer_normalization_backward::primitive_desc pd = EDGEROOF_ONEDNN_CHECK(dnnl::layer_normalization_backward::primitive_desc(
-        dnnl::layer_normalization_backward::desc(dnnl::prop_kind::backward, md, md, eps, flags::use_scale | flags::use_shift), engine(),
-        fwd));
+    bind(fwd, {{DNNL_ARG_SRC, &m_x},
+               {DNNL_ARG_SCALE, &m_gamma},
+               {DNNL_ARG_SHIFT, &m_beta},
+               {DNNL_ARG_DST, &y},
+               {DNNL_ARG_MEAN, &m_mean},
+               {DNNL_ARG_VARIANCE, &m_var}});
+    const dnnl::layer_normalization_backward::primitive_desc pd =
+        EDGEROOF_ONEDNN_CHECK(dnnl::layer_normalization_backward::primitive_desc(
+            dnnl::layer_normalization_backward::desc(dnnl::prop_kind::backward, md, md, eps,
+                                                     flags::use_scale | flags::use_shift),
+            engine(), fwd));
     m_dy = Tensor(fill(m_g.rows * m_g.cols, 24), md, md);
     m_dgamma = Tensor({}, channel, channel);
     m_dbeta = Tensor({}, channel, channel);
     m_args.clear();
-    bind(pd, {{DNNL_ARG_SRC, &m_x}, {DNNL_ARG_MEAN, &m_mean}, {DNNL_ARG_VARIANCE, &m_var}, {DNNL_ARG_DIFF_DST, &m_dy},
-              {DNNL_ARG_SCALE, &m_gamma}, {DNNL_ARG_SHIFT, &m_beta}, {DNNL_ARG_DIFF_SRC, &m_out}, {DNNL_ARG_DIFF_SCALE, &m_dgamma},
+    bind(pd, {{DNNL_ARG_SRC, &m_x},
+              {DNNL_ARG_MEAN, &m_mean},
+              {DNNL_ARG_VARIANCE, &m_var},
+              {DNNL_ARG_DIFF_DST, &m_dy},
+              {DNNL_ARG_SCALE, &m_gamma},
+              {DNNL_ARG_SHIFT, &m_beta},
+              {DNNL_ARG_DIFF_SRC, &m_out},
+              {DNNL_ARG_DIFF_SCALE, &m_dgamma},
               {DNNL_ARG_DIFF_SHIFT, &m_dbeta}});
   }
   double do_max_relative_error() override {
     const float* x = m_x.host.data();
     if (pass() == Pass::forward) {
-      return sampled_error(m_out, [&](i64 i) { return layernorm_forward_at(m_g, x, m_gamma.host.data(), m_beta.host.data(), i); });
+      return sampled_error(
+          m_out, [&](i64 i) { return layernorm_forward_at(m_g, x, m_gamma.host.data(), m_beta.host.data(), i); });
     }
-    return sampled_error(m_out, [&](i64 i) { return layernorm_backward_at(m_g, x, m_dy.host.data(), m_gamma.host.data(), i); });
+    return sampled_error(
+        m_out, [&](i64 i) { return layernorm_backward_at(m_g, x, m_dy.host.data(), m_gamma.host.data(), i); });
   }
   RowGeometry m_g;
   Tensor m_x, m_gamma, m_beta, m_mean, m_var, m_dy, m_out, m_dgamma, m_dbeta;
@@ -462,9 +519,11 @@ private:
     std::vector<memory::desc> parts;
     for (std::size_t j = 0; j < m_g.extents.size(); ++j) parts.push_back(view(m_g.extents[j]));
     if (pass() == Pass::forward) {
-      const dnnl::concat::primitive_desc pd = EDGEROOF_ONEDNN_CHECK(dnnl::concat::primitive_desc(whole, 1, parts, engine()));
+      const dnnl::concat::primitive_desc pd =
+          EDGEROOF_ONEDNN_CHECK(dnnl::concat::primitive_desc(whole, 1, parts, engine()));
       m_parts.clear();
-      for (std::size_t j = 0; j < parts.size(); ++j) m_parts.emplace_back(fill(m_g.input_size(j), 25 + std::uint32_t(j)), parts[j], parts[j]);
+      for (std::size_t j = 0; j < parts.size(); ++j)
+        m_parts.emplace_back(fill(m_g.input_size(j), 25 + std::uint32_t(j)), parts[j], parts[j]);
       m_whole = Tensor({}, whole, whole);
       for (std::size_t j = 0; j < parts.size(); ++j) {
         m_args[DNNL_ARG_MULTIPLE_SRC + int(j)] = m_parts[j].primitive;
@@ -505,7 +564,8 @@ private:
     }
     double worst = 0.0;
     for (std::size_t j = 0; j < m_parts.size(); ++j) {
-      worst = std::max(worst, sampled_error(m_parts[j], [&](i64 i) { return concat_backward_at(m_g, m_whole.host.data(), j, i); }));
+      worst = std::max(
+          worst, sampled_error(m_parts[j], [&](i64 i) { return concat_backward_at(m_g, m_whole.host.data(), j, i); }));
     }
     return worst;
   }
@@ -525,11 +585,12 @@ public:
 private:
   void do_prepare() override {
     const UpsampleGeometry& g = m_g;
-    const memory::desc src = plain({g.n, g.c, g.h, g.w}, tag::nchw), dst = plain({g.n, g.c, g.h * g.scale, g.w * g.scale}, tag::nchw);
+    const memory::desc src = plain({g.n, g.c, g.h, g.w}, tag::nchw),
+                       dst = plain({g.n, g.c, g.h * g.scale, g.w * g.scale}, tag::nchw);
     const auto algo = dnnl::algorithm::resampling_nearest;
     const auto prop = pass() == Pass::forward ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
-    const dnnl::resampling_forward::primitive_desc fwd =
-        EDGEROOF_ONEDNN_CHECK(dnnl::resampling_forward::primitive_desc(dnnl::resampling_forward::desc(prop, algo, src, dst), engine()));
+    const dnnl::resampling_forward::primitive_desc fwd = EDGEROOF_ONEDNN_CHECK(
+        dnnl::resampling_forward::primitive_desc(dnnl::resampling_forward::desc(prop, algo, src, dst), engine()));
     if (pass() == Pass::forward) {
       m_in = Tensor(fill(g.input_size(), 31), src, src);
       m_out = Tensor({}, dst, dst);
@@ -543,7 +604,8 @@ private:
     bind(pd, {{DNNL_ARG_DIFF_DST, &m_in}, {DNNL_ARG_DIFF_SRC, &m_out}});
   }
   double do_max_relative_error() override {
-    if (pass() == Pass::forward) return sampled_error(m_out, [&](i64 i) { return upsample_forward_at(m_g, m_in.host.data(), i); });
+    if (pass() == Pass::forward)
+      return sampled_error(m_out, [&](i64 i) { return upsample_forward_at(m_g, m_in.host.data(), i); });
     return sampled_error(m_out, [&](i64 i) { return upsample_backward_at(m_g, m_in.host.data(), i); });
   }
   UpsampleGeometry m_g;
@@ -566,7 +628,8 @@ private:
   void do_prepare() override {
     const memory::desc a = row_major(m_g.a), b = row_major(m_g.b);
     const auto algo = m_g.mul ? dnnl::algorithm::binary_mul : dnnl::algorithm::binary_add;
-    const dnnl::binary::primitive_desc pd = EDGEROOF_ONEDNN_CHECK(dnnl::binary::primitive_desc(dnnl::binary::desc(algo, a, b, a), engine()));
+    const dnnl::binary::primitive_desc pd =
+        EDGEROOF_ONEDNN_CHECK(dnnl::binary::primitive_desc(dnnl::binary::desc(algo, a, b, a), engine()));
     m_a = Tensor(fill(m_g.size(), 19), a, a);
     m_b = Tensor(fill(m_g.b_size(), 20), b, b);
     m_out = Tensor({}, a, a);
@@ -591,7 +654,8 @@ bool cpu_layer_supported(const LayerCost& l, Pass pass, std::string* why) {
 
 std::unique_ptr<LayerKernel> make_cpu_layer_kernel(const LayerCost& l, Pass pass) {
   std::string why;
-  if (!cpu_layer_supported(l, pass, &why)) throw LayerKernelError("no oneDNN kernel for layer '" + l.name + "': " + why);
+  if (!cpu_layer_supported(l, pass, &why))
+    throw LayerKernelError("no oneDNN kernel for layer '" + l.name + "': " + why);
   if (l.op == "conv2d") return std::make_unique<Conv>(l, pass);
   if (l.op == "linear" || l.op == "matmul" || l.op == "bmm") return std::make_unique<Gemm>(l, pass);
   if (l.op == "maxpool" || l.op == "avgpool") return std::make_unique<Pool>(l, pass);

@@ -13,7 +13,8 @@ bool cpu_layer_supported(const LayerCost& l, Pass pass, std::string* why) {
 }
 
 std::unique_ptr<LayerKernel> make_cpu_layer_kernel(const LayerCost& l, Pass) {
-  throw LayerKernelError("layer '" + l.name + "': edgeroof was built without oneDNN; install it (Debian: libdnnl-dev) and "
+  throw LayerKernelError("layer '" + l.name +
+                         "': edgeroof was built without oneDNN; install it (Debian: libdnnl-dev) and "
                          "configure with -DEDGEROOF_ENABLE_ONEDNN=ON");
 }
 

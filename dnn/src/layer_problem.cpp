@@ -17,9 +17,12 @@ std::optional<Pass> pass_of(std::string_view phase) {
 
 std::string pass_token(Pass pass, std::string_view op) {
   switch (pass) {
-  case Pass::forward: return "fwd";
-  case Pass::backward_data: return "bwd_data";
-  case Pass::backward_weights: return op == "conv2d" ? "bwd_filter" : "bwd_weights";
+  case Pass::forward:
+    return "fwd";
+  case Pass::backward_data:
+    return "bwd_data";
+  case Pass::backward_weights:
+    return op == "conv2d" ? "bwd_filter" : "bwd_weights";
   }
   return "?";
 }
@@ -160,7 +163,8 @@ ConvGeometry conv_geometry(const LayerCost& l) {
   g.groups = scalar_attr(l, "groups", 1);
   g.bias = scalar_attr(l, "bias", 0) != 0;
   if (g.r <= 0 || g.s <= 0) bad_layer(l, "conv2d has no kernel size (attrs.kernel)");
-  if (g.groups <= 0 || g.c % g.groups != 0 || g.k % g.groups != 0) bad_layer(l, "groups must divide both channel counts");
+  if (g.groups <= 0 || g.c % g.groups != 0 || g.k % g.groups != 0)
+    bad_layer(l, "groups must divide both channel counts");
   if (y[0] != g.n || g.p != window_output(g.h, g.r, g.stride_h, g.pad_h, g.dil_h) ||
       g.q != window_output(g.w, g.s, g.stride_w, g.pad_w, g.dil_w)) {
     bad_layer(l, "output shape does not follow from input, kernel, stride, padding and dilation");
@@ -178,9 +182,15 @@ GemmGeometry gemm_geometry(const LayerCost& l, Pass pass) {
     const i64 in = x.back(), out = y.back();
     if (product(y, 0, y.size() - 1) != rows) bad_layer(l, "input and output rows differ");
     switch (pass) {
-    case Pass::forward: g.m = rows, g.n = out, g.k = in, g.trans_b = true; break;        // y = x W^T
-    case Pass::backward_data: g.m = rows, g.n = in, g.k = out; break;                    // dx = dy W
-    case Pass::backward_weights: g.m = out, g.n = in, g.k = rows, g.trans_a = true; break;  // dW = dy^T x
+    case Pass::forward:
+      g.m = rows, g.n = out, g.k = in, g.trans_b = true;
+      break;  // y = x W^T
+    case Pass::backward_data:
+      g.m = rows, g.n = in, g.k = out;
+      break;  // dx = dy W
+    case Pass::backward_weights:
+      g.m = out, g.n = in, g.k = rows, g.trans_a = true;
+      break;  // dW = dy^T x
     }
     return g;
   }
@@ -194,9 +204,13 @@ GemmGeometry gemm_geometry(const LayerCost& l, Pass pass) {
   if (batch_b != batch && batch_b != 1) bad_layer(l, "only equal or broadcast (1) batches are supported");
   g.batch = batch, g.batch_b = batch_b;
   switch (pass) {
-  case Pass::forward: g.m = m, g.n = n, g.k = k; break;
-  case Pass::backward_data: g.m = m, g.n = k, g.k = n, g.trans_b = true; break;  // dA = dC B^T
-  case Pass::backward_weights:                                                   // dB = A^T dC
+  case Pass::forward:
+    g.m = m, g.n = n, g.k = k;
+    break;
+  case Pass::backward_data:
+    g.m = m, g.n = k, g.k = n, g.trans_b = true;
+    break;                      // dA = dC B^T
+  case Pass::backward_weights:  // dB = A^T dC
     g.trans_a = true, g.m = k, g.n = n, g.k = m;
     if (batch_b == 1 && batch > 1) g.k = batch * m, g.batch = 1;  // a broadcast B sums over the batch
     g.batch_b = g.batch;
@@ -219,7 +233,8 @@ PoolGeometry pool_geometry(const LayerCost& l) {
   std::tie(g.kernel_h, g.kernel_w) = global ? std::pair<i64, i64>{g.h, g.w} : pair_attr(l, "kernel", {1, 1});
   std::tie(g.stride_h, g.stride_w) = pair_attr(l, "stride", {g.kernel_h, g.kernel_w});
   std::tie(g.pad_h, g.pad_w) = pair_attr(l, "padding", {0, 0});
-  if (g.p != window_output(g.h, g.kernel_h, g.stride_h, g.pad_h, 1) || g.q != window_output(g.w, g.kernel_w, g.stride_w, g.pad_w, 1)) {
+  if (g.p != window_output(g.h, g.kernel_h, g.stride_h, g.pad_h, 1) ||
+      g.q != window_output(g.w, g.kernel_w, g.stride_w, g.pad_w, 1)) {
     bad_layer(l, "output shape does not follow from input, kernel, stride and padding");
   }
   return g;
@@ -267,7 +282,8 @@ BinaryGeometry binary_geometry(const LayerCost& l) {
     }
   }
   for (std::size_t i = 0; i < g.a.size(); ++i) {
-    if (g.b[i] != g.a[i] && g.b[i] != 1) bad_layer(l, "cannot broadcast " + shape_text(input(l, 1)) + " to " + shape_text(g.a));
+    if (g.b[i] != g.a[i] && g.b[i] != 1)
+      bad_layer(l, "cannot broadcast " + shape_text(input(l, 1)) + " to " + shape_text(g.a));
   }
   return g;
 }
@@ -308,7 +324,9 @@ ConcatGeometry concat_geometry(const LayerCost& l) {
 }
 
 i64 ConcatGeometry::total_extent() const { return std::accumulate(extents.begin(), extents.end(), i64{0}); }
-i64 ConcatGeometry::offset(std::size_t j) const { return std::accumulate(extents.begin(), extents.begin() + std::ptrdiff_t(j), i64{0}); }
+i64 ConcatGeometry::offset(std::size_t j) const {
+  return std::accumulate(extents.begin(), extents.begin() + std::ptrdiff_t(j), i64{0});
+}
 
 UpsampleGeometry upsample_geometry(const LayerCost& l) {
   const Shape& x = input(l, 0);
@@ -348,7 +366,9 @@ bool layer_supported(const LayerCost& l, Pass pass, std::string* why) {
     }
     if (l.op == "layernorm") {
       (void)layernorm_geometry(l);
-      return backward_weights ? no("layernorm's weight gradients are not a separate library call (oneDNN computes them with bwd_data)") : true;
+      return backward_weights ? no("layernorm's weight gradients are not a separate library call (oneDNN computes them "
+                                   "with bwd_data)")
+                              : true;
     }
     if (l.op == "batchnorm") {
       (void)norm_geometry(l);
@@ -410,7 +430,8 @@ Reference conv_forward_at(const ConvGeometry& g, const float* x, const float* w,
       for (i64 s = 0; s < g.s; ++s) {
         const i64 col = q * g.stride_w - g.pad_w + s * g.dil_w;
         if (col < 0 || col >= g.w) continue;
-        const double t = double(x[((n * g.c + c0 + cc) * g.h + h) * g.w + col]) * double(w[((k * cpg + cc) * g.r + r) * g.s + s]);
+        const double t =
+            double(x[((n * g.c + c0 + cc) * g.h + h) * g.w + col]) * double(w[((k * cpg + cc) * g.r + r) * g.s + s]);
         ref.value += t;
         ref.magnitude += std::abs(t);
       }
@@ -457,7 +478,8 @@ Reference conv_backward_weights_at(const ConvGeometry& g, const float* x, const 
       for (i64 q = 0; q < g.q; ++q) {
         const i64 col = q * g.stride_w - g.pad_w + s * g.dil_w;
         if (col < 0 || col >= g.w) continue;
-        const double t = double(dy[((n * g.k + k) * g.p + p) * g.q + q]) * double(x[((n * g.c + c) * g.h + h) * g.w + col]);
+        const double t =
+            double(dy[((n * g.k + k) * g.p + p) * g.q + q]) * double(x[((n * g.c + c) * g.h + h) * g.w + col]);
         ref.value += t;
         ref.magnitude += std::abs(t);
       }
@@ -560,17 +582,20 @@ constexpr double inv_sqrt_2pi = 0.39894228040143267794;
 
 Reference eltwise_forward_at(Eltwise op, double x) {
   switch (op) {
-  case Eltwise::relu: return {x > 0.0 ? x : 0.0, std::abs(x)};
+  case Eltwise::relu:
+    return {x > 0.0 ? x : 0.0, std::abs(x)};
   case Eltwise::gelu: {  // the exact (erf) form
     const double half = 0.5 * x, erf_term = half * std::erf(x * inv_sqrt2);
     return {half + erf_term, std::abs(half) + std::abs(erf_term)};
   }
-  case Eltwise::silu: return {x * sigmoid(x), std::abs(x * sigmoid(x))};
+  case Eltwise::silu:
+    return {x * sigmoid(x), std::abs(x * sigmoid(x))};
   case Eltwise::hardswish: {
     const double v = x * std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0;
     return {v, std::abs(v)};
   }
-  case Eltwise::sigmoid: return {sigmoid(x), sigmoid(x)};
+  case Eltwise::sigmoid:
+    return {sigmoid(x), sigmoid(x)};
   }
   return {};
 }
@@ -578,13 +603,21 @@ Reference eltwise_forward_at(Eltwise op, double x) {
 Reference eltwise_backward_at(Eltwise op, double x, double dy) {
   double terms[3] = {0.0, 0.0, 0.0};
   switch (op) {
-  case Eltwise::relu: terms[0] = x > 0.0 ? 1.0 : 0.0; break;
+  case Eltwise::relu:
+    terms[0] = x > 0.0 ? 1.0 : 0.0;
+    break;
   case Eltwise::gelu:
     terms[0] = 0.5, terms[1] = 0.5 * std::erf(x * inv_sqrt2), terms[2] = x * inv_sqrt_2pi * std::exp(-0.5 * x * x);
     break;
-  case Eltwise::silu: terms[0] = sigmoid(x), terms[1] = sigmoid(x) * x * (1.0 - sigmoid(x)); break;
-  case Eltwise::hardswish: terms[0] = x < -3.0 ? 0.0 : x > 3.0 ? 1.0 : (2.0 * x + 3.0) / 6.0; break;
-  case Eltwise::sigmoid: terms[0] = sigmoid(x) * (1.0 - sigmoid(x)); break;
+  case Eltwise::silu:
+    terms[0] = sigmoid(x), terms[1] = sigmoid(x) * x * (1.0 - sigmoid(x));
+    break;
+  case Eltwise::hardswish:
+    terms[0] = x < -3.0 ? 0.0 : x > 3.0 ? 1.0 : (2.0 * x + 3.0) / 6.0;
+    break;
+  case Eltwise::sigmoid:
+    terms[0] = sigmoid(x) * (1.0 - sigmoid(x));
+    break;
   }
   Reference ref;
   for (double t : terms) {
@@ -697,8 +730,8 @@ Reference upsample_backward_at(const UpsampleGeometry& g, const float* dy, i64 i
   return ref;
 }
 
-Reference batchnorm_inference_at(const NormGeometry& g, const float* x, const float* gamma, const float* beta, const float* mean,
-                                 const float* var, i64 index) {
+Reference batchnorm_inference_at(const NormGeometry& g, const float* x, const float* gamma, const float* beta,
+                                 const float* mean, const float* var, i64 index) {
   const i64 c = (index / g.spatial) % g.c;
   const double scaled = double(gamma[c]) * (x[index] - double(mean[c])) / std::sqrt(double(var[c]) + batchnorm_epsilon);
   return {scaled + beta[c], std::abs(scaled) + std::abs(double(beta[c]))};
@@ -720,7 +753,8 @@ std::pair<double, double> channel_stats(const NormGeometry& g, const float* x, i
 
 }  // namespace
 
-Reference batchnorm_training_at(const NormGeometry& g, const float* x, const float* gamma, const float* beta, i64 index) {
+Reference batchnorm_training_at(const NormGeometry& g, const float* x, const float* gamma, const float* beta,
+                                i64 index) {
   const i64 c = (index / g.spatial) % g.c;
   const auto [mean, inv_std] = channel_stats(g, x, c);
   const double scaled = double(gamma[c]) * (x[index] - mean) * inv_std;

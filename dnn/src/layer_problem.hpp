@@ -135,7 +135,8 @@ struct Reference {
 
 // Largest relative error of `got` (`count` plain values) at the sampled indices against
 // reference(index) -> Reference.
-template <class ReferenceAt> [[nodiscard]] double sampled_error(const float* got, i64 count, ReferenceAt&& reference) {
+template <class ReferenceAt>
+[[nodiscard]] double sampled_error(const float* got, i64 count, ReferenceAt&& reference) {
   double worst = 0.0;
   for (i64 i : sample_indices(count)) {
     const Reference ref = reference(i);
@@ -147,7 +148,8 @@ template <class ReferenceAt> [[nodiscard]] double sampled_error(const float* got
 }
 
 // Output element `index` (row-major) of each layer and pass. Tensors are plain row-major.
-[[nodiscard]] Reference conv_forward_at(const ConvGeometry& g, const float* x, const float* w, const float* bias, i64 index);
+[[nodiscard]] Reference conv_forward_at(const ConvGeometry& g, const float* x, const float* w, const float* bias,
+                                        i64 index);
 [[nodiscard]] Reference conv_backward_data_at(const ConvGeometry& g, const float* dy, const float* w, i64 index);
 [[nodiscard]] Reference conv_backward_weights_at(const ConvGeometry& g, const float* x, const float* dy, i64 index);
 [[nodiscard]] Reference gemm_at(const GemmGeometry& g, const float* a, const float* b, i64 index);
@@ -169,15 +171,18 @@ template <class ReferenceAt> [[nodiscard]] double sampled_error(const float* got
 [[nodiscard]] Reference concat_backward_at(const ConcatGeometry& g, const float* dy, std::size_t j, i64 index);
 [[nodiscard]] Reference upsample_forward_at(const UpsampleGeometry& g, const float* x, i64 index);
 [[nodiscard]] Reference upsample_backward_at(const UpsampleGeometry& g, const float* dy, i64 index);
-[[nodiscard]] Reference layernorm_forward_at(const RowGeometry& g, const float* x, const float* gamma, const float* beta, i64 index);
-[[nodiscard]] Reference layernorm_backward_at(const RowGeometry& g, const float* x, const float* dy, const float* gamma, i64 index);
-// Inference batchnorm with running statistics: y = gamma (x - mean) / sqrt(var + eps) + beta.
-[[nodiscard]] Reference batchnorm_inference_at(const NormGeometry& g, const float* x, const float* gamma, const float* beta,
-                                               const float* mean, const float* var, i64 index);
-// Training batchnorm's forward: normalized with the batch's own (biased) statistics.
-[[nodiscard]] Reference batchnorm_training_at(const NormGeometry& g, const float* x, const float* gamma, const float* beta, i64 index);
-// Training batchnorm's input gradient, with the batch's own (biased) statistics.
-[[nodiscard]] Reference batchnorm_backward_at(const NormGeometry& g, const float* x, const float* dy, const float* gamma,
+[[nodiscard]] Reference layernorm_forward_at(const RowGeometry& g, const float* x, const float* gamma,
+                                             const float* beta, i64 index);
+[[nodiscard]] Reference layernorm_backward_at(const RowGeometry& g, const float* x, const float* dy, const float* gamma,
                                               i64 index);
+// Inference batchnorm with running statistics: y = gamma (x - mean) / sqrt(var + eps) + beta.
+[[nodiscard]] Reference batchnorm_inference_at(const NormGeometry& g, const float* x, const float* gamma,
+                                               const float* beta, const float* mean, const float* var, i64 index);
+// Training batchnorm's forward: normalized with the batch's own (biased) statistics.
+[[nodiscard]] Reference batchnorm_training_at(const NormGeometry& g, const float* x, const float* gamma,
+                                              const float* beta, i64 index);
+// Training batchnorm's input gradient, with the batch's own (biased) statistics.
+[[nodiscard]] Reference batchnorm_backward_at(const NormGeometry& g, const float* x, const float* dy,
+                                              const float* gamma, i64 index);
 
 }  // namespace edgeroof::dnn::detail

@@ -9,8 +9,8 @@
 
 namespace edgeroof::dnn::layer_cases {
 
-inline LayerCost conv(const std::string& name, Shape x, std::int64_t k, std::int64_t r, std::int64_t stride, std::int64_t pad,
-                      std::int64_t groups = 1, std::int64_t dilation = 1) {
+inline LayerCost conv(const std::string& name, Shape x, std::int64_t k, std::int64_t r, std::int64_t stride,
+                      std::int64_t pad, std::int64_t groups = 1, std::int64_t dilation = 1) {
   LayerCost l;
   l.name = name;
   l.op = "conv2d";
@@ -19,8 +19,9 @@ inline LayerCost conv(const std::string& name, Shape x, std::int64_t k, std::int
   const auto out = [&](std::int64_t in) { return (in + 2 * pad - dilation * (r - 1) - 1) / stride + 1; };
   l.inputs = {x, {k, x[1] / groups, r, r}};
   l.outputs = {{x[0], k, out(x[2]), out(x[3])}};
-  l.attrs = {{"kernel", {r, r}}, {"stride", {stride, stride}}, {"padding", {pad, pad}},
-             {"dilation", {dilation, dilation}}, {"groups", {groups}}, {"bias", {0}}};
+  l.attrs = {{"kernel", {r, r}},      {"stride", {stride, stride}},
+             {"padding", {pad, pad}}, {"dilation", {dilation, dilation}},
+             {"groups", {groups}},    {"bias", {0}}};
   l.flops = 1.0;
   return l;
 }
@@ -36,8 +37,8 @@ inline LayerCost simple(const std::string& name, const std::string& op, std::vec
   return l;
 }
 
-inline LayerCost pool(const std::string& name, const std::string& op, Shape x, Shape y, std::int64_t k, std::int64_t stride,
-                      std::int64_t pad) {
+inline LayerCost pool(const std::string& name, const std::string& op, Shape x, Shape y, std::int64_t k,
+                      std::int64_t stride, std::int64_t pad) {
   LayerCost l = simple(name, op, {std::move(x)}, std::move(y));
   l.attrs = {{"kernel", {k, k}}, {"stride", {stride, stride}}, {"padding", {pad, pad}}};
   return l;
@@ -68,7 +69,8 @@ inline std::vector<LayerCase> small_layer_cases() {
     cases.push_back({pool("maxpool", "maxpool", {2, 3, 8, 8}, {2, 3, 4, 4}, 3, 2, 1), pass, 1e-5});
     cases.push_back({pool("avgpool", "avgpool", {2, 3, 7, 7}, {2, 3, 1, 1}, 7, 1, 0), pass, 1e-5});
     cases.push_back({pool("avgpool_pad", "avgpool", {1, 2, 6, 6}, {1, 2, 3, 3}, 3, 2, 1), pass, 1e-5});
-    for (const char* op : {"relu", "gelu", "silu", "hardswish", "sigmoid"}) cases.push_back({simple(op, op, {{2, 3, 5, 5}}, {2, 3, 5, 5}), pass, 2e-5});
+    for (const char* op : {"relu", "gelu", "silu", "hardswish", "sigmoid"})
+      cases.push_back({simple(op, op, {{2, 3, 5, 5}}, {2, 3, 5, 5}), pass, 2e-5});
     cases.push_back({simple("softmax", "softmax", {{2, 3, 7}}, {2, 3, 7}), pass, 1e-5});
     cases.push_back({simple("bn", "batchnorm", {{4, 3, 5, 5}, {3}, {3}}, {4, 3, 5, 5}), pass, 1e-4});
     cases.push_back({simple("ln", "layernorm", {{2, 3, 16}, {16}, {16}}, {2, 3, 16}), pass, 1e-4});

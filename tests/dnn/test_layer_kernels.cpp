@@ -1,7 +1,7 @@
 // Layer kernels: the layer families' selection, the direct references the checks use (against hand
 // derivations), and the oneDNN kernels on small shapes against those references.
-#include "edgeroof/dnn/layer_kernels.hpp"
 #include "../../dnn/src/layer_problem.hpp"
+#include "edgeroof/dnn/layer_kernels.hpp"
 #include "layer_test_cases.hpp"
 
 #include <gtest/gtest.h>
@@ -34,8 +34,9 @@ TEST(LayerPass, TokensAndPhases) {
 
 TEST(DistinctLayers, DedupesShapesCountsInstancesAndMatchesBackwardToForward) {
   Workload inference;
-  inference.layers = {conv("layer1.0.conv2", {2, 8, 6, 6}, 8, 3, 1, 1), conv("layer1.1.conv2", {2, 8, 6, 6}, 8, 3, 1, 1),
-                      conv("layer2.0.conv2", {2, 8, 6, 6}, 8, 3, 2, 1), simple("layer1.0.relu", "relu", {{2, 8, 6, 6}}, {2, 8, 6, 6})};
+  inference.layers = {
+      conv("layer1.0.conv2", {2, 8, 6, 6}, 8, 3, 1, 1), conv("layer1.1.conv2", {2, 8, 6, 6}, 8, 3, 1, 1),
+      conv("layer2.0.conv2", {2, 8, 6, 6}, 8, 3, 2, 1), simple("layer1.0.relu", "relu", {{2, 8, 6, 6}}, {2, 8, 6, 6})};
   Workload training = inference;
   // Backward in reverse layer order, as a training table lists it.
   training.layers.push_back(phase_of(inference.layers[1], "/bwd_filter", "backward_weights", 12.0));

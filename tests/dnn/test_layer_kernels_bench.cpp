@@ -38,8 +38,8 @@ int run(const std::string& args) {
 TEST(LayerBench, ResnetLayersCarryAnalyticCountersAndCheckedOutputs) {
   const auto out = temp_dir() / "layers.json";
   const std::string filter = "^layer/cpu/resnet50/(layer1.0.conv2|fc|maxpool|layer1.0.bn1)/";
-  ASSERT_EQ(run("--layers=resnet50 --layer-batch=2 --benchmark_filter='" + filter + "' --benchmark_min_time=0.01 --benchmark_out=" +
-                out.string()),
+  ASSERT_EQ(run("--layers=resnet50 --layer-batch=2 --benchmark_filter='" + filter +
+                "' --benchmark_min_time=0.01 --benchmark_out=" + out.string()),
             0);
   std::ifstream in(out);
   const json doc = json::parse(in);
@@ -51,9 +51,11 @@ TEST(LayerBench, ResnetLayersCarryAnalyticCountersAndCheckedOutputs) {
   // Keys: "train|<name>|<phase>" from the training table, "infer|<name>|<phase>" from the inference
   // table (forward benchmarks; batchnorm there uses running statistics, fwd_train the batch's).
   std::map<std::string, edgeroof::dnn::LayerCost> analytic;
-  for (const auto& l : edgeroof::dnn::build_workload("resnet50", options).layers) analytic["train|" + l.name + "|" + l.phase] = l;
+  for (const auto& l : edgeroof::dnn::build_workload("resnet50", options).layers)
+    analytic["train|" + l.name + "|" + l.phase] = l;
   options.train.clear();
-  for (const auto& l : edgeroof::dnn::build_workload("resnet50", options).layers) analytic["infer|" + l.name + "|" + l.phase] = l;
+  for (const auto& l : edgeroof::dnn::build_workload("resnet50", options).layers)
+    analytic["infer|" + l.name + "|" + l.phase] = l;
 
   const std::map<std::string, std::pair<std::string, int>> expected{
       {"layer/cpu/resnet50/layer1.0.conv2/fwd/bs:2", {"infer|layer1.0.conv2|forward", 3}},
@@ -84,7 +86,8 @@ TEST(LayerBench, ResnetLayersCarryAnalyticCountersAndCheckedOutputs) {
   EXPECT_EQ(seen.size(), expected.size());
   // 3x3 convolution, 64 -> 64 channels on 56x56, batch 2: 2 * 2*56*56*64*64*9 FLOP.
   for (const auto& b : doc.at("benchmarks")) {
-    if (b.at("name") == "layer/cpu/resnet50/layer1.0.conv2/fwd/bs:2") EXPECT_EQ(b.at("flops").get<double>(), 462422016.0);
+    if (b.at("name") == "layer/cpu/resnet50/layer1.0.conv2/fwd/bs:2")
+      EXPECT_EQ(b.at("flops").get<double>(), 462422016.0);
   }
 
   const auto& ctx = doc.at("context");

@@ -16,7 +16,8 @@ namespace edgeroof::dnn {
 // The kernel of a layer on the current CUDA device, enqueuing its work on `stream`. Throws
 // LayerKernelError for an unsupported layer (or a build without cuDNN, saying how to enable it)
 // and kernels::cuda::Error for a failed CUDA, cuBLAS or cuDNN call.
-[[nodiscard]] std::unique_ptr<LayerKernel> make_cuda_layer_kernel(const LayerCost& forward_layer, Pass pass, cudaStream_t stream);
+[[nodiscard]] std::unique_ptr<LayerKernel> make_cuda_layer_kernel(const LayerCost& forward_layer, Pass pass,
+                                                                  cudaStream_t stream);
 // cuDNN's version as loaded at run time ("9.19.0"), or nullopt without cuDNN.
 [[nodiscard]] std::optional<std::string> cudnn_version();
 
