@@ -95,7 +95,8 @@ void HostController::restore() {
   detail::throw_restore_failures(failures);
 }
 
-std::unique_ptr<ModeController> make_controller(ModeIo io, std::optional<NvpmodelConf> conf, std::function<NvmlClockApi()> load_gpu) {
+std::unique_ptr<ModeController> make_controller(ModeIo io, std::optional<NvpmodelConf> conf,
+                                                std::function<NvmlClockApi()> load_gpu) {
   if (conf || find_gpu_devfreq(io.root)) return std::make_unique<JetsonController>(std::move(io), std::move(conf));
   return std::make_unique<HostController>(std::move(io), std::move(load_gpu));
 }

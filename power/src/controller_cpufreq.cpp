@@ -46,7 +46,8 @@ void CpufreqController::save() {
 void CpufreqController::apply_cpu(const PowerMode& mode) {
   const int n = mode.cpu_online.value_or(-1);
   if (mode.cpu_online && (n < 1 || n > m_cpu_count)) {
-    throw ModeError(mode.key + ": " + std::to_string(n) + " CPUs online asked, " + std::to_string(m_cpu_count) + " present");
+    throw ModeError(mode.key + ": " + std::to_string(n) + " CPUs online asked, " + std::to_string(m_cpu_count) +
+                    " present");
   }
   const auto will_be_online = [&](int cpu) { return mode.cpu_online ? cpu < n : is_online(cpu); };
   // Online first, so that the cpufreq nodes of the CPUs the mode needs exist when they are written.
@@ -58,7 +59,8 @@ void CpufreqController::apply_cpu(const PowerMode& mode) {
       if (!will_be_online(cpu)) continue;
       const auto cur_min = m_io.root.try_read_int(min_node(cpu));
       const auto cur_max = m_io.root.try_read_int(max_node(cpu));
-      if (!cur_min || !cur_max) throw ModeError(mode.key + ": cpu" + std::to_string(cpu) + " has no readable cpufreq limits");
+      if (!cur_min || !cur_max)
+        throw ModeError(mode.key + ": cpu" + std::to_string(cpu) + " has no readable cpufreq limits");
       const auto max_khz = mode.cpu_max_khz.value_or(std::max(*cur_max, *mode.cpu_min_khz));
       const auto min_khz = mode.cpu_min_khz.value_or(std::min(*cur_min, max_khz));
       write_min_max(m_io, min_node(cpu), max_node(cpu), min_khz, max_khz);
@@ -66,14 +68,16 @@ void CpufreqController::apply_cpu(const PowerMode& mode) {
   }
   for (int cpu = m_cpu_count - 1; cpu >= 0 && mode.cpu_online; --cpu) {
     if (cpu < n || !is_online(cpu)) continue;
-    if (!m_io.root.exists(online_node(cpu))) throw ModeError(mode.key + ": cpu" + std::to_string(cpu) + " cannot be taken offline");
+    if (!m_io.root.exists(online_node(cpu)))
+      throw ModeError(mode.key + ": cpu" + std::to_string(cpu) + " cannot be taken offline");
     m_io.do_write(online_node(cpu), "0");
   }
 }
 
 void CpufreqController::apply(const PowerMode& mode) {
   if (mode.gpu_min_hz || mode.gpu_max_hz || mode.emc_max_hz || mode.tpc_pg_mask || mode.id) {
-    throw ModeError(mode.key + ": this machine's modes set only CPUs online and CPU frequencies (no Jetson GPU or EMC found)");
+    throw ModeError(mode.key +
+                    ": this machine's modes set only CPUs online and CPU frequencies (no Jetson GPU or EMC found)");
   }
   apply_cpu(mode);
 }
@@ -111,7 +115,8 @@ void CpufreqController::restore_cpu(std::vector<std::string>& failures) {
   for (int cpu = 0; cpu < static_cast<int>(m_saved.size()); ++cpu) {
     const auto& s = m_saved[static_cast<std::size_t>(cpu)];
     if (!s.min_khz || !s.max_khz || !is_online(cpu)) continue;
-    if (m_io.root.try_read_int(min_node(cpu)) == s.min_khz && m_io.root.try_read_int(max_node(cpu)) == s.max_khz) continue;
+    if (m_io.root.try_read_int(min_node(cpu)) == s.min_khz && m_io.root.try_read_int(max_node(cpu)) == s.max_khz)
+      continue;
     attempt([&] { write_min_max(m_io, min_node(cpu), max_node(cpu), *s.min_khz, *s.max_khz); });
   }
   for (int cpu = static_cast<int>(m_saved.size()) - 1; cpu >= 0; --cpu) {

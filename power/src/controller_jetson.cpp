@@ -30,7 +30,9 @@ JetsonController::JetsonController(ModeIo io, std::optional<NvpmodelConf> conf)
     m_emc_cap = m_conf->node(m_io.root, "EMC", "MAX_FREQ");
     m_tpc_mask = m_conf->node(m_io.root, "TPC_POWER_GATING", "TPC_PG_MASK");
   }
-  if (!m_emc_cap) m_emc_cap = first_existing(m_io.root, {"/sys/kernel/nvpmodel_clk_cap/emc", "/sys/kernel/nvpmodel_emc_cap/emc_iso_cap"});
+  if (!m_emc_cap)
+    m_emc_cap =
+        first_existing(m_io.root, {"/sys/kernel/nvpmodel_clk_cap/emc", "/sys/kernel/nvpmodel_emc_cap/emc_iso_cap"});
   if (!m_tpc_mask) m_tpc_mask = first_existing(m_io.root, {"/sys/devices/gpu.0/tpc_pg_mask"});
   m_emc_rate = first_existing(m_io.root, {"/sys/kernel/debug/bpmp/debug/clk/emc/rate"});
 }
@@ -74,7 +76,8 @@ void JetsonController::apply(const PowerMode& mode) {
   }
   if (mode.tpc_pg_mask) {
     if (m_tpc_mask) {
-      if (m_io.root.try_read_int(*m_tpc_mask) != mode.tpc_pg_mask) m_io.do_write(*m_tpc_mask, std::to_string(*mode.tpc_pg_mask));
+      if (m_io.root.try_read_int(*m_tpc_mask) != mode.tpc_pg_mask)
+        m_io.do_write(*m_tpc_mask, std::to_string(*mode.tpc_pg_mask));
     } else if (*mode.tpc_pg_mask != 0) {
       throw ModeError(mode.key + ": no TPC power-gating node found");
     }
@@ -93,26 +96,30 @@ std::vector<std::string> JetsonController::verify(const PowerMode& mode) const {
     if (!cur) {
       diffs.push_back("GPU cur_freq unreadable");
     } else if (mode.gpu_pinned() ? *cur != *mode.gpu_max_hz : *cur > *mode.gpu_max_hz) {
-      diffs.push_back("GPU runs at " + std::to_string(*cur) + " Hz, the mode wants " + (mode.gpu_pinned() ? "" : "at most ") +
-                      std::to_string(*mode.gpu_max_hz));
+      diffs.push_back("GPU runs at " + std::to_string(*cur) + " Hz, the mode wants " +
+                      (mode.gpu_pinned() ? "" : "at most ") + std::to_string(*mode.gpu_max_hz));
     }
   }
   if (mode.tpc_pg_mask && m_tpc_mask) {
     const auto mask = m_io.root.try_read_int(*m_tpc_mask);
     if (mask != mode.tpc_pg_mask) {
-      diffs.push_back("TPC mask reads " + (mask ? std::to_string(*mask) : std::string("nothing")) + ", the mode wants " +
-                      std::to_string(*mode.tpc_pg_mask));
+      diffs.push_back("TPC mask reads " + (mask ? std::to_string(*mask) : std::string("nothing")) +
+                      ", the mode wants " + std::to_string(*mode.tpc_pg_mask));
     }
   }
   if (mode.emc_max_hz) {
     // nvpmodel writes the conf's raw cap (0 = none), so only custom modes can read their cap back.
     if (!mode.id && m_emc_cap) {
       const auto cap = m_io.root.try_read_int(*m_emc_cap);
-      if (cap != mode.emc_max_hz) diffs.push_back("EMC cap reads " + (cap ? std::to_string(*cap) : std::string("nothing")) + " Hz, the mode wants " + std::to_string(*mode.emc_max_hz));
+      if (cap != mode.emc_max_hz)
+        diffs.push_back("EMC cap reads " + (cap ? std::to_string(*cap) : std::string("nothing")) +
+                        " Hz, the mode wants " + std::to_string(*mode.emc_max_hz));
     }
     if (m_emc_rate) {
       const auto rate = m_io.root.try_read_int(*m_emc_rate);
-      if (rate && *rate > *mode.emc_max_hz) diffs.push_back("EMC runs at " + std::to_string(*rate) + " Hz, above the cap " + std::to_string(*mode.emc_max_hz));
+      if (rate && *rate > *mode.emc_max_hz)
+        diffs.push_back("EMC runs at " + std::to_string(*rate) + " Hz, above the cap " +
+                        std::to_string(*mode.emc_max_hz));
     }
   }
   return diffs;

@@ -35,7 +35,8 @@ struct Library {
 template <typename F>
 void bind(void* handle, F& fn, const char* symbol) {
   fn = reinterpret_cast<F>(::dlsym(handle, symbol));
-  if (fn == nullptr) throw ModeError(std::string("libnvidia-ml.so.1 has no ") + symbol + " (driver too old for locked clocks)");
+  if (fn == nullptr)
+    throw ModeError(std::string("libnvidia-ml.so.1 has no ") + symbol + " (driver too old for locked clocks)");
 }
 
 }  // namespace
@@ -59,9 +60,13 @@ NvmlClockApi load_nvml() {
   bind(handle, lib->error_string, "nvmlErrorString");
   if (const int rc = init(); rc != 0) throw ModeError(std::string("nvmlInit: ") + lib->error_string(rc));
   NvmlClockApi api;
-  api.set_gpu_locked_clocks = [lib](unsigned d, unsigned lo, unsigned hi) { return lib->set_gpu(lib->device(d), lo, hi); };
+  api.set_gpu_locked_clocks = [lib](unsigned d, unsigned lo, unsigned hi) {
+    return lib->set_gpu(lib->device(d), lo, hi);
+  };
   api.reset_gpu_locked_clocks = [lib](unsigned d) { return lib->reset_gpu(lib->device(d)); };
-  api.set_memory_locked_clocks = [lib](unsigned d, unsigned lo, unsigned hi) { return lib->set_mem(lib->device(d), lo, hi); };
+  api.set_memory_locked_clocks = [lib](unsigned d, unsigned lo, unsigned hi) {
+    return lib->set_mem(lib->device(d), lo, hi);
+  };
   api.reset_memory_locked_clocks = [lib](unsigned d) { return lib->reset_mem(lib->device(d)); };
   api.current_clocks = [lib](unsigned d, unsigned& sm, unsigned& mem) {
     const auto dev = lib->device(d);
@@ -118,10 +123,12 @@ std::vector<std::string> NvmlController::verify(const PowerMode& mode) const {
   const auto mhz = [](std::int64_t hz) { return static_cast<unsigned>(hz / 1000000); };
   // An idle GPU may clock below its lock; above the upper bound is what cannot happen.
   if (mode.gpu_max_hz && sm > mhz(*mode.gpu_max_hz)) {
-    diffs.push_back("GPU runs at " + std::to_string(sm) + " MHz, above the lock " + std::to_string(mhz(*mode.gpu_max_hz)));
+    diffs.push_back("GPU runs at " + std::to_string(sm) + " MHz, above the lock " +
+                    std::to_string(mhz(*mode.gpu_max_hz)));
   }
   if (mode.emc_max_hz && mem != mhz(*mode.emc_max_hz)) {
-    diffs.push_back("memory runs at " + std::to_string(mem) + " MHz, the mode locks it at " + std::to_string(mhz(*mode.emc_max_hz)));
+    diffs.push_back("memory runs at " + std::to_string(mem) + " MHz, the mode locks it at " +
+                    std::to_string(mhz(*mode.emc_max_hz)));
   }
   return diffs;
 }
@@ -129,11 +136,13 @@ std::vector<std::string> NvmlController::verify(const PowerMode& mode) const {
 void NvmlController::restore() {
   std::vector<std::string> failures;
   if (m_locked_gpu) {
-    detail::attempt(failures, [&] { check(m_api.reset_gpu_locked_clocks(m_device), "nvmlDeviceResetGpuLockedClocks"); });
+    detail::attempt(failures,
+                    [&] { check(m_api.reset_gpu_locked_clocks(m_device), "nvmlDeviceResetGpuLockedClocks"); });
     m_locked_gpu = false;
   }
   if (m_locked_memory) {
-    detail::attempt(failures, [&] { check(m_api.reset_memory_locked_clocks(m_device), "nvmlDeviceResetMemoryLockedClocks"); });
+    detail::attempt(failures,
+                    [&] { check(m_api.reset_memory_locked_clocks(m_device), "nvmlDeviceResetMemoryLockedClocks"); });
     m_locked_memory = false;
   }
   detail::throw_restore_failures(failures);

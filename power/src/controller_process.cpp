@@ -51,7 +51,8 @@ std::optional<std::string> find_in_path(const std::string& name) {
     if (dir.empty()) continue;  // an empty entry means ".", which a privileged tool must not search
     const std::string candidate = dir + "/" + name;
     struct stat st {};
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
   }
   return std::nullopt;
 }
@@ -129,7 +130,8 @@ std::optional<int> ChildProcess::wait(const std::function<bool()>& stop, double 
 void run_command(const std::vector<std::string>& argv) {
   ChildProcess child(argv);
   const auto status = child.wait(nullptr);
-  if (status != 0) throw ModeError("'" + joined(argv) + "' failed with exit status " + std::to_string(status.value_or(-1)));
+  if (status != 0)
+    throw ModeError("'" + joined(argv) + "' failed with exit status " + std::to_string(status.value_or(-1)));
 }
 
 StopSignals::StopSignals() {

@@ -60,7 +60,8 @@ std::optional<std::vector<T>> parse_axis(const std::string& axis, const std::str
   std::vector<T> values;
   for (const auto& item : split(list, ',')) {
     const auto v = parse_int64(trim(item));
-    if (!v || *v <= 0) throw ModeError("grid " + axis + "=" + list + ": '" + trim(item) + "' is not a positive whole number");
+    if (!v || *v <= 0)
+      throw ModeError("grid " + axis + "=" + list + ": '" + trim(item) + "' is not a positive whole number");
     values.push_back(static_cast<T>(*v));
   }
   if (values.empty()) throw ModeError("grid " + axis + "= needs a list or 'all'");
@@ -76,7 +77,8 @@ std::vector<std::optional<T>> axis_values(const std::string& axis, const std::op
                                           const std::vector<T>& table, const char* unit) {
   if (!listed && table.empty()) return {std::nullopt};
   if (!listed || listed->empty()) {
-    if (table.empty()) throw ModeError("grid " + axis + "=all: the " + axis + " table cannot be read on this machine; list the values");
+    if (table.empty())
+      throw ModeError("grid " + axis + "=all: the " + axis + " table cannot be read on this machine; list the values");
     return {table.begin(), table.end()};
   }
   if (!table.empty()) {
@@ -180,10 +182,12 @@ std::string nvpmodel_key(int id, const std::string& name) {
 std::vector<PowerMode> enumerate_grid(const GridSpec& spec, const FrequencyTables& tables) {
   // Listed core counts need not be even: any count up to the CPUs present is a valid mode.
   const bool cores_listed = spec.cores && !spec.cores->empty();
-  const auto cores = axis_values<int>("cores", spec.cores, cores_listed ? std::vector<int>{} : tables.core_counts(), "CPUs");
+  const auto cores =
+      axis_values<int>("cores", spec.cores, cores_listed ? std::vector<int>{} : tables.core_counts(), "CPUs");
   for (const auto n : cores) {
     if (n && tables.cpu_count > 0 && *n > tables.cpu_count) {
-      throw ModeError("grid cores=" + std::to_string(*n) + ": only " + std::to_string(tables.cpu_count) + " CPUs present");
+      throw ModeError("grid cores=" + std::to_string(*n) + ": only " + std::to_string(tables.cpu_count) +
+                      " CPUs present");
     }
   }
   const auto cpu = axis_values<std::int64_t>("cpu", spec.cpu_khz, tables.cpu_khz, "kHz");

@@ -67,7 +67,8 @@ const NvpmodelParam* NvpmodelConf::find_param(const std::string& name) const {
   return nullptr;
 }
 
-std::optional<std::string> NvpmodelConf::node(const Root& root, const std::string& param, const std::string& arg) const {
+std::optional<std::string> NvpmodelConf::node(const Root& root, const std::string& param,
+                                              const std::string& arg) const {
   const auto* p = find_param(param);
   if (p == nullptr) return std::nullopt;
   for (const auto& candidate : {arg + "_KNEXT", arg}) {
@@ -108,7 +109,8 @@ NvpmodelConf parse_nvpmodel_conf(std::string_view text) {
       } else if (w[0] == "POWER_MODEL") {
         const auto id = parse_int64(attrs["ID"]);
         if (!id || *id < 0 || *id > INT_MAX) fail(line_no, "POWER_MODEL needs ID=<number>");
-        if (conf.find_mode(static_cast<int>(*id)) != nullptr) fail(line_no, "POWER_MODEL ID=" + attrs["ID"] + " given twice");
+        if (conf.find_mode(static_cast<int>(*id)) != nullptr)
+          fail(line_no, "POWER_MODEL ID=" + attrs["ID"] + " given twice");
         conf.modes.push_back({static_cast<int>(*id), attrs["NAME"], {}});
         section = Section::model;
       } else if (w[0] == "PM_CONFIG") {
@@ -124,18 +126,18 @@ NvpmodelConf parse_nvpmodel_conf(std::string_view text) {
     }
     const auto w = words(line);
     switch (section) {
-      case Section::none:
-        fail(line_no, "setting before the first section header");
-      case Section::param:
-        if (w.size() != 2) fail(line_no, "expected 'ARG_NAME PATH' in PARAM " + conf.params.back().name);
-        conf.params.back().paths[w[0]] = w[1];
-        break;
-      case Section::model:
-        if (w.size() != 3) fail(line_no, "expected 'PARAM ARG VALUE' in POWER_MODEL " + conf.modes.back().name);
-        conf.modes.back().settings.push_back({w[0], w[1], w[2]});
-        break;
-      case Section::other:
-        break;
+    case Section::none:
+      fail(line_no, "setting before the first section header");
+    case Section::param:
+      if (w.size() != 2) fail(line_no, "expected 'ARG_NAME PATH' in PARAM " + conf.params.back().name);
+      conf.params.back().paths[w[0]] = w[1];
+      break;
+    case Section::model:
+      if (w.size() != 3) fail(line_no, "expected 'PARAM ARG VALUE' in POWER_MODEL " + conf.modes.back().name);
+      conf.modes.back().settings.push_back({w[0], w[1], w[2]});
+      break;
+    case Section::other:
+      break;
     }
   }
   if (conf.default_id && conf.find_mode(*conf.default_id) == nullptr && !conf.modes.empty()) {

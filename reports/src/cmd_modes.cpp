@@ -20,7 +20,9 @@ int run(const Args& args) {
     modes = power::enumerate_grid(power::parse_grid_spec(*spec), tables);
   } else {
     const auto conf = reports::find_nvpmodel_conf(root, args.get("--nvpmodel-conf"));
-    if (!conf) throw power::ModeError("no " + root.resolve("/etc/nvpmodel.conf").string() + " (not a Jetson?): use --grid SPEC or --nvpmodel-conf FILE");
+    if (!conf)
+      throw power::ModeError("no " + root.resolve("/etc/nvpmodel.conf").string() +
+                             " (not a Jetson?): use --grid SPEC or --nvpmodel-conf FILE");
     default_id = conf->default_id;
     for (const auto& m : conf->modes) modes.push_back(power::to_power_mode(m, tables));
   }

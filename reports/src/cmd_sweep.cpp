@@ -43,7 +43,8 @@ int run(const Args& args) {
   if (!out) throw UsageError("--out DIR is required");
   for (const auto& a : args.passthrough) {
     for (const char* own : {"--benchmark_out=", "--benchmark_out_format=", "--benchmark_context="}) {
-      if (a.rfind(own, 0) == 0) throw UsageError(std::string(own) + "... is set by sweep for each mode; leave it out of the bench flags");
+      if (a.rfind(own, 0) == 0)
+        throw UsageError(std::string(own) + "... is set by sweep for each mode; leave it out of the bench flags");
     }
   }
   const std::string root_dir = args.get_or("--root", "/");
@@ -77,7 +78,8 @@ int run(const Args& args) {
       }
     };
   } else if (!dry_run) {
-    std::cerr << "edgeroof sweep: no power sensor (" << sensor->unavailable_reason() << "); settling on temperatures only\n";
+    std::cerr << "edgeroof sweep: no power sensor (" << sensor->unavailable_reason()
+              << "); settling on temperatures only\n";
   }
   if (!dry_run && ::access(options.bench.c_str(), X_OK) != 0) {
     throw UsageError("edgeroof-bench not found at " + options.bench + "; name it with --bench PATH");
@@ -108,7 +110,8 @@ int run(const Args& args) {
   log << "sweep: " << summary.done << " done, " << summary.skipped << " already there, " << summary.failed << " failed";
   if (summary.failed > 0) log << " (reasons in " << (fs::path(*out) / "failed.json").string() << ")";
   log << "; results in " << *out << "\n";
-  if (summary.interrupted) return 128 + (power::StopSignals::signal_number() != 0 ? power::StopSignals::signal_number() : SIGINT);
+  if (summary.interrupted)
+    return 128 + (power::StopSignals::signal_number() != 0 ? power::StopSignals::signal_number() : SIGINT);
   return summary.failed > 0 ? 1 : 0;
 }
 

@@ -99,8 +99,8 @@ std::vector<double> read_thermal_zones_C(const power::Root& root) {
 }
 
 SettleResult settle(const SettleOptions& options, const std::function<std::vector<double>()>& read_temps_C,
-                    const std::function<std::optional<double>()>& read_power_W, const std::function<void(double)>& sleep_s,
-                    const std::function<bool()>& stop) {
+                    const std::function<std::optional<double>()>& read_power_W,
+                    const std::function<void(double)>& sleep_s, const std::function<bool()>& stop) {
   SettleResult r;
   std::deque<double> window;
   const int samples = std::max(2, options.power_samples);
@@ -115,7 +115,8 @@ SettleResult settle(const SettleOptions& options, const std::function<std::vecto
       if (static_cast<int>(window.size()) > samples) window.pop_front();
       const auto [lo, hi] = std::minmax_element(window.begin(), window.end());
       const double mean = std::accumulate(window.begin(), window.end(), 0.0) / static_cast<double>(window.size());
-      steady = static_cast<int>(window.size()) == samples && (*hi - *lo) <= std::max(options.power_tolerance * mean, 0.1);
+      steady =
+          static_cast<int>(window.size()) == samples && (*hi - *lo) <= std::max(options.power_tolerance * mean, 0.1);
       if (steady) r.idle_power_W = mean;
     }
     if (cool && steady) {
@@ -123,8 +124,12 @@ SettleResult settle(const SettleOptions& options, const std::function<std::vecto
       return r;
     }
     if (r.waited_s >= options.timeout_s || (stop && stop())) {
-      if (!cool) r.reason = "hottest thermal zone at " + format_number(*r.max_temp_C, 1) + " °C, limit " + format_number(options.max_temp_C, 1);
-      if (!steady) r.reason += std::string(r.reason.empty() ? "" : "; ") + "idle power not stable within " + format_number(100 * options.power_tolerance, 0) + "%";
+      if (!cool)
+        r.reason = "hottest thermal zone at " + format_number(*r.max_temp_C, 1) + " °C, limit " +
+                   format_number(options.max_temp_C, 1);
+      if (!steady)
+        r.reason += std::string(r.reason.empty() ? "" : "; ") + "idle power not stable within " +
+                    format_number(100 * options.power_tolerance, 0) + "%";
       return r;
     }
     sleep_s(options.poll_s);
@@ -147,7 +152,8 @@ std::string mode_context(const power::PowerMode& mode, const std::optional<Settl
   return joined(kv, ",");
 }
 
-std::vector<std::string> bench_argv(const power::PowerMode& mode, const SweepOptions& options, const std::optional<SettleResult>& settled) {
+std::vector<std::string> bench_argv(const power::PowerMode& mode, const SweepOptions& options,
+                                    const std::optional<SettleResult>& settled) {
   std::vector<std::string> argv{options.bench, "--benchmark_out=" + (options.out_dir / (mode.key + ".json")).string(),
                                 "--benchmark_out_format=json", "--benchmark_context=" + mode_context(mode, settled)};
   if (options.root && *options.root != "/") argv.push_back("--root=" + *options.root);
@@ -155,7 +161,8 @@ std::vector<std::string> bench_argv(const power::PowerMode& mode, const SweepOpt
   return argv;
 }
 
-std::optional<power::NvpmodelConf> find_nvpmodel_conf(const power::Root& root, const std::optional<std::string>& host_path) {
+std::optional<power::NvpmodelConf> find_nvpmodel_conf(const power::Root& root,
+                                                      const std::optional<std::string>& host_path) {
   if (host_path) return power::load_nvpmodel_conf(*host_path);
   const auto path = root.resolve("/etc/nvpmodel.conf");
   std::error_code ec;
@@ -167,8 +174,10 @@ std::vector<power::PowerMode> select_modes(const std::string& spec, const power:
                                            const std::optional<power::NvpmodelConf>& conf) {
   if (spec == "current") return {};
   if (spec.rfind("grid:", 0) == 0) return power::enumerate_grid(power::parse_grid_spec(spec.substr(5)), tables);
-  if (spec.rfind("nvpmodel:", 0) != 0) throw power::ModeError("--modes '" + spec + "': expected current, nvpmodel:all, nvpmodel:ID,ID or grid:SPEC");
-  if (!conf) throw power::ModeError("--modes " + spec + ": no nvpmodel.conf (not a Jetson?); name one with --nvpmodel-conf");
+  if (spec.rfind("nvpmodel:", 0) != 0)
+    throw power::ModeError("--modes '" + spec + "': expected current, nvpmodel:all, nvpmodel:ID,ID or grid:SPEC");
+  if (!conf)
+    throw power::ModeError("--modes " + spec + ": no nvpmodel.conf (not a Jetson?); name one with --nvpmodel-conf");
   std::vector<power::PowerMode> modes;
   const std::string list = spec.substr(9);
   if (list == "all") {
@@ -209,8 +218,9 @@ SweepSummary run_sweep(power::ModeController* controller, const std::vector<powe
                        const SweepOptions& options, std::ostream& log) {
   SweepSummary summary;
   const auto stop = [&options] { return options.stop_requested && options.stop_requested(); };
-  const auto sleep_s = options.sleep_s ? options.sleep_s
-                                       : std::function<void(double)>([](double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); });
+  const auto sleep_s = options.sleep_s ? options.sleep_s : std::function<void(double)>([](double s) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(s));
+  });
   if (!options.dry_run) fs::create_directories(options.out_dir);
   FailedList failed(options.out_dir / "failed.json");
   const auto has_results = [&](const power::PowerMode& m) {
@@ -300,7 +310,8 @@ SweepSummary run_sweep(power::ModeController* controller, const std::vector<powe
     }
     if (*status != 0 || !has_results(mode)) {
       remove_partial(out);
-      fail("bench", *status != 0 ? "edgeroof-bench exited with status " + std::to_string(*status) : "edgeroof-bench wrote no " + out.string());
+      fail("bench", *status != 0 ? "edgeroof-bench exited with status " + std::to_string(*status)
+                                 : "edgeroof-bench wrote no " + out.string());
       continue;
     }
     ++summary.done;
@@ -311,7 +322,8 @@ SweepSummary run_sweep(power::ModeController* controller, const std::vector<powe
     ++runs;
     // ETA: the mean time of the modes run so far, times the modes still to run.
     const double eta_s = run_s / static_cast<double>(runs) * static_cast<double>(left);
-    log << tag << ": done in " << format_duration(this_s) << "; " << left << " to go, ETA " << format_duration(eta_s) << "\n";
+    log << tag << ": done in " << format_duration(this_s) << "; " << left << " to go, ETA " << format_duration(eta_s)
+        << "\n";
   }
   if (summary.interrupted) log << "sweep stopped; restoring the power mode found at the start\n";
   if (guard) {

@@ -13,7 +13,9 @@ using edgeroof::testing::FakeOrin;
 
 namespace {
 
-NvpmodelConf fixture() { return load_nvpmodel_conf(std::string(EDGEROOF_TEST_DATA_DIR) + "/modes/nvpmodel_p3701_0000.conf"); }
+NvpmodelConf fixture() {
+  return load_nvpmodel_conf(std::string(EDGEROOF_TEST_DATA_DIR) + "/modes/nvpmodel_p3701_0000.conf");
+}
 
 std::string error_of(const std::string& text) {
   try {
@@ -101,10 +103,12 @@ TEST(Nvpmodel, MalformedInputNamesTheLine) {
   EXPECT_NE(error_of("<POWER_MODEL ID=x NAME=A>\n").find("needs ID"), std::string::npos);
   EXPECT_NE(error_of("<POWER_MODEL ID=1 NAME=A>\nGPU MAX_FREQ\n").find("line 2"), std::string::npos);
   EXPECT_NE(error_of("<POWER_MODEL ID=1 NAME=A>\n<POWER_MODEL ID=1 NAME=B>\n").find("twice"), std::string::npos);
-  EXPECT_NE(error_of("<POWER_MODEL ID=1 NAME=A>\n<PM_CONFIG DEFAULT=4>\n").find("names no POWER_MODEL"), std::string::npos);
+  EXPECT_NE(error_of("<POWER_MODEL ID=1 NAME=A>\n<PM_CONFIG DEFAULT=4>\n").find("names no POWER_MODEL"),
+            std::string::npos);
   EXPECT_NE(error_of("< PARAM TYPE=FILE NAME=X >\nA B C\n").find("ARG_NAME PATH"), std::string::npos);
   // Unknown sections are skipped, CRLF line ends accepted.
-  const auto conf = parse_nvpmodel_conf("< FAN_CONFIG x >\nwhatever goes here\r\n<POWER_MODEL ID=5 NAME=Q>\r\nGPU MAX_FREQ 7\r\n");
+  const auto conf =
+      parse_nvpmodel_conf("< FAN_CONFIG x >\nwhatever goes here\r\n<POWER_MODEL ID=5 NAME=Q>\r\nGPU MAX_FREQ 7\r\n");
   ASSERT_EQ(conf.modes.size(), 1u);
   EXPECT_EQ(conf.modes[0].value("GPU", "MAX_FREQ"), 7);
 }
@@ -124,7 +128,8 @@ TEST(Modes, FrequencyTablesOfTheFakeOrin) {
 
 TEST(Modes, FullGridOfOrinAgxHas4368DistinctModes) {
   const FakeOrin orin("grid");
-  const auto modes = enumerate_grid(parse_grid_spec("cores=all;cpu=all;gpu=all;emc=all"), read_frequency_tables(Root(orin.dir())));
+  const auto modes =
+      enumerate_grid(parse_grid_spec("cores=all;cpu=all;gpu=all;emc=all"), read_frequency_tables(Root(orin.dir())));
   ASSERT_EQ(modes.size(), 4368u);  // 6 x 14 x 13 x 4
   std::set<std::string> keys;
   for (const auto& m : modes) keys.insert(m.key);

@@ -38,9 +38,11 @@ struct StrictDriver {
     const auto sibling = [&](const char* from, const char* to) {
       return path.substr(0, path.size() - std::string(from).size()) + to;
     };
-    if ((ends_with("scaling_min_freq") && v > root.try_read_int(sibling("scaling_min_freq", "scaling_max_freq")).value_or(v)) ||
+    if ((ends_with("scaling_min_freq") &&
+         v > root.try_read_int(sibling("scaling_min_freq", "scaling_max_freq")).value_or(v)) ||
         (ends_with("/min_freq") && v > root.try_read_int(sibling("min_freq", "max_freq")).value_or(v)) ||
-        (ends_with("scaling_max_freq") && v < root.try_read_int(sibling("scaling_max_freq", "scaling_min_freq")).value_or(v)) ||
+        (ends_with("scaling_max_freq") &&
+         v < root.try_read_int(sibling("scaling_max_freq", "scaling_min_freq")).value_or(v)) ||
         (ends_with("/max_freq") && v < root.try_read_int(sibling("max_freq", "min_freq")).value_or(v))) {
       throw SysfsError("cannot write '" + value + "' to " + path + ": Invalid argument");
     }
@@ -95,7 +97,8 @@ TEST(JetsonController, AppliesVerifiesAndRestoresAGridMode) {
   ASSERT_LT(gpu_max_at, driver.log.size());
   EXPECT_LT(gpu_min_at, gpu_max_at);
   // CPUs are taken offline after their frequencies are set, the highest first.
-  EXPECT_LT(index_of(driver.log, cpu_node(3, "scaling_max_freq") + "=1036800"), index_of(driver.log, cpu_node(11, "online") + "=0"));
+  EXPECT_LT(index_of(driver.log, cpu_node(3, "scaling_max_freq") + "=1036800"),
+            index_of(driver.log, cpu_node(11, "online") + "=0"));
   EXPECT_LT(index_of(driver.log, cpu_node(11, "online") + "=0"), index_of(driver.log, cpu_node(4, "online") + "=0"));
 
   // Going up from there: the strict driver accepts it only with max written before min.

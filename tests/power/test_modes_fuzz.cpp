@@ -24,9 +24,10 @@ const edgeroof::power::FrequencyTables& orin_tables() {
   static const edgeroof::power::FrequencyTables t = [] {
     edgeroof::power::FrequencyTables x;
     x.cpu_count = 12;
-    x.cpu_khz = {268800, 422400, 576000, 729600, 883200, 1036800, 1190400, 1344000, 1497600, 1651200, 1804800, 1958400, 2112000, 2201600};
-    x.gpu_hz = {114750000, 216750000, 318750000, 420750000, 522750000, 624750000, 726750000, 828750000, 930750000,
-                1032750000, 1134750000, 1236750000, 1300500000};
+    x.cpu_khz = {268800,  422400,  576000,  729600,  883200,  1036800, 1190400,
+                 1344000, 1497600, 1651200, 1804800, 1958400, 2112000, 2201600};
+    x.gpu_hz = {114750000, 216750000, 318750000,  420750000,  522750000,  624750000, 726750000,
+                828750000, 930750000, 1032750000, 1134750000, 1236750000, 1300500000};
     x.emc_hz = {204000000, 665600000, 2133000000, 3199000000};
     return x;
   }();
@@ -41,7 +42,8 @@ int check_one(std::string_view text) {
       const auto mode = edgeroof::power::to_power_mode(m, orin_tables());
       // Resolved frequencies are always table entries.
       if (mode.gpu_max_hz && (*mode.gpu_max_hz < 114750000 || *mode.gpu_max_hz > 1300500000)) __builtin_trap();
-      if (mode.cpu_online && (*mode.cpu_online < 0 || *mode.cpu_online > static_cast<int>(m.settings.size()))) __builtin_trap();
+      if (mode.cpu_online && (*mode.cpu_online < 0 || *mode.cpu_online > static_cast<int>(m.settings.size())))
+        __builtin_trap();
     }
     return 0;
   } catch (const edgeroof::power::ModeError&) {
@@ -75,9 +77,29 @@ int main(int argc, char** argv) {
     return 2;
   }
   // Pieces of the format, so that mutations reach the parser's deeper states.
-  const std::vector<std::string> tokens{"<", ">", "< PARAM TYPE=CLOCK NAME=GPU >", "<POWER_MODEL ID=", " NAME=", "< PM_CONFIG DEFAULT=",
-                                        "ID=", "=", "-1", "0", "2147483648", "99999999999999999999999", "\n", "\r\n", "#", " ",
-                                        "\t", "_KNEXT", "CPU_ONLINE CORE_", "GPU MAX_FREQ ", "CPU_A78_0 MIN_FREQ ", "EMC MAX_FREQ ", "\0"};
+  const std::vector<std::string> tokens{"<",
+                                        ">",
+                                        "< PARAM TYPE=CLOCK NAME=GPU >",
+                                        "<POWER_MODEL ID=",
+                                        " NAME=",
+                                        "< PM_CONFIG DEFAULT=",
+                                        "ID=",
+                                        "=",
+                                        "-1",
+                                        "0",
+                                        "2147483648",
+                                        "99999999999999999999999",
+                                        "\n",
+                                        "\r\n",
+                                        "#",
+                                        " ",
+                                        "\t",
+                                        "_KNEXT",
+                                        "CPU_ONLINE CORE_",
+                                        "GPU MAX_FREQ ",
+                                        "CPU_A78_0 MIN_FREQ ",
+                                        "EMC MAX_FREQ ",
+                                        "\0"};
   std::mt19937_64 rng(20240607);
   const auto pick = [&rng](std::size_t n) { return static_cast<std::size_t>(rng() % (n == 0 ? 1 : n)); };
   const double seconds = std::stod(argv[2]);
@@ -90,28 +112,29 @@ int main(int argc, char** argv) {
     for (int e = 0; e < edits; ++e) {
       const std::size_t at = pick(input.size() + 1);
       switch (pick(5)) {
-        case 0:
-          if (!input.empty()) input[pick(input.size())] = static_cast<char>(rng());
-          break;
-        case 1:
-          input.insert(at, tokens[pick(tokens.size())]);
-          break;
-        case 2:
-          input.erase(at, pick(64));
-          break;
-        case 3:
-          input.insert(at, input.substr(pick(input.size() + 1), pick(128)));
-          break;
-        default: {
-          const auto& other = corpus[pick(corpus.size())];
-          input = input.substr(0, at) + other.substr(pick(other.size() + 1));
-        }
+      case 0:
+        if (!input.empty()) input[pick(input.size())] = static_cast<char>(rng());
+        break;
+      case 1:
+        input.insert(at, tokens[pick(tokens.size())]);
+        break;
+      case 2:
+        input.erase(at, pick(64));
+        break;
+      case 3:
+        input.insert(at, input.substr(pick(input.size() + 1), pick(128)));
+        break;
+      default: {
+        const auto& other = corpus[pick(corpus.size())];
+        input = input.substr(0, at) + other.substr(pick(other.size() + 1));
+      }
       }
     }
     rejected += check_one(input);
     ++runs;
   }
-  std::printf("nvpmodel.conf parser: %ld inputs, %ld rejected with ModeError, %ld parsed, no crash\n", runs, rejected, runs - rejected);
+  std::printf("nvpmodel.conf parser: %ld inputs, %ld rejected with ModeError, %ld parsed, no crash\n", runs, rejected,
+              runs - rejected);
   return 0;
 }
 #endif

@@ -38,7 +38,8 @@ std::function<T()> script(std::vector<T> values) {
 std::set<std::string> files_in(const fs::path& dir) {
   std::set<std::string> names;
   std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) names.insert(it->path().filename().string());
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    names.insert(it->path().filename().string());
   return names;
 }
 
@@ -75,8 +76,19 @@ protected:
     m_log = m_orin->dir() / "sweep.log";
   }
   [[nodiscard]] std::vector<std::string> args(const std::string& modes, const std::string& sleep_s) const {
-    return {"sweep", "--modes", modes, "--root", m_orin->dir().string(), "--out", m_out.string(), "--bench", fake_bench,
-            "--settle-timeout-s", "0", "--", "--fake-sleep=" + sleep_s};
+    return {"sweep",
+            "--modes",
+            modes,
+            "--root",
+            m_orin->dir().string(),
+            "--out",
+            m_out.string(),
+            "--bench",
+            fake_bench,
+            "--settle-timeout-s",
+            "0",
+            "--",
+            "--fake-sleep=" + sleep_s};
   }
   // The tree as found: all 12 CPUs online at 268.8-2201.6 MHz, GPU 114.75-1300.5 MHz, EMC cap 3199 MHz.
   void expect_restored() const {
@@ -108,8 +120,8 @@ TEST(Settle, WaitsForTemperatureAndSteadyPower) {
   const auto sleep = [&](double s) { slept += s; };
   // Cool from the start; power 9.0, 8.0, 7.6, 7.5, 7.4: the first window of 3 within 5% of its mean
   // (and at least 0.1 W) is 7.6, 7.5, 7.4 (spread 0.2 <= 0.375), read after 4 polls of 2 s.
-  const auto r = reports::settle(o, script<std::vector<double>>({{41.0, 39.5}}), script<std::optional<double>>({9.0, 8.0, 7.6, 7.5, 7.4}),
-                                 sleep, nullptr);
+  const auto r = reports::settle(o, script<std::vector<double>>({{41.0, 39.5}}),
+                                 script<std::optional<double>>({9.0, 8.0, 7.6, 7.5, 7.4}), sleep, nullptr);
   EXPECT_TRUE(r.settled);
   EXPECT_DOUBLE_EQ(r.waited_s, 8.0);
   EXPECT_DOUBLE_EQ(slept, 8.0);
@@ -122,7 +134,8 @@ TEST(Settle, WaitsForTemperatureAndSteadyPower) {
   EXPECT_FALSE(hot.idle_power_W.has_value());
   // Never cool: gives up at the timeout and says why.
   o.timeout_s = 6;
-  const auto never = reports::settle(o, script<std::vector<double>>({{70.0}}), script<std::optional<double>>({std::nullopt}), sleep, nullptr);
+  const auto never = reports::settle(o, script<std::vector<double>>({{70.0}}),
+                                     script<std::optional<double>>({std::nullopt}), sleep, nullptr);
   EXPECT_FALSE(never.settled);
   EXPECT_DOUBLE_EQ(never.waited_s, 6.0);
   EXPECT_EQ(never.reason, "hottest thermal zone at 70.0 °C, limit 50.0");
@@ -158,7 +171,9 @@ TEST(SweepContext, ContextAndBenchCommandLine) {
   o.root = "/tmp/tree";
   EXPECT_EQ(reports::bench_argv(m, o)[4], "--root=/tmp/tree");
   const auto j = reports::mode_to_json(m);
-  EXPECT_EQ(j.dump(), R"({"cpu_max_khz":1036800,"cpu_online":4,"emc_max_hz":2133000000,"gpu_max_hz":318750000,"id":1,"key":"nvp1-mode-15w","name":"MODE,15W=x"})");
+  EXPECT_EQ(
+      j.dump(),
+      R"({"cpu_max_khz":1036800,"cpu_online":4,"emc_max_hz":2133000000,"gpu_max_hz":318750000,"id":1,"key":"nvp1-mode-15w","name":"MODE,15W=x"})");
 }
 
 TEST_F(Sweep, SelectsModesFromTheSpec) {
@@ -181,8 +196,9 @@ TEST_F(Sweep, SelectsModesFromTheSpec) {
 
 TEST_F(Sweep, InterruptedSweepRestoresTheModeAndItsRerunCompletesOnlyTheMissingModes) {
   const std::string modes = "grid:cores=2,4;cpu=268800,2201600;gpu=318750000;emc=2133000000";
-  const std::vector<std::string> keys{"c2-cpu268800-gpu318750000-emc2133000000", "c2-cpu2201600-gpu318750000-emc2133000000",
-                                      "c4-cpu268800-gpu318750000-emc2133000000", "c4-cpu2201600-gpu318750000-emc2133000000"};
+  const std::vector<std::string> keys{
+      "c2-cpu268800-gpu318750000-emc2133000000", "c2-cpu2201600-gpu318750000-emc2133000000",
+      "c4-cpu268800-gpu318750000-emc2133000000", "c4-cpu2201600-gpu318750000-emc2133000000"};
   // Each fake bench takes 0.5 s; SIGINT goes to edgeroof once two results are there.
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -237,7 +253,8 @@ TEST_F(Sweep, ModeWithARefusedWriteIsRecordedAndSkipped) {
   fs::create_directory(node);
   const std::string modes = "grid:cores=2,4;cpu=1497600;gpu=1300500000;emc=3199000000";
   EXPECT_EQ(run_edgeroof(args(modes, "0"), m_log), 1) << slurp(m_log);
-  EXPECT_EQ(files_in(m_out), (std::set<std::string>{"failed.json", "c4-cpu1497600-gpu1300500000-emc3199000000.json"})) << slurp(m_log);
+  EXPECT_EQ(files_in(m_out), (std::set<std::string>{"failed.json", "c4-cpu1497600-gpu1300500000-emc3199000000.json"}))
+      << slurp(m_log);
   const auto failed = nlohmann::json::parse(slurp(m_out / "failed.json"));
   ASSERT_EQ(failed["failed"].size(), 1u);
   EXPECT_EQ(failed["failed"][0]["key"], "c2-cpu1497600-gpu1300500000-emc3199000000");
@@ -280,9 +297,10 @@ TEST_F(Sweep, PredefinedModesNeedTheRealRoot) {
   // With a fake tree, nvpmodel (which would change the real board) is never run.
   EXPECT_EQ(run_edgeroof(args("nvpmodel:0", "0"), m_log), 1);
   const auto failed = nlohmann::json::parse(slurp(m_out / "failed.json"));
-  EXPECT_EQ(failed["failed"][0]["reason"], "nvpmodel runs only with --root / (it would change this machine, not the tree)");
-  EXPECT_EQ(run_edgeroof({"sweep", "--modes", "nvpmodel:0", "--root", m_orin->dir().string(), "--out", m_out.string(), "--bench",
-                          fake_bench, "--", "--benchmark_out=x.json"},
+  EXPECT_EQ(failed["failed"][0]["reason"],
+            "nvpmodel runs only with --root / (it would change this machine, not the tree)");
+  EXPECT_EQ(run_edgeroof({"sweep", "--modes", "nvpmodel:0", "--root", m_orin->dir().string(), "--out", m_out.string(),
+                          "--bench", fake_bench, "--", "--benchmark_out=x.json"},
                          m_log),
             2);
   EXPECT_NE(slurp(m_log).find("set by sweep"), std::string::npos);
@@ -292,15 +310,21 @@ TEST_F(Sweep, ModesCommandListsResolvedModesAsJson) {
   ASSERT_EQ(run_edgeroof({"modes", "--root", m_orin->dir().string(), "--format", "json"}, m_log), 0) << slurp(m_log);
   const auto doc = nlohmann::json::parse(slurp(m_log));
   ASSERT_EQ(doc["modes"].size(), 4u);
-  EXPECT_EQ(doc["modes"][0].dump(),
-            R"({"cpu_max_khz":2201600,"cpu_online":12,"emc_max_hz":3199000000,"gpu_max_hz":1300500000,"id":0,"key":"nvp0-maxn","name":"MAXN"})");
-  EXPECT_EQ(doc["modes"][1].dump(),
-            R"({"cpu_max_khz":1036800,"cpu_online":4,"emc_max_hz":2133000000,"gpu_max_hz":318750000,"id":1,"key":"nvp1-mode-15w","name":"MODE_15W"})");
-  ASSERT_EQ(run_edgeroof({"modes", "--root", m_orin->dir().string(), "--grid", "cores=all;cpu=all;gpu=all;emc=all", "--format", "json"}, m_log), 0);
+  EXPECT_EQ(
+      doc["modes"][0].dump(),
+      R"({"cpu_max_khz":2201600,"cpu_online":12,"emc_max_hz":3199000000,"gpu_max_hz":1300500000,"id":0,"key":"nvp0-maxn","name":"MAXN"})");
+  EXPECT_EQ(
+      doc["modes"][1].dump(),
+      R"({"cpu_max_khz":1036800,"cpu_online":4,"emc_max_hz":2133000000,"gpu_max_hz":318750000,"id":1,"key":"nvp1-mode-15w","name":"MODE_15W"})");
+  ASSERT_EQ(run_edgeroof({"modes", "--root", m_orin->dir().string(), "--grid", "cores=all;cpu=all;gpu=all;emc=all",
+                          "--format", "json"},
+                         m_log),
+            0);
   const auto grid = nlohmann::json::parse(slurp(m_log));
   ASSERT_EQ(grid["modes"].size(), 4368u);
-  EXPECT_EQ(grid["modes"][4367].dump(),
-            R"({"cpu_max_khz":2201600,"cpu_online":12,"emc_max_hz":3199000000,"gpu_max_hz":1300500000,"key":"c12-cpu2201600-gpu1300500000-emc3199000000","name":"c12-cpu2201600-gpu1300500000-emc3199000000"})");
+  EXPECT_EQ(
+      grid["modes"][4367].dump(),
+      R"({"cpu_max_khz":2201600,"cpu_online":12,"emc_max_hz":3199000000,"gpu_max_hz":1300500000,"key":"c12-cpu2201600-gpu1300500000-emc3199000000","name":"c12-cpu2201600-gpu1300500000-emc3199000000"})");
   // A malformed conf: one line naming the file and the line, exit status 1.
   m_orin->put("/etc/nvpmodel.conf", "< POWER_MODEL ID=1 NAME=A >\nGPU MAX_FREQ\n");
   EXPECT_EQ(run_edgeroof({"modes", "--root", m_orin->dir().string()}, m_log), 1);
@@ -370,7 +394,8 @@ TEST_F(Sweep, CtrlCAtTheTerminalStopsBenchAndSweepWithoutRecordingAFailure) {
   ::setpgid(pid, pid);
   const fs::path partial = m_out / "c2-cpu268800-gpu114750000-emc204000000.json.partial";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!fs::exists(partial) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  while (!fs::exists(partial) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_TRUE(fs::exists(partial));
   ::kill(-pid, SIGINT);
   int status = 0;

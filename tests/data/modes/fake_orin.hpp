@@ -3,12 +3,12 @@
 // would on the board (cur = min = max); the EMC rate follows the EMC cap the same way.
 #pragma once
 
+#include <unistd.h>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <system_error>
-#include <unistd.h>
 
 namespace edgeroof::testing {
 

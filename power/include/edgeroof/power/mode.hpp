@@ -21,15 +21,15 @@ public:
 // One power mode. An absent field is left as the machine has it. Frequencies are the values the
 // driver will run at (caps already resolved against the tables), never the raw -1/0 of a conf.
 struct PowerMode {
-  std::string key;         // stable identifier: "nvp0-maxn", "c12-cpu2201600-gpu1300500000-emc3199000000"
-  std::string name;        // "MAXN", or the key for grid modes
-  std::optional<int> id;   // nvpmodel id, predefined modes only
+  std::string key;                // stable identifier: "nvp0-maxn", "c12-cpu2201600-gpu1300500000-emc3199000000"
+  std::string name;               // "MAXN", or the key for grid modes
+  std::optional<int> id;          // nvpmodel id, predefined modes only
   std::optional<int> cpu_online;  // CPUs 0..n-1 online, the others offline
   std::optional<std::int64_t> cpu_min_khz;
   std::optional<std::int64_t> cpu_max_khz;
   std::optional<std::int64_t> gpu_min_hz;
   std::optional<std::int64_t> gpu_max_hz;
-  std::optional<std::int64_t> emc_max_hz;  // EMC cap
+  std::optional<std::int64_t> emc_max_hz;   // EMC cap
   std::optional<std::int64_t> tpc_pg_mask;  // GPU TPC power-gating mask (set bit = TPC off)
 
   // Pinned modes set min = max, so the clocks read back must equal them; caps only bound them.

@@ -15,8 +15,8 @@ namespace edgeroof::power {
 
 // `< PARAM TYPE=CLOCK NAME=GPU >` and the `ARG_NAME PATH` lines under it.
 struct NvpmodelParam {
-  std::string type;  // FILE or CLOCK
-  std::string name;  // GPU, EMC, CPU_ONLINE, TPC_POWER_GATING, CPU_A78_0 ...
+  std::string type;                          // FILE or CLOCK
+  std::string name;                          // GPU, EMC, CPU_ONLINE, TPC_POWER_GATING, CPU_A78_0 ...
   std::map<std::string, std::string> paths;  // MAX_FREQ -> /sys/..., MAX_FREQ_KNEXT -> ...
 };
 
@@ -45,7 +45,8 @@ struct NvpmodelConf {
   [[nodiscard]] const NvpmodelMode* find_mode(int id) const;
   [[nodiscard]] const NvpmodelParam* find_param(const std::string& name) const;
   // The node of PARAM ARG: ARG_KNEXT where it exists under root (newer kernels), else ARG.
-  [[nodiscard]] std::optional<std::string> node(const Root& root, const std::string& param, const std::string& arg) const;
+  [[nodiscard]] std::optional<std::string> node(const Root& root, const std::string& param,
+                                                const std::string& arg) const;
 };
 
 // Parses the text of an nvpmodel.conf. Unknown section kinds are skipped, as nvpmodel does; a

@@ -22,9 +22,9 @@ namespace edgeroof::reports {
 struct SettleOptions {
   double timeout_s = 120.0;
   double poll_s = 1.0;
-  double max_temp_C = 50.0;         // every thermal zone below this
-  int power_samples = 5;            // consecutive idle-power readings that must agree ...
-  double power_tolerance = 0.05;    // ... within this fraction of their mean (at least 0.1 W)
+  double max_temp_C = 50.0;       // every thermal zone below this
+  int power_samples = 5;          // consecutive idle-power readings that must agree ...
+  double power_tolerance = 0.05;  // ... within this fraction of their mean (at least 0.1 W)
 };
 
 struct SettleResult {
@@ -41,21 +41,22 @@ struct SettleResult {
 // Polls temperatures and idle power until both are settled or the timeout passes. `read_power_W`
 // may be empty or return nullopt (no sensor): then only temperatures count. `sleep_s` and `stop`
 // are injectable for tests.
-[[nodiscard]] SettleResult settle(const SettleOptions& options, const std::function<std::vector<double>()>& read_temps_C,
+[[nodiscard]] SettleResult settle(const SettleOptions& options,
+                                  const std::function<std::vector<double>()>& read_temps_C,
                                   const std::function<std::optional<double>()>& read_power_W,
                                   const std::function<void(double)>& sleep_s, const std::function<bool()>& stop);
 
 struct SweepOptions {
   std::filesystem::path out_dir;
-  std::string bench;                     // edgeroof-bench path
-  std::vector<std::string> bench_args;   // the user's flags after "--"
-  std::optional<std::string> root;       // passed on as --root= when not "/"
+  std::string bench;                    // edgeroof-bench path
+  std::vector<std::string> bench_args;  // the user's flags after "--"
+  std::optional<std::string> root;      // passed on as --root= when not "/"
   bool dry_run = false;
   SettleOptions settle;
-  std::function<std::vector<double>()> read_temps_C;     // default: no zones
-  std::function<std::optional<double>()> read_power_W;   // default: no sensor
-  std::function<void(double)> sleep_s;                   // default: sleeps
-  std::function<bool()> stop_requested;                  // default: never
+  std::function<std::vector<double>()> read_temps_C;    // default: no zones
+  std::function<std::optional<double>()> read_power_W;  // default: no sensor
+  std::function<void(double)> sleep_s;                  // default: sleeps
+  std::function<bool()> stop_requested;                 // default: never
 };
 
 struct SweepSummary {
@@ -66,7 +67,8 @@ struct SweepSummary {
 };
 
 // "power_mode.key=...,power_mode.name=...,...": the mode as --benchmark_context (absent = unknown).
-[[nodiscard]] std::string mode_context(const power::PowerMode& mode, const std::optional<SettleResult>& settled = std::nullopt);
+[[nodiscard]] std::string mode_context(const power::PowerMode& mode,
+                                       const std::optional<SettleResult>& settled = std::nullopt);
 
 // The argv of edgeroof-bench for one mode.
 [[nodiscard]] std::vector<std::string> bench_argv(const power::PowerMode& mode, const SweepOptions& options,
