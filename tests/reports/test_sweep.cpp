@@ -50,10 +50,12 @@ std::string slurp(const fs::path& p) {
   return s.str();
 }
 
-// Runs `edgeroof ARGS` to completion with stdout and stderr in `log`; returns the exit status.
-int run_edgeroof(const std::vector<std::string>& args, const fs::path& log) {
+// Starts `edgeroof ARGS` with stdout and stderr in `log`, in a process group of its own when
+// `own_group` (as a shell job: the terminal's Ctrl-C reaches it and its children).
+pid_t spawn_edgeroof(const std::vector<std::string>& args, const fs::path& log, bool own_group = false) {
   const pid_t pid = ::fork();
   if (pid == 0) {
+    if (own_group) ::setpgid(0, 0);
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
@@ -63,6 +65,13 @@ int run_edgeroof(const std::vector<std::string>& args, const fs::path& log) {
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
+  if (own_group) ::setpgid(pid, pid);
+  return pid;
+}
+
+// Runs `edgeroof ARGS` to completion; returns the exit status.
+int run_edgeroof(const std::vector<std::string>& args, const fs::path& log) {
+  const pid_t pid = spawn_edgeroof(args, log);
   int status = 0;
   ::waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -200,18 +209,7 @@ TEST_F(Sweep, InterruptedSweepRestoresTheModeAndItsRerunCompletesOnlyTheMissingM
       "c2-cpu268800-gpu318750000-emc2133000000", "c2-cpu2201600-gpu318750000-emc2133000000",
       "c4-cpu268800-gpu318750000-emc2133000000", "c4-cpu2201600-gpu318750000-emc2133000000"};
   // Each fake bench takes 0.5 s; SIGINT goes to edgeroof once two results are there.
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int fd = ::open(m_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<std::string> a = args(modes, "0.5");
-    std::vector<char*> argv{const_cast<char*>(edgeroof_exe.c_str())};
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  const pid_t pid = spawn_edgeroof(args(modes, "0.5"), m_log);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (files_in(m_out).count(keys[1] + ".json") == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -378,20 +376,7 @@ TEST_F(Sweep, AnExceptionMidSweepStillRestores) {
 
 TEST_F(Sweep, CtrlCAtTheTerminalStopsBenchAndSweepWithoutRecordingAFailure) {
   // The terminal sends SIGINT to the whole process group: edgeroof and its bench.
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    const int fd = ::open(m_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<std::string> a = args("grid:cores=2;cpu=268800;gpu=114750000;emc=204000000", "30");
-    std::vector<char*> argv{const_cast<char*>(edgeroof_exe.c_str())};
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::setpgid(pid, pid);
+  const pid_t pid = spawn_edgeroof(args("grid:cores=2;cpu=268800;gpu=114750000;emc=204000000", "30"), m_log, true);
   const fs::path partial = m_out / "c2-cpu268800-gpu114750000-emc204000000.json.partial";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!fs::exists(partial) && std::chrono::steady_clock::now() < deadline)
