@@ -25,7 +25,14 @@ template <> struct Vec<float> {
   static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
   static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
   static R add(R a, R b) { return _mm512_add_ps(a, b); }
-  static float sum(R v) { return _mm512_reduce_add_ps(v); }
+  // A plain store and add: GCC 12's _mm512_reduce_* trips -Wuninitialized inside its own header.
+  static float sum(R v) {
+    alignas(64) float t[16];
+    _mm512_store_ps(t, v);
+    float s = 0.0f;
+    for (float x : t) s += x;
+    return s;
+  }
 };
 template <> struct Vec<double> {
   using R = __m512d;
@@ -36,7 +43,13 @@ template <> struct Vec<double> {
   static R fma(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
   static R mul(R a, R b) { return _mm512_mul_pd(a, b); }
   static R add(R a, R b) { return _mm512_add_pd(a, b); }
-  static double sum(R v) { return _mm512_reduce_add_pd(v); }
+  static double sum(R v) {
+    alignas(64) double t[8];
+    _mm512_store_pd(t, v);
+    double s = 0.0;
+    for (double x : t) s += x;
+    return s;
+  }
 };
 inline constexpr int fma_chains = 16;  // 32 architectural registers
 

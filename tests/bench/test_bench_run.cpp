@@ -61,7 +61,9 @@ TEST(BenchRun, CpuFamiliesWriteCountersAndContext) {
     EXPECT_NEAR(b.at("ai").get<double>(), b.at("flops").get<double>() / b.at("bytes").get<double>(), 1e-9);
     const double seconds = t * (b.at("time_unit") == "ms" ? 1e-3 : b.at("time_unit") == "us" ? 1e-6 : 1e-9);
     EXPECT_NEAR(b.at("B/s").get<double>(), b.at("bytes").get<double>() / seconds, 0.02 * b.at("B/s").get<double>()) << name;
-    if (name.rfind("memory/", 0) == 0) EXPECT_EQ(b.at("label").get<std::string>().rfind("level:", 0), 0u) << name;
+    if (name.rfind("memory/", 0) == 0) {
+      EXPECT_EQ(b.at("label").get<std::string>().rfind("level:", 0), 0u) << name;
+    }
   }
   EXPECT_TRUE(names.count("compute/cpu/fp32/ai:0.125"));
   EXPECT_TRUE(names.count("compute/cpu/fp64/ai:64"));

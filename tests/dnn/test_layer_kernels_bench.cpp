@@ -86,8 +86,9 @@ TEST(LayerBench, ResnetLayersCarryAnalyticCountersAndCheckedOutputs) {
   EXPECT_EQ(seen.size(), expected.size());
   // 3x3 convolution, 64 -> 64 channels on 56x56, batch 2: 2 * 2*56*56*64*64*9 FLOP.
   for (const auto& b : doc.at("benchmarks")) {
-    if (b.at("name") == "layer/cpu/resnet50/layer1.0.conv2/fwd/bs:2")
+    if (b.at("name") == "layer/cpu/resnet50/layer1.0.conv2/fwd/bs:2") {
       EXPECT_EQ(b.at("flops").get<double>(), 462422016.0);
+    }
   }
 
   const auto& ctx = doc.at("context");

@@ -83,7 +83,9 @@ TEST(Zoo, SequenceLength) {
   WorkloadOptions o;
   o.seq_len = 1000;
   for (const auto& l : build_workload("gpt2_decode", o).layers) {
-    if (l.op == "attention") EXPECT_EQ(l.inputs.at(1), (Shape{1, 12, 1001, 64}));
+    if (l.op == "attention") {
+      EXPECT_EQ(l.inputs.at(1), (Shape{1, 12, 1001, 64}));
+    }
   }
   o.seq_len = 64;
   // BERT-base at 64 tokens: half the projections of 128 tokens.

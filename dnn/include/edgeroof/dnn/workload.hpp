@@ -56,7 +56,7 @@ struct Workload {
 struct WorkloadOptions {
   std::int64_t batch = 1;
   std::string dtype = "fp32";
-  std::string train;  // "" for inference, else the optimizer: "sgd", "sgd_momentum", "adam"
+  std::string train = {};  // "" for inference, else the optimizer: "sgd", "sgd_momentum", "adam"
   // Attention as one fused kernel (score matrix stays on chip) or as bmm + softmax + bmm.
   bool fused_attention = true;
   // L2 reuse (0: off, every tensor from DRAM): an activation read by the layer right after the one
