@@ -14,7 +14,9 @@ using edgeroof::cli::Command;
 
 std::vector<const Command*> commands() {
   using namespace edgeroof::cli;
-  return {&fit_command(), &compare_command(), &predict_command(), &tune_command(), &tegrastats_command(), &plot_command(), &model_command(), &modes_command(), &sweep_command()};
+  // In the order of the workflow: list and sweep modes, fit, model, predict and tune, plot, compare.
+  return {&modes_command(),   &sweep_command(), &fit_command(),  &model_command(),   &predict_command(),
+          &tune_command(),    &plot_command(),  &compare_command(), &tegrastats_command()};
 }
 
 void print_overview() {
