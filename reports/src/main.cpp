@@ -23,7 +23,7 @@ void print_overview() {
   std::string text = "usage: edgeroof COMMAND [options]\n\nTime and energy rooflines of DNN workloads across power modes.\n\ncommands:\n";
   for (const auto* c : commands()) {
     std::string left = "  " + c->name;
-    left.resize(12, ' ');
+    left.resize(14, ' ');
     text += left + c->summary + "\n";
   }
   text += "\n'edgeroof COMMAND --help' describes a command. edgeroof-bench measures; these commands read its JSON.\n";
