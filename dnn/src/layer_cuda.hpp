@@ -4,6 +4,7 @@
 #pragma once
 
 #include "edgeroof/dnn/layer_kernels_cuda.hpp"
+#include "edgeroof/kernels/cublas_check.hpp"
 #include "edgeroof/kernels/cuda.hpp"
 #include "layer_problem.hpp"
 
@@ -15,13 +16,6 @@
 #include <vector>
 
 namespace edgeroof::dnn::detail {
-
-inline void check_cublas(cublasStatus_t rc, const char* call, const char* file, int line) {
-  if (rc != CUBLAS_STATUS_SUCCESS) {
-    kernels::cuda::detail::throw_error("cuBLAS", static_cast<int>(rc), cublasGetStatusString(rc), call, file, line);
-  }
-}
-#define EDGEROOF_CUBLAS_CHECK(call) ::edgeroof::dnn::detail::check_cublas((call), #call, __FILE__, __LINE__)
 
 // One cuBLAS handle for every GEMM layer, bound to `stream` on each use.
 [[nodiscard]] cublasHandle_t cublas_handle(cudaStream_t stream);

@@ -1,5 +1,6 @@
 // Tensor-core ceilings through cuBLAS: C = A^T * B on square matrices whose entries are small
 // integers, so every product and sum is exact and sampled entries can be checked on the host.
+#include "edgeroof/kernels/cublas_check.hpp"
 #include "edgeroof/kernels/cuda.hpp"
 
 #include <cublas_v2.h>
@@ -13,11 +14,6 @@
 
 namespace edgeroof::kernels::cuda {
 namespace {
-
-void check_cublas(cublasStatus_t rc, const char* call, const char* file, int line) {
-  if (rc != CUBLAS_STATUS_SUCCESS) detail::throw_error("cuBLAS", static_cast<int>(rc), cublasGetStatusString(rc), call, file, line);
-}
-#define EDGEROOF_CUBLAS_CHECK(call) check_cublas((call), #call, __FILE__, __LINE__)
 
 __host__ __device__ int pattern_a(std::size_t idx) { return static_cast<int>((idx * 7) % 5) - 2; }
 __host__ __device__ int pattern_b(std::size_t idx) { return static_cast<int>((idx * 3) % 7) - 3; }
