@@ -15,7 +15,7 @@ int run(const Args& args) {
   options.gnuplot = args.get_or("--gnuplot", options.gnuplot);
   options.results = load_results_paths({args.positional.begin() + 1, args.positional.end()});
   if (args.has("--model") || args.has("--workload")) options.workload = workload_of(args);
-  options.predict = predict_options_of(args);
+  options.predict = predict_options_of(args, rooflines);
   options.constraint.value = args.percent("--max-slowdown").value_or(0.05);
   if (const auto n = args.integer("--overlay")) {
     if (*n < 1) throw UsageError("--overlay takes a positive number of modes");

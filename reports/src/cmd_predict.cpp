@@ -40,7 +40,8 @@ std::string modes_table(const reports::Prediction& p, Format format) {
 int run(const Args& args) {
   const Format format = format_of(args);
   const auto workload = workload_of(args);
-  auto prediction = reports::predict(workload, rooflines_of(args), predict_options_of(args), args.all("--mode"));
+  const auto rooflines = rooflines_of(args);
+  auto prediction = reports::predict(workload, rooflines, predict_options_of(args, rooflines), args.all("--mode"));
   if (args.has("--results")) (void)reports::attach_measurements(prediction, load_results_paths(args.all("--results")));
 
   std::string text;

@@ -47,7 +47,7 @@ int run(const Args& args) {
   const Format format = format_of(args);
   const auto workload = workload_of(args);
   const auto rooflines = rooflines_of(args);
-  const auto costed = reports::cost_modes(workload, rooflines, predict_options_of(args));
+  const auto costed = reports::cost_modes(workload, rooflines, predict_options_of(args, rooflines));
   const auto& costs = costed.costs;
   const auto result = reports::tune(costs, constraint_of(args));
   const auto& chosen = find_mode(rooflines, result.chosen.key);

@@ -13,7 +13,7 @@ std::vector<OptionSpec> workload_options() {
           {"--batch", "N", "batch size (default 1)"},
           {"--dtype", "fp32|fp16|bf16|int8", "data type of the layers (default fp32)"},
           {"--train", "sgd|adam", "a training step with this optimizer instead of inference"},
-          {"--backend", "cuda|cpu", "whose ceilings and energy constants the layers run on (default cuda)"},
+          {"--backend", "cuda|cpu", "whose ceilings and energy constants the layers run on (default cuda where measured, else cpu)"},
           {"--level", "LEVEL", "memory level the layers' bytes come from (default dram)"}};
 }
 
@@ -45,9 +45,14 @@ dnn::Workload workload_of(const Args& args) {
   return dnn::build_workload(*model, options);
 }
 
-reports::PredictOptions predict_options_of(const Args& args) {
+reports::PredictOptions predict_options_of(const Args& args, const reports::Rooflines& rooflines) {
   reports::PredictOptions o;
-  o.backend = args.get_or("--backend", o.backend);
+  // Default: the GPU where the rooflines measured one, else the CPU (a CPU-only machine).
+  bool has_cuda = false;
+  for (const auto& m : rooflines.modes) {
+    for (const auto& [key, ceiling] : m.compute_flops_per_s) has_cuda = has_cuda || key.rfind("cuda/", 0) == 0;
+  }
+  o.backend = args.get_or("--backend", has_cuda ? "cuda" : "cpu");
   o.level = args.get_or("--level", o.level);
   return o;
 }

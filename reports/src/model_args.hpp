@@ -19,7 +19,7 @@ inline const OptionSpec rooflines_option{"--rooflines", "FILE", "rooflines.json 
 // The workload of --model (zoo name or .onnx, with --batch/--dtype/--train) or --workload
 // (a table from 'edgeroof model --format json'). Throws UsageError when neither or both are given.
 [[nodiscard]] dnn::Workload workload_of(const Args& args);
-[[nodiscard]] reports::PredictOptions predict_options_of(const Args& args);
+[[nodiscard]] reports::PredictOptions predict_options_of(const Args& args, const reports::Rooflines& rooflines);
 [[nodiscard]] reports::Rooflines rooflines_of(const Args& args);
 
 // Files named on the command line; a directory stands for the *.json files in it, sorted.
