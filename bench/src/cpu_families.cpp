@@ -38,7 +38,8 @@ void compute_benchmark(benchmark::State& state, Dtype dtype, int flops, std::siz
   state.counters["threads"] = pool().size();
 }
 
-void memory_benchmark(benchmark::State& state, kernels::MemoryKernel kind, std::uint64_t working_set, std::string level) {
+void memory_benchmark(benchmark::State& state, kernels::MemoryKernel kind, std::uint64_t working_set,
+                      std::string level) {
   kc::MemoryBench bench(pool(), kind, working_set);
   const std::uint64_t passes = passes_for(bench.bytes_per_pass(), memory_target_bytes);
   bench.run(1);
@@ -77,7 +78,8 @@ void register_cpu_families(const Options& options, Context& context) {
   const int threads = pool().size();
   const auto caps = cpu_cache_capacities(threads);
   const std::uint64_t last_level = caps.empty() ? (std::uint64_t(8) << 20) : caps.back();
-  const std::uint64_t largest = std::max<std::uint64_t>(std::uint64_t(64) << 20, last_level * std::uint64_t(options.dram_factor));
+  const std::uint64_t largest =
+      std::max<std::uint64_t>(std::uint64_t(64) << 20, last_level * std::uint64_t(options.dram_factor));
   // Round the largest set up to a power of two above the smallest, so the sweep ends on it.
   const std::uint64_t smallest = std::uint64_t(16) << 10;
   std::uint64_t top = smallest;
@@ -91,14 +93,18 @@ void register_cpu_families(const Options& options, Context& context) {
       if (!flops) continue;
       const std::size_t elements = compute_bytes / kernels::size_of(dtype);
       const std::string name = "compute/cpu/" + std::string(kernels::name_of(dtype)) + "/ai:" + format_number(ai);
-      benchmark::RegisterBenchmark(name.c_str(), compute_benchmark, dtype, *flops, elements)->UseRealTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(name.c_str(), compute_benchmark, dtype, *flops, elements)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
     }
   }
   for (auto kind : kernels::memory_kernels) {
     for (std::uint64_t ws : working_sets(smallest, top)) {
       const std::string name = "memory/cpu/" + std::string(kernels::name_of(kind)) + "/bytes:" + std::to_string(ws);
       const std::string level = memory_level(ws, caps.data(), static_cast<int>(caps.size()));
-      benchmark::RegisterBenchmark(name.c_str(), memory_benchmark, kind, ws, level)->UseRealTime()->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(name.c_str(), memory_benchmark, kind, ws, level)
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
     }
   }
 

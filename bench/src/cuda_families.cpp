@@ -23,9 +23,12 @@ using cuda_timing::timed_loop;
 
 double tolerance(Dtype d) {
   switch (d) {
-  case Dtype::fp16: return 2e-2;
-  case Dtype::fp32: return 1e-5;
-  case Dtype::fp64: return 1e-12;
+  case Dtype::fp16:
+    return 2e-2;
+  case Dtype::fp32:
+    return 1e-5;
+  case Dtype::fp64:
+    return 1e-12;
   }
   return 0.0;
 }
@@ -43,7 +46,8 @@ void compute_benchmark(benchmark::State& state, Dtype dtype, int flops, std::siz
 // Traffic one iteration moves at least, so that launch latency is a small part of it.
 constexpr std::uint64_t memory_target_bytes = std::uint64_t(1) << 30;
 
-void memory_benchmark(benchmark::State& state, kernels::MemoryKernel kind, std::uint64_t working_set, std::string level) {
+void memory_benchmark(benchmark::State& state, kernels::MemoryKernel kind, std::uint64_t working_set,
+                      std::string level) {
   guarded(state, [&] {
     kc::MemoryBench bench(kind, working_set, stream().stream);
     const std::uint64_t passes = passes_for(bench.bytes_per_pass(), memory_target_bytes);
@@ -84,15 +88,18 @@ bool register_cuda_families(const Options& options, Context& context) {
   const std::uint64_t l2 = static_cast<std::uint64_t>(std::max<std::int64_t>(dev.l2_bytes, 1 << 20));
   // Usable memory: a Jetson shares DRAM with the CPU, so stay well inside it.
   const std::uint64_t memory_cap = static_cast<std::uint64_t>(dev.global_bytes) / 4;
-  const std::uint64_t largest = std::min(memory_cap, std::max<std::uint64_t>(std::uint64_t(256) << 20, l2 * std::uint64_t(options.dram_factor)));
+  const std::uint64_t largest =
+      std::min(memory_cap, std::max<std::uint64_t>(std::uint64_t(256) << 20, l2 * std::uint64_t(options.dram_factor)));
   const std::uint64_t compute_bytes = std::min(memory_cap, std::max<std::uint64_t>(std::uint64_t(64) << 20, l2 * 4));
 
   for (Dtype dtype : {Dtype::fp16, Dtype::fp32, Dtype::fp64}) {
     for (double ai : kernels::default_intensities()) {
       const auto flops = kernels::flops_for_intensity(dtype, ai);
       if (!flops) continue;
-      const std::string name = "compute/" + backend + "/" + std::string(kernels::name_of(dtype)) + "/ai:" + format_number(ai);
-      benchmark::RegisterBenchmark(name.c_str(), compute_benchmark, dtype, *flops, compute_bytes / kernels::size_of(dtype))
+      const std::string name =
+          "compute/" + backend + "/" + std::string(kernels::name_of(dtype)) + "/ai:" + format_number(ai);
+      benchmark::RegisterBenchmark(name.c_str(), compute_benchmark, dtype, *flops,
+                                   compute_bytes / kernels::size_of(dtype))
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
     }
@@ -101,7 +108,8 @@ bool register_cuda_families(const Options& options, Context& context) {
   const std::uint64_t caps[2] = {std::uint64_t(dev.sm_count) * (32u << 10), l2};
   for (auto kind : kernels::memory_kernels) {
     for (std::uint64_t ws : working_sets(std::uint64_t(256) << 10, largest)) {
-      const std::string name = "memory/" + backend + "/" + std::string(kernels::name_of(kind)) + "/bytes:" + std::to_string(ws);
+      const std::string name =
+          "memory/" + backend + "/" + std::string(kernels::name_of(kind)) + "/bytes:" + std::to_string(ws);
       benchmark::RegisterBenchmark(name.c_str(), memory_benchmark, kind, ws, memory_level(ws, caps, 2))
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
@@ -110,8 +118,11 @@ bool register_cuda_families(const Options& options, Context& context) {
   constexpr int gemm_n = 8192;
   for (auto type : {kc::GemmType::fp16, kc::GemmType::tf32, kc::GemmType::int8}) {
     if (!kc::supports(type, dev.cc_major, dev.cc_minor)) continue;
-    const std::string name = "compute/" + backend + "/" + std::string(kc::name_of(type)) + "/gemm:" + std::to_string(gemm_n);
-    benchmark::RegisterBenchmark(name.c_str(), gemm_benchmark, type, gemm_n)->UseManualTime()->Unit(benchmark::kMillisecond);
+    const std::string name =
+        "compute/" + backend + "/" + std::string(kc::name_of(type)) + "/gemm:" + std::to_string(gemm_n);
+    benchmark::RegisterBenchmark(name.c_str(), gemm_benchmark, type, gemm_n)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
   }
 
   context["cuda.device.name"] = dev.name;
@@ -126,8 +137,9 @@ bool register_cuda_families(const Options& options, Context& context) {
   context["cuda.runtime"] = version_text(dev.runtime_version);
   context["cuda.driver"] = version_text(dev.driver_version);
   if (dev.cublas_version > 0) {
-    context["cublas.version"] = std::to_string(dev.cublas_version / 10000) + "." + std::to_string((dev.cublas_version / 100) % 100) +
-                                "." + std::to_string(dev.cublas_version % 100);
+    context["cublas.version"] = std::to_string(dev.cublas_version / 10000) + "." +
+                                std::to_string((dev.cublas_version / 100) % 100) + "." +
+                                std::to_string(dev.cublas_version % 100);
   }
   context["device.l2_bytes"] = std::to_string(dev.l2_bytes);
   context["device.global_bytes"] = std::to_string(dev.global_bytes);

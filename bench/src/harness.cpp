@@ -125,7 +125,8 @@ void set_work_counters(benchmark::State& state, const Work& w) {
 bool check_result(benchmark::State& state, double max_relative_error, double tolerance) {
   if (std::isfinite(max_relative_error) && max_relative_error <= tolerance) return true;
   char msg[160];
-  std::snprintf(msg, sizeof(msg), "result check failed: relative error %.3g exceeds %.3g", max_relative_error, tolerance);
+  std::snprintf(msg, sizeof(msg), "result check failed: relative error %.3g exceeds %.3g", max_relative_error,
+                tolerance);
   state.SkipWithError(msg);
   return false;
 }

@@ -16,8 +16,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <memory>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -66,14 +66,16 @@ int parse_int(const std::string& text, const char* flag) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != text.size()) throw std::invalid_argument(std::string(flag) + " takes a whole number, not '" + text + "'");
+  if (used == 0 || used != text.size())
+    throw std::invalid_argument(std::string(flag) + " takes a whole number, not '" + text + "'");
   return v;
 }
 
 double parse_seconds(const std::string& text, const char* flag) {
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !(v >= 0.0) || !std::isfinite(v)) throw std::invalid_argument(std::string(flag) + " takes seconds >= 0, not '" + text + "'");
+  if (text.empty() || *end != '\0' || !(v >= 0.0) || !std::isfinite(v))
+    throw std::invalid_argument(std::string(flag) + " takes seconds >= 0, not '" + text + "'");
   return v;
 }
 
@@ -129,8 +131,8 @@ int main(int argc, char** argv) {
     auto sensor_kind = power::SensorKind::automatic;
     double idle_s = 2.0;
     int min_sensor_updates = 20;
-    double min_time_s = 0.5;  // Google Benchmark's default --benchmark_min_time
-    int min_time_at = -1;     // where --benchmark_min_time is in `rest`, if given
+    double min_time_s = 0.5;      // Google Benchmark's default --benchmark_min_time
+    int min_time_at = -1;         // where --benchmark_min_time is in `rest`, if given
     bool min_time_fixed = false;  // given, but not in seconds
     for (int i = 1; i < argc; ++i) {
       std::string value;
@@ -162,7 +164,8 @@ int main(int argc, char** argv) {
         options.layer_batch = parse_int(value, "--layer-batch");
         if (options.layer_batch < 1) throw std::invalid_argument("--layer-batch must be at least 1");
       } else if (take_value(argv[i], "--layer-dtype", value)) {
-        if (value != "fp32" && value != "fp16") throw std::invalid_argument("--layer-dtype takes fp32 or fp16, not '" + value + "'");
+        if (value != "fp32" && value != "fp16")
+          throw std::invalid_argument("--layer-dtype takes fp32 or fp16, not '" + value + "'");
         options.layer_dtype = value;
       } else {
         if (take_value(argv[i], "--benchmark_min_time", value)) {
@@ -194,19 +197,27 @@ int main(int argc, char** argv) {
     bench::set_energy_sensor(sensor->available() ? sensor.get() : nullptr);
     std::string min_time_arg;
     if (sensor->available() && min_sensor_updates > 0 && min_time_fixed) {
-      std::fprintf(stderr, "edgeroof-bench: warning: --benchmark_min_time is not in seconds, so energy windows are not raised to span %d sensor updates; check sensor_updates\n",
+      std::fprintf(stderr,
+                   "edgeroof-bench: warning: --benchmark_min_time is not in seconds, so energy windows are not raised "
+                   "to span %d sensor updates; check sensor_updates\n",
                    min_sensor_updates);
     } else if (sensor->available() && min_sensor_updates > 0) {
       if (const auto needed_s = bench::min_window_s(*sensor, min_sensor_updates)) {
         if (*needed_s > min_time_s) {
-          std::fprintf(stderr, "edgeroof-bench: --benchmark_min_time raised from %g to %g s so each energy window spans >= %d updates of %s\n",
+          std::fprintf(stderr,
+                       "edgeroof-bench: --benchmark_min_time raised from %g to %g s so each energy window spans >= %d "
+                       "updates of %s\n",
                        min_time_s, *needed_s, min_sensor_updates, sensor->name().c_str());
           min_time_arg = "--benchmark_min_time=" + std::to_string(*needed_s);
-          if (min_time_at >= 0) rest[static_cast<std::size_t>(min_time_at)] = min_time_arg.data();
-          else rest.push_back(min_time_arg.data());
+          if (min_time_at >= 0)
+            rest[static_cast<std::size_t>(min_time_at)] = min_time_arg.data();
+          else
+            rest.push_back(min_time_arg.data());
         }
       } else {
-        std::fprintf(stderr, "edgeroof-bench: warning: the update period of %s is unknown, so windows cannot be made to span %d updates; check sensor_updates\n",
+        std::fprintf(stderr,
+                     "edgeroof-bench: warning: the update period of %s is unknown, so windows cannot be made to span "
+                     "%d updates; check sensor_updates\n",
                      sensor->name().c_str(), min_sensor_updates);
       }
     }
@@ -224,7 +235,8 @@ int main(int argc, char** argv) {
     context["device.backend"] = cuda ? "cuda,cpu" : "cpu";
     if (!cuda && context.count("cpu.model")) context["device.name"] = context["cpu.model"];
     if (const auto l4t = power::read_l4t_release(options.root)) context["l4t.release"] = *l4t;
-    for (const auto& [key, value] : power::read_current_clocks(options.root)) context["clocks.start." + key] = std::to_string(value);
+    for (const auto& [key, value] : power::read_current_clocks(options.root))
+      context["clocks.start." + key] = std::to_string(value);
     add_sensor_context(*sensor, idle_s, min_sensor_updates, context);
     for (const auto& [key, value] : context) benchmark::AddCustomContext(key, value);
 
@@ -236,7 +248,8 @@ int main(int argc, char** argv) {
     }
 
     bench::Context end;
-    for (const auto& [key, value] : power::read_current_clocks(options.root)) end["clocks.end." + key] = std::to_string(value);
+    for (const auto& [key, value] : power::read_current_clocks(options.root))
+      end["clocks.end." + key] = std::to_string(value);
     output.finish(end);
     return 0;
   } catch (const std::exception& e) {

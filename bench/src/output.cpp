@@ -4,12 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
 #include <csignal>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace edgeroof::bench {
 namespace {
@@ -31,7 +31,8 @@ std::string strip_time_type(std::string name) {
     if (at == std::string::npos) continue;
     const auto after = at + suffix.size();
     // Only as the last component, possibly followed by an aggregate's "_median" and the like.
-    if (after == name.size() || (name[after] == '_' && name.find('/', after) == std::string::npos)) name.erase(at, suffix.size());
+    if (after == name.size() || (name[after] == '_' && name.find('/', after) == std::string::npos))
+      name.erase(at, suffix.size());
   }
   return name;
 }

@@ -15,8 +15,8 @@
 // minutes, only measurements taken side by side can be compared.
 #include "edgeroof/kernels/cpu.hpp"
 
-#include <nlohmann/json.hpp>
 #include <omp.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -42,9 +42,7 @@ typedef float vfloat __attribute__((vector_size(vector_bytes)));
 constexpr int lanes = vector_bytes / 4;
 constexpr int chains = 16;
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // Returns the sum of the chains so the compiler must compute them.
 __attribute__((noinline)) float fma_loop(long iterations, float seed) {
@@ -147,7 +145,8 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
-template <class F> double timed(F&& f) {
+template <class F>
+double timed(F&& f) {
   const double t0 = now_s();
   f();
   return now_s() - t0;
@@ -205,9 +204,10 @@ int main(int argc, char** argv) {
     } else if (std::strncmp(argv[i], "--interleaved=", 14) == 0) {
       rounds = std::atoi(argv[i] + 14);
     } else {
-      std::fprintf(stderr, "usage: edgeroof-probe [--triad-elements=N] [--interleaved=ROUNDS]\n"
-                           "Prints the CPU's FMA peak (FLOP/s) and a STREAM triad (B/s) as JSON; with\n"
-                           "--interleaved, also their ratios to edgeroof's kernels measured side by side.\n");
+      std::fprintf(stderr,
+                   "usage: edgeroof-probe [--triad-elements=N] [--interleaved=ROUNDS]\n"
+                   "Prints the CPU's FMA peak (FLOP/s) and a STREAM triad (B/s) as JSON; with\n"
+                   "--interleaved, also their ratios to edgeroof's kernels measured side by side.\n");
       return std::strcmp(argv[i], "--help") == 0 ? 0 : 2;
     }
   }

@@ -19,9 +19,16 @@ double Workload::total_bytes() const {
 json to_json(const Workload& w) {
   json layers = json::array();
   for (const auto& l : w.layers) {
-    layers.push_back({{"name", l.name},   {"op", l.op},       {"phase", l.phase},     {"inputs", l.inputs},
-                      {"outputs", l.outputs}, {"flops", l.flops}, {"bytes", l.bytes}, {"dtype", l.dtype},
-                      {"tensor_op", l.tensor_op}, {"attrs", l.attrs}});
+    layers.push_back({{"name", l.name},
+                      {"op", l.op},
+                      {"phase", l.phase},
+                      {"inputs", l.inputs},
+                      {"outputs", l.outputs},
+                      {"flops", l.flops},
+                      {"bytes", l.bytes},
+                      {"dtype", l.dtype},
+                      {"tensor_op", l.tensor_op},
+                      {"attrs", l.attrs}});
   }
   return {{"model", w.model},
           {"batch", w.batch},

@@ -156,7 +156,8 @@ Buffer::Buffer(std::size_t bytes) : m_bytes(bytes) {
 
 namespace {
 
-template <class T, int Flops> void compute_range(T* x, Range r, T a_value, T b_value, std::uint64_t passes) {
+template <class T, int Flops>
+void compute_range(T* x, Range r, T a_value, T b_value, std::uint64_t passes) {
   using V = Vec<T>;
   constexpr int chains = detail::fma_chains;
   const auto a = V::set1(a_value);
@@ -182,11 +183,14 @@ template <class T, int Flops> void compute_range(T* x, Range r, T a_value, T b_v
 template <class T, std::size_t... I>
 void dispatch_compute(int flops, T* x, Range r, T a, T b, std::uint64_t passes, std::index_sequence<I...>) {
   bool done = false;
-  (void)((compute_flop_counts[I] == flops ? (compute_range<T, compute_flop_counts[I]>(x, r, a, b, passes), done = true) : false) || ...);
+  (void)((compute_flop_counts[I] == flops ? (compute_range<T, compute_flop_counts[I]>(x, r, a, b, passes), done = true)
+                                          : false) ||
+         ...);
   if (!done) throw std::invalid_argument("no compute kernel for " + std::to_string(flops) + " FLOPs per element");
 }
 
-template <class T> void run_compute(ThreadPool& pool, void* data, std::size_t n, std::size_t align, int flops, std::uint64_t passes) {
+template <class T>
+void run_compute(ThreadPool& pool, void* data, std::size_t n, std::size_t align, int flops, std::uint64_t passes) {
   const auto p = compute_params(flops);
   T* x = static_cast<T*>(data);
   pool.run([&](int w) {
@@ -195,7 +199,8 @@ template <class T> void run_compute(ThreadPool& pool, void* data, std::size_t n,
   });
 }
 
-template <class T> void init_compute(ThreadPool& pool, void* data, std::size_t n, std::size_t align) {
+template <class T>
+void init_compute(ThreadPool& pool, void* data, std::size_t n, std::size_t align) {
   T* x = static_cast<T*>(data);
   pool.run([&](int w) {
     const Range r = chunk(n, align, w, pool.size());
@@ -204,7 +209,8 @@ template <class T> void init_compute(ThreadPool& pool, void* data, std::size_t n
 }
 
 // compute_initial() repeats every 1024 elements, so 1024 expected values cover any array.
-template <class T> std::vector<double> expected_table(int flops, std::uint64_t passes) {
+template <class T>
+std::vector<double> expected_table(int flops, std::uint64_t passes) {
   std::vector<double> table(1024);
   for (std::size_t i = 0; i < table.size(); ++i) {
     table[i] = compute_expected(static_cast<double>(static_cast<T>(compute_initial(i))), flops, passes);
@@ -212,7 +218,8 @@ template <class T> std::vector<double> expected_table(int flops, std::uint64_t p
   return table;
 }
 
-template <class T> double compute_error(const void* data, std::size_t n, int flops, std::uint64_t passes) {
+template <class T>
+double compute_error(const void* data, std::size_t n, int flops, std::uint64_t passes) {
   const T* x = static_cast<const T*>(data);
   const auto want_of = expected_table<T>(flops, passes);
   double worst = 0.0;
@@ -233,7 +240,8 @@ ComputeKernel::ComputeKernel(ThreadPool& pool, Dtype dtype, std::size_t elements
   } else if (dtype == Dtype::fp64) {
     m_align = block_elements<double>;
   } else {
-    throw std::invalid_argument("CPU compute kernel: dtype " + std::string(name_of(dtype)) + " is not built for the CPU");
+    throw std::invalid_argument("CPU compute kernel: dtype " + std::string(name_of(dtype)) +
+                                " is not built for the CPU");
   }
   m_elements = round_up(std::max<std::size_t>(elements, 1), m_align * static_cast<std::size_t>(pool.size()));
   m_buffer = Buffer(m_elements * size_of(dtype));
@@ -328,10 +336,18 @@ void MemoryBench::run(std::uint64_t passes) {
     const Range r = chunk(m_elements, m_align, w, m_pool.size());
     for (std::uint64_t p = 0; p < passes; ++p) {
       switch (m_kernel) {
-      case MemoryKernel::read: m_sums[static_cast<std::size_t>(w)] = read_range(a, r); break;
-      case MemoryKernel::write: write_range(a, r, static_cast<double>(first + p + 1)); break;
-      case MemoryKernel::copy: copy_range(a, b, r); break;
-      case MemoryKernel::triad: triad_range(a, b, c, r); break;
+      case MemoryKernel::read:
+        m_sums[static_cast<std::size_t>(w)] = read_range(a, r);
+        break;
+      case MemoryKernel::write:
+        write_range(a, r, static_cast<double>(first + p + 1));
+        break;
+      case MemoryKernel::copy:
+        copy_range(a, b, r);
+        break;
+      case MemoryKernel::triad:
+        triad_range(a, b, c, r);
+        break;
       }
       detail::compiler_barrier();
     }
@@ -358,9 +374,12 @@ double MemoryBench::max_relative_error() const {
     }
     return worst;
   }
-  case MemoryKernel::write: return worst_of(m_arrays[0], static_cast<double>(m_passes));
-  case MemoryKernel::copy: return worst_of(m_arrays[1], memory_init_a);
-  case MemoryKernel::triad: return worst_of(m_arrays[0], memory_init_b + memory_scalar * memory_init_c);
+  case MemoryKernel::write:
+    return worst_of(m_arrays[0], static_cast<double>(m_passes));
+  case MemoryKernel::copy:
+    return worst_of(m_arrays[1], memory_init_a);
+  case MemoryKernel::triad:
+    return worst_of(m_arrays[0], memory_init_b + memory_scalar * memory_init_c);
   }
   return 0.0;
 }

@@ -12,11 +12,13 @@
 
 namespace edgeroof::kernels::cpu::detail {
 
-template <class T> struct Vec;
+template <class T>
+struct Vec;
 
 #if defined(__AVX512F__)
 inline constexpr const char* isa_name = "avx512";
-template <> struct Vec<float> {
+template <>
+struct Vec<float> {
   using R = __m512;
   static constexpr int width = 16;
   static R load(const float* p) { return _mm512_loadu_ps(p); }
@@ -34,7 +36,8 @@ template <> struct Vec<float> {
     return s;
   }
 };
-template <> struct Vec<double> {
+template <>
+struct Vec<double> {
   using R = __m512d;
   static constexpr int width = 8;
   static R load(const double* p) { return _mm512_loadu_pd(p); }
@@ -55,7 +58,8 @@ inline constexpr int fma_chains = 16;  // 32 architectural registers
 
 #elif defined(__AVX2__) && defined(__FMA__)
 inline constexpr const char* isa_name = "avx2";
-template <> struct Vec<float> {
+template <>
+struct Vec<float> {
   using R = __m256;
   static constexpr int width = 8;
   static R load(const float* p) { return _mm256_loadu_ps(p); }
@@ -70,7 +74,8 @@ template <> struct Vec<float> {
     return ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
   }
 };
-template <> struct Vec<double> {
+template <>
+struct Vec<double> {
   using R = __m256d;
   static constexpr int width = 4;
   static R load(const double* p) { return _mm256_loadu_pd(p); }
@@ -89,7 +94,8 @@ inline constexpr int fma_chains = 12;  // 16 architectural registers, two hold a
 
 #elif defined(__ARM_NEON) && defined(__aarch64__)
 inline constexpr const char* isa_name = "neon";
-template <> struct Vec<float> {
+template <>
+struct Vec<float> {
   using R = float32x4_t;
   static constexpr int width = 4;
   static R load(const float* p) { return vld1q_f32(p); }
@@ -100,7 +106,8 @@ template <> struct Vec<float> {
   static R add(R a, R b) { return vaddq_f32(a, b); }
   static float sum(R v) { return vaddvq_f32(v); }
 };
-template <> struct Vec<double> {
+template <>
+struct Vec<double> {
   using R = float64x2_t;
   static constexpr int width = 2;
   static R load(const double* p) { return vld1q_f64(p); }
@@ -115,7 +122,8 @@ inline constexpr int fma_chains = 16;  // 32 architectural registers
 
 #else
 inline constexpr const char* isa_name = "scalar";
-template <class T> struct Vec {
+template <class T>
+struct Vec {
   using R = T;
   static constexpr int width = 1;
   static R load(const T* p) { return *p; }
@@ -130,7 +138,8 @@ inline constexpr int fma_chains = 8;
 #endif
 
 // Elements one block of independent chains covers; chunks are multiples of it.
-template <class T> inline constexpr std::size_t block_elements = std::size_t(fma_chains) * Vec<T>::width;
+template <class T>
+inline constexpr std::size_t block_elements = std::size_t(fma_chains) * Vec<T>::width;
 
 // Keeps the compiler from merging or dropping passes that store the same values again.
 inline void compiler_barrier() { asm volatile("" ::: "memory"); }

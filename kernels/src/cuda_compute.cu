@@ -18,21 +18,25 @@ constexpr int block_threads = 256;
 constexpr int chains_per_thread = 4;
 constexpr int elements_per_block = block_threads * chains_per_thread;
 
-template <class T> struct Ops {
+template <class T>
+struct Ops {
   static __device__ T mul(T x, T a) { return x * a; }
   static __device__ T fma(T x, T a, T b) { return ::fma(x, a, b); }
 };
-template <> struct Ops<float> {
+template <>
+struct Ops<float> {
   static __device__ float mul(float x, float a) { return x * a; }
   static __device__ float fma(float x, float a, float b) { return __fmaf_rn(x, a, b); }
 };
-template <> struct Ops<__half2> {
+template <>
+struct Ops<__half2> {
   static __device__ __half2 mul(__half2 x, __half2 a) { return __hmul2(x, a); }
   static __device__ __half2 fma(__half2 x, __half2 a, __half2 b) { return __hfma2(x, a, b); }
 };
 
 // T is the storage unit; for fp16 a __half2 holds two elements, each getting the same FLOPs.
-template <class T, int Flops> __global__ void compute_kernel(T* data, std::size_t units, T a, T b) {
+template <class T, int Flops>
+__global__ void compute_kernel(T* data, std::size_t units, T a, T b) {
   const std::size_t base = std::size_t(blockIdx.x) * elements_per_block + threadIdx.x;
   T v[chains_per_thread];
 #pragma unroll
@@ -57,29 +61,46 @@ template <class T, int Flops> __global__ void compute_kernel(T* data, std::size_
   }
 }
 
-template <class T> __global__ void init_kernel(T* data, std::size_t units);
-template <> __global__ void init_kernel<float>(float* data, std::size_t n) {
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n; i += std::size_t(gridDim.x) * blockDim.x) {
+template <class T>
+__global__ void init_kernel(T* data, std::size_t units);
+template <>
+__global__ void init_kernel<float>(float* data, std::size_t n) {
+  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n;
+       i += std::size_t(gridDim.x) * blockDim.x) {
     data[i] = static_cast<float>(0.5 + static_cast<double>(i % 1024) / 1024.0);
   }
 }
-template <> __global__ void init_kernel<double>(double* data, std::size_t n) {
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n; i += std::size_t(gridDim.x) * blockDim.x) {
+template <>
+__global__ void init_kernel<double>(double* data, std::size_t n) {
+  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n;
+       i += std::size_t(gridDim.x) * blockDim.x) {
     data[i] = 0.5 + static_cast<double>(i % 1024) / 1024.0;
   }
 }
-template <> __global__ void init_kernel<__half2>(__half2* data, std::size_t units) {
-  for (std::size_t u = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; u < units; u += std::size_t(gridDim.x) * blockDim.x) {
+template <>
+__global__ void init_kernel<__half2>(__half2* data, std::size_t units) {
+  for (std::size_t u = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; u < units;
+       u += std::size_t(gridDim.x) * blockDim.x) {
     const std::size_t i = 2 * u;
     data[u] = __floats2half2_rn(static_cast<float>(0.5 + static_cast<double>(i % 1024) / 1024.0),
                                 static_cast<float>(0.5 + static_cast<double>((i + 1) % 1024) / 1024.0));
   }
 }
 
-template <class T> T make(double x);
-template <> float make<float>(double x) { return static_cast<float>(x); }
-template <> double make<double>(double x) { return x; }
-template <> __half2 make<__half2>(double x) { return __float2half2_rn(static_cast<float>(x)); }
+template <class T>
+T make(double x);
+template <>
+float make<float>(double x) {
+  return static_cast<float>(x);
+}
+template <>
+double make<double>(double x) {
+  return x;
+}
+template <>
+__half2 make<__half2>(double x) {
+  return __float2half2_rn(static_cast<float>(x));
+}
 
 template <class T, std::size_t... I>
 void launch_for(int flops, T* data, std::size_t units, cudaStream_t stream, std::index_sequence<I...>) {
@@ -99,21 +120,31 @@ void launch_for(int flops, T* data, std::size_t units, cudaStream_t stream, std:
 
 std::size_t units_of(Dtype d, std::size_t elements) { return d == Dtype::fp16 ? elements / 2 : elements; }
 
-template <class T> double host_value(const T& v, std::size_t lane);
-template <> double host_value<float>(const float& v, std::size_t) { return v; }
-template <> double host_value<double>(const double& v, std::size_t) { return v; }
-template <> double host_value<__half2>(const __half2& v, std::size_t lane) {
+template <class T>
+double host_value(const T& v, std::size_t lane);
+template <>
+double host_value<float>(const float& v, std::size_t) {
+  return v;
+}
+template <>
+double host_value<double>(const double& v, std::size_t) {
+  return v;
+}
+template <>
+double host_value<__half2>(const __half2& v, std::size_t lane) {
   const float2 f = __half22float2(v);
   return lane == 0 ? f.x : f.y;
 }
 
-template <class T> double round_initial(std::size_t i) {
+template <class T>
+double round_initial(std::size_t i) {
   if constexpr (std::is_same_v<T, float>) return static_cast<float>(compute_initial(i));
   if constexpr (std::is_same_v<T, double>) return compute_initial(i);
   return __half2float(__float2half_rn(static_cast<float>(compute_initial(i))));
 }
 
-template <class T> double max_error(const DeviceBuffer& buf, std::size_t elements, int flops, std::uint64_t passes) {
+template <class T>
+double max_error(const DeviceBuffer& buf, std::size_t elements, int flops, std::uint64_t passes) {
   constexpr std::size_t lanes = std::is_same_v<T, __half2> ? 2 : 1;
   std::vector<T> host(elements / lanes);
   EDGEROOF_CUDA_CHECK(cudaMemcpy(host.data(), buf.data(), host.size() * sizeof(T), cudaMemcpyDeviceToHost));
@@ -131,17 +162,25 @@ template <class T> double max_error(const DeviceBuffer& buf, std::size_t element
 }  // namespace
 
 ComputeKernel::ComputeKernel(Dtype dtype, std::size_t elements, cudaStream_t stream)
-    : m_dtype(dtype), m_elements((elements + 2 * elements_per_block - 1) / (2 * elements_per_block) * (2 * elements_per_block)),
-      m_stream(stream), m_data(m_elements * size_of(dtype)) {
+    : m_dtype(dtype),
+      m_elements((elements + 2 * elements_per_block - 1) / (2 * elements_per_block) * (2 * elements_per_block)),
+      m_stream(stream),
+      m_data(m_elements * size_of(dtype)) {
   reset();
 }
 
 void ComputeKernel::reset() {
   const std::size_t units = units_of(m_dtype, m_elements);
   switch (m_dtype) {
-  case Dtype::fp16: init_kernel<<<1024, 256, 0, m_stream>>>(static_cast<__half2*>(m_data.data()), units); break;
-  case Dtype::fp32: init_kernel<<<1024, 256, 0, m_stream>>>(static_cast<float*>(m_data.data()), units); break;
-  case Dtype::fp64: init_kernel<<<1024, 256, 0, m_stream>>>(static_cast<double*>(m_data.data()), units); break;
+  case Dtype::fp16:
+    init_kernel<<<1024, 256, 0, m_stream>>>(static_cast<__half2*>(m_data.data()), units);
+    break;
+  case Dtype::fp32:
+    init_kernel<<<1024, 256, 0, m_stream>>>(static_cast<float*>(m_data.data()), units);
+    break;
+  case Dtype::fp64:
+    init_kernel<<<1024, 256, 0, m_stream>>>(static_cast<double*>(m_data.data()), units);
+    break;
   }
   EDGEROOF_CUDA_CHECK(cudaGetLastError());
   m_flops = 0;
@@ -149,13 +188,20 @@ void ComputeKernel::reset() {
 }
 
 void ComputeKernel::launch(int flops_per_element) {
-  if (m_passes != 0 && flops_per_element != m_flops) throw Error("ComputeKernel: reset() before changing the FLOP count");
+  if (m_passes != 0 && flops_per_element != m_flops)
+    throw Error("ComputeKernel: reset() before changing the FLOP count");
   const std::size_t units = units_of(m_dtype, m_elements);
   const auto seq = std::make_index_sequence<compute_flop_counts.size()>{};
   switch (m_dtype) {
-  case Dtype::fp16: launch_for(flops_per_element, static_cast<__half2*>(m_data.data()), units, m_stream, seq); break;
-  case Dtype::fp32: launch_for(flops_per_element, static_cast<float*>(m_data.data()), units, m_stream, seq); break;
-  case Dtype::fp64: launch_for(flops_per_element, static_cast<double*>(m_data.data()), units, m_stream, seq); break;
+  case Dtype::fp16:
+    launch_for(flops_per_element, static_cast<__half2*>(m_data.data()), units, m_stream, seq);
+    break;
+  case Dtype::fp32:
+    launch_for(flops_per_element, static_cast<float*>(m_data.data()), units, m_stream, seq);
+    break;
+  case Dtype::fp64:
+    launch_for(flops_per_element, static_cast<double*>(m_data.data()), units, m_stream, seq);
+    break;
   }
   m_flops = flops_per_element;
   ++m_passes;
@@ -165,9 +211,12 @@ double ComputeKernel::max_relative_error() {
   EDGEROOF_CUDA_CHECK(cudaStreamSynchronize(m_stream));
   if (m_passes == 0) return 0.0;
   switch (m_dtype) {
-  case Dtype::fp16: return max_error<__half2>(m_data, m_elements, m_flops, m_passes);
-  case Dtype::fp32: return max_error<float>(m_data, m_elements, m_flops, m_passes);
-  case Dtype::fp64: return max_error<double>(m_data, m_elements, m_flops, m_passes);
+  case Dtype::fp16:
+    return max_error<__half2>(m_data, m_elements, m_flops, m_passes);
+  case Dtype::fp32:
+    return max_error<float>(m_data, m_elements, m_flops, m_passes);
+  case Dtype::fp64:
+    return max_error<double>(m_data, m_elements, m_flops, m_passes);
   }
   return 0.0;
 }

@@ -40,7 +40,8 @@ DeviceInfo probe_device(int index) {
   // Attributes instead of cudaDeviceProp fields: CUDA 13 removed the clock fields from the struct.
   if (cudaDeviceGetAttribute(&value, cudaDevAttrClockRate, index) == cudaSuccess) info.sm_clock_khz = value;
   if (cudaDeviceGetAttribute(&value, cudaDevAttrMemoryClockRate, index) == cudaSuccess) info.memory_clock_khz = value;
-  if (cudaDeviceGetAttribute(&value, cudaDevAttrGlobalMemoryBusWidth, index) == cudaSuccess) info.memory_bus_bits = value;
+  if (cudaDeviceGetAttribute(&value, cudaDevAttrGlobalMemoryBusWidth, index) == cudaSuccess)
+    info.memory_bus_bits = value;
   (void)cudaGetLastError();  // an attribute the driver does not report leaves an error behind
   EDGEROOF_CUDA_CHECK(cudaRuntimeGetVersion(&info.runtime_version));
   EDGEROOF_CUDA_CHECK(cudaDriverGetVersion(&info.driver_version));
@@ -53,9 +54,7 @@ DeviceInfo probe_device(int index) {
   return info;
 }
 
-DeviceBuffer::DeviceBuffer(std::size_t bytes) : m_bytes(bytes) {
-  EDGEROOF_CUDA_CHECK(cudaMalloc(&m_data, bytes));
-}
+DeviceBuffer::DeviceBuffer(std::size_t bytes) : m_bytes(bytes) { EDGEROOF_CUDA_CHECK(cudaMalloc(&m_data, bytes)); }
 
 DeviceBuffer::~DeviceBuffer() {
   if (m_data != nullptr) (void)cudaFree(m_data);  // a destructor cannot report; the context may be gone

@@ -18,11 +18,19 @@ namespace {
 __host__ __device__ int pattern_a(std::size_t idx) { return static_cast<int>((idx * 7) % 5) - 2; }
 __host__ __device__ int pattern_b(std::size_t idx) { return static_cast<int>((idx * 3) % 7) - 3; }
 
-template <class T> __device__ T from_int(int v) { return static_cast<T>(v); }
-template <> __device__ __half from_int<__half>(int v) { return __int2half_rn(v); }
+template <class T>
+__device__ T from_int(int v) {
+  return static_cast<T>(v);
+}
+template <>
+__device__ __half from_int<__half>(int v) {
+  return __int2half_rn(v);
+}
 
-template <class T> __global__ void fill_pattern(T* x, std::size_t n, int which) {
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n; i += std::size_t(gridDim.x) * blockDim.x) {
+template <class T>
+__global__ void fill_pattern(T* x, std::size_t n, int which) {
+  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n;
+       i += std::size_t(gridDim.x) * blockDim.x) {
     x[i] = from_int<T>(which == 0 ? pattern_a(i) : pattern_b(i));
   }
 }
@@ -34,9 +42,12 @@ std::size_t out_size(GemmType t) { return t == GemmType::fp16 ? 2 : 4; }
 
 std::string_view name_of(GemmType t) {
   switch (t) {
-  case GemmType::fp16: return "fp16-tensor";
-  case GemmType::tf32: return "tf32-tensor";
-  case GemmType::int8: return "int8-tensor";
+  case GemmType::fp16:
+    return "fp16-tensor";
+  case GemmType::tf32:
+    return "tf32-tensor";
+  case GemmType::int8:
+    return "int8-tensor";
   }
   return "?";
 }
@@ -44,15 +55,17 @@ std::string_view name_of(GemmType t) {
 bool supports(GemmType t, int cc_major, int cc_minor) {
   const int cc = cc_major * 10 + cc_minor;
   switch (t) {
-  case GemmType::fp16: return cc >= 70;
-  case GemmType::tf32: return cc >= 80;
-  case GemmType::int8: return cc >= 72;
+  case GemmType::fp16:
+    return cc >= 70;
+  case GemmType::tf32:
+    return cc >= 80;
+  case GemmType::int8:
+    return cc >= 72;
   }
   return false;
 }
 
-Gemm::Gemm(GemmType type, int n, cudaStream_t stream)
-    : m_type(type), m_n(n), m_stream(stream) {
+Gemm::Gemm(GemmType type, int n, cudaStream_t stream) : m_type(type), m_n(n), m_stream(stream) {
   const std::size_t elems = std::size_t(n) * std::size_t(n);
   m_a = DeviceBuffer(elems * in_size(type));
   m_b = DeviceBuffer(elems * in_size(type));
@@ -100,8 +113,8 @@ void Gemm::launch() {
   const float alpha = 1.0f, beta = 0.0f;
   const cudaDataType_t t = m_type == GemmType::fp16 ? CUDA_R_16F : CUDA_R_32F;
   const cublasComputeType_t compute = m_type == GemmType::fp16 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_32F_FAST_TF32;
-  EDGEROOF_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, n, n, &alpha, m_a.data(), t, n, m_b.data(), t, n,
-                                     &beta, m_c.data(), t, n, compute, CUBLAS_GEMM_DEFAULT));
+  EDGEROOF_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, n, n, &alpha, m_a.data(), t, n, m_b.data(), t,
+                                     n, &beta, m_c.data(), t, n, compute, CUBLAS_GEMM_DEFAULT));
 }
 
 double Gemm::max_relative_error() {
@@ -121,15 +134,18 @@ double Gemm::max_relative_error() {
     const std::size_t at = i + j * n;
     if (m_type == GemmType::fp16) {
       __half h;
-      EDGEROOF_CUDA_CHECK(cudaMemcpy(&h, static_cast<const __half*>(m_c.data()) + at, sizeof(h), cudaMemcpyDeviceToHost));
+      EDGEROOF_CUDA_CHECK(
+          cudaMemcpy(&h, static_cast<const __half*>(m_c.data()) + at, sizeof(h), cudaMemcpyDeviceToHost));
       got = __half2float(h);
     } else if (m_type == GemmType::tf32) {
       float f = 0;
-      EDGEROOF_CUDA_CHECK(cudaMemcpy(&f, static_cast<const float*>(m_c.data()) + at, sizeof(f), cudaMemcpyDeviceToHost));
+      EDGEROOF_CUDA_CHECK(
+          cudaMemcpy(&f, static_cast<const float*>(m_c.data()) + at, sizeof(f), cudaMemcpyDeviceToHost));
       got = f;
     } else {
       std::int32_t v = 0;
-      EDGEROOF_CUDA_CHECK(cudaMemcpy(&v, static_cast<const std::int32_t*>(m_c.data()) + at, sizeof(v), cudaMemcpyDeviceToHost));
+      EDGEROOF_CUDA_CHECK(
+          cudaMemcpy(&v, static_cast<const std::int32_t*>(m_c.data()) + at, sizeof(v), cudaMemcpyDeviceToHost));
       got = v;
     }
     worst = std::max(worst, std::fabs(got - want) / std::max(magnitude, 1.0));

@@ -36,7 +36,8 @@ __global__ void write_kernel(double2* a, std::size_t n2, std::uint64_t first, st
   const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
   for (std::uint64_t p = 0; p < passes; ++p) {
     const double value = static_cast<double>(first + p + 1);
-    for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n2; i += stride) a[i] = make_double2(value, value);
+    for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n2; i += stride)
+      a[i] = make_double2(value, value);
   }
 }
 
@@ -47,7 +48,8 @@ __global__ void copy_kernel(const double2* a, double2* b, std::size_t n2, std::u
   }
 }
 
-__global__ void triad_kernel(double2* a, const double2* b, const double2* c, double s, std::size_t n2, std::uint64_t passes) {
+__global__ void triad_kernel(double2* a, const double2* b, const double2* c, double s, std::size_t n2,
+                             std::uint64_t passes) {
   const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
   for (std::uint64_t p = 0; p < passes; ++p) {
     for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n2; i += stride) {
@@ -59,7 +61,9 @@ __global__ void triad_kernel(double2* a, const double2* b, const double2* c, dou
 }
 
 __global__ void fill_kernel(double* x, std::size_t n, double value) {
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n; i += std::size_t(gridDim.x) * blockDim.x) x[i] = value;
+  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n;
+       i += std::size_t(gridDim.x) * blockDim.x)
+    x[i] = value;
 }
 
 double worst_against(const DeviceBuffer& buf, std::size_t n, double want) {
@@ -103,10 +107,18 @@ void MemoryBench::launch(std::uint64_t passes) {
   auto* b = static_cast<double2*>(m_b.data());
   auto* c = static_cast<double2*>(m_c.data());
   switch (m_kernel) {
-  case MemoryKernel::read: read_kernel<<<m_blocks, block_threads, 0, m_stream>>>(a, n2, passes, static_cast<double*>(m_sums.data())); break;
-  case MemoryKernel::write: write_kernel<<<m_blocks, block_threads, 0, m_stream>>>(a, n2, m_passes, passes); break;
-  case MemoryKernel::copy: copy_kernel<<<m_blocks, block_threads, 0, m_stream>>>(a, b, n2, passes); break;
-  case MemoryKernel::triad: triad_kernel<<<m_blocks, block_threads, 0, m_stream>>>(a, b, c, memory_scalar, n2, passes); break;
+  case MemoryKernel::read:
+    read_kernel<<<m_blocks, block_threads, 0, m_stream>>>(a, n2, passes, static_cast<double*>(m_sums.data()));
+    break;
+  case MemoryKernel::write:
+    write_kernel<<<m_blocks, block_threads, 0, m_stream>>>(a, n2, m_passes, passes);
+    break;
+  case MemoryKernel::copy:
+    copy_kernel<<<m_blocks, block_threads, 0, m_stream>>>(a, b, n2, passes);
+    break;
+  case MemoryKernel::triad:
+    triad_kernel<<<m_blocks, block_threads, 0, m_stream>>>(a, b, c, memory_scalar, n2, passes);
+    break;
   }
   EDGEROOF_CUDA_CHECK(cudaGetLastError());
   m_passes += passes;
@@ -125,9 +137,12 @@ double MemoryBench::max_relative_error() {
     const double want = memory_init_a * static_cast<double>(m_elements) * static_cast<double>(m_last_launch_passes);
     return std::fabs(total - want) / want;
   }
-  case MemoryKernel::write: return worst_against(m_a, m_elements, static_cast<double>(m_passes));
-  case MemoryKernel::copy: return worst_against(m_b, m_elements, memory_init_a);
-  case MemoryKernel::triad: return worst_against(m_a, m_elements, memory_init_b + memory_scalar * memory_init_c);
+  case MemoryKernel::write:
+    return worst_against(m_a, m_elements, static_cast<double>(m_passes));
+  case MemoryKernel::copy:
+    return worst_against(m_b, m_elements, memory_init_a);
+  case MemoryKernel::triad:
+    return worst_against(m_a, m_elements, memory_init_b + memory_scalar * memory_init_c);
   }
   return 0.0;
 }

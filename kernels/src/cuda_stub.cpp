@@ -4,8 +4,9 @@
 namespace edgeroof::kernels::cuda {
 
 DeviceInfo probe_device(int /*index*/) {
-  throw Unavailable("edgeroof was built without CUDA: install the CUDA toolkit and configure with "
-                    "-DEDGEROOF_ENABLE_CUDA=ON");
+  throw Unavailable(
+      "edgeroof was built without CUDA: install the CUDA toolkit and configure with "
+      "-DEDGEROOF_ENABLE_CUDA=ON");
 }
 
 }  // namespace edgeroof::kernels::cuda

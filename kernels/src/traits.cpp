@@ -6,9 +6,12 @@ namespace edgeroof::kernels {
 
 std::string_view name_of(Dtype d) {
   switch (d) {
-  case Dtype::fp16: return "fp16";
-  case Dtype::fp32: return "fp32";
-  case Dtype::fp64: return "fp64";
+  case Dtype::fp16:
+    return "fp16";
+  case Dtype::fp32:
+    return "fp32";
+  case Dtype::fp64:
+    return "fp64";
   }
   return "?";
 }
@@ -22,10 +25,14 @@ std::optional<Dtype> parse_dtype(std::string_view name) {
 
 std::string_view name_of(MemoryKernel k) {
   switch (k) {
-  case MemoryKernel::read: return "read";
-  case MemoryKernel::write: return "write";
-  case MemoryKernel::copy: return "copy";
-  case MemoryKernel::triad: return "triad";
+  case MemoryKernel::read:
+    return "read";
+  case MemoryKernel::write:
+    return "write";
+  case MemoryKernel::copy:
+    return "copy";
+  case MemoryKernel::triad:
+    return "triad";
   }
   return "?";
 }

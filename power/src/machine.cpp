@@ -57,7 +57,8 @@ std::map<std::string, std::int64_t> read_current_clocks(const Root& root) {
       std::int64_t sum = 0;
       int n = 0;
       for (int cpu : parse_cpu_list(*online)) {
-        const auto khz = root.try_read_int("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/cpufreq/scaling_cur_freq");
+        const auto khz =
+            root.try_read_int("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/cpufreq/scaling_cur_freq");
         if (khz) {
           sum += *khz;
           ++n;

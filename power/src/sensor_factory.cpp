@@ -64,11 +64,16 @@ SensorKind parse_sensor_kind(std::string_view text) {
 
 std::unique_ptr<EnergySensor> make_sensor(SensorKind kind, const Root& root, const SensorOptions& options) {
   switch (kind) {
-  case SensorKind::ina3221: return make_ina3221_sensor(root, options);
-  case SensorKind::nvml: return make_nvml_sensor(options);
-  case SensorKind::rapl: return make_rapl_sensor(root, options);
-  case SensorKind::none: return make_none_sensor("no sensor requested (--sensor=none)");
-  case SensorKind::automatic: break;
+  case SensorKind::ina3221:
+    return make_ina3221_sensor(root, options);
+  case SensorKind::nvml:
+    return make_nvml_sensor(options);
+  case SensorKind::rapl:
+    return make_rapl_sensor(root, options);
+  case SensorKind::none:
+    return make_none_sensor("no sensor requested (--sensor=none)");
+  case SensorKind::automatic:
+    break;
   }
   // Best first: a board's own rails include everything; NVML sees only the GPU and RAPL only the
   // CPU, so where both work they are read together.

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <utility>
@@ -109,8 +109,21 @@ struct ChannelFiles {
 
 ChannelFiles channel_files(bool iio, int n) {
   const std::string i = std::to_string(n);
-  if (iio) return {"rail_name_" + i, "", "in_power" + i + "_input", "in_voltage" + i + "_input", "in_current" + i + "_input", "mW", 1e-3};
-  return {"in" + i + "_label", "in" + i + "_enable", "power" + i + "_input", "in" + i + "_input", "curr" + i + "_input", "uW", 1e-6};
+  if (iio)
+    return {"rail_name_" + i,
+            "",
+            "in_power" + i + "_input",
+            "in_voltage" + i + "_input",
+            "in_current" + i + "_input",
+            "mW",
+            1e-3};
+  return {"in" + i + "_label",
+          "in" + i + "_enable",
+          "power" + i + "_input",
+          "in" + i + "_input",
+          "curr" + i + "_input",
+          "uW",
+          1e-6};
 }
 
 }  // namespace
@@ -259,10 +272,10 @@ public:
     } else {
       const auto& c = m_channels.front();
       const std::string probe = c.power_path.empty() ? c.current_path : c.power_path;
-      set_period(detail::measure_update_period_s(
-                     [&] { return static_cast<double>(m_root.try_read_int(probe).value_or(0)); }, options.clock,
-                     options.period_probe_s),
-                 "measured");
+      set_period(
+          detail::measure_update_period_s([&] { return static_cast<double>(m_root.try_read_int(probe).value_or(0)); },
+                                          options.clock, options.period_probe_s),
+          "measured");
     }
     m_window.emplace(
         m_channels.size(), [this](std::vector<double>& p) { read(p); },

@@ -29,14 +29,14 @@ struct NvmlApi {
 };
 
 // One checking macro for NVML: a failed call becomes a SensorError naming the call and the place.
-#define EDGEROOF_NVML_CHECK(api, call)                                                                           \
-  do {                                                                                                           \
-    const nvmlReturn_t edgeroof_nvml_rc = (call);                                                                \
-    if (edgeroof_nvml_rc != nvml_success) {                                                                      \
-      throw SensorError(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " #call " failed: " +        \
-                        ((api).nvmlErrorString ? (api).nvmlErrorString(edgeroof_nvml_rc)                               \
-                                            : ("NVML error " + std::to_string(edgeroof_nvml_rc)).c_str()));      \
-    }                                                                                                            \
+#define EDGEROOF_NVML_CHECK(api, call)                                                                         \
+  do {                                                                                                         \
+    const nvmlReturn_t edgeroof_nvml_rc = (call);                                                              \
+    if (edgeroof_nvml_rc != nvml_success) {                                                                    \
+      throw SensorError(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " #call " failed: " +      \
+                        ((api).nvmlErrorString ? (api).nvmlErrorString(edgeroof_nvml_rc)                       \
+                                               : ("NVML error " + std::to_string(edgeroof_nvml_rc)).c_str())); \
+    }                                                                                                          \
   } while (0)
 
 // Where the counter is missing the power reading is sampled; NVML refreshes it every few tens of
@@ -76,7 +76,8 @@ public:
       set_unavailable(e.what());
       return;
     }
-    const std::string rail_name = "gpu" + (options.nvml_device == 0 ? std::string() : std::to_string(options.nvml_device));
+    const std::string rail_name =
+        "gpu" + (options.nvml_device == 0 ? std::string() : std::to_string(options.nvml_device));
     unsigned long long energy_mJ = 0;
     unsigned power_mW = 0;
     if (m_api.nvmlDeviceGetTotalEnergyConsumption(m_device, &energy_mJ) == nvml_success) {
@@ -95,7 +96,8 @@ public:
           1, [this](std::vector<double>& p) { p[0] = power_W_now(); },
           update_period_s().value_or(fallback_sample_period_s), options.clock);
     } else {
-      set_unavailable(std::string("GPU has neither an energy counter nor a power reading: ") + m_api.nvmlErrorString(rc));
+      set_unavailable(std::string("GPU has neither an energy counter nor a power reading: ") +
+                      m_api.nvmlErrorString(rc));
     }
   }
 
@@ -119,8 +121,10 @@ private:
   }
 
   void do_start() override {
-    if (m_counter) m_counter->start();
-    else m_power->start();
+    if (m_counter)
+      m_counter->start();
+    else
+      m_power->start();
   }
   WindowEnergy do_stop() override { return m_counter ? m_counter->stop() : m_power->stop(); }
 

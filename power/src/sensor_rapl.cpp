@@ -45,7 +45,8 @@ public:
       set_unavailable("no RAPL zone (intel-rapl:*) under " + root.resolve(base).string());
       return;
     }
-    const auto packages = std::count_if(zones.begin(), zones.end(), [](const Zone& z) { return z.id.find(':') == std::string::npos; });
+    const auto packages =
+        std::count_if(zones.begin(), zones.end(), [](const Zone& z) { return z.id.find(':') == std::string::npos; });
     const bool have_psys = std::any_of(zones.begin(), zones.end(), [](const Zone& z) { return z.name == "psys"; });
 
     std::vector<Rail> rails;
@@ -68,7 +69,8 @@ public:
       rails.push_back(rail);
       m_energy_paths.push_back(z.path + "/energy_uj");
       // Without a range a backwards step cannot be explained; the accumulator then reports it.
-      m_ranges.push_back(static_cast<std::uint64_t>(std::max<std::int64_t>(0, root.try_read_int(z.path + "/max_energy_range_uj").value_or(0))));
+      m_ranges.push_back(static_cast<std::uint64_t>(
+          std::max<std::int64_t>(0, root.try_read_int(z.path + "/max_energy_range_uj").value_or(0))));
     }
     set_rails(std::move(rails));
 
@@ -81,10 +83,10 @@ public:
       return;
     }
     const std::string probe = m_energy_paths.front();
-    set_period(detail::measure_update_period_s(
-                   [&] { return static_cast<double>(m_root.try_read_int(probe).value_or(0)); }, options.clock,
-                   options.period_probe_s),
-               "measured");
+    set_period(
+        detail::measure_update_period_s([&] { return static_cast<double>(m_root.try_read_int(probe).value_or(0)); },
+                                        options.clock, options.period_probe_s),
+        "measured");
     m_window.emplace(
         m_ranges, 1e-6, [this](std::vector<std::uint64_t>& r) { read(r); }, poll_period_s, options.clock);
   }
@@ -94,7 +96,8 @@ private:
     for (std::size_t i = 0; i < m_energy_paths.size(); ++i) {
       const std::string text = m_root.read(m_energy_paths[i]);
       const auto value = detail::parse_hwmon_int(text);
-      if (!value || *value < 0) throw SensorError("not an energy count in " + m_root.resolve(m_energy_paths[i]).string() + ": '" + text + "'");
+      if (!value || *value < 0)
+        throw SensorError("not an energy count in " + m_root.resolve(m_energy_paths[i]).string() + ": '" + text + "'");
       raw[i] = static_cast<std::uint64_t>(*value);
     }
   }

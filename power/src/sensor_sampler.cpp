@@ -8,9 +8,7 @@
 namespace edgeroof::power {
 
 Clock steady_clock() {
-  return [] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  };
+  return [] { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); };
 }
 
 namespace detail {
@@ -86,8 +84,8 @@ void Sampler::start() {
 }
 
 void Sampler::run() {
-  const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(m_period_s));
+  const auto period =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(m_period_s));
   std::unique_lock<std::mutex> lock(m_mutex);
   for (;;) {
     m_cv.wait(lock, [this] { return m_quit || (m_open && !m_error); });
@@ -191,7 +189,8 @@ WindowEnergy CounterWindow::stop() {
   m_sampler.stop();
   WindowEnergy w;
   w.duration_s = m_last_s - m_first_s;
-  for (std::uint64_t counts : m_accumulator->sum()) w.rail_J.push_back(static_cast<double>(counts) * m_joules_per_count);
+  for (std::uint64_t counts : m_accumulator->sum())
+    w.rail_J.push_back(static_cast<double>(counts) * m_joules_per_count);
   w.readings = m_accumulator->reads();
   return w;
 }

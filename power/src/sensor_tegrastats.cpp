@@ -48,7 +48,8 @@ bool strip_suffix(std::string_view& s, std::string_view suffix) {
 
 bool is_rail_name(std::string_view s) {
   if (s.empty()) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; });
 }
 
 // Days from 1970-01-01 to a civil date (proleptic Gregorian).

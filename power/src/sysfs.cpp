@@ -18,7 +18,8 @@ namespace {
 std::string describe_errno(int err) { return std::generic_category().message(err); }
 
 std::string rstrip(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\0')) {
+  while (!s.empty() &&
+         (s.back() == '\n' || s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\0')) {
     s.pop_back();
   }
   return s;

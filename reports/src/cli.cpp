@@ -36,7 +36,9 @@ std::optional<std::string> Args::get(const std::string& name) const {
   return it->second.back();
 }
 
-std::string Args::get_or(const std::string& name, const std::string& fallback) const { return get(name).value_or(fallback); }
+std::string Args::get_or(const std::string& name, const std::string& fallback) const {
+  return get(name).value_or(fallback);
+}
 
 std::vector<std::string> Args::all(const std::string& name) const {
   const auto it = m_values.find(name);
@@ -130,8 +132,10 @@ std::string help_text(const Command& cmd) {
         if (c == '|') c = ',';
       }
       if (!o.value_name.empty()) left += " " + o.value_name;
-      if (left.size() < 28) left.resize(28, ' ');
-      else left += "  ";
+      if (left.size() < 28)
+        left.resize(28, ' ');
+      else
+        left += "  ";
       out += left + o.help + "\n";
     }
   }

@@ -52,8 +52,9 @@ std::string render_csv(const reports::Comparison& c) {
   Table t({"name", "metric", "old", "new", "change", "pvalue", "n_old", "n_new", "verdict", "gates", "regression"});
   for (const auto& r : c.rows) {
     t.add({r.name, r.metric, fixed("%.17g", r.old_value), fixed("%.17g", r.new_value), fixed("%.17g", r.change),
-           r.pvalue ? fixed("%.17g", *r.pvalue) : "", std::to_string(r.old_repetitions), std::to_string(r.new_repetitions),
-           reports::to_string(r.verdict), r.gates ? "true" : "false", r.regression ? "true" : "false"});
+           r.pvalue ? fixed("%.17g", *r.pvalue) : "", std::to_string(r.old_repetitions),
+           std::to_string(r.new_repetitions), reports::to_string(r.verdict), r.gates ? "true" : "false",
+           r.regression ? "true" : "false"});
   }
   for (const auto& u : c.unpaired) {
     t.add({u.name, "", "", "", "", "", "", "", u.reason, "true", u.regression ? "true" : "false"});
@@ -74,9 +75,11 @@ std::string describe(const char* role, const reports::ResultsFile& f) {
 }
 
 std::string summary(const reports::Comparison& c, const reports::CompareOptions& o) {
-  const std::string criteria = "a change beyond " + fixed("%g%%", 100.0 * o.threshold) + " with p < " + fixed("%g", o.alpha);
+  const std::string criteria =
+      "a change beyond " + fixed("%g%%", 100.0 * o.threshold) + " with p < " + fixed("%g", o.alpha);
   if (c.regressions == 0) return "no regression (" + criteria + ")\n";
-  return std::to_string(c.regressions) + " regression(s): " + criteria + " in the bad direction, or a benchmark that fails now\n";
+  return std::to_string(c.regressions) + " regression(s): " + criteria +
+         " in the bad direction, or a benchmark that fails now\n";
 }
 
 int run(const Args& args) {

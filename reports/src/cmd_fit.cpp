@@ -1,8 +1,8 @@
 #include "commands.hpp"
-#include "model_args.hpp"
 #include "edgeroof/power/sysfs.hpp"
 #include "edgeroof/reports/fit.hpp"
 #include "edgeroof/reports/peaks.hpp"
+#include "model_args.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -24,7 +24,8 @@ std::string summary(const reports::Rooflines& r) {
   for (const auto& m : r.modes) {
     for (const auto& [key, c] : m.compute_flops_per_s) t.add({m.key, key, si(c.value, "FLOP/s"), c.source});
     for (const auto& [key, c] : m.bandwidth_bytes_per_s) t.add({m.key, key, si(c.value, "B/s"), c.source});
-    for (const auto& [key, ai] : m.ridge_points()) t.add({m.key, "ridge " + key, si(ai, "FLOP/B"), "derived: FLOP/s / B/s"});
+    for (const auto& [key, ai] : m.ridge_points())
+      t.add({m.key, "ridge " + key, si(ai, "FLOP/B"), "derived: FLOP/s / B/s"});
     for (const auto& [key, peak] : reports::derived_peaks(m.context)) {
       const auto& measured = key == "cuda/dram" ? m.bandwidth_bytes_per_s : m.compute_flops_per_s;
       std::string row = "derived, not measured: " + peak.formula;
@@ -38,11 +39,14 @@ std::string summary(const reports::Rooflines& r) {
     for (const auto& [backend, e] : m.energy) {
       char fit[96];
       std::snprintf(fit, sizeof(fit), "NNLS fit over %zu benchmarks, R^2 = %.4f", e.benchmarks.size(), e.r2);
-      for (const auto& [dtype, v] : e.eps_flop_J) t.add({m.key, "eps_flop " + backend + "/" + dtype, si(v, "J/FLOP"), fit});
-      for (const auto& [level, v] : e.eps_byte_J) t.add({m.key, "eps_byte " + backend + "/" + level, si(v, "J/B"), fit});
+      for (const auto& [dtype, v] : e.eps_flop_J)
+        t.add({m.key, "eps_flop " + backend + "/" + dtype, si(v, "J/FLOP"), fit});
+      for (const auto& [level, v] : e.eps_byte_J)
+        t.add({m.key, "eps_byte " + backend + "/" + level, si(v, "J/B"), fit});
       std::string idle = fit;
       if (e.idle_power_W) {
-        idle += "; idle power " + si(*e.idle_power_W, "W") + " (measured), pi0 - idle = " + si(*e.static_vs_idle_W(), "W");
+        idle +=
+            "; idle power " + si(*e.idle_power_W, "W") + " (measured), pi0 - idle = " + si(*e.static_vs_idle_W(), "W");
       }
       t.add({m.key, "pi0 " + backend, si(e.static_W, "W"), idle});
     }

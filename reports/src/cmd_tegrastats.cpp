@@ -45,7 +45,8 @@ int run(const Args& args) {
   const Format format = format_of(args);
   if (args.positional.size() != 1) throw UsageError("name one tegrastats log");
   const auto interval_ms = args.number("--interval-ms");
-  if (!interval_ms || !(*interval_ms > 0.0)) throw UsageError("--interval-ms MS is required: the interval the log was recorded with");
+  if (!interval_ms || !(*interval_ms > 0.0))
+    throw UsageError("--interval-ms MS is required: the interval the log was recorded with");
   std::ifstream in(args.positional[0]);
   if (!in) throw std::runtime_error("cannot read " + args.positional[0]);
   const auto log = power::parse_tegrastats(in, *interval_ms * 1e-3);
@@ -67,12 +68,17 @@ int run(const Args& args) {
   }
 
   Table table({"window", "rail", "energy", "average power", "from", "to"});
-  nlohmann::json doc{{"log", args.positional[0]}, {"interval_s", *interval_ms * 1e-3},
-                     {"samples", log.samples.size()}, {"total", total_of}, {"windows", nlohmann::json::array()}};
+  nlohmann::json doc{{"log", args.positional[0]},
+                     {"interval_s", *interval_ms * 1e-3},
+                     {"samples", log.samples.size()},
+                     {"total", total_of},
+                     {"windows", nlohmann::json::array()}};
   for (const auto& w : windows) {
     // Clipped to the recording, so the average is over the time that was recorded.
     const double from = std::max(w.begin_s, 0.0), to = std::min(w.end_s, log.time_s.back());
-    if (!(to > from)) throw std::runtime_error("window " + w.name + " lies outside the log (0 to " + std::to_string(log.time_s.back()) + " s)");
+    if (!(to > from))
+      throw std::runtime_error("window " + w.name + " lies outside the log (0 to " + std::to_string(log.time_s.back()) +
+                               " s)");
     const auto energy = power::tegrastats_energy_J(log, from, to);
     double total_J = 0.0;
     nlohmann::json jw{{"name", w.name}, {"begin_s", from}, {"end_s", to}};
@@ -86,7 +92,8 @@ int run(const Args& args) {
     }
     jw["total_energy_J"] = total_J;
     jw["total_power_W"] = total_J / (to - from);
-    table.add({w.name, "total (" + total_of + ")", si(total_J, "J"), si(total_J / (to - from), "W"), si(from, "s"), si(to, "s")});
+    table.add({w.name, "total (" + total_of + ")", si(total_J, "J"), si(total_J / (to - from), "W"), si(from, "s"),
+               si(to, "s")});
     doc["windows"].push_back(jw);
   }
   emit(args, format == Format::json ? doc.dump(2) + "\n" : table.render(format));

@@ -23,8 +23,8 @@ struct Metric {
 // the main thread's CPU time, shown as compare.py shows it but too loose for multi-threaded and
 // GPU work to fail a gate. power_W alone says nothing good or bad: a faster run may draw more.
 constexpr Metric metrics[] = {
-    {"real_time", true, true, true},  {"cpu_time", true, true, false}, {"FLOP/s", false, true, true},
-    {"B/s", false, true, true},       {"energy_J", true, false, true}, {"power_W", true, false, false},
+    {"real_time", true, true, true}, {"cpu_time", true, true, false}, {"FLOP/s", false, true, true},
+    {"B/s", false, true, true},      {"energy_J", true, false, true}, {"power_W", true, false, false},
 };
 
 // Everything one file holds about one benchmark name.
@@ -78,7 +78,9 @@ Indexed index(const ResultsFile& file, const std::optional<std::regex>& filter) 
   return out;
 }
 
-double mean(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
+double mean(const std::vector<double>& v) {
+  return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
 
 Verdict verdict_of(const Metric& m, double change, const std::optional<double>& pvalue, const CompareOptions& options) {
   if (!(std::fabs(change) > options.threshold)) return Verdict::same;
@@ -103,11 +105,16 @@ std::string failure_of(const Series& s) {
 
 const char* to_string(Verdict verdict) {
   switch (verdict) {
-    case Verdict::same: return "same";
-    case Verdict::faster: return "faster";
-    case Verdict::slower: return "slower";
-    case Verdict::better: return "better";
-    case Verdict::worse: return "worse";
+  case Verdict::same:
+    return "same";
+  case Verdict::faster:
+    return "faster";
+  case Verdict::slower:
+    return "slower";
+  case Verdict::better:
+    return "better";
+  case Verdict::worse:
+    return "worse";
   }
   return "same";
 }
@@ -159,7 +166,8 @@ Comparison compare_results(const ResultsFile& old_file, const ResultsFile& new_f
       const auto ov = o.values(m.name);
       const auto nv = n.values(m.name);
       if (!ov || !nv) {
-        if (ov.has_value() != nv.has_value()) one_sided_metric[std::string(m.name) + (ov ? " only in old" : " only in new")].push_back(name);
+        if (ov.has_value() != nv.has_value())
+          one_sided_metric[std::string(m.name) + (ov ? " only in old" : " only in new")].push_back(name);
         continue;
       }
       MetricComparison row;
@@ -174,8 +182,10 @@ Comparison compare_results(const ResultsFile& old_file, const ResultsFile& new_f
       if (testable) row.pvalue = mann_whitney_u(*ov, *nv).pvalue;
       if (!counted) {
         counted = true;
-        if (!testable) untested.push_back(name);
-        else if (std::min(ov->size(), nv->size()) < recommended_repetitions) few.push_back(name);
+        if (!testable)
+          untested.push_back(name);
+        else if (std::min(ov->size(), nv->size()) < recommended_repetitions)
+          few.push_back(name);
       }
       row.verdict = verdict_of(m, row.change, row.pvalue, options);
       row.gates = m.gates;
@@ -201,14 +211,16 @@ Comparison compare_results(const ResultsFile& old_file, const ResultsFile& new_f
     out.warnings.push_back(std::to_string(untested.size()) + " benchmark(s) with fewer than " +
                            std::to_string(min_repetitions_for_test) +
                            " repetitions on a side: no U test, so their changes cannot fail (record with "
-                           "--benchmark_repetitions=" + std::to_string(recommended_repetitions) + "): " + name_list(untested));
+                           "--benchmark_repetitions=" +
+                           std::to_string(recommended_repetitions) + "): " + name_list(untested));
   }
   if (!few.empty()) {
     out.warnings.push_back(std::to_string(few.size()) + " benchmark(s) with fewer than " +
-                           std::to_string(recommended_repetitions) + " repetitions on a side: the U test is unreliable: " +
-                           name_list(few));
+                           std::to_string(recommended_repetitions) +
+                           " repetitions on a side: the U test is unreliable: " + name_list(few));
   }
-  for (const auto& [what, names] : one_sided_metric) out.warnings.push_back(what + ", not compared: " + name_list(names));
+  for (const auto& [what, names] : one_sided_metric)
+    out.warnings.push_back(what + ", not compared: " + name_list(names));
   const auto old_device = old_file.context_value("device.name");
   const auto new_device = new_file.context_value("device.name");
   if (old_device && new_device && *old_device != *new_device) {

@@ -15,12 +15,14 @@ using edgeroof::cli::Command;
 std::vector<const Command*> commands() {
   using namespace edgeroof::cli;
   // In the order of the workflow: list and sweep modes, fit, model, predict and tune, plot, compare.
-  return {&modes_command(),   &sweep_command(), &fit_command(),  &model_command(),   &predict_command(),
-          &tune_command(),    &plot_command(),  &compare_command(), &tegrastats_command()};
+  return {&modes_command(), &sweep_command(), &fit_command(),     &model_command(),     &predict_command(),
+          &tune_command(),  &plot_command(),  &compare_command(), &tegrastats_command()};
 }
 
 void print_overview() {
-  std::string text = "usage: edgeroof COMMAND [options]\n\nTime and energy rooflines of DNN workloads across power modes.\n\ncommands:\n";
+  std::string text =
+      "usage: edgeroof COMMAND [options]\n\nTime and energy rooflines of DNN workloads across power "
+      "modes.\n\ncommands:\n";
   for (const auto* c : commands()) {
     std::string left = "  " + c->name;
     left.resize(14, ' ');

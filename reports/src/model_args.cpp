@@ -13,7 +13,8 @@ std::vector<OptionSpec> workload_options() {
           {"--batch", "N", "batch size (default 1)"},
           {"--dtype", "fp32|fp16|bf16|int8", "data type of the layers (default fp32)"},
           {"--train", "sgd|adam", "a training step with this optimizer instead of inference"},
-          {"--backend", "cuda|cpu", "whose ceilings and energy constants the layers run on (default cuda where measured, else cpu)"},
+          {"--backend", "cuda|cpu",
+           "whose ceilings and energy constants the layers run on (default cuda where measured, else cpu)"},
           {"--level", "LEVEL", "memory level the layers' bytes come from (default dram)"}};
 }
 

@@ -27,7 +27,8 @@ std::map<std::string, DerivedPeak> derived_peaks(const std::map<std::string, std
   const auto lanes = number(ctx, "cuda.fp32_lanes_per_sm");
   const auto sm_khz = number(ctx, "cuda.sm_clock_max_khz");
   if (sms && lanes && sm_khz) {
-    std::snprintf(buf, sizeof(buf), "%g SMs x %g FP32 lanes x 2 FLOP x %g MHz (max SM clock)", *sms, *lanes, *sm_khz / 1e3);
+    std::snprintf(buf, sizeof(buf), "%g SMs x %g FP32 lanes x 2 FLOP x %g MHz (max SM clock)", *sms, *lanes,
+                  *sm_khz / 1e3);
     out["cuda/fp32"] = {*sms * *lanes * 2.0 * *sm_khz * 1e3, buf};
   }
   const auto mem_khz = number(ctx, "cuda.memory_clock_max_khz");

@@ -43,12 +43,31 @@ double time_unit_seconds(const std::string& unit, const std::string& origin) {
 
 // Keys of a Google Benchmark entry that are not user counters.
 bool is_builtin_key(const std::string& key) {
-  static const char* builtin[] = {"name", "family_index", "per_family_instance_index", "run_name", "run_type",
-                                  "repetitions", "repetition_index", "threads", "iterations", "real_time",
-                                  "cpu_time", "time_unit", "aggregate_name", "aggregate_unit", "label",
-                                  "error_occurred", "error_message", "bytes_per_second", "items_per_second",
-                                  "big_o", "rms", "skipped", "skip_message"};
-  return std::find_if(std::begin(builtin), std::end(builtin), [&](const char* b) { return key == b; }) != std::end(builtin);
+  static const char* builtin[] = {"name",
+                                  "family_index",
+                                  "per_family_instance_index",
+                                  "run_name",
+                                  "run_type",
+                                  "repetitions",
+                                  "repetition_index",
+                                  "threads",
+                                  "iterations",
+                                  "real_time",
+                                  "cpu_time",
+                                  "time_unit",
+                                  "aggregate_name",
+                                  "aggregate_unit",
+                                  "label",
+                                  "error_occurred",
+                                  "error_message",
+                                  "bytes_per_second",
+                                  "items_per_second",
+                                  "big_o",
+                                  "rms",
+                                  "skipped",
+                                  "skip_message"};
+  return std::find_if(std::begin(builtin), std::end(builtin), [&](const char* b) { return key == b; }) !=
+         std::end(builtin);
 }
 
 }  // namespace
@@ -88,7 +107,8 @@ ResultsFile parse_results(const std::string& text, const std::string& origin) {
     r.error = b.value("error_occurred", false) || b.value("skipped", false);
     r.error_message = b.value("error_message", b.value("skip_message", std::string()));
     if (!r.error) {
-      if (!b.contains("real_time") || !b["real_time"].is_number()) throw InputError(where + " (" + r.name + "): no real_time");
+      if (!b.contains("real_time") || !b["real_time"].is_number())
+        throw InputError(where + " (" + r.name + "): no real_time");
       const double unit = time_unit_seconds(b.value("time_unit", std::string("ns")), where);
       r.iterations = b.value("iterations", 0.0);
       r.real_time_s = b["real_time"].get<double>() * unit;
@@ -102,7 +122,9 @@ ResultsFile parse_results(const std::string& text, const std::string& origin) {
   return out;
 }
 
-ResultsFile load_results(const std::filesystem::path& path) { return parse_results(read_text_file(path), path.string()); }
+ResultsFile load_results(const std::filesystem::path& path) {
+  return parse_results(read_text_file(path), path.string());
+}
 
 std::optional<BenchmarkName> parse_benchmark_name(const std::string& name) {
   BenchmarkName n;

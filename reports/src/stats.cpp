@@ -12,13 +12,14 @@ namespace {
 void check_sample(const std::vector<double>& v, const char* which) {
   if (v.empty()) throw std::invalid_argument(std::string("Mann-Whitney U test: sample ") + which + " is empty");
   for (double d : v) {
-    if (std::isnan(d)) throw std::invalid_argument(std::string("Mann-Whitney U test: sample ") + which + " holds a NaN");
+    if (std::isnan(d))
+      throw std::invalid_argument(std::string("Mann-Whitney U test: sample ") + which + " holds a NaN");
   }
 }
 
 struct Ranked {
-  double rank_sum_x = 0.0;     // sum of the average ranks of x in the pooled sample
-  double tie_term = 0.0;       // sum over groups of equal values of t^3 - t
+  double rank_sum_x = 0.0;  // sum of the average ranks of x in the pooled sample
+  double tie_term = 0.0;    // sum over groups of equal values of t^3 - t
   bool has_ties = false;
 };
 
@@ -105,7 +106,8 @@ UTestMethod choose_u_test_method(const std::vector<double>& x, const std::vector
   return ties ? UTestMethod::asymptotic : UTestMethod::exact;
 }
 
-UTestResult mann_whitney_u(const std::vector<double>& x, const std::vector<double>& y, std::optional<UTestMethod> method) {
+UTestResult mann_whitney_u(const std::vector<double>& x, const std::vector<double>& y,
+                           std::optional<UTestMethod> method) {
   check_sample(x, "x");
   check_sample(y, "y");
   const double n1 = static_cast<double>(x.size());

@@ -38,7 +38,9 @@ json load(const fs::path& p) {
 TEST(BenchRun, CpuFamiliesWriteCountersAndContext) {
   const auto out = temp_dir() / "cpu.json";
   const std::string filter = "compute/cpu/fp(32|64)/ai:(0.125|64)/|memory/cpu/(read|triad)/bytes:(16384|67108864)/";
-  ASSERT_EQ(run("--benchmark_filter='" + filter + "' --benchmark_min_time=0.01 --dram-factor=1 --benchmark_out=" + out.string()), 0);
+  ASSERT_EQ(run("--benchmark_filter='" + filter +
+                "' --benchmark_min_time=0.01 --dram-factor=1 --benchmark_out=" + out.string()),
+            0);
   ASSERT_TRUE(fs::exists(out));
   EXPECT_FALSE(fs::exists(out.string() + ".partial"));
   const json doc = load(out);
@@ -54,13 +56,15 @@ TEST(BenchRun, CpuFamiliesWriteCountersAndContext) {
     const std::string name = b.at("name");
     names.insert(name);
     EXPECT_FALSE(b.value("error_occurred", false)) << name << ": " << b.value("error_message", "");
-    for (const char* counter : {"flops", "bytes", "ai", "FLOP/s", "B/s"}) EXPECT_TRUE(b.contains(counter)) << name << " " << counter;
+    for (const char* counter : {"flops", "bytes", "ai", "FLOP/s", "B/s"})
+      EXPECT_TRUE(b.contains(counter)) << name << " " << counter;
     const double t = b.at("real_time").get<double>();
     ASSERT_GT(t, 0.0);
     // ai is flops/bytes, and the rates are the per-iteration work over the per-iteration time.
     EXPECT_NEAR(b.at("ai").get<double>(), b.at("flops").get<double>() / b.at("bytes").get<double>(), 1e-9);
     const double seconds = t * (b.at("time_unit") == "ms" ? 1e-3 : b.at("time_unit") == "us" ? 1e-6 : 1e-9);
-    EXPECT_NEAR(b.at("B/s").get<double>(), b.at("bytes").get<double>() / seconds, 0.02 * b.at("B/s").get<double>()) << name;
+    EXPECT_NEAR(b.at("B/s").get<double>(), b.at("bytes").get<double>() / seconds, 0.02 * b.at("B/s").get<double>())
+        << name;
     if (name.rfind("memory/", 0) == 0) {
       EXPECT_EQ(b.at("label").get<std::string>().rfind("level:", 0), 0u) << name;
     }
@@ -83,6 +87,4 @@ TEST(BenchRun, BadInputFailsWithoutWritingAFile) {
   fs::remove_all(out.parent_path());
 }
 
-TEST(BenchRun, HelpDescribesEdgeroofFlags) {
-  EXPECT_EQ(run("--help"), 0);
-}
+TEST(BenchRun, HelpDescribesEdgeroofFlags) { EXPECT_EQ(run("--help"), 0); }

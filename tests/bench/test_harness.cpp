@@ -15,7 +15,7 @@ TEST(Harness, FormatsIntensitiesShortly) {
 TEST(Harness, MemoryLevelFromCapacities) {
   const std::uint64_t caps[3] = {96 << 10, 2 << 20, 32 << 20};
   EXPECT_EQ(memory_level(16 << 10, caps, 3), "l1");
-  EXPECT_EQ(memory_level(48 << 10, caps, 3), "l1");   // half of L1 still counts
+  EXPECT_EQ(memory_level(48 << 10, caps, 3), "l1");  // half of L1 still counts
   EXPECT_EQ(memory_level(64 << 10, caps, 3), "mixed");
   EXPECT_EQ(memory_level(512 << 10, caps, 3), "l2");
   EXPECT_EQ(memory_level(4 << 20, caps, 3), "l3");

@@ -33,12 +33,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::istringstream in{std::string(text)};
   const auto log = parse_tegrastats(in, 0.1);
   require(log.samples.size() == log.time_s.size());
-  for (const auto& [rail, joules] : tegrastats_energy_J(log, 0.05, 1.0e3)) require(joules >= 0.0 && std::isfinite(joules));
+  for (const auto& [rail, joules] : tegrastats_energy_J(log, 0.05, 1.0e3))
+    require(joules >= 0.0 && std::isfinite(joules));
 
   if (const auto v = detail::parse_hwmon_int(text)) {
     // Whatever parses is the number its digits say: printing it back gives the digits again.
     std::string_view digits = text;
-    while (!digits.empty() && (digits.back() == '\n' || digits.back() == ' ' || digits.back() == '\t')) digits.remove_suffix(1);
+    while (!digits.empty() && (digits.back() == '\n' || digits.back() == ' ' || digits.back() == '\t'))
+      digits.remove_suffix(1);
     if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
     std::string_view printed_digits = digits;
     const bool negative = !printed_digits.empty() && printed_digits.front() == '-';

@@ -57,7 +57,8 @@ void windowed(benchmark::State& state) {
   energy.finish();
 }
 
-std::map<std::string, benchmark::BenchmarkReporter::Run> run_with(power::EnergySensor* sensor, const std::string& name) {
+std::map<std::string, benchmark::BenchmarkReporter::Run> run_with(power::EnergySensor* sensor,
+                                                                  const std::string& name) {
   bench::set_energy_sensor(sensor);
   benchmark::ClearRegisteredBenchmarks();
   benchmark::RegisterBenchmark(name.c_str(), windowed)->Iterations(4);
@@ -134,9 +135,10 @@ TEST(BenchCommand, OrinFixtureGivesEnergyCountersAndSensorContext) {
   fs::create_directories(dir);
   const fs::path out = dir / "orin.json";
   const fs::path err = dir / "stderr.txt";
-  const std::string command = std::string(EDGEROOF_BINARY_DIR) + "/bench/edgeroof-bench --root=" + EDGEROOF_TEST_DATA_DIR +
-                              "/power/orin-agx --idle-s=1.2 --min-sensor-updates=100 --benchmark_filter='^memory/cpu/read/bytes:16384/'" +
-                              " --benchmark_min_time=0.01 --benchmark_out=" + out.string() + " >/dev/null 2>" + err.string();
+  const std::string command =
+      std::string(EDGEROOF_BINARY_DIR) + "/bench/edgeroof-bench --root=" + EDGEROOF_TEST_DATA_DIR +
+      "/power/orin-agx --idle-s=1.2 --min-sensor-updates=100 --benchmark_filter='^memory/cpu/read/bytes:16384/'" +
+      " --benchmark_min_time=0.01 --benchmark_out=" + out.string() + " >/dev/null 2>" + err.string();
   ASSERT_EQ(std::system(command.c_str()), 0);
   std::ifstream in(out);
   const auto doc = nlohmann::json::parse(in);
@@ -188,7 +190,10 @@ TEST(TegrastatsCommand, WindowEnergyAndTotalAsJson) {
   const fs::path out = fs::temp_directory_path() / ("edgeroof-tegrastats-" + std::to_string(::getpid()) + ".json");
   const std::string edgeroof = std::string(EDGEROOF_BINARY_DIR) + "/reports/edgeroof tegrastats ";
   const std::string log = std::string(EDGEROOF_TEST_DATA_DIR) + "/power/tegrastats/orin-agx.log";
-  ASSERT_EQ(std::system((edgeroof + log + " --interval-ms 1000 --window busy=0.5:2.5 --format json -o " + out.string()).c_str()), 0);
+  ASSERT_EQ(
+      std::system(
+          (edgeroof + log + " --interval-ms 1000 --window busy=0.5:2.5 --format json -o " + out.string()).c_str()),
+      0);
   std::ifstream in(out);
   const auto doc = nlohmann::json::parse(in);
   fs::remove(out);
@@ -201,7 +206,8 @@ TEST(TegrastatsCommand, WindowEnergyAndTotalAsJson) {
   EXPECT_NEAR(w.at("total_energy_J").get<double>(), 16.85, 1e-12);
   EXPECT_NEAR(w.at("total_power_W").get<double>(), 16.85 / 2.0, 1e-12);
   // A window that ends before it begins is a usage error (exit 2), and nothing is written.
-  const int rc = std::system((edgeroof + log + " --interval-ms 1000 --window 3:2 -o " + out.string() + " 2>/dev/null").c_str());
+  const int rc =
+      std::system((edgeroof + log + " --interval-ms 1000 --window 3:2 -o " + out.string() + " 2>/dev/null").c_str());
   EXPECT_EQ(WEXITSTATUS(rc), 2);
   EXPECT_FALSE(fs::exists(out));
 }

@@ -42,7 +42,8 @@ TEST(NvmlDevice, IdleWindowHasPlausiblePower) {
     GTEST_SKIP() << sensor->unavailable_reason();
   }
   ASSERT_TRUE(sensor->available()) << sensor->unavailable_reason();
-  std::printf("nvml: rail %s in %s, update period %s\n", sensor->rails()[0].name.c_str(), sensor->rails()[0].unit.c_str(),
+  std::printf("nvml: rail %s in %s, update period %s\n", sensor->rails()[0].name.c_str(),
+              sensor->rails()[0].unit.c_str(),
               sensor->update_period_s() ? std::to_string(*sensor->update_period_s()).c_str() : "unknown");
   sensor->start();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -58,10 +59,11 @@ TEST(NvmlDevice, ComputeAndMemoryBenchmarksReportEnergy) {
   if (!power::make_nvml_sensor({})->available()) GTEST_SKIP() << "no NVML";
   namespace fs = std::filesystem;
   const fs::path out = fs::temp_directory_path() / ("edgeroof-nvml-" + std::to_string(::getpid()) + ".json");
-  const std::string command = std::string(EDGEROOF_BINARY_DIR) +
-                              "/bench/edgeroof-bench --sensor=nvml --idle-s=2 --benchmark_filter='^(compute/cuda/fp32/ai:64|"
-                              "memory/cuda/triad/bytes:[0-9]{9,})/' --benchmark_out=" +
-                              out.string();
+  const std::string command =
+      std::string(EDGEROOF_BINARY_DIR) +
+      "/bench/edgeroof-bench --sensor=nvml --idle-s=2 --benchmark_filter='^(compute/cuda/fp32/ai:64|"
+      "memory/cuda/triad/bytes:[0-9]{9,})/' --benchmark_out=" +
+      out.string();
   ASSERT_EQ(std::system(command.c_str()), 0);
   std::ifstream in(out);
   const auto doc = nlohmann::json::parse(in);
@@ -70,7 +72,8 @@ TEST(NvmlDevice, ComputeAndMemoryBenchmarksReportEnergy) {
   ASSERT_EQ(ctx.at("sensor.name"), "nvml");
   const double idle_W = std::stod(ctx.at("idle_power_W").get<std::string>());
   std::printf("idle_power_W %.3f (stddev %s), sensor.period_s %s\n", idle_W,
-              ctx.value("idle_power_W.stddev", std::string("-")).c_str(), ctx.value("sensor.period_s", std::string("-")).c_str());
+              ctx.value("idle_power_W.stddev", std::string("-")).c_str(),
+              ctx.value("sensor.period_s", std::string("-")).c_str());
   const auto limit = power_limit_W();
   ASSERT_FALSE(doc.at("benchmarks").empty());
   bool compute = false, memory = false;

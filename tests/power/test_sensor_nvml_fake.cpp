@@ -26,9 +26,12 @@ int nvmlInit_v2() { return mode_is("no-driver") ? driver_not_loaded : success; }
 int nvmlShutdown() { return success; }
 const char* nvmlErrorString(int rc) {
   switch (rc) {
-  case not_supported: return "Not Supported";
-  case driver_not_loaded: return "Driver Not Loaded";
-  default: return "Unknown Error";
+  case not_supported:
+    return "Not Supported";
+  case driver_not_loaded:
+    return "Driver Not Loaded";
+  default:
+    return "Unknown Error";
   }
 }
 int nvmlDeviceGetHandleByIndex_v2(unsigned index, void** device) {

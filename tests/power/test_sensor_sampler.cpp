@@ -15,7 +15,8 @@ using namespace edgeroof::power::detail;
 namespace {
 
 // Integrates `power(t)` sampled every `dt_s` over [0, end_s] with the trapezoid integrator.
-template <class Trace> double integrate(Trace power, double end_s, double dt_s) {
+template <class Trace>
+double integrate(Trace power, double end_s, double dt_s) {
   TrapezoidIntegrator integ(1);
   const long steps = std::lround(end_s / dt_s);
   for (long i = 0; i <= steps; ++i) {
@@ -124,7 +125,8 @@ TEST(Sampler, ManyShortWindowsOnOneParkedThread) {
   // Windows opened and closed in quick succession (a benchmark's estimation runs) reuse the
   // thread; each window's energy covers only its own readings. 2 W constant: 2 J per second.
   FakeClock fake(1e-3);
-  PowerWindow window(1, [](std::vector<double>& p) { p[0] = 2.0; }, 0.0001, fake.clock());
+  PowerWindow window(
+      1, [](std::vector<double>& p) { p[0] = 2.0; }, 0.0001, fake.clock());
   for (int i = 0; i < 200; ++i) {
     window.start();
     if (i % 2 == 0) std::this_thread::sleep_for(std::chrono::microseconds(300));
@@ -161,8 +163,8 @@ TEST(Sampler, AReadingThatFailsInTheThreadIsReportedByStop) {
 TEST(Sampler, CounterWindowSumsDeltasInJoules) {
   FakeClock fake(0.01);
   std::atomic<std::uint64_t> counter_mJ{5000};
-  CounterWindow window({0}, 1e-3, [&](std::vector<std::uint64_t>& raw) { raw[0] = counter_mJ.load(); }, 0.001,
-                       fake.clock());
+  CounterWindow window(
+      {0}, 1e-3, [&](std::vector<std::uint64_t>& raw) { raw[0] = counter_mJ.load(); }, 0.001, fake.clock());
   window.start();
   counter_mJ = 7500;
   std::this_thread::sleep_for(std::chrono::milliseconds(5));

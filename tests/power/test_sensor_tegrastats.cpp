@@ -78,7 +78,8 @@ TEST(Tegrastats, EnergyOverWindowsByTheTrapezoidRule) {
 }
 
 TEST(Tegrastats, GarbageIsSkippedNotFatal) {
-  const auto s = parse_tegrastats_line("VDD_IN 12x/3mW CPU [ GR3D_FREQ %@ RAM /MB VDD_X -1mW/-1mW tj@C 99-99-9999 25:61:61");
+  const auto s =
+      parse_tegrastats_line("VDD_IN 12x/3mW CPU [ GR3D_FREQ %@ RAM /MB VDD_X -1mW/-1mW tj@C 99-99-9999 25:61:61");
   EXPECT_TRUE(s.rail_mW.empty());
   EXPECT_TRUE(s.freq_mhz.empty());
   EXPECT_FALSE(s.timestamp_s.has_value());

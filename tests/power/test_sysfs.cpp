@@ -98,7 +98,9 @@ TEST_F(FakeRoot, CurrentClocksFromJetsonLayout) {
 TEST_F(FakeRoot, L4tReleaseFromNvTegraRelease) {
   Root root(m_dir);
   EXPECT_FALSE(read_l4t_release(root).has_value());
-  put("/etc/nv_tegra_release", "# R35 (release), REVISION: 4.1, GCID: 33958178, BOARD: t186ref, EABI: aarch64, DATE: Tue Aug  1 19:57:35 UTC 2023\n");
+  put("/etc/nv_tegra_release",
+      "# R35 (release), REVISION: 4.1, GCID: 33958178, BOARD: t186ref, EABI: aarch64, DATE: Tue Aug  1 19:57:35 UTC "
+      "2023\n");
   EXPECT_EQ(read_l4t_release(root), "R35.4.1");
 }
 

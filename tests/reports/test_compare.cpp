@@ -69,7 +69,8 @@ std::string number(double v) {
 // of each benchmark, then its mean, median and stddev aggregates. Noise is +-2%.
 std::string gb_json(const RunSpec& run) {
   Noise noise(run.seed);
-  std::string out = R"({"context": {"date": "2026-11-27T07:00:00+00:00", "host_name": "ci", "executable": "edgeroof-bench",
+  std::string out =
+      R"({"context": {"date": "2026-11-27T07:00:00+00:00", "host_name": "ci", "executable": "edgeroof-bench",
   "num_cpus": 2, "mhz_per_cpu": 2000, "cpu_scaling_enabled": false, "library_build_type": "release",
   "device.name": "Test CPU", "json_schema_version": 1},
   "benchmarks": [)";
@@ -98,17 +99,22 @@ std::string gb_json(const RunSpec& run) {
       out += R"(  {"name": ")" + name + R"(", "family_index": )" + std::to_string(family) +
              R"(, "per_family_instance_index": 0, "run_name": ")" + b.name + R"(", "run_type": ")" + type +
              R"(", "repetitions": )" + std::to_string(run.repetitions) + R"(, "threads": 1)";
-      if (type == "iteration") out += R"(, "repetition_index": )" + std::to_string(index) + R"(, "iterations": 10)";
-      else out += R"(, "aggregate_name": ")" + aggregate + R"(", "aggregate_unit": "time", "iterations": )" + std::to_string(run.repetitions);
-      out += R"(, "real_time": )" + number(pick(series["real_time"])) + R"(, "cpu_time": )" + number(pick(series["cpu_time"])) +
-             R"(, "time_unit": "ms", "flops": )" + number(b.flops) + R"(, "bytes": )" + number(b.bytes);
+      if (type == "iteration")
+        out += R"(, "repetition_index": )" + std::to_string(index) + R"(, "iterations": 10)";
+      else
+        out += R"(, "aggregate_name": ")" + aggregate + R"(", "aggregate_unit": "time", "iterations": )" +
+               std::to_string(run.repetitions);
+      out += R"(, "real_time": )" + number(pick(series["real_time"])) + R"(, "cpu_time": )" +
+             number(pick(series["cpu_time"])) + R"(, "time_unit": "ms", "flops": )" + number(b.flops) +
+             R"(, "bytes": )" + number(b.bytes);
       for (const char* c : {"FLOP/s", "B/s", "energy_J", "power_W"}) {
         if (series.count(c)) out += std::string(R"(, ")") + c + R"(": )" + number(pick(series[c]));
       }
       out += "}";
     };
     if (!run.aggregates_only) {
-      for (int r = 0; r < run.repetitions; ++r) entry(b.name, "iteration", "", r, [r](const std::vector<double>& v) { return v[r]; });
+      for (int r = 0; r < run.repetitions; ++r)
+        entry(b.name, "iteration", "", r, [r](const std::vector<double>& v) { return v[r]; });
     }
     if (run.repetitions > 1) {
       auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / v.size(); };
@@ -227,7 +233,8 @@ std::string three_reps(const std::string& name, double a, double b, double c) {
   for (int i = 0; i < 3; ++i) {
     out += std::string(i ? "," : "") + R"({"name": ")" + name + R"(", "run_name": ")" + name +
            R"(", "run_type": "iteration", "repetitions": 3, "repetition_index": )" + std::to_string(i) +
-           R"(, "iterations": 100, "real_time": )" + number(v[i]) + R"(, "cpu_time": )" + number(v[i]) + R"(, "time_unit": "ns"})";
+           R"(, "iterations": 100, "real_time": )" + number(v[i]) + R"(, "cpu_time": )" + number(v[i]) +
+           R"(, "time_unit": "ns"})";
   }
   return out + "]}";
 }

@@ -49,14 +49,17 @@ TEST(UStatisticCounts, UnequalSizesSumToBinomial) {
 
 TEST(UStatisticCounts, MatchBruteForceEnumeration) {
   // Every placement of m first-sample values among m + n ordered positions, U counted directly.
-  for (const auto& [m, n] : std::vector<std::pair<std::size_t, std::size_t>>{{1, 1}, {2, 3}, {3, 5}, {4, 4}, {5, 6}, {1, 8}}) {
+  for (const auto& [m, n] :
+       std::vector<std::pair<std::size_t, std::size_t>>{{1, 1}, {2, 3}, {3, 5}, {4, 4}, {5, 6}, {1, 8}}) {
     std::vector<double> expected(m * n + 1, 0.0);
     for (unsigned mask = 0; mask < (1u << (m + n)); ++mask) {
       if (static_cast<std::size_t>(__builtin_popcount(mask)) != m) continue;
       std::size_t u = 0, second_seen = 0;
       for (std::size_t pos = 0; pos < m + n; ++pos) {
-        if (mask & (1u << pos)) u += second_seen;
-        else ++second_seen;
+        if (mask & (1u << pos))
+          u += second_seen;
+        else
+          ++second_seen;
       }
       expected[u] += 1.0;
     }

@@ -22,14 +22,14 @@ public:
 using Shape = std::vector<std::int64_t>;
 
 struct LayerCost {
-  std::string name;    // "layer3.0.conv2", "layer3.0.conv2/bwd_filter" for training phases
-  std::string op;      // "conv2d", "linear", "attention", "relu", ...
-  std::string phase;   // "forward", "backward_data", "backward_weights", "optimizer"
+  std::string name;   // "layer3.0.conv2", "layer3.0.conv2/bwd_filter" for training phases
+  std::string op;     // "conv2d", "linear", "attention", "relu", ...
+  std::string phase;  // "forward", "backward_data", "backward_weights", "optimizer"
   std::vector<Shape> inputs;
   std::vector<Shape> outputs;
-  double flops = 0.0;  // 1 multiply-add = 2 FLOP
-  double bytes = 0.0;  // DRAM traffic: inputs, weights and outputs, no reuse between layers
-  std::string dtype;   // "fp32", "fp16", "bf16", "int8"
+  double flops = 0.0;      // 1 multiply-add = 2 FLOP
+  double bytes = 0.0;      // DRAM traffic: inputs, weights and outputs, no reuse between layers
+  std::string dtype;       // "fp32", "fp16", "bf16", "int8"
   bool tensor_op = false;  // GEMM-like (conv, matmul, attention): may run on tensor cores
   // What the shapes do not say, for building the layer's kernel: conv2d has "kernel" [r, s],
   // "stride" [sh, sw], "padding" [ph, pw], "dilation" [dh, dw], "groups" [g], "bias" [0|1];

@@ -96,9 +96,7 @@ public:
 
   [[nodiscard]] std::size_t elements() const { return m_elements; }
   [[nodiscard]] Dtype dtype() const { return m_dtype; }
-  [[nodiscard]] std::size_t bytes_per_pass() const {
-    return m_elements * compute_bytes_per_element(m_dtype);
-  }
+  [[nodiscard]] std::size_t bytes_per_pass() const { return m_elements * compute_bytes_per_element(m_dtype); }
 
 private:
   ThreadPool& m_pool;

@@ -9,7 +9,8 @@
 namespace edgeroof::kernels::cuda::detail {
 
 inline void check_cublas(cublasStatus_t rc, const char* call, const char* file, int line) {
-  if (rc != CUBLAS_STATUS_SUCCESS) throw_error("cuBLAS", static_cast<int>(rc), cublasGetStatusString(rc), call, file, line);
+  if (rc != CUBLAS_STATUS_SUCCESS)
+    throw_error("cuBLAS", static_cast<int>(rc), cublasGetStatusString(rc), call, file, line);
 }
 
 }  // namespace edgeroof::kernels::cuda::detail

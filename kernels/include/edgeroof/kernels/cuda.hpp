@@ -30,13 +30,13 @@ struct DeviceInfo {
   int cc_major = 0;
   int cc_minor = 0;
   int sm_count = 0;
-  int fp32_lanes_per_sm = 0;         // FP32 FMA lanes per SM for this compute capability; 0 if unknown
+  int fp32_lanes_per_sm = 0;  // FP32 FMA lanes per SM for this compute capability; 0 if unknown
   std::int64_t l2_bytes = 0;
   std::int64_t global_bytes = 0;
-  std::int64_t sm_clock_khz = 0;     // maximum SM clock the runtime reports
-  std::int64_t memory_clock_khz = 0; // 0 where the runtime does not report it
+  std::int64_t sm_clock_khz = 0;      // maximum SM clock the runtime reports
+  std::int64_t memory_clock_khz = 0;  // 0 where the runtime does not report it
   int memory_bus_bits = 0;
-  bool integrated = false;           // shares DRAM with the CPU (Jetson)
+  bool integrated = false;  // shares DRAM with the CPU (Jetson)
   int runtime_version = 0;
   int driver_version = 0;
   int cublas_version = 0;
@@ -57,7 +57,8 @@ struct DeviceInfo {
 
 namespace edgeroof::kernels::cuda {
 namespace detail {
-[[noreturn]] void throw_error(const char* library, int code, const char* message, const char* call, const char* file, int line);
+[[noreturn]] void throw_error(const char* library, int code, const char* message, const char* call, const char* file,
+                              int line);
 inline void check(cudaError_t rc, const char* call, const char* file, int line) {
   if (rc != cudaSuccess) throw_error("CUDA", static_cast<int>(rc), cudaGetErrorString(rc), call, file, line);
 }
@@ -115,8 +116,12 @@ public:
   [[nodiscard]] std::size_t working_set_bytes() const {
     return m_elements * sizeof(double) * static_cast<std::size_t>(traffic_of(m_kernel).arrays);
   }
-  [[nodiscard]] std::size_t bytes_per_pass() const { return m_elements * memory_bytes_per_element(m_kernel, Dtype::fp64); }
-  [[nodiscard]] std::size_t flops_per_pass() const { return m_elements * static_cast<std::size_t>(traffic_of(m_kernel).flops); }
+  [[nodiscard]] std::size_t bytes_per_pass() const {
+    return m_elements * memory_bytes_per_element(m_kernel, Dtype::fp64);
+  }
+  [[nodiscard]] std::size_t flops_per_pass() const {
+    return m_elements * static_cast<std::size_t>(traffic_of(m_kernel).flops);
+  }
 
 private:
   MemoryKernel m_kernel;

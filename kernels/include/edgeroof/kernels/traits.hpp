@@ -16,9 +16,12 @@ enum class Dtype { fp16, fp32, fp64 };
 
 [[nodiscard]] constexpr std::size_t size_of(Dtype d) {
   switch (d) {
-  case Dtype::fp16: return 2;
-  case Dtype::fp32: return 4;
-  case Dtype::fp64: return 8;
+  case Dtype::fp16:
+    return 2;
+  case Dtype::fp32:
+    return 4;
+  case Dtype::fp64:
+    return 8;
   }
   return 0;
 }
@@ -34,8 +37,7 @@ enum class Dtype { fp16, fp32, fp64 };
 [[nodiscard]] constexpr std::size_t compute_bytes_per_element(Dtype d) { return 2 * size_of(d); }
 
 // The FLOP counts the kernels are compiled for (one template instance each).
-inline constexpr std::array<int, 13> compute_flop_counts = {1,   2,   4,   8,    16,   32,  64,
-                                                            128, 256, 512, 1024, 2048, 4096};
+inline constexpr std::array<int, 13> compute_flop_counts = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
 
 // Arithmetic intensities swept by default: 1/8 ... 256 FLOP/byte, powers of two.
 [[nodiscard]] std::vector<double> default_intensities();
@@ -46,7 +48,8 @@ inline constexpr std::array<int, 13> compute_flop_counts = {1,   2,   4,   8,   
 
 // The recurrence's constants: x <- x * a (one FLOP) or x <- x * a + b (FMA). |a| < 1 keeps the
 // values bounded and away from denormals for any number of steps.
-template <class T> struct ComputeParams {
+template <class T>
+struct ComputeParams {
   T a;
   T b;
 };
@@ -57,9 +60,7 @@ template <class T> struct ComputeParams {
 [[nodiscard]] double compute_expected(double x0, int flops_per_element, std::uint64_t passes);
 
 // Initial value of element i: distinct values so that no two FMA chains start alike.
-[[nodiscard]] inline double compute_initial(std::size_t i) {
-  return 0.5 + static_cast<double>(i % 1024) / 1024.0;
-}
+[[nodiscard]] inline double compute_initial(std::size_t i) { return 0.5 + static_cast<double>(i % 1024) / 1024.0; }
 
 // ---- memory kernels --------------------------------------------------------------------------
 // STREAM convention: only the explicit traffic counts (a store's write-allocate read does not).
@@ -67,24 +68,28 @@ template <class T> struct ComputeParams {
 enum class MemoryKernel { read, write, copy, triad };
 
 struct MemoryTraffic {
-  int arrays;         // arrays in the working set
-  int reads;          // words read per element
-  int writes;         // words written per element
-  int flops;          // FLOPs per element
+  int arrays;  // arrays in the working set
+  int reads;   // words read per element
+  int writes;  // words written per element
+  int flops;   // FLOPs per element
 };
 
 [[nodiscard]] constexpr MemoryTraffic traffic_of(MemoryKernel k) {
   switch (k) {
-  case MemoryKernel::read: return {1, 1, 0, 1};   // s += a[i]
-  case MemoryKernel::write: return {1, 0, 1, 0};  // a[i] = s
-  case MemoryKernel::copy: return {2, 1, 1, 0};   // b[i] = a[i]
-  case MemoryKernel::triad: return {3, 2, 1, 2};  // a[i] = b[i] + s * c[i]
+  case MemoryKernel::read:
+    return {1, 1, 0, 1};  // s += a[i]
+  case MemoryKernel::write:
+    return {1, 0, 1, 0};  // a[i] = s
+  case MemoryKernel::copy:
+    return {2, 1, 1, 0};  // b[i] = a[i]
+  case MemoryKernel::triad:
+    return {3, 2, 1, 2};  // a[i] = b[i] + s * c[i]
   }
   return {0, 0, 0, 0};
 }
 
-inline constexpr std::array<MemoryKernel, 4> memory_kernels = {
-    MemoryKernel::read, MemoryKernel::write, MemoryKernel::copy, MemoryKernel::triad};
+inline constexpr std::array<MemoryKernel, 4> memory_kernels = {MemoryKernel::read, MemoryKernel::write,
+                                                               MemoryKernel::copy, MemoryKernel::triad};
 
 [[nodiscard]] std::string_view name_of(MemoryKernel k);
 

@@ -29,10 +29,10 @@ struct HwmonDevice {
 // One channel of a device that measures something.
 struct Ina3221Channel {
   Rail rail;
-  std::string power_path;    // power<N>_input (uW) or, IIO, in_power<N>_input (mW), where present
+  std::string power_path;       // power<N>_input (uW) or, IIO, in_power<N>_input (mW), where present
   double power_scale_W = 1e-6;  // watts per unit of power_path
-  std::string voltage_path;  // in<N>_input / in_voltage<N>_input, mV
-  std::string current_path;  // curr<N>_input / in_current<N>_input, mA
+  std::string voltage_path;     // in<N>_input / in_voltage<N>_input, mV
+  std::string current_path;     // curr<N>_input / in_current<N>_input, mA
 };
 
 // The measuring channels of one device: labelled, not "NC", not disabled (in<N>_enable = 0).

@@ -38,7 +38,8 @@ private:
 // counter never wraps, so going backwards is an error (the device was reset).
 class CounterAccumulator {
 public:
-  explicit CounterAccumulator(std::vector<std::uint64_t> ranges) : m_ranges(std::move(ranges)), m_sum(m_ranges.size(), 0) {}
+  explicit CounterAccumulator(std::vector<std::uint64_t> ranges)
+      : m_ranges(std::move(ranges)), m_sum(m_ranges.size(), 0) {}
   // Throws SensorError when a counter without a range went backwards.
   void add(const std::vector<std::uint64_t>& raw);
   [[nodiscard]] const std::vector<std::uint64_t>& sum() const { return m_sum; }
@@ -78,12 +79,12 @@ private:
   std::thread m_thread;
   std::mutex m_mutex;
   std::condition_variable m_cv;
-  bool m_open = false;          // a window is open: the thread ticks
-  bool m_ticking = false;       // the thread is inside a tick
-  bool m_quit = false;          // the destructor wants the thread to end
-  unsigned long m_window = 0;   // counts start()s, so a quick stop()/start() restarts the period
-  std::exception_ptr m_error;   // a tick's failure on the thread, until stop() reports it
-  double m_last_tick_s = 0.0;   // timestamp of the thread's last tick in this window
+  bool m_open = false;         // a window is open: the thread ticks
+  bool m_ticking = false;      // the thread is inside a tick
+  bool m_quit = false;         // the destructor wants the thread to end
+  unsigned long m_window = 0;  // counts start()s, so a quick stop()/start() restarts the period
+  std::exception_ptr m_error;  // a tick's failure on the thread, until stop() reports it
+  double m_last_tick_s = 0.0;  // timestamp of the thread's last tick in this window
 };
 
 // A window over a sensor that gives power: samples every period, trapezoid rule.

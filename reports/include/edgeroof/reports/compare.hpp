@@ -21,9 +21,9 @@ enum class Verdict { same, faster, slower, better, worse };
 [[nodiscard]] const char* to_string(Verdict verdict);
 
 struct CompareOptions {
-  double threshold = 0.05;     // relative change that counts, as a fraction
-  double alpha = 0.05;         // significance level of the U test
-  std::string filter;          // ECMAScript regex searched in run names; empty = all
+  double threshold = 0.05;  // relative change that counts, as a fraction
+  double alpha = 0.05;      // significance level of the U test
+  std::string filter;       // ECMAScript regex searched in run names; empty = all
 };
 
 // Google Benchmark needs two repetitions for a test and recommends nine (compare.py's limits).
@@ -31,11 +31,11 @@ inline constexpr std::size_t min_repetitions_for_test = 2;
 inline constexpr std::size_t recommended_repetitions = 9;
 
 struct MetricComparison {
-  std::string name;    // benchmark run name
-  std::string metric;  // real_time, cpu_time (seconds), FLOP/s, B/s, energy_J, power_W
+  std::string name;        // benchmark run name
+  std::string metric;      // real_time, cpu_time (seconds), FLOP/s, B/s, energy_J, power_W
   double old_value = 0.0;  // mean over repetitions
   double new_value = 0.0;
-  double change = 0.0;     // relative, see relative_change()
+  double change = 0.0;           // relative, see relative_change()
   std::optional<double> pvalue;  // none with fewer than two repetitions on a side
   std::size_t old_repetitions = 0;
   std::size_t new_repetitions = 0;
@@ -47,8 +47,8 @@ struct MetricComparison {
 // A benchmark that cannot be paired: present (or successful) in one file only.
 struct Unpaired {
   std::string name;
-  std::string side;    // "old" or "new": where it is present and ran
-  std::string reason;  // "only in old", "failed in new: <message>", ...
+  std::string side;         // "old" or "new": where it is present and ran
+  std::string reason;       // "only in old", "failed in new: <message>", ...
   bool regression = false;  // it ran before and fails now
 };
 

@@ -24,8 +24,8 @@ struct BenchmarkRecord {
   std::string aggregate_name;  // "mean", "median", ... for aggregates
   int repetition_index = 0;
   double iterations = 0.0;
-  double real_time_s = 0.0;    // per iteration
-  double cpu_time_s = 0.0;     // per iteration
+  double real_time_s = 0.0;  // per iteration
+  double cpu_time_s = 0.0;   // per iteration
   std::map<std::string, double> counters;
   std::string label;
   bool error = false;
