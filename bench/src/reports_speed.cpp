@@ -55,10 +55,8 @@ const std::vector<std::string>& texts() {
 }
 
 std::vector<reports::ResultsFile> parse_all() {
-  std::vector<reports::ResultsFile> files;
-  files.reserve(texts().size());
-  for (const auto& t : texts()) files.push_back(reports::parse_results(t, "grid.json"));
-  return files;
+  static const std::vector<std::string> origins(texts().size(), "grid.json");
+  return reports::parse_results(texts(), origins);
 }
 
 const std::vector<reports::ResultsFile>& parsed() {

@@ -81,9 +81,7 @@ std::vector<reports::ResultsFile> load_results_paths(const std::vector<std::stri
       files.emplace_back(p);
     }
   }
-  std::vector<reports::ResultsFile> out;
-  for (const auto& f : files) out.push_back(reports::load_results(f));
-  return out;
+  return reports::load_results(files);
 }
 
 }  // namespace edgeroof::cli

@@ -3,8 +3,13 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <stdexcept>
+#include <thread>
 
 namespace edgeroof::reports {
 
@@ -124,6 +129,49 @@ ResultsFile parse_results(const std::string& text, const std::string& origin) {
 
 ResultsFile load_results(const std::filesystem::path& path) {
   return parse_results(read_text_file(path), path.string());
+}
+
+namespace {
+
+// Runs make(i) for i in [0, n) on one thread per core and returns the results in order; the
+// exception of the lowest failing index is rethrown.
+template <class T, class Make>
+std::vector<T> in_parallel(std::size_t n, Make make) {
+  std::vector<std::optional<T>> slots(n);
+  std::vector<std::exception_ptr> errors(n);
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i = next++; i < n; i = next++) {
+      try {
+        slots[i] = make(i);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  const std::size_t threads = std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), n);
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  std::vector<T> out;
+  out.reserve(n);
+  for (auto& s : slots) out.push_back(std::move(*s));
+  return out;
+}
+
+}  // namespace
+
+std::vector<ResultsFile> load_results(const std::vector<std::filesystem::path>& paths) {
+  return in_parallel<ResultsFile>(paths.size(), [&](std::size_t i) { return load_results(paths[i]); });
+}
+
+std::vector<ResultsFile> parse_results(const std::vector<std::string>& texts, const std::vector<std::string>& origins) {
+  if (texts.size() != origins.size()) throw std::invalid_argument("parse_results: one origin per text");
+  return in_parallel<ResultsFile>(texts.size(), [&](std::size_t i) { return parse_results(texts[i], origins[i]); });
 }
 
 std::optional<BenchmarkName> parse_benchmark_name(const std::string& name) {

@@ -111,3 +111,26 @@ TEST(Fit, JsonRoundTrips) {
   EXPECT_EQ(back.modes[0].bandwidth_bytes_per_s.at("cpu/dram").source, "memory/cpu/triad/bytes:536870912");
   EXPECT_THROW((void)rooflines_from_json(nlohmann::json::parse(R"({"modes": [{"name": "x"}]})"), "r.json"), InputError);
 }
+
+TEST(Results, ManyFilesKeepTheirOrderAndTheFirstErrorWins) {
+  std::vector<std::string> texts, origins;
+  for (int i = 0; i < 40; ++i) {
+    texts.push_back(results_json(1e9 * (i + 1), 1e9, "m" + std::to_string(i)));
+    origins.push_back("f" + std::to_string(i) + ".json");
+  }
+  const auto files = parse_results(texts, origins);
+  ASSERT_EQ(files.size(), 40u);
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(files[static_cast<std::size_t>(i)].path, origins[static_cast<std::size_t>(i)]);
+    EXPECT_EQ(files[static_cast<std::size_t>(i)].context_value("power_mode.key"), "m" + std::to_string(i));
+  }
+  texts[29] = "{";
+  texts[7] = "{\"benchmarks\": 3}";
+  try {
+    (void)parse_results(texts, origins);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("f7.json:", 0), 0u) << e.what();
+  }
+  EXPECT_THROW((void)parse_results(texts, {"one"}), std::invalid_argument);
+}

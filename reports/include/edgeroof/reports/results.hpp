@@ -47,6 +47,13 @@ struct ResultsFile {
 // Parses results already in memory; `origin` names them in errors.
 [[nodiscard]] ResultsFile parse_results(const std::string& text, const std::string& origin);
 
+// Many results files, parsed concurrently (one thread per core): a sweep leaves thousands. The
+// results keep the given order; when files are bad, the error of the first of them is thrown.
+[[nodiscard]] std::vector<ResultsFile> load_results(const std::vector<std::filesystem::path>& paths);
+// The same for texts already in memory, named by `origins` (same length).
+[[nodiscard]] std::vector<ResultsFile> parse_results(const std::vector<std::string>& texts,
+                                                     const std::vector<std::string>& origins);
+
 // Reads a JSON document with one clear error line on failure. Throws InputError.
 [[nodiscard]] std::string read_text_file(const std::filesystem::path& path);
 
