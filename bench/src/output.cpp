@@ -1,6 +1,7 @@
 #include "output.hpp"
 
 #include "edgeroof/power/sysfs.hpp"
+#include "edgeroof/reports/results.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -55,7 +56,8 @@ Output::Output(std::vector<char*>& args) {
 }
 
 Output::~Output() {
-  if (!m_partial.empty()) ::unlink(m_partial.c_str());  // still there only when finish() did not run
+  // Still there only when finish() did not complete; an unreadable one is kept for the user.
+  if (!m_partial.empty() && !m_keep_partial) ::unlink(m_partial.c_str());
   g_partial[0] = '\0';
 }
 
@@ -68,7 +70,14 @@ void Output::finish(const std::map<std::string, std::string>& context) {
   if (!m_json) {
     power::atomic_write(m_final, text.str());
   } else {
-    nlohmann::json doc = nlohmann::json::parse(text.str());
+    nlohmann::json doc;
+    try {
+      doc = nlohmann::json::parse(reports::non_finite_to_null(text.str()));
+    } catch (const nlohmann::json::parse_error& e) {
+      m_keep_partial = true;  // the measurements are worth more than the format: keep them
+      throw std::runtime_error("cannot read Google Benchmark's results (" + std::string(e.what()) +
+                               "); the raw results are kept in " + m_partial);
+    }
     for (const auto& [key, value] : context) doc["context"][key] = value;
     for (auto& b : doc["benchmarks"]) {
       for (const char* key : {"name", "run_name"}) {

@@ -32,6 +32,7 @@ private:
   std::string m_partial;
   std::string m_arg;  // storage for the rewritten argument
   bool m_json = true;
+  bool m_keep_partial = false;
 };
 
 }  // namespace edgeroof::bench

@@ -77,10 +77,54 @@ bool is_builtin_key(const std::string& key) {
 
 }  // namespace
 
+std::string non_finite_to_null(const std::string& text) {
+  static const char* tokens[] = {"-Infinity", "Infinity", "-NaN", "NaN", "-nan", "nan", "-inf", "inf"};
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) {
+        out += text[i + 1];
+        i += 2;
+        continue;
+      }
+      if (c == '"') in_string = false;
+      ++i;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out += c;
+      ++i;
+      continue;
+    }
+    bool replaced = false;
+    if (c == '-' || c == 'N' || c == 'n' || c == 'I' || c == 'i') {
+      for (const char* t : tokens) {
+        const std::size_t n = std::char_traits<char>::length(t);
+        if (text.compare(i, n, t) == 0) {
+          out += "null";
+          i += n;
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) {
+      out += c;
+      ++i;
+    }
+  }
+  return out;
+}
+
 ResultsFile parse_results(const std::string& text, const std::string& origin) {
   json doc;
   try {
-    doc = json::parse(text);
+    doc = json::parse(non_finite_to_null(text));
   } catch (const json::parse_error& e) {
     throw InputError(origin + ": not valid JSON (" + std::string(e.what()) + ")");
   }

@@ -77,6 +77,23 @@ TEST(BenchRun, CpuFamiliesWriteCountersAndContext) {
   fs::remove_all(out.parent_path());
 }
 
+TEST(BenchRun, RepetitionsWithNonFiniteStatisticsAreWritten) {
+  // With repetitions Google Benchmark adds stddev and cv aggregates; a cv of an all-zero counter
+  // is written as a bare NaN, which must not cost the run its results.
+  const auto out = temp_dir() / "reps.json";
+  ASSERT_EQ(run("--sensor=none --idle-s=0 --benchmark_filter='memory/cpu/write/bytes:16384/' --benchmark_repetitions=3 "
+                "--benchmark_min_time=0.01 --benchmark_out=" +
+                out.string()),
+            0);
+  const json doc = load(out);
+  std::set<std::string> names;
+  for (const auto& b : doc.at("benchmarks")) names.insert(b.at("name").get<std::string>());
+  EXPECT_TRUE(names.count("memory/cpu/write/bytes:16384"));
+  EXPECT_TRUE(names.count("memory/cpu/write/bytes:16384_mean"));
+  EXPECT_TRUE(names.count("memory/cpu/write/bytes:16384_cv"));
+  fs::remove_all(out.parent_path());
+}
+
 TEST(BenchRun, BadInputFailsWithoutWritingAFile) {
   const auto out = temp_dir() / "bad.json";
   EXPECT_NE(run("--no-such-flag --benchmark_out=" + out.string()), 0);

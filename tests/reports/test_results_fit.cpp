@@ -134,3 +134,16 @@ TEST(Results, ManyFilesKeepTheirOrderAndTheFirstErrorWins) {
   }
   EXPECT_THROW((void)parse_results(texts, {"one"}), std::invalid_argument);
 }
+
+TEST(Results, NonFiniteStatisticsReadAsNull) {
+  // Google Benchmark writes the cv of an all-zero counter as a bare NaN, which JSON does not allow.
+  EXPECT_EQ(non_finite_to_null(R"({"a": NaN, "b": -nan, "c": inf, "d": -Infinity, "e": "NaN inf", "f": -1.5})"),
+            R"({"a": null, "b": null, "c": null, "d": null, "e": "NaN inf", "f": -1.5})");
+  EXPECT_EQ(non_finite_to_null(R"({"s": "a\"NaN", "n": null, "t": true})"), R"({"s": "a\"NaN", "n": null, "t": true})");
+  const auto f = parse_results(R"({"benchmarks": [{"name": "compute/cpu/fp32/ai:1_cv", "run_type": "aggregate",
+      "aggregate_name": "cv", "real_time": 0.01, "time_unit": "ns", "FLOP/s": NaN, "bytes": 0}]})",
+                               "cv.json");
+  ASSERT_EQ(f.benchmarks.size(), 1u);
+  EXPECT_FALSE(f.benchmarks[0].counter("FLOP/s").has_value());  // absent, not a made-up number
+  EXPECT_EQ(f.benchmarks[0].counter("bytes"), 0.0);
+}

@@ -54,6 +54,11 @@ struct ResultsFile {
 [[nodiscard]] std::vector<ResultsFile> parse_results(const std::vector<std::string>& texts,
                                                      const std::vector<std::string>& origins);
 
+// Google Benchmark writes non-finite statistics (the cv of a zero counter, ...) as bare NaN, -nan,
+// inf or Infinity, which JSON does not allow. Returns the text with those values as null;
+// strings are left alone.
+[[nodiscard]] std::string non_finite_to_null(const std::string& json_text);
+
 // Reads a JSON document with one clear error line on failure. Throws InputError.
 [[nodiscard]] std::string read_text_file(const std::filesystem::path& path);
 
