@@ -340,11 +340,47 @@ private:
   Tensor m_x, m_y, m_dy, m_out;
 };
 
+// --- normalizations: what batch and layer normalization bind alike -----------------------------
+
+class Normalization : public OnednnKernel {
+protected:
+  using OnednnKernel::OnednnKernel;
+  // Training forward: normalizes x with its own statistics, which it writes to m_mean and m_var.
+  template <class ForwardDesc>
+  void bind_training_forward(const ForwardDesc& pd, Tensor& y) {
+    bind(pd, {{DNNL_ARG_SRC, &m_x},
+              {DNNL_ARG_SCALE, &m_gamma},
+              {DNNL_ARG_SHIFT, &m_beta},
+              {DNNL_ARG_DST, &y},
+              {DNNL_ARG_MEAN, &m_mean},
+              {DNNL_ARG_VARIANCE, &m_var}});
+  }
+  // Backward of x, gamma and beta from dy, with the statistics of the training forward.
+  template <class BackwardDesc>
+  void bind_backward(const BackwardDesc& pd, std::vector<float> dy, const memory::desc& md,
+                     const memory::desc& channel) {
+    m_dy = Tensor(std::move(dy), md, md);
+    m_dgamma = Tensor({}, channel, channel);
+    m_dbeta = Tensor({}, channel, channel);
+    m_args.clear();
+    bind(pd, {{DNNL_ARG_SRC, &m_x},
+              {DNNL_ARG_MEAN, &m_mean},
+              {DNNL_ARG_VARIANCE, &m_var},
+              {DNNL_ARG_DIFF_DST, &m_dy},
+              {DNNL_ARG_SCALE, &m_gamma},
+              {DNNL_ARG_SHIFT, &m_beta},
+              {DNNL_ARG_DIFF_SRC, &m_out},
+              {DNNL_ARG_DIFF_SCALE, &m_dgamma},
+              {DNNL_ARG_DIFF_SHIFT, &m_dbeta}});
+  }
+  Tensor m_x, m_gamma, m_beta, m_mean, m_var, m_dy, m_out, m_dgamma, m_dbeta;
+};
+
 // --- batch normalization ---------------------------------------------------------------------
 
-class Batchnorm final : public OnednnKernel {
+class Batchnorm final : public Normalization {
 public:
-  Batchnorm(const LayerCost& l, Pass pass) : OnednnKernel(l, pass), m_g(norm_geometry(l)) {}
+  Batchnorm(const LayerCost& l, Pass pass) : Normalization(l, pass), m_g(norm_geometry(l)) {}
   [[nodiscard]] double tolerance() const override { return 1e-4; }
 
 private:
@@ -395,30 +431,13 @@ private:
                                                     flags::use_scale | flags::use_shift),
             engine()));
     Tensor y({}, md, md);
-    bind(fwd, {{DNNL_ARG_SRC, &m_x},
-               {DNNL_ARG_SCALE, &m_gamma},
-               {DNNL_ARG_SHIFT, &m_beta},
-               {DNNL_ARG_DST, &y},
-               {DNNL_ARG_MEAN, &m_mean},
-               {DNNL_ARG_VARIANCE, &m_var}});
+    bind_training_forward(fwd, y);
     const dnnl::batch_normalization_backward::primitive_desc pd =
         EDGEROOF_ONEDNN_CHECK(dnnl::batch_normalization_backward::primitive_desc(
             dnnl::batch_normalization_backward::desc(dnnl::prop_kind::backward, md, md, eps,
                                                      flags::use_scale | flags::use_shift),
             engine(), fwd));
-    m_dy = Tensor(fill(m_g.size(), 18), md, md);
-    m_dgamma = Tensor({}, channel, channel);
-    m_dbeta = Tensor({}, channel, channel);
-    m_args.clear();
-    bind(pd, {{DNNL_ARG_SRC, &m_x},
-              {DNNL_ARG_MEAN, &m_mean},
-              {DNNL_ARG_VARIANCE, &m_var},
-              {DNNL_ARG_DIFF_DST, &m_dy},
-              {DNNL_ARG_SCALE, &m_gamma},
-              {DNNL_ARG_SHIFT, &m_beta},
-              {DNNL_ARG_DIFF_SRC, &m_out},
-              {DNNL_ARG_DIFF_SCALE, &m_dgamma},
-              {DNNL_ARG_DIFF_SHIFT, &m_dbeta}});
+    bind_backward(pd, fill(m_g.size(), 18), md, channel);
   }
   double do_max_relative_error() override {
     const float* x = m_x.host.data();
@@ -436,14 +455,13 @@ private:
         m_out, [&](i64 i) { return batchnorm_backward_at(m_g, x, m_dy.host.data(), m_gamma.host.data(), i); });
   }
   NormGeometry m_g;
-  Tensor m_x, m_gamma, m_beta, m_mean, m_var, m_dy, m_out, m_dgamma, m_dbeta;
 };
 
 // --- layer normalization over the last axis --------------------------------------------------
 
-class Layernorm final : public OnednnKernel {
+class Layernorm final : public Normalization {
 public:
-  Layernorm(const LayerCost& l, Pass pass) : OnednnKernel(l, pass), m_g(layernorm_geometry(l)) {}
+  Layernorm(const LayerCost& l, Pass pass) : Normalization(l, pass), m_g(layernorm_geometry(l)) {}
 
 private:
   void do_prepare() override {
@@ -466,30 +484,13 @@ private:
     m_mean = Tensor({}, fwd.mean_desc(), fwd.mean_desc());
     m_var = Tensor({}, fwd.variance_desc(), fwd.variance_desc());
     Tensor y({}, md, md);
-    bind(fwd, {{DNNL_ARG_SRC, &m_x},
-               {DNNL_ARG_SCALE, &m_gamma},
-               {DNNL_ARG_SHIFT, &m_beta},
-               {DNNL_ARG_DST, &y},
-               {DNNL_ARG_MEAN, &m_mean},
-               {DNNL_ARG_VARIANCE, &m_var}});
+    bind_training_forward(fwd, y);
     const dnnl::layer_normalization_backward::primitive_desc pd =
         EDGEROOF_ONEDNN_CHECK(dnnl::layer_normalization_backward::primitive_desc(
             dnnl::layer_normalization_backward::desc(dnnl::prop_kind::backward, md, md, eps,
                                                      flags::use_scale | flags::use_shift),
             engine(), fwd));
-    m_dy = Tensor(fill(m_g.rows * m_g.cols, 24), md, md);
-    m_dgamma = Tensor({}, channel, channel);
-    m_dbeta = Tensor({}, channel, channel);
-    m_args.clear();
-    bind(pd, {{DNNL_ARG_SRC, &m_x},
-              {DNNL_ARG_MEAN, &m_mean},
-              {DNNL_ARG_VARIANCE, &m_var},
-              {DNNL_ARG_DIFF_DST, &m_dy},
-              {DNNL_ARG_SCALE, &m_gamma},
-              {DNNL_ARG_SHIFT, &m_beta},
-              {DNNL_ARG_DIFF_SRC, &m_out},
-              {DNNL_ARG_DIFF_SCALE, &m_dgamma},
-              {DNNL_ARG_DIFF_SHIFT, &m_dbeta}});
+    bind_backward(pd, fill(m_g.rows * m_g.cols, 24), md, channel);
   }
   double do_max_relative_error() override {
     const float* x = m_x.host.data();
@@ -501,7 +502,6 @@ private:
         m_out, [&](i64 i) { return layernorm_backward_at(m_g, x, m_dy.host.data(), m_gamma.host.data(), i); });
   }
   RowGeometry m_g;
-  Tensor m_x, m_gamma, m_beta, m_mean, m_var, m_dy, m_out, m_dgamma, m_dbeta;
 };
 
 // --- concat (forward: oneDNN concat; backward: one reorder per input out of dy) --------------
