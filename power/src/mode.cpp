@@ -9,18 +9,7 @@
 #include <sstream>
 
 namespace edgeroof::power {
-std::optional<std::int64_t> detail::parse_int64(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  errno = 0;
-  char* end = nullptr;
-  const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (errno != 0 || end != text.c_str() + text.size()) return std::nullopt;
-  return static_cast<std::int64_t>(v);
-}
-
 namespace {
-
-using detail::parse_int64;
 
 // A whitespace-separated list of numbers, sorted and without repeats; empty when unreadable.
 std::vector<std::int64_t> read_table(const Root& root, const std::string& path, std::int64_t scale) {

@@ -11,8 +11,6 @@
 namespace edgeroof::power {
 namespace {
 
-using detail::parse_int64;
-
 std::vector<std::string> words(const std::string& line) {
   std::vector<std::string> out;
   std::istringstream in(line);

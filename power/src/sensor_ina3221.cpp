@@ -38,22 +38,6 @@ bool is_hwmon_name(const std::string& name) { return name.rfind("hwmon", 0) == 0
 
 }  // namespace
 
-std::optional<long long> parse_hwmon_int(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  if (text.empty() || text.size() > 20) return std::nullopt;
-  std::size_t i = 0;
-  if (text[0] == '-' || text[0] == '+') i = 1;
-  if (i == text.size()) return std::nullopt;
-  for (std::size_t j = i; j < text.size(); ++j) {
-    if (!std::isdigit(static_cast<unsigned char>(text[j]))) return std::nullopt;
-  }
-  const std::string s(text);
-  errno = 0;
-  const long long v = std::strtoll(s.c_str(), nullptr, 10);
-  if (errno == ERANGE) return std::nullopt;
-  return v;
-}
-
 std::optional<std::string> parse_hwmon_label(std::string_view text) {
   std::string label;
   for (char c : text) {
@@ -139,7 +123,7 @@ std::vector<Ina3221Channel> ina3221_channels(const Root& root, const HwmonDevice
     const auto label = label_text ? parse_hwmon_label(*label_text) : std::nullopt;
     if (!label) continue;
     if (const auto enable = files.enable.empty() ? std::nullopt : root.try_read(base + files.enable)) {
-      if (parse_hwmon_int(*enable) == 0) continue;
+      if (parse_int64(*enable) == 0) continue;
     }
     Ina3221Channel c;
     c.rail.name = *label;
@@ -216,7 +200,7 @@ public:
     // so the link count says it.
     struct stat st {};
     if (::fstat(m_fd, &st) == 0 && st.st_nlink == 0) throw SensorError("cannot read " + m_path + ": the file vanished");
-    const auto value = detail::parse_hwmon_int(std::string_view(buf, static_cast<std::size_t>(n)));
+    const auto value = parse_int64(std::string_view(buf, static_cast<std::size_t>(n)));
     if (!value) throw SensorError("not a number in " + m_path);
     return *value;
   }

@@ -95,7 +95,7 @@ private:
   void read(std::vector<std::uint64_t>& raw) const {
     for (std::size_t i = 0; i < m_energy_paths.size(); ++i) {
       const std::string text = m_root.read(m_energy_paths[i]);
-      const auto value = detail::parse_hwmon_int(text);
+      const auto value = parse_int64(text);
       if (!value || *value < 0)
         throw SensorError("not an energy count in " + m_root.resolve(m_energy_paths[i]).string() + ": '" + text + "'");
       raw[i] = static_cast<std::uint64_t>(*value);

@@ -1,7 +1,9 @@
 #include "edgeroof/power/sysfs.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -68,14 +70,22 @@ std::optional<std::string> Root::try_read(std::string_view machine_path) const {
   }
 }
 
+std::optional<std::int64_t> parse_int64(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  if (!text.empty() && text.front() == '+') {
+    text.remove_prefix(1);
+    if (text.empty() || !std::isdigit(static_cast<unsigned char>(text.front()))) return std::nullopt;
+  }
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
 std::optional<std::int64_t> Root::try_read_int(std::string_view machine_path) const {
   const auto text = try_read(machine_path);
-  if (!text || text->empty()) return std::nullopt;
-  errno = 0;
-  char* end = nullptr;
-  const long long v = std::strtoll(text->c_str(), &end, 10);
-  if (errno != 0 || end == text->c_str() || (*end != '\0' && *end != '\n' && *end != ' ')) return std::nullopt;
-  return static_cast<std::int64_t>(v);
+  if (!text) return std::nullopt;
+  return parse_int64(*text);
 }
 
 void Root::write(std::string_view machine_path, std::string_view value) const {

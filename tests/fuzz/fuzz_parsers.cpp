@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& [rail, joules] : tegrastats_energy_J(log, 0.05, 1.0e3))
     require(joules >= 0.0 && std::isfinite(joules));
 
-  if (const auto v = detail::parse_hwmon_int(text)) {
+  if (const auto v = parse_int64(text)) {
     // Whatever parses is the number its digits say: printing it back gives the digits again.
     std::string_view digits = text;
     while (!digits.empty() && (digits.back() == '\n' || digits.back() == ' ' || digits.back() == '\t'))

@@ -221,11 +221,11 @@ TEST(Factory, ParsesKinds) {
 }
 
 TEST(HwmonParse, IntegersAndLabels) {
-  EXPECT_EQ(detail::parse_hwmon_int("5000\n"), 5000);
-  EXPECT_EQ(detail::parse_hwmon_int("-12"), -12);
-  EXPECT_FALSE(detail::parse_hwmon_int("").has_value());
-  EXPECT_FALSE(detail::parse_hwmon_int("12 mV").has_value());
-  EXPECT_FALSE(detail::parse_hwmon_int("99999999999999999999").has_value());
+  EXPECT_EQ(parse_int64("5000\n"), 5000);
+  EXPECT_EQ(parse_int64("-12"), -12);
+  EXPECT_FALSE(parse_int64("").has_value());
+  EXPECT_FALSE(parse_int64("12 mV").has_value());
+  EXPECT_FALSE(parse_int64("99999999999999999999").has_value());
   EXPECT_EQ(detail::parse_hwmon_label("VDD_GPU_SOC\n"), "VDD_GPU_SOC");
   EXPECT_EQ(detail::parse_hwmon_label("GPU rail"), "GPU_rail");
   EXPECT_FALSE(detail::parse_hwmon_label("NC\n").has_value());

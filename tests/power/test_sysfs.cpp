@@ -123,3 +123,14 @@ TEST_F(FakeRoot, AtomicWriteReplacesWholeFile) {
   EXPECT_EQ(files, 1u);  // no temporary left behind
   EXPECT_THROW(atomic_write(m_dir / "no-such-dir" / "x.json", "{}"), SysfsError);
 }
+
+TEST(ParseInt64, WholeTextOrNothing) {
+  EXPECT_EQ(parse_int64("1300500000\n"), 1300500000);
+  EXPECT_EQ(parse_int64("-1"), -1);
+  EXPECT_EQ(parse_int64("+7 "), 7);
+  EXPECT_FALSE(parse_int64("").has_value());
+  EXPECT_FALSE(parse_int64(" 5").has_value());
+  EXPECT_FALSE(parse_int64("12 mV").has_value());
+  EXPECT_FALSE(parse_int64("+-3").has_value());
+  EXPECT_FALSE(parse_int64("99999999999999999999").has_value());
+}

@@ -80,9 +80,4 @@ struct GridSpec {
 // "nvp1-mode-15w": id and the name lower-cased, anything but [a-z0-9] turned into '-'.
 [[nodiscard]] std::string nvpmodel_key(int id, const std::string& name);
 
-namespace detail {
-// The whole text as a decimal integer; nullopt for anything else (empty, junk, out of range).
-[[nodiscard]] std::optional<std::int64_t> parse_int64(const std::string& text);
-}  // namespace detail
-
 }  // namespace edgeroof::power

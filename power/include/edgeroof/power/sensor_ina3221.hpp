@@ -43,10 +43,6 @@ struct Ina3221Channel {
 // AGX) are inside their parent when it is measured too.
 void classify_rails(std::vector<Rail>& rails);
 
-// A hwmon attribute as an integer: decimal digits with an optional sign and trailing newline;
-// nullopt for anything else.
-[[nodiscard]] std::optional<long long> parse_hwmon_int(std::string_view text);
-
 // A channel label: trimmed; nullopt for an unconnected channel ("NC", empty).
 [[nodiscard]] std::optional<std::string> parse_hwmon_label(std::string_view text);
 

@@ -44,6 +44,10 @@ private:
   std::filesystem::path m_root;
 };
 
+// A sysfs or config value as a decimal integer: an optional sign, digits, and trailing spaces,
+// tabs or newlines (sysfs ends its values with one); nullopt for anything else (empty, junk, out of range).
+[[nodiscard]] std::optional<std::int64_t> parse_int64(std::string_view text);
+
 // Writes `content` to `path` through a temporary file in the same directory and a rename, so a
 // reader (or a crash) never sees half a file. Throws SysfsError.
 void atomic_write(const std::filesystem::path& path, std::string_view content);
