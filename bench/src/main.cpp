@@ -17,6 +17,7 @@
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,16 +60,10 @@ bool take_value(const char* arg, const char* flag, std::string& value) {
 }
 
 int parse_int(const std::string& text, const char* flag) {
-  std::size_t used = 0;
-  int v = 0;
-  try {
-    v = std::stoi(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size())
+  const auto v = edgeroof::power::parse_int64(text);
+  if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max())
     throw std::invalid_argument(std::string(flag) + " takes a whole number, not '" + text + "'");
-  return v;
+  return static_cast<int>(*v);
 }
 
 double parse_seconds(const std::string& text, const char* flag) {

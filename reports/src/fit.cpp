@@ -1,5 +1,7 @@
 #include "edgeroof/reports/fit.hpp"
 
+#include "edgeroof/power/sysfs.hpp"
+
 #include <algorithm>
 #include <filesystem>
 
@@ -25,14 +27,9 @@ template <class T>
 std::optional<T> context_number(const ResultsFile& f, const std::string& key) {
   const auto text = f.context_value(key);
   if (!text) return std::nullopt;
-  try {
-    std::size_t used = 0;
-    const long long v = std::stoll(*text, &used);
-    if (used != text->size()) return std::nullopt;
-    return static_cast<T>(v);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+  const auto v = power::parse_int64(*text);
+  if (!v) return std::nullopt;
+  return static_cast<T>(*v);
 }
 
 void keep_best(std::map<std::string, Ceiling>& table, const std::string& key, double value, const std::string& source) {
