@@ -30,7 +30,7 @@ function(edgeroof_add_test name)
     return()
   endif()
   add_executable(${name} ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main)
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} edgeroof_test_support GTest::gtest GTest::gtest_main)
   target_compile_definitions(${name} PRIVATE
     EDGEROOF_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/tests/data"
     EDGEROOF_BINARY_DIR="${PROJECT_BINARY_DIR}")
