@@ -1,0 +1,3 @@
+#include <cudnn.h>
+
+int main() { return cudnnGetVersion() > 0 ? 0 : 1; }
