@@ -57,14 +57,36 @@ std::optional<std::string> find_in_path(const std::string& name) {
   return std::nullopt;
 }
 
-ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
+namespace {
+
+// Where the child's streams and working directory go; file actions run in order, so the output
+// files are opened relative to the parent's directory before the child changes its own.
+void add_file_actions(posix_spawn_file_actions_t& actions, const ChildOptions& options) {
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  const int out_flags = O_WRONLY | O_CREAT | O_TRUNC;
+  if (!options.stdout_path.empty())
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, options.stdout_path.c_str(), out_flags, 0644);
+  if (!options.stderr_path.empty())
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, options.stderr_path.c_str(), out_flags, 0644);
+  if (!options.cwd.empty()) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 29))
+    posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
+#else
+    throw ModeError("starting a child in another working directory needs glibc 2.29 or later");
+#endif
+  }
+}
+
+}  // namespace
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ChildOptions& options)
+    : m_group(options.own_process_group) {
   if (argv.empty()) throw ModeError("no command to run");
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   // The child starts with default SIGINT/SIGTERM handling, whatever the parent installed.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -73,8 +95,21 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
   sigaddset(&defaults, SIGINT);
   sigaddset(&defaults, SIGTERM);
   posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-  const int err = ::posix_spawn(&m_pid, args[0], &actions, &attr, args.data(), environ);
+  short flags = POSIX_SPAWN_SETSIGDEF;
+  if (m_group) {
+    posix_spawnattr_setpgroup(&attr, 0);
+    flags |= POSIX_SPAWN_SETPGROUP;
+  }
+  posix_spawnattr_setflags(&attr, flags);
+  int err = 0;
+  try {
+    add_file_actions(actions, options);
+    err = ::posix_spawn(&m_pid, args[0], &actions, &attr, args.data(), environ);
+  } catch (...) {
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+    throw;
+  }
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   if (err != 0) {
@@ -87,16 +122,20 @@ ChildProcess::~ChildProcess() {
   if (m_pid > 0) terminate(2.0);
 }
 
+void ChildProcess::signal(int sig) const {
+  ::kill(m_group ? -m_pid : m_pid, sig);  // a group's id is its leader's pid
+}
+
 void ChildProcess::terminate(double grace_s) {
   if (m_pid <= 0) return;
-  ::kill(m_pid, SIGTERM);
+  signal(SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
   int status = 0;
   for (;;) {
     const pid_t r = ::waitpid(m_pid, &status, WNOHANG);
     if (r == m_pid || (r < 0 && errno != EINTR)) break;
     if (std::chrono::steady_clock::now() >= deadline) {
-      ::kill(m_pid, SIGKILL);
+      signal(SIGKILL);
       while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
       }
       break;

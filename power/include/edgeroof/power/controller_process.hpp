@@ -14,11 +14,22 @@ namespace edgeroof::power {
 // The full path of an executable found in $PATH; nullopt when there is none.
 [[nodiscard]] std::optional<std::string> find_in_path(const std::string& name);
 
+// How a child starts, beyond its argv.
+struct ChildOptions {
+  std::string cwd;          // its working directory; empty: the parent's
+  std::string stdout_path;  // its standard output goes to this file (created or truncated); empty: inherited
+  std::string stderr_path;  // the same for its standard error
+  // It leads a new process group, which terminate() signals as a whole: helpers the child started
+  // end with it. It then no longer receives a terminal's Ctrl-C itself.
+  bool own_process_group = false;
+};
+
 class ChildProcess {
 public:
   // Starts argv[0] (a path; no $PATH search) with argv. stdin is /dev/null so that a child that
   // asks a question (nvpmodel's reboot prompt) cannot wait forever. Throws ModeError.
-  explicit ChildProcess(const std::vector<std::string>& argv);
+  explicit ChildProcess(const std::vector<std::string>& argv) : ChildProcess(argv, ChildOptions{}) {}
+  ChildProcess(const std::vector<std::string>& argv, const ChildOptions& options);
   ~ChildProcess();  // a child still running is terminated and reaped
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -31,7 +42,9 @@ public:
 
 private:
   void terminate(double grace_s);
+  void signal(int sig) const;
   pid_t m_pid = -1;
+  bool m_group = false;
 };
 
 // Runs argv to completion; throws ModeError naming the command unless it exits with 0.
