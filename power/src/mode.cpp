@@ -11,16 +11,27 @@
 namespace edgeroof::power {
 namespace {
 
-// A whitespace-separated list of numbers, sorted and without repeats; empty when unreadable.
-std::vector<std::int64_t> read_table(const Root& root, const std::string& path, std::int64_t scale) {
+// A whitespace-separated list of frequencies in units of `file_unit_hz`, stored times `scale`,
+// sorted and without repeats; empty when the node is missing or unreadable.
+std::vector<std::int64_t> read_table(const Root& root, const std::string& path, std::int64_t file_unit_hz,
+                                     std::int64_t scale) {
+  const auto node = read_node(root, path);
+  if (node.error == EFBIG) throw ModeError(node.host_path + ": " + node.reason() + ", not a frequency table");
+  if (!node.text) return {};
   std::vector<std::int64_t> out;
-  const auto text = root.try_read(path);
-  if (!text) return out;
-  std::istringstream in(*text);
+  std::istringstream in(*node.text);
   std::string word;
   while (in >> word) {
+    if (out.size() == max_table_entries) {
+      throw ModeError(node.host_path + ": more than " + std::to_string(max_table_entries) +
+                      " frequencies, not a frequency table");
+    }
     const auto v = parse_int64(word);
-    if (!v || *v <= 0) return {};
+    if (!v || *v <= 0 || *v > max_clock_hz / file_unit_hz) {
+      if (word.size() > 24) word = word.substr(0, 24) + "...";
+      throw ModeError(node.host_path + ": '" + word + "' is not a frequency (a whole number from 1 to " +
+                      std::to_string(max_clock_hz / file_unit_hz) + ")");
+    }
     out.push_back(*v * scale);
   }
   std::sort(out.begin(), out.end());
@@ -43,14 +54,18 @@ std::string trim(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t") - b + 1);
 }
 
+// `largest` bounds the values (CPUs a machine can have, the fastest possible clock), so that no
+// number is narrowed or overflows on its way to a sysfs node.
 template <typename T>
-std::optional<std::vector<T>> parse_axis(const std::string& axis, const std::string& list) {
+std::optional<std::vector<T>> parse_axis(const std::string& axis, const std::string& list, std::int64_t largest) {
   if (list == "all") return std::vector<T>{};
   std::vector<T> values;
   for (const auto& item : split(list, ',')) {
     const auto v = parse_int64(trim(item));
     if (!v || *v <= 0)
       throw ModeError("grid " + axis + "=" + list + ": '" + trim(item) + "' is not a positive whole number");
+    if (*v > largest)
+      throw ModeError("grid " + axis + "=" + list + ": " + trim(item) + " is above " + std::to_string(largest));
     values.push_back(static_cast<T>(*v));
   }
   if (values.empty()) throw ModeError("grid " + axis + "= needs a list or 'all'");
@@ -93,17 +108,12 @@ std::vector<int> FrequencyTables::core_counts() const {
 
 FrequencyTables read_frequency_tables(const Root& root) {
   FrequencyTables t;
-  if (const auto present = root.try_read("/sys/devices/system/cpu/present")) {
-    try {
-      t.cpu_count = static_cast<int>(parse_cpu_list(*present).size());
-    } catch (const std::invalid_argument&) {
-      t.cpu_count = 0;
-    }
-  }
-  t.cpu_khz = read_table(root, "/sys/devices/system/cpu/cpu0/cpufreq/scaling_available_frequencies", 1);
-  if (const auto gpu = find_gpu_devfreq(root)) t.gpu_hz = read_table(root, *gpu + "/available_frequencies", 1);
+  if (const auto present = read_cpu_list(root, "/sys/devices/system/cpu/present"))
+    t.cpu_count = static_cast<int>(present->size());
+  t.cpu_khz = read_table(root, "/sys/devices/system/cpu/cpu0/cpufreq/scaling_available_frequencies", 1000, 1);
+  if (const auto gpu = find_gpu_devfreq(root)) t.gpu_hz = read_table(root, *gpu + "/available_frequencies", 1, 1);
   // bpmp lists EMC rates in kHz; every other EMC figure in edgeroof is in Hz.
-  t.emc_hz = read_table(root, "/sys/kernel/debug/bpmp/debug/emc/possible_rates", 1000);
+  t.emc_hz = read_table(root, "/sys/kernel/debug/bpmp/debug/emc/possible_rates", 1000, 1000);
   return t;
 }
 
@@ -127,16 +137,16 @@ GridSpec parse_grid_spec(const std::string& spec) {
     int index = -1;
     if (axis == "cores") {
       index = 0;
-      g.cores = parse_axis<int>(axis, list);
+      g.cores = parse_axis<int>(axis, list, max_cpus);
     } else if (axis == "cpu") {
       index = 1;
-      g.cpu_khz = parse_axis<std::int64_t>(axis, list);
+      g.cpu_khz = parse_axis<std::int64_t>(axis, list, max_clock_hz / 1000);
     } else if (axis == "gpu") {
       index = 2;
-      g.gpu_hz = parse_axis<std::int64_t>(axis, list);
+      g.gpu_hz = parse_axis<std::int64_t>(axis, list, max_clock_hz);
     } else if (axis == "emc") {
       index = 3;
-      g.emc_hz = parse_axis<std::int64_t>(axis, list);
+      g.emc_hz = parse_axis<std::int64_t>(axis, list, max_clock_hz);
     } else {
       throw ModeError("grid: unknown axis '" + axis + "' (cores, cpu, gpu, emc)");
     }
@@ -168,26 +178,60 @@ std::string nvpmodel_key(int id, const std::string& name) {
   return key;
 }
 
-std::vector<PowerMode> enumerate_grid(const GridSpec& spec, const FrequencyTables& tables) {
+namespace {
+
+struct GridAxes {
+  std::vector<std::optional<int>> cores;
+  std::vector<std::optional<std::int64_t>> cpu, gpu, emc;
+};
+
+GridAxes grid_axes(const GridSpec& spec, const FrequencyTables& tables) {
+  GridAxes a;
   // Listed core counts need not be even: any count up to the CPUs present is a valid mode.
   const bool cores_listed = spec.cores && !spec.cores->empty();
-  const auto cores =
-      axis_values<int>("cores", spec.cores, cores_listed ? std::vector<int>{} : tables.core_counts(), "CPUs");
-  for (const auto n : cores) {
+  a.cores = axis_values<int>("cores", spec.cores, cores_listed ? std::vector<int>{} : tables.core_counts(), "CPUs");
+  for (const auto n : a.cores) {
     if (n && tables.cpu_count > 0 && *n > tables.cpu_count) {
       throw ModeError("grid cores=" + std::to_string(*n) + ": only " + std::to_string(tables.cpu_count) +
                       " CPUs present");
     }
   }
-  const auto cpu = axis_values<std::int64_t>("cpu", spec.cpu_khz, tables.cpu_khz, "kHz");
-  const auto gpu = axis_values<std::int64_t>("gpu", spec.gpu_hz, tables.gpu_hz, "Hz");
-  const auto emc = axis_values<std::int64_t>("emc", spec.emc_hz, tables.emc_hz, "Hz");
+  a.cpu = axis_values<std::int64_t>("cpu", spec.cpu_khz, tables.cpu_khz, "kHz");
+  a.gpu = axis_values<std::int64_t>("gpu", spec.gpu_hz, tables.gpu_hz, "Hz");
+  a.emc = axis_values<std::int64_t>("emc", spec.emc_hz, tables.emc_hz, "Hz");
+  return a;
+}
+
+std::uint64_t size_of(const GridAxes& a) {
+  std::uint64_t n = 1;
+  for (const std::size_t axis : {a.cores.size(), a.cpu.size(), a.gpu.size(), a.emc.size()}) {
+    if (__builtin_mul_overflow(n, static_cast<std::uint64_t>(axis), &n)) return UINT64_MAX;
+  }
+  return n;
+}
+
+}  // namespace
+
+std::uint64_t grid_size(const GridSpec& spec, const FrequencyTables& tables) {
+  return size_of(grid_axes(spec, tables));
+}
+
+std::vector<PowerMode> enumerate_grid(const GridSpec& spec, const FrequencyTables& tables) {
+  const GridAxes a = grid_axes(spec, tables);
+  const std::uint64_t size = size_of(a);
+  if (size > max_grid_modes) {
+    throw ModeError("grid would make " + (size == UINT64_MAX ? "more than 2^64" : std::to_string(size)) + " modes (" +
+                    std::to_string(a.cores.size()) + " core counts x " + std::to_string(a.cpu.size()) + " CPU x " +
+                    std::to_string(a.gpu.size()) + " GPU x " + std::to_string(a.emc.size()) +
+                    " EMC frequencies); edgeroof makes " + std::to_string(max_grid_modes) +
+                    " at most: list fewer values");
+  }
   std::vector<PowerMode> modes;
-  modes.reserve(cores.size() * cpu.size() * gpu.size() * emc.size());
-  for (const auto n : cores) {
-    for (const auto c : cpu) {
-      for (const auto g : gpu) {
-        for (const auto e : emc) {
+  modes.reserve(static_cast<std::size_t>(size));
+  for (const auto n : a.cores) {
+    for (const auto c : a.cpu) {
+      for (const auto g : a.gpu) {
+        for (const auto e : a.emc) {
           PowerMode m;
           m.key = grid_key(n, c, g, e);
           m.name = m.key;

@@ -1,5 +1,7 @@
 #include "edgeroof/power/nvpmodel.hpp"
 
+#include "edgeroof/power/machine.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -25,10 +27,11 @@ std::vector<std::string> words(const std::string& line) {
 
 enum class Section { none, param, model, other };
 
-// The maximum of a cluster's MAX_FREQ: -1 (INT_MAX in the conf) and 0 mean "no cap".
+// The maximum of a cluster's MAX_FREQ: -1 and 0 mean "no cap"; a cap at or above the table's top
+// (INT_MAX in some confs) is the top.
 std::optional<std::int64_t> resolve_max(std::int64_t cap, const std::vector<std::int64_t>& table) {
   if (table.empty()) return std::nullopt;
-  if (cap <= 0 || cap >= INT_MAX) return table.back();
+  if (cap <= 0) return table.back();
   return frequency_under_cap(table, cap);
 }
 
@@ -36,10 +39,42 @@ std::optional<std::int64_t> resolve_max(std::int64_t cap, const std::vector<std:
 std::optional<std::int64_t> resolve_min(std::int64_t floor, const std::vector<std::int64_t>& table) {
   if (table.empty()) return std::nullopt;
   if (floor == 0) return table.front();
-  if (floor < 0 || floor >= INT_MAX) return table.back();
+  if (floor < 0) return table.back();
   // The driver rounds a floor up to the next table entry.
   const auto it = std::lower_bound(table.begin(), table.end(), floor);
   return it == table.end() ? table.back() : *it;
+}
+
+// An integer of the file: a whole number that fits in 64 bits, told apart from one that does not.
+std::int64_t integer(int line_no, const std::string& what, const std::string& text) {
+  if (const auto v = parse_int64(text)) return *v;
+  const std::size_t sign = !text.empty() && (text[0] == '-' || text[0] == '+') ? 1 : 0;
+  const bool whole = text.size() > sign && text.find_first_not_of("0123456789", sign) == std::string::npos;
+  fail(line_no, what + (whole ? " does not fit in 64 bits" : " is not a whole number"));
+}
+
+// An id of POWER_MODEL or PM_CONFIG: nvpmodel keeps them in an int.
+int mode_id(int line_no, const std::string& what, const std::string& text) {
+  if (text.empty()) fail(line_no, what + " needs a number");
+  const auto v = integer(line_no, what + "=" + text, text);
+  if (v < 0 || v > INT_MAX)
+    fail(line_no, what + "=" + text + " is out of range (0 to " + std::to_string(INT_MAX) + ")");
+  return static_cast<int>(v);
+}
+
+// The settings whose value edgeroof reads as a number, checked where the line is known.
+void check_setting(int line_no, const NvpmodelSetting& s) {
+  const bool frequency = s.arg == "MAX_FREQ" || s.arg == "MIN_FREQ";
+  const bool online = s.param == "CPU_ONLINE";
+  const bool mask = s.arg == "TPC_PG_MASK";
+  if (!frequency && !online && !mask) return;
+  std::string what = s.param + " " + s.arg + " " + s.value;
+  if (what.size() > 80) what = what.substr(0, 80) + "...";  // a hostile line may be a megabyte long
+  const auto v = integer(line_no, what + ":", s.value);
+  if (frequency && (v < -1 || v > max_clock_hz))
+    fail(line_no, what + ": a frequency is -1 (no limit), 0 or at most " + std::to_string(max_clock_hz));
+  if (online && v != 0 && v != 1) fail(line_no, what + ": a core is 0 (offline) or 1 (online)");
+  if (mask && (v < 0 || v > UINT32_MAX)) fail(line_no, what + ": a TPC mask is 0 to " + std::to_string(UINT32_MAX));
 }
 
 }  // namespace
@@ -105,16 +140,12 @@ NvpmodelConf parse_nvpmodel_conf(std::string_view text) {
         conf.params.push_back({attrs["TYPE"], attrs["NAME"], {}});
         section = Section::param;
       } else if (w[0] == "POWER_MODEL") {
-        const auto id = parse_int64(attrs["ID"]);
-        if (!id || *id < 0 || *id > INT_MAX) fail(line_no, "POWER_MODEL needs ID=<number>");
-        if (conf.find_mode(static_cast<int>(*id)) != nullptr)
-          fail(line_no, "POWER_MODEL ID=" + attrs["ID"] + " given twice");
-        conf.modes.push_back({static_cast<int>(*id), attrs["NAME"], {}});
+        const int id = mode_id(line_no, "POWER_MODEL ID", attrs["ID"]);
+        if (conf.find_mode(id) != nullptr) fail(line_no, "POWER_MODEL ID=" + attrs["ID"] + " given twice");
+        conf.modes.push_back({id, attrs["NAME"], {}});
         section = Section::model;
       } else if (w[0] == "PM_CONFIG") {
-        const auto id = parse_int64(attrs["DEFAULT"]);
-        if (!id || *id < 0 || *id > INT_MAX) fail(line_no, "PM_CONFIG needs DEFAULT=<number>");
-        conf.default_id = static_cast<int>(*id);
+        conf.default_id = mode_id(line_no, "PM_CONFIG DEFAULT", attrs["DEFAULT"]);
         section = Section::other;
       } else {
         // FAN_CONFIG and other sections edgeroof does not need; nvpmodel has more kinds over releases.
@@ -133,6 +164,7 @@ NvpmodelConf parse_nvpmodel_conf(std::string_view text) {
     case Section::model:
       if (w.size() != 3) fail(line_no, "expected 'PARAM ARG VALUE' in POWER_MODEL " + conf.modes.back().name);
       conf.modes.back().settings.push_back({w[0], w[1], w[2]});
+      check_setting(line_no, conf.modes.back().settings.back());
       break;
     case Section::other:
       break;
@@ -145,12 +177,19 @@ NvpmodelConf parse_nvpmodel_conf(std::string_view text) {
 }
 
 NvpmodelConf load_nvpmodel_conf(const std::string& host_path) {
-  std::ifstream in(host_path);
+  std::ifstream in(host_path, std::ios::binary);
   if (!in) throw ModeError("cannot read " + host_path + ": " + std::string(std::strerror(errno)));
-  std::stringstream text;
-  text << in.rdbuf();
+  std::string text(max_nvpmodel_conf_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw ModeError("cannot read " + host_path + ": " + std::string(std::strerror(errno)));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > max_nvpmodel_conf_bytes)
+    throw ModeError(host_path + ": longer than " + std::to_string(max_nvpmodel_conf_bytes) +
+                    " bytes, not an nvpmodel.conf");
   try {
-    return parse_nvpmodel_conf(text.str());
+    auto conf = parse_nvpmodel_conf(text);
+    conf.source = host_path;
+    return conf;
   } catch (const ModeError& e) {
     throw ModeError(host_path + ": " + e.what());
   }

@@ -1,11 +1,15 @@
-// Power modes: the nvpmodel.conf parser on a fixture in the real format, the frequency tables of a
-// fake Orin AGX tree, and the custom grid.
+// Power modes: the nvpmodel.conf parser on a fixture in the real format and on numbers that do not
+// fit, the frequency tables of a fake Orin AGX tree and crafted huge ones, and the custom grid with
+// its size limit.
 #include "../data/modes/fake_orin.hpp"
+#include "edgeroof/power/machine.hpp"
 #include "edgeroof/power/mode.hpp"
 #include "edgeroof/power/nvpmodel.hpp"
 
 #include <gtest/gtest.h>
 
+#include <climits>
+#include <fstream>
 #include <set>
 
 using namespace edgeroof::power;
@@ -99,8 +103,8 @@ TEST(Nvpmodel, ModesResolveCapsAgainstTheTables) {
 TEST(Nvpmodel, MalformedInputNamesTheLine) {
   EXPECT_NE(error_of("# c\n< POWER_MODEL ID=1 NAME=A\nGPU MAX_FREQ 1\n").find("line 2"), std::string::npos);
   EXPECT_NE(error_of("GPU MAX_FREQ 1\n").find("before the first section"), std::string::npos);
-  EXPECT_NE(error_of("<POWER_MODEL NAME=A>\n").find("needs ID"), std::string::npos);
-  EXPECT_NE(error_of("<POWER_MODEL ID=x NAME=A>\n").find("needs ID"), std::string::npos);
+  EXPECT_EQ(error_of("<POWER_MODEL NAME=A>\n"), "nvpmodel.conf line 1: POWER_MODEL ID needs a number");
+  EXPECT_EQ(error_of("<POWER_MODEL ID=x NAME=A>\n"), "nvpmodel.conf line 1: POWER_MODEL ID=x is not a whole number");
   EXPECT_NE(error_of("<POWER_MODEL ID=1 NAME=A>\nGPU MAX_FREQ\n").find("line 2"), std::string::npos);
   EXPECT_NE(error_of("<POWER_MODEL ID=1 NAME=A>\n<POWER_MODEL ID=1 NAME=B>\n").find("twice"), std::string::npos);
   EXPECT_NE(error_of("<POWER_MODEL ID=1 NAME=A>\n<PM_CONFIG DEFAULT=4>\n").find("names no POWER_MODEL"),
@@ -197,4 +201,154 @@ TEST(Modes, KeysAreStable) {
   EXPECT_EQ(frequency_under_cap({10, 20, 30}, 25), 20);
   EXPECT_EQ(frequency_under_cap({10, 20, 30}, 5), 10);
   EXPECT_EQ(frequency_under_cap({10, 20, 30}, 30), 30);
+}
+
+TEST(Nvpmodel, NumbersAreCheckedWhereTheLineIsKnown) {
+  const std::string mode = "<POWER_MODEL ID=1 NAME=A>\n";
+  EXPECT_EQ(error_of("<POWER_MODEL ID=4294967296 NAME=A>\n"),
+            "nvpmodel.conf line 1: POWER_MODEL ID=4294967296 is out of range (0 to 2147483647)");
+  EXPECT_EQ(error_of("<POWER_MODEL ID=99999999999999999999 NAME=A>\n"),
+            "nvpmodel.conf line 1: POWER_MODEL ID=99999999999999999999 does not fit in 64 bits");
+  EXPECT_EQ(error_of(mode + "<PM_CONFIG DEFAULT=-1>\n"),
+            "nvpmodel.conf line 2: PM_CONFIG DEFAULT=-1 is out of range (0 to 2147483647)");
+  // Each setting on line 2, and the message that names it.
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"GPU MAX_FREQ 99999999999999999999", "does not fit in 64 bits"},
+      {"GPU MAX_FREQ -2", "a frequency is -1 (no limit), 0 or at most 100000000000"},
+      {"EMC MAX_FREQ 100000000001", "a frequency is -1 (no limit), 0 or at most 100000000000"},
+      {"GPU MIN_FREQ 1e9", "is not a whole number"},
+      {"CPU_A78_0 MAX_FREQ nan", "is not a whole number"},
+      {"CPU_ONLINE CORE_0 2", "a core is 0 (offline) or 1 (online)"},
+      {"TPC_POWER_GATING TPC_PG_MASK -1", "a TPC mask is 0 to 4294967295"}};
+  for (const auto& [line, why] : cases)
+    EXPECT_EQ(error_of(mode + line + "\n"), "nvpmodel.conf line 2: " + line + ": " + why);
+  // Settings edgeroof does not read as numbers stay text.
+  const auto conf = parse_nvpmodel_conf(mode + "GPU_POWER_CONTROL_ENABLE GPU_PWR_CNTL_EN on\nGPU MAX_FREQ -1\n");
+  EXPECT_EQ(conf.modes.at(0).value("GPU", "MAX_FREQ"), -1);
+}
+
+TEST(Nvpmodel, CapsAboveIntMaxAreCapsNotNoLimit) {
+  const FakeOrin orin("bigcap");
+  const auto tables = read_frequency_tables(Root(orin.dir()));
+  // 3 GHz is above INT_MAX, and still a cap: the EMC runs at the 2133 MHz entry under it.
+  const auto conf = parse_nvpmodel_conf("<POWER_MODEL ID=7 NAME=B>\nEMC MAX_FREQ 3000000000\nGPU MAX_FREQ " +
+                                        std::to_string(INT_MAX) + "\n");
+  const auto m = to_power_mode(conf.modes.at(0), tables);
+  EXPECT_EQ(m.emc_max_hz, 2133000000);
+  EXPECT_EQ(m.gpu_max_hz, 1300500000);  // INT_MAX: above the table, its top
+}
+
+TEST(Nvpmodel, LoadNamesTheFileAndRefusesHugeOnes) {
+  const FakeOrin orin("load");
+  const auto path = orin.dir() / "etc/nvpmodel.conf";
+  EXPECT_EQ(load_nvpmodel_conf(path.string()).source, path.string());
+  orin.put("/etc/nvpmodel.conf", "<POWER_MODEL ID=1 NAME=A>\nCPU_ONLINE CORE_3 -1\n");
+  try {
+    (void)load_nvpmodel_conf(path.string());
+    FAIL() << "CORE_3 -1 is no CPU state";
+  } catch (const ModeError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path.string() + ": nvpmodel.conf line 2: CPU_ONLINE CORE_3 -1: a core is 0 (offline) or 1 (online)");
+  }
+  std::filesystem::resize_file(path, 100u << 20);  // 100 MB of NULs, sparse
+  try {
+    (void)load_nvpmodel_conf(path.string());
+    FAIL() << "a 100 MB conf";
+  } catch (const ModeError& e) {
+    EXPECT_EQ(std::string(e.what()), path.string() + ": longer than 1048576 bytes, not an nvpmodel.conf");
+  }
+}
+
+namespace {
+
+std::string grid_error(const std::string& spec, const FrequencyTables& tables) {
+  try {
+    (void)enumerate_grid(parse_grid_spec(spec), tables);
+  } catch (const ModeError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string tables_error(const FakeOrin& orin) {
+  try {
+    (void)read_frequency_tables(Root(orin.dir()));
+  } catch (const ModeError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Modes, HugeOrCorruptTablesAndCpuListsAreRefusedNamingTheFile) {
+  const FakeOrin orin("huge");
+  const std::string present = (orin.dir() / "sys/devices/system/cpu/present").string();
+  orin.put("/sys/devices/system/cpu/present", "0-2000000000\n");
+  EXPECT_EQ(tables_error(orin),
+            present + ": CPU list '0-2000000000' names CPU '2000000000'; edgeroof handles 8192 CPUs at most");
+  std::filesystem::resize_file(present, 100u << 20);
+  EXPECT_EQ(tables_error(orin), present + ": longer than 65536 bytes, not a CPU list");
+  orin.put("/sys/devices/system/cpu/present", "0-11\n");
+  ASSERT_EQ(tables_error(orin), "");
+
+  // Found through /sys/class/devfreq, and named so.
+  const std::string gpu_table = (orin.dir() / "sys/class/devfreq/17000000.ga10b/available_frequencies").string();
+  std::filesystem::resize_file(gpu_table, 100u << 20);
+  EXPECT_EQ(tables_error(orin), gpu_table + ": longer than 65536 bytes, not a frequency table");
+  std::string many;
+  for (int i = 1; i <= 2000; ++i) many += std::to_string(i) + " ";
+  orin.put(std::string(edgeroof::testing::fake_orin_gpu) + "/available_frequencies", many);
+  EXPECT_EQ(tables_error(orin), gpu_table + ": more than 1024 frequencies, not a frequency table");
+  orin.put(std::string(edgeroof::testing::fake_orin_gpu) + "/available_frequencies", "114750000 -5 1300500000\n");
+  EXPECT_EQ(tables_error(orin), gpu_table + ": '-5' is not a frequency (a whole number from 1 to 100000000000)");
+  orin.put(std::string(edgeroof::testing::fake_orin_gpu) + "/available_frequencies", "114750000\n");
+
+  // bpmp's EMC table is in kHz: a rate that would overflow once scaled to Hz is refused in kHz.
+  const std::string emc_table = (orin.dir() / "sys/kernel/debug/bpmp/debug/emc/possible_rates").string();
+  orin.put("/sys/kernel/debug/bpmp/debug/emc/possible_rates", "204000 9223372036854775\n");
+  EXPECT_EQ(tables_error(orin),
+            emc_table + ": '9223372036854775' is not a frequency (a whole number from 1 to 100000000)");
+}
+
+TEST(Modes, CpuListsAreStrictAndBounded) {
+  EXPECT_EQ(parse_cpu_list("0-3,8-11"), (std::vector<int>{0, 1, 2, 3, 8, 9, 10, 11}));
+  EXPECT_EQ(parse_cpu_list("5,0-1,1"), (std::vector<int>{0, 1, 5}));  // sorted, no repeats
+  EXPECT_EQ(parse_cpu_list("0-8191,0-8191").size(), 8192u);
+  EXPECT_EQ(parse_cpu_list(""), std::vector<int>{});
+  for (const char* bad : {"0-3x", "+1", " 1", "1-", "-1", "0-8192", "4294967296", "0--3"})
+    EXPECT_THROW((void)parse_cpu_list(bad), std::invalid_argument) << bad;
+}
+
+TEST(Modes, GridSizeIsCountedBeforeAnyModeIsBuilt) {
+  FrequencyTables big;
+  big.cpu_count = 12;
+  for (std::int64_t f = 1; f <= 1000; ++f) {
+    big.cpu_khz.push_back(f * 1000);
+    big.gpu_hz.push_back(f * 1000000);
+  }
+  big.emc_hz = {204000000, 665600000, 2133000000, 3199000000};
+  EXPECT_EQ(grid_size(parse_grid_spec("cores=all;cpu=all;gpu=all;emc=all"), big), 6u * 1000u * 1000u * 4u);
+  EXPECT_EQ(grid_error("cores=all;cpu=all;gpu=all;emc=all", big),
+            "grid would make 24000000 modes (6 core counts x 1000 CPU x 1000 GPU x 4 EMC frequencies); edgeroof "
+            "makes 1000000 at most: list fewer values");
+  // At the limit exactly: counted, not built here (a million modes take a few hundred MB).
+  EXPECT_EQ(grid_size(parse_grid_spec("cores=2;cpu=all;gpu=all;emc=204000000"), big), max_grid_modes);
+  // Without tables the listed values count; a product past 64 bits saturates instead of wrapping.
+  const auto numbers = [](int n) {
+    std::string list;
+    for (int i = 1; i <= n; ++i) list += (i > 1 ? "," : "") + std::to_string(i);
+    return list;
+  };
+  const std::string list = numbers(300000);
+  const auto huge = parse_grid_spec("cores=1;cpu=" + list + ";gpu=" + list + ";emc=" + list);
+  const FrequencyTables none;
+  EXPECT_EQ(grid_size(huge, none), 300000ull * 300000ull * 300000ull);
+  const std::string past = "cores=" + numbers(1000) + ";cpu=" + list + ";gpu=" + list + ";emc=" + list;
+  EXPECT_EQ(grid_size(parse_grid_spec(past), none), UINT64_MAX);  // 2.7e19
+  EXPECT_EQ(grid_error(past, none),
+            "grid would make more than 2^64 modes (1000 core counts x 300000 CPU x 300000 GPU x 300000 EMC "
+            "frequencies); edgeroof makes 1000000 at most: list fewer values");
+  // No int holds 4294967298 cores.
+  EXPECT_EQ(grid_error("cores=4294967298", none), "grid cores=4294967298: 4294967298 is above 8192");
 }

@@ -37,6 +37,14 @@ struct PowerMode {
   [[nodiscard]] bool gpu_pinned() const { return gpu_min_hz && gpu_max_hz && *gpu_min_hz == *gpu_max_hz; }
 };
 
+// The longest frequency table edgeroof reads: real ones have 10 to 50 entries, so a longer one is a
+// corrupt or hostile file, refused before it is stored.
+inline constexpr std::size_t max_table_entries = 1024;
+
+// The most modes a grid may have: 229 times the full Orin AGX grid (4,368), a year of benchmarking
+// at half a minute per mode. A SPEC that would make more is refused before a mode is built.
+inline constexpr std::uint64_t max_grid_modes = 1'000'000;
+
 // The frequencies a machine offers, ascending; empty where they cannot be read.
 struct FrequencyTables {
   int cpu_count = 0;                  // CPUs present
@@ -49,6 +57,8 @@ struct FrequencyTables {
 };
 
 // Reads the tables under root (see jetson-orin.md for the nodes); missing nodes give empty tables.
+// Throws ModeError naming the file for a table or CPU list that is too long (max_node_bytes,
+// max_table_entries, max_cpus) or holds anything but positive frequencies below max_clock_hz.
 [[nodiscard]] FrequencyTables read_frequency_tables(const Root& root);
 
 // The table entry the driver runs at under a cap: the largest entry <= cap (the smallest entry
@@ -68,8 +78,12 @@ struct GridSpec {
 // Throws ModeError naming the bad part.
 [[nodiscard]] GridSpec parse_grid_spec(const std::string& spec);
 
+// How many modes enumerate_grid would make (saturating at UINT64_MAX); checks the axes as it does.
+[[nodiscard]] std::uint64_t grid_size(const GridSpec& spec, const FrequencyTables& tables);
+
 // Every combination, cores outermost then CPU, GPU, EMC, each ascending. A listed value must be
-// in its table (where the table is known) and an "all" axis needs a table; throws ModeError.
+// in its table (where the table is known) and an "all" axis needs a table; more than
+// max_grid_modes modes are refused before any is built. Throws ModeError.
 // Grid modes pin CPU and GPU (min = max), cap EMC, and switch every TPC on (where there is a GPU).
 [[nodiscard]] std::vector<PowerMode> enumerate_grid(const GridSpec& spec, const FrequencyTables& tables);
 

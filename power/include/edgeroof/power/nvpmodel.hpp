@@ -5,6 +5,7 @@
 #include "edgeroof/power/mode.hpp"
 #include "edgeroof/power/sysfs.hpp"
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -38,6 +39,7 @@ struct NvpmodelMode {
 };
 
 struct NvpmodelConf {
+  std::string source = "nvpmodel.conf";  // the file it was read from, for messages
   std::vector<NvpmodelParam> params;
   std::vector<NvpmodelMode> modes;
   std::optional<int> default_id;  // `< PM_CONFIG DEFAULT=n >`
@@ -50,10 +52,16 @@ struct NvpmodelConf {
 };
 
 // Parses the text of an nvpmodel.conf. Unknown section kinds are skipped, as nvpmodel does; a
-// malformed header or value throws ModeError naming the line.
+// malformed header or value throws ModeError naming the line. The numbers edgeroof uses are
+// checked here: ids 0 to INT_MAX; MIN_FREQ/MAX_FREQ -1 (no limit), 0, or up to max_clock_hz;
+// CPU_ONLINE 0 or 1; TPC_PG_MASK 0 to 2^32-1. A number that does not fit is an error too.
 [[nodiscard]] NvpmodelConf parse_nvpmodel_conf(std::string_view text);
 
+// The longest nvpmodel.conf edgeroof reads; L4T's are 10 to 40 KB.
+inline constexpr std::size_t max_nvpmodel_conf_bytes = 1024 * 1024;
+
 // Reads and parses a file on the host (not under a root: --nvpmodel-conf names a host file).
+// Errors name the file.
 [[nodiscard]] NvpmodelConf load_nvpmodel_conf(const std::string& host_path);
 
 // The power mode an nvpmodel mode sets, with its caps resolved against the tables: MAX_FREQ -1 or
