@@ -2,7 +2,11 @@
 
 #include "edgeroof/power/machine.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <iostream>
+#include <thread>
 
 namespace edgeroof::power {
 
@@ -42,6 +46,83 @@ void write_min_max(const ModeIo& io, const std::string& min_path, const std::str
     io.do_write(min_path, std::to_string(min_value));
     io.do_write(max_path, std::to_string(max_value));
   }
+}
+
+ClockWait wait_for_clocks(const std::function<std::vector<std::string>()>& check, const Patience& patience,
+                          std::chrono::steady_clock::time_point since, const std::function<bool()>& stop) {
+  using clock = std::chrono::steady_clock;
+  const auto sleep = patience.sleep_s ? patience.sleep_s : std::function<void(double)>([](double s) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(s));
+  });
+  const auto deadline = since + std::chrono::duration_cast<clock::duration>(
+                                    std::chrono::duration<double>(std::max(0.0, patience.timeout_s)));
+  // Never a busy loop, whatever the caller set.
+  double poll_s = std::max(patience.first_poll_s, 1e-4);
+  const double max_poll_s = std::max(patience.max_poll_s, poll_s);
+  ClockWait w;
+  for (;;) {
+    ++w.reads;
+    try {
+      w.diffs = check();
+    } catch (const SysfsError& e) {
+      w.diffs = {e.what()};
+      w.unreadable = true;
+    }
+    const auto now = clock::now();
+    w.waited_s = std::chrono::duration<double>(now - since).count();
+    if (w.diffs.empty() || w.unreadable || now >= deadline) return w;
+    if (stop && stop()) {
+      w.stopped = true;
+      return w;
+    }
+    sleep(std::min(poll_s, std::chrono::duration<double>(deadline - now).count()));
+    poll_s = std::min(poll_s * 2, max_poll_s);
+  }
+}
+
+std::optional<std::int64_t> detail::read_clock(const Root& root, const std::string& machine_path, std::int64_t unit_hz,
+                                               std::string& why) {
+  const auto node = read_node(root, machine_path, 64);
+  if (!node.text) {
+    if (node.error == EAGAIN || node.error == EBUSY || node.error == EINTR) {
+      why = "cannot read " + node.host_path + ": " + node.reason();
+      return std::nullopt;
+    }
+    throw SysfsError("cannot read " + node.host_path + ": " + node.reason());
+  }
+  if (node.text->empty()) {
+    why = node.host_path + " is empty";
+    return std::nullopt;
+  }
+  const auto v = parse_int64(*node.text);
+  if (!v || *v <= 0 || *v > max_clock_hz / unit_hz)
+    throw SysfsError(node.host_path + " reads '" + *node.text + "', not a clock rate");
+  return v;
+}
+
+void detail::check_within(std::vector<std::string>& diffs, const std::string& domain, std::int64_t value,
+                          const char* unit, std::int64_t lo, std::int64_t hi) {
+  if (value >= lo && value <= hi) return;
+  diffs.push_back(domain + " runs at " + std::to_string(value) + " " + unit + ", the state found wants " +
+                  (lo == hi  ? std::to_string(lo)
+                   : lo <= 0 ? "at most " + std::to_string(hi)
+                             : std::to_string(lo) + " to " + std::to_string(hi)));
+}
+
+ClockWait ModeController::await_mode(const PowerMode& mode, std::chrono::steady_clock::time_point since,
+                                     const std::function<bool()>& stop) const {
+  return wait_for_clocks([&] { return verify(mode); }, m_patience, since, stop);
+}
+
+void ModeController::await_restored(std::vector<std::string>& failures,
+                                    const std::function<std::vector<std::string>()>& check) const {
+  const auto w = wait_for_clocks(check, m_patience, std::chrono::steady_clock::now());
+  if (w.diffs.empty()) return;
+  char after[48];
+  std::snprintf(after, sizeof(after), " after %.3g s:", m_patience.timeout_s);
+  std::string text = std::string("clocks not back") + (w.unreadable ? ":" : after);
+  for (const auto& d : w.diffs) text += (text.back() == ':' ? " " : ", ") + d;
+  failures.push_back(text);
 }
 
 void detail::throw_restore_failures(const std::vector<std::string>& failures) {
@@ -92,6 +173,13 @@ void HostController::restore() {
   std::vector<std::string> failures;
   m_cpu.restore_cpu(failures);
   if (m_gpu) detail::attempt(failures, [&] { m_gpu->restore(); });
+  if (m_io.dry_run == nullptr) {
+    await_restored(failures, [this] {
+      std::vector<std::string> diffs;
+      m_cpu.check_restored_cpu(diffs);
+      return diffs;
+    });
+  }
   detail::throw_restore_failures(failures);
 }
 

@@ -15,14 +15,9 @@ std::string cur_node(int cpu) { return cpu_dir(cpu) + "/cpufreq/scaling_cur_freq
 }  // namespace
 
 CpufreqController::CpufreqController(ModeIo io) : m_io(std::move(io)) {
-  if (const auto present = m_io.root.try_read("/sys/devices/system/cpu/present")) {
-    try {
-      const auto cpus = parse_cpu_list(*present);
-      if (!cpus.empty()) m_cpu_count = *std::max_element(cpus.begin(), cpus.end()) + 1;
-    } catch (const std::invalid_argument&) {
-      m_cpu_count = 0;
-    }
-  }
+  // CPUs are numbered up to the highest present one; read_cpu_list refuses lists beyond max_cpus.
+  if (const auto cpus = read_cpu_list(m_io.root, "/sys/devices/system/cpu/present"); cpus && !cpus->empty())
+    m_cpu_count = cpus->back() + 1;
 }
 
 bool CpufreqController::is_online(int cpu) const {
@@ -90,9 +85,10 @@ void CpufreqController::verify_cpu(const PowerMode& mode, std::vector<std::strin
                       (online ? "offline" : "online"));
     }
     if (!online || !mode.cpu_max_khz) continue;
-    const auto cur = m_io.root.try_read_int(cur_node(cpu));
+    std::string why;
+    const auto cur = detail::read_clock(m_io.root, cur_node(cpu), 1000, why);
     if (!cur) {
-      diffs.push_back("cpu" + std::to_string(cpu) + ": scaling_cur_freq unreadable");
+      diffs.push_back("cpu" + std::to_string(cpu) + ": " + why);
     } else if (mode.cpu_pinned() ? *cur != *mode.cpu_max_khz : *cur > *mode.cpu_max_khz) {
       diffs.push_back("cpu" + std::to_string(cpu) + " runs at " + std::to_string(*cur) + " kHz, the mode wants " +
                       (mode.cpu_pinned() ? "" : "at most ") + std::to_string(*mode.cpu_max_khz));
@@ -125,9 +121,30 @@ void CpufreqController::restore_cpu(std::vector<std::string>& failures) {
   }
 }
 
+void CpufreqController::check_restored_cpu(std::vector<std::string>& diffs) const {
+  for (int cpu = 0; cpu < static_cast<int>(m_saved.size()); ++cpu) {
+    const auto& s = m_saved[static_cast<std::size_t>(cpu)];
+    if (!s.min_khz || !s.max_khz || !is_online(cpu)) continue;
+    std::string why;
+    const auto cur = detail::read_clock(m_io.root, cur_node(cpu), 1000, why);
+    if (!cur) {
+      diffs.push_back("cpu" + std::to_string(cpu) + ": " + why);
+      continue;
+    }
+    detail::check_within(diffs, "cpu" + std::to_string(cpu), *cur, "kHz", *s.min_khz, *s.max_khz);
+  }
+}
+
 void CpufreqController::restore() {
   std::vector<std::string> failures;
   restore_cpu(failures);
+  if (m_io.dry_run == nullptr) {
+    await_restored(failures, [this] {
+      std::vector<std::string> diffs;
+      check_restored_cpu(diffs);
+      return diffs;
+    });
+  }
   detail::throw_restore_failures(failures);
 }
 

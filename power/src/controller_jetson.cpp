@@ -92,9 +92,10 @@ std::vector<std::string> JetsonController::verify(const PowerMode& mode) const {
   std::vector<std::string> diffs;
   m_cpu.verify_cpu(mode, diffs);
   if (mode.gpu_max_hz && m_gpu) {
-    const auto cur = m_io.root.try_read_int(*m_gpu + "/cur_freq");
+    std::string why;
+    const auto cur = detail::read_clock(m_io.root, *m_gpu + "/cur_freq", 1, why);
     if (!cur) {
-      diffs.push_back("GPU cur_freq unreadable");
+      diffs.push_back("GPU: " + why);
     } else if (mode.gpu_pinned() ? *cur != *mode.gpu_max_hz : *cur > *mode.gpu_max_hz) {
       diffs.push_back("GPU runs at " + std::to_string(*cur) + " Hz, the mode wants " +
                       (mode.gpu_pinned() ? "" : "at most ") + std::to_string(*mode.gpu_max_hz));
@@ -115,11 +116,9 @@ std::vector<std::string> JetsonController::verify(const PowerMode& mode) const {
         diffs.push_back("EMC cap reads " + (cap ? std::to_string(*cap) : std::string("nothing")) +
                         " Hz, the mode wants " + std::to_string(*mode.emc_max_hz));
     }
-    if (m_emc_rate) {
-      const auto rate = m_io.root.try_read_int(*m_emc_rate);
-      if (rate && *rate > *mode.emc_max_hz)
-        diffs.push_back("EMC runs at " + std::to_string(*rate) + " Hz, above the cap " +
-                        std::to_string(*mode.emc_max_hz));
+    if (const auto rate = emc_rate(diffs); rate && *rate > *mode.emc_max_hz) {
+      diffs.push_back("EMC runs at " + std::to_string(*rate) + " Hz, above the cap " +
+                      std::to_string(*mode.emc_max_hz));
     }
   }
   return diffs;
@@ -148,7 +147,43 @@ void JetsonController::restore() {
     attempt([&] { m_io.do_write(*m_emc_cap, std::to_string(*m_saved_emc_cap)); });
   }
   m_ran_nvpmodel = false;
+  if (m_io.dry_run == nullptr) {
+    await_restored(failures, [this] {
+      std::vector<std::string> diffs;
+      check_restored(diffs);
+      return diffs;
+    });
+  }
   detail::throw_restore_failures(failures);
+}
+
+void JetsonController::check_restored(std::vector<std::string>& diffs) const {
+  m_cpu.check_restored_cpu(diffs);
+  if (m_gpu && m_saved_gpu_min && m_saved_gpu_max) {
+    std::string why;
+    if (const auto cur = detail::read_clock(m_io.root, *m_gpu + "/cur_freq", 1, why)) {
+      detail::check_within(diffs, "GPU", *cur, "Hz", *m_saved_gpu_min, *m_saved_gpu_max);
+    } else {
+      diffs.push_back("GPU: " + why);
+    }
+  }
+  // A cap of 0 is none.
+  if (m_saved_emc_cap && *m_saved_emc_cap > 0) {
+    if (const auto rate = emc_rate(diffs)) detail::check_within(diffs, "EMC", *rate, "Hz", 0, *m_saved_emc_cap);
+  }
+}
+
+std::optional<std::int64_t> JetsonController::emc_rate(std::vector<std::string>& diffs) const {
+  if (!m_emc_rate) return std::nullopt;
+  // debugfs is root's: where it cannot be read at all, the cap read back is all there is to check.
+  std::string why;
+  try {
+    const auto rate = detail::read_clock(m_io.root, *m_emc_rate, 1, why);
+    if (!rate) diffs.push_back("EMC: " + why);
+    return rate;
+  } catch (const SysfsError&) {
+    return std::nullopt;
+  }
 }
 
 PowerMode JetsonController::current() const {

@@ -1,16 +1,21 @@
 // Power-mode controllers on a writable fake Orin AGX tree: apply, verify, restore, the order of
 // min/max writes, refused writes, dry runs, nvpmodel through a fake runner, NVML through a fake API,
-// and the child-process and signal helpers the sweep relies on.
+// clocks that follow late (a stand-in kernel) and the patience that waits for them, and the
+// child-process and signal helpers the sweep relies on.
 #include "../data/modes/fake_orin.hpp"
 #include "edgeroof/power/controller.hpp"
 #include "edgeroof/power/controller_process.hpp"
+#include "fake_kernel.hpp"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <csignal>
 #include <sstream>
+#include <thread>
 
 using namespace edgeroof::power;
+using edgeroof::testing::FakeClockKernel;
 using edgeroof::testing::FakeOrin;
 
 namespace {
@@ -378,4 +383,203 @@ TEST(HostController, CpusThroughCpufreqAndTheGpuThroughNvmlLoadedOnDemand) {
   PowerMode tpc;
   tpc.tpc_pg_mask = 0;
   EXPECT_THROW(c->apply(tpc), ModeError);
+}
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+double seconds_since(steady::time_point t) { return std::chrono::duration<double>(steady::now() - t).count(); }
+
+Patience patience_of(double timeout_s) {
+  Patience p;
+  p.timeout_s = timeout_s;
+  return p;
+}
+
+std::string lines(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& l : v) s += l + "\n";
+  return s;
+}
+
+// The mode of the bug report: every domain changes, the GPU from 1300.5 to 624.75 MHz.
+const char* const low_spec = "cores=4;cpu=1036800;gpu=624750000;emc=2133000000";
+
+// What one read finds right after the writes of low_spec, before the clocks have moved.
+std::vector<std::string> old_clocks_against_low() {
+  std::vector<std::string> d;
+  for (int cpu = 0; cpu < 4; ++cpu)
+    d.push_back("cpu" + std::to_string(cpu) + " runs at 2201600 kHz, the mode wants 1036800");
+  d.push_back("GPU runs at 1300500000 Hz, the mode wants 624750000");
+  d.push_back("EMC runs at 3199000000 Hz, above the cap 2133000000");
+  return d;
+}
+
+class LateKernel : public ::testing::TestWithParam<double> {};
+
+}  // namespace
+
+TEST_P(LateKernel, ApplyWaitsForTheClocksAndRestoreWaitsForThemToComeBack) {
+  const double delay_s = GetParam();
+  const FakeOrin orin("late" + std::to_string(static_cast<int>(delay_s * 1000)));
+  orin.pin_at_max();  // as jetson_clocks leaves it: the restore has to bring the clocks back up
+  FakeClockKernel kernel(orin.dir(), delay_s);
+  StrictDriver driver(Root(orin.dir()));
+  JetsonController c(strict_io(orin, driver), load_nvpmodel_conf((orin.dir() / "etc/nvpmodel.conf").string()));
+  EXPECT_EQ(c.patience().timeout_s, 2.0);  // the default
+  c.save();
+  const auto mode = grid_mode(orin, low_spec);
+  const auto since = steady::now();
+  c.apply(mode);
+  // One read right after the writes finds the old clocks: the sweep's old verify failed here.
+  EXPECT_EQ(c.verify(mode), old_clocks_against_low());
+  const auto wait = c.await_mode(mode, since);
+  EXPECT_TRUE(wait.diffs.empty()) << lines(wait.diffs);
+  EXPECT_GE(wait.waited_s, delay_s);
+  EXPECT_LT(wait.waited_s, 2.0);
+  EXPECT_GT(wait.reads, 1);
+  EXPECT_EQ(orin.get(std::string(edgeroof::testing::fake_orin_gpu) + "/cur_freq"), "624750000");
+
+  const auto restore_started = steady::now();
+  c.restore();
+  // restore() returns once the clocks are back, not when the limits are written.
+  EXPECT_GE(seconds_since(restore_started), delay_s);
+  EXPECT_EQ(orin.get(std::string(edgeroof::testing::fake_orin_gpu) + "/cur_freq"), "1300500000");
+  for (int cpu = 0; cpu < 12; ++cpu) EXPECT_EQ(orin.get(cpu_node(cpu, "scaling_cur_freq")), "2201600") << cpu;
+  EXPECT_EQ(orin.get("/sys/kernel/debug/bpmp/debug/clk/emc/rate"), "3199000000");
+  EXPECT_EQ(kernel.changes(), 2 * 6);  // cpu0-3, GPU and EMC went down and came back
+}
+
+INSTANTIATE_TEST_SUITE_P(Delays, LateKernel, ::testing::Values(0.05, 0.4));
+
+TEST(LateClocks, ATimeoutShorterThanTheDriverSaysWhatDidNotFollowAndWhere) {
+  const FakeOrin orin("late-timeout");
+  orin.pin_at_max();
+  FakeClockKernel kernel(orin.dir(), 0.4);
+  JetsonController c(ModeIo{Root(orin.dir())}, std::nullopt);
+  c.set_patience(patience_of(0.1));
+  c.save();
+  const auto mode = grid_mode(orin, low_spec);
+  const auto since = steady::now();
+  c.apply(mode);
+  const auto wait = c.await_mode(mode, since);
+  EXPECT_EQ(wait.diffs, old_clocks_against_low());
+  EXPECT_FALSE(wait.unreadable);
+  EXPECT_GE(wait.waited_s, 0.1);
+  EXPECT_LT(wait.waited_s, 0.4);
+  // Limits put back before the clocks moved would leave nothing to wait for: let them move first.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  ASSERT_EQ(orin.get(std::string(edgeroof::testing::fake_orin_gpu) + "/cur_freq"), "624750000");
+  // The restore writes everything back, waits as long, and names each domain that is not back.
+  try {
+    c.restore();
+    FAIL() << "the clocks cannot be back within 0.1 s";
+  } catch (const ModeError& e) {
+    std::string want = "restore incomplete: clocks not back after 0.1 s: ";
+    for (int cpu = 0; cpu < 4; ++cpu)
+      want += "cpu" + std::to_string(cpu) + " runs at 1036800 kHz, the state found wants 2201600, ";
+    want += "GPU runs at 624750000 Hz, the state found wants 1300500000;";
+    EXPECT_EQ(std::string(e.what()), want);
+  }
+  EXPECT_EQ(orin.get(gpu_min), "1300500000");
+  EXPECT_EQ(orin.get(gpu_max), "1300500000");
+  EXPECT_EQ(orin.get(cpu_node(3, "scaling_min_freq")), "2201600");
+  EXPECT_EQ(orin.get(cpu_node(11, "online")), "1");
+  EXPECT_EQ(orin.get(emc_cap), "3199000000");
+}
+
+TEST(LateClocks, AnEmptyNodeMidChangeIsReadAgainThenNamed) {
+  const FakeOrin orin("late-blank");
+  // The clocks move 20 ms after the writes, and their nodes read empty for the 500 ms after that.
+  FakeClockKernel kernel(orin.dir(), 0.02, 0.5);
+  JetsonController c(ModeIo{Root(orin.dir())}, std::nullopt);
+  c.set_patience(patience_of(0.25));
+  c.save();
+  const auto mode = grid_mode(orin, "cores=12;cpu=2201600;gpu=624750000;emc=3199000000");
+  auto since = steady::now();
+  c.apply(mode);
+  const auto blank = c.await_mode(mode, since);
+  EXPECT_EQ(blank.diffs,
+            std::vector<std::string>{"GPU: " + (orin.dir() / "sys/class/devfreq/17000000.ga10b/cur_freq").string() +
+                                     " is empty"});
+  EXPECT_FALSE(blank.unreadable);
+  // With the default patience the same change is waited through.
+  c.set_patience(Patience{});
+  const auto up = grid_mode(orin, "cores=12;cpu=2201600;gpu=1300500000;emc=3199000000");
+  since = steady::now();
+  c.apply(up);
+  const auto through = c.await_mode(up, since);
+  EXPECT_TRUE(through.diffs.empty()) << lines(through.diffs);
+  EXPECT_GE(through.waited_s, 0.02);
+  c.restore();
+}
+
+TEST(LateClocks, ANodeThatCannotBeReadEndsTheWaitAtOnce) {
+  const FakeOrin orin("late-missing");
+  JetsonController c(ModeIo{Root(orin.dir())}, std::nullopt);
+  c.save();
+  const auto mode = grid_mode(orin, low_spec);
+  c.apply(mode);
+  const std::string cur = (orin.dir() / "sys/class/devfreq/17000000.ga10b/cur_freq").string();
+  std::filesystem::remove(cur);
+  const auto wait = c.await_mode(mode, steady::now());
+  EXPECT_TRUE(wait.unreadable);
+  EXPECT_EQ(wait.reads, 1);
+  EXPECT_EQ(wait.diffs, std::vector<std::string>{"cannot read " + cur + ": No such file or directory"});
+  orin.put(std::string(edgeroof::testing::fake_orin_gpu) + "/cur_freq", "-624750000\n");
+  EXPECT_EQ(c.await_mode(mode, steady::now()).diffs,
+            std::vector<std::string>{cur + " reads '-624750000', not a clock rate"});
+  orin.put(std::string(edgeroof::testing::fake_orin_gpu) + "/cur_freq", "624750000\n");
+  EXPECT_TRUE(c.await_mode(mode, steady::now()).diffs.empty());
+  c.restore();
+}
+
+TEST(Patience, SleepsGrowFromOneMillisecondToFiftyAndNeverPassTheDeadline) {
+  std::vector<double> sleeps;
+  Patience p;
+  p.sleep_s = [&](double s) {
+    sleeps.push_back(s);
+    std::this_thread::sleep_for(std::chrono::duration<double>(s));
+  };
+  int reads = 0;
+  const auto eight_misses = [&] {
+    return ++reads <= 8 ? std::vector<std::string>{"not yet"} : std::vector<std::string>{};
+  };
+  const auto w = wait_for_clocks(eight_misses, p, steady::now());
+  EXPECT_TRUE(w.diffs.empty());
+  EXPECT_EQ(w.reads, 9);
+  EXPECT_EQ(sleeps, (std::vector<double>{0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.05, 0.05}));
+  // A check that never passes: reads until the deadline, each sleep cut to what is left of it.
+  sleeps.clear();
+  p.timeout_s = 0.2;
+  const auto never = wait_for_clocks([] { return std::vector<std::string>{"never"}; }, p, steady::now());
+  EXPECT_EQ(never.diffs, std::vector<std::string>{"never"});
+  EXPECT_GE(never.waited_s, 0.2);
+  double slept = 0;
+  for (const double s : sleeps) {
+    EXPECT_GT(s, 0.0);
+    EXPECT_LE(s, 0.05);
+    slept += s;
+  }
+  EXPECT_LE(slept, 0.2 + 1e-9);
+  // stop() ends the wait between reads.
+  int polls = 0;
+  const auto stopped =
+      wait_for_clocks([] { return std::vector<std::string>{"never"}; }, p, steady::now(), [&] { return ++polls == 3; });
+  EXPECT_TRUE(stopped.stopped);
+  EXPECT_EQ(stopped.reads, 3);
+}
+
+TEST(CpufreqController, APresentListBeyondMaxCpusIsRefusedBeforeAllocating) {
+  const FakeOrin orin("present");
+  orin.put("/sys/devices/system/cpu/present", "0-2000000000\n");
+  try {
+    CpufreqController c(ModeIo{Root(orin.dir())});
+    FAIL() << "2 billion CPUs";
+  } catch (const ModeError& e) {
+    EXPECT_EQ(std::string(e.what()), (orin.dir() / "sys/devices/system/cpu/present").string() +
+                                         ": CPU list '0-2000000000' names CPU '2000000000'; edgeroof handles 8192 "
+                                         "CPUs at most");
+  }
 }

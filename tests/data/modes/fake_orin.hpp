@@ -1,6 +1,7 @@
 // A writable fake sysfs tree of a Jetson AGX Orin 64 GB (L4T 35 paths) for the power-mode tests.
-// Current-frequency nodes are symlinks to the max nodes, so a pinned frequency reads back as it
-// would on the board (cur = min = max); the EMC rate follows the EMC cap the same way.
+// Current-frequency nodes are symlinks to the max nodes, so a pinned frequency reads back at once
+// (cur = min = max); the EMC rate follows the EMC cap the same way. A FakeClockKernel
+// (tests/power/fake_kernel.hpp) replaces them with clocks that follow late, as a board's do.
 #pragma once
 
 #include <unistd.h>
@@ -63,6 +64,13 @@ public:
   FakeOrin& operator=(const FakeOrin&) = delete;
 
   [[nodiscard]] const std::filesystem::path& dir() const { return m_dir; }
+  // The state `jetson_clocks` leaves: every CPU and the GPU pinned at their highest frequency, so
+  // a restore has to bring the clocks back up, not just widen the limits.
+  void pin_at_max() const {
+    for (int cpu = 0; cpu < 12; ++cpu)
+      put("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/cpufreq/scaling_min_freq", "2201600\n");
+    put(std::string(fake_orin_gpu) + "/min_freq", "1300500000\n");
+  }
   void put(const std::string& machine_path, const std::string& content) const {
     const auto p = m_dir / machine_path.substr(1);
     std::filesystem::create_directories(p.parent_path());

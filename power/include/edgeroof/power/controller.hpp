@@ -7,6 +7,7 @@
 #include "edgeroof/power/nvpmodel.hpp"
 #include "edgeroof/power/sysfs.hpp"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -39,7 +40,42 @@ struct ModeIo {
 void write_min_max(const ModeIo& io, const std::string& min_path, const std::string& max_path, std::int64_t min_value,
                    std::int64_t max_value);
 
+// How long and how often the clocks are read back after a change. A write takes effect late: about
+// 1, 5 and 8 ms for CPU, GPU and EMC on an idle Orin, far more under load or at a thermal limit.
+struct Patience {
+  double timeout_s = 2.0;
+  double first_poll_s = 0.001;          // the sleep between two reads starts here and doubles ...
+  double max_poll_s = 0.05;             // ... up to this, so a slow clock costs few reads
+  std::function<void(double)> sleep_s;  // default: sleeps
+};
+
+// What reading the clocks until they matched found.
+struct ClockWait {
+  std::vector<std::string> diffs;  // what still differed at the last read; empty when they matched
+  double waited_s = 0.0;           // from `since` to the last read
+  int reads = 0;
+  bool stopped = false;     // stop() turned true first
+  bool unreadable = false;  // a node could not be read at all (the one difference says which)
+};
+
+// Calls `check` until it returns no differences, the timeout counted from `since` has passed, or
+// stop() turns true, sleeping in between. A SysfsError from `check` is a node that waiting will
+// not make readable (missing, not permitted, junk): it ends the wait at once, as the one difference.
+[[nodiscard]] ClockWait wait_for_clocks(const std::function<std::vector<std::string>()>& check,
+                                        const Patience& patience, std::chrono::steady_clock::time_point since,
+                                        const std::function<bool()>& stop = nullptr);
+
 namespace detail {
+// The rate in a clock node (cur_freq, scaling_cur_freq, the EMC rate), in the node's unit
+// (`unit_hz` = 1000 for kHz). nullopt with `why` set while the driver is mid-change: an empty file,
+// EAGAIN or EBUSY, worth reading again. Throws SysfsError naming the node for anything else: missing,
+// not permitted, not a whole number from 1 Hz to max_clock_hz.
+std::optional<std::int64_t> read_clock(const Root& root, const std::string& machine_path, std::int64_t unit_hz,
+                                       std::string& why);
+// "cpu3 runs at 1036800 kHz, the state found wants 268800 to 2201600" when `value` is outside
+// [lo, hi] (appended to diffs); the clocks restore() waits for.
+void check_within(std::vector<std::string>& diffs, const std::string& domain, std::int64_t value, const char* unit,
+                  std::int64_t lo, std::int64_t hi);
 // Restoring tries every node: a failure is collected, and reported once all were tried.
 template <typename Action>
 void attempt(std::vector<std::string>& failures, const Action& action) {
@@ -61,12 +97,31 @@ public:
   virtual void save() = 0;
   // Throws ModeError (what cannot be done here) or SysfsError (a write the machine refused).
   virtual void apply(const PowerMode& mode) = 0;
-  // Reads the clocks back: one line per difference, empty when the mode is in effect.
+  // Reads the clocks back once: one line per difference, empty when the mode is in effect. A clock
+  // node mid-change (empty, EAGAIN, EBUSY) is a difference naming the node; one that cannot be read
+  // at all throws SysfsError.
   [[nodiscard]] virtual std::vector<std::string> verify(const PowerMode& mode) const = 0;
-  // Brings back the saved state; tries every node and throws one ModeError listing the failures.
+  // Brings back the saved state, then waits (patience()) until the clocks are back within the limits
+  // found; tries every node and throws one ModeError listing the failures and the clocks not back.
   virtual void restore() = 0;
   // The mode in effect as far as it can be read (key "current").
   [[nodiscard]] virtual PowerMode current() const = 0;
+
+  // How long await_mode() and restore() wait for the clocks to follow the writes.
+  void set_patience(Patience p) { m_patience = std::move(p); }
+  [[nodiscard]] const Patience& patience() const { return m_patience; }
+  // Reads the clocks back (verify()) until the mode is in effect, the patience runs out or stop()
+  // turns true. `since` is when apply() began, so waited_s is how long the clocks took to follow.
+  [[nodiscard]] ClockWait await_mode(const PowerMode& mode, std::chrono::steady_clock::time_point since,
+                                     const std::function<bool()>& stop = nullptr) const;
+
+protected:
+  // After restore's writes: waits until `check` (the clocks of the state found) finds no difference,
+  // and adds one failure saying what did not come back in time.
+  void await_restored(std::vector<std::string>& failures, const std::function<std::vector<std::string>()>& check) const;
+
+private:
+  Patience m_patience;
 };
 
 // Restores on scope exit unless dismissed, for the exception paths; the main flow calls restore()
@@ -98,6 +153,8 @@ public:
   void apply_cpu(const PowerMode& mode);
   void verify_cpu(const PowerMode& mode, std::vector<std::string>& diffs) const;
   void restore_cpu(std::vector<std::string>& failures);
+  // Where the clocks of the online CPUs are not yet back within the limits found at save().
+  void check_restored_cpu(std::vector<std::string>& diffs) const;
   [[nodiscard]] int cpu_count() const { return m_cpu_count; }
 
 private:
@@ -130,6 +187,9 @@ public:
   [[nodiscard]] std::optional<int> saved_nvpmodel_id() const { return m_saved_id; }
 
 private:
+  void check_restored(std::vector<std::string>& diffs) const;
+  // The EMC rate from debugfs; nullopt where there is none to read (a transient failure adds a diff).
+  [[nodiscard]] std::optional<std::int64_t> emc_rate(std::vector<std::string>& diffs) const;
   ModeIo m_io;
   std::optional<NvpmodelConf> m_conf;
   CpufreqController m_cpu;
