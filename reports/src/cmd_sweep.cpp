@@ -36,10 +36,10 @@ void run_nvpmodel(const std::vector<std::string>& argv) {
   power::run_command(resolved);
 }
 
-int run(const Args& args) {
-  const auto modes_spec = args.get("--modes");
+// The sweep's options from the command line; every bad value is a usage error, found before the
+// machine is touched or anything is written.
+reports::SweepOptions options_of(const Args& args, power::Patience& patience) {
   const auto out = args.get("--out");
-  if (!modes_spec) throw UsageError("--modes is required (current, nvpmodel:all, nvpmodel:ID,ID or grid:SPEC)");
   if (!out) throw UsageError("--out DIR is required");
   for (const auto& a : args.passthrough) {
     for (const char* own : {"--benchmark_out=", "--benchmark_out_format=", "--benchmark_context="}) {
@@ -47,47 +47,60 @@ int run(const Args& args) {
         throw UsageError(std::string(own) + "... is set by sweep for each mode; leave it out of the bench flags");
     }
   }
-  const std::string root_dir = args.get_or("--root", "/");
-  const power::Root root(root_dir);
-  const bool dry_run = args.has("--dry-run");
-
   reports::SweepOptions options;
   options.out_dir = *out;
   options.bench = args.get_or("--bench", default_bench());
   options.bench_args = args.passthrough;
-  options.root = root_dir;
-  options.dry_run = dry_run;
+  options.root = args.get_or("--root", "/");
+  options.dry_run = args.has("--dry-run");
   if (const auto t = args.number("--settle-timeout-s")) {
     if (*t < 0) throw UsageError("--settle-timeout-s must not be negative");
     options.settle.timeout_s = *t;
   }
   if (const auto c = args.number("--settle-temp-c")) options.settle.max_temp_C = *c;
-  options.read_temps_C = [root] { return reports::read_thermal_zones_C(root); };
-  // Idle power over half-second windows of the machine's sensor (INA3221, NVML or RAPL); without
-  // one, temperatures alone decide when a mode has settled.
-  std::shared_ptr<power::EnergySensor> sensor = power::make_sensor(power::SensorKind::automatic, root);
-  if (sensor->available() && !dry_run) {
-    options.read_power_W = [sensor]() -> std::optional<double> {
-      try {
-        sensor->start();
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-        return sensor->stop().average_power_W();
-      } catch (const power::SensorError& e) {
-        std::cerr << "edgeroof sweep: idle power unreadable: " << e.what() << "\n";
-        return std::nullopt;
-      }
-    };
-  } else if (!dry_run) {
-    std::cerr << "edgeroof sweep: no power sensor (" << sensor->unavailable_reason()
-              << "); settling on temperatures only\n";
+  if (const auto t = args.number("--verify-timeout-s")) {
+    if (!(*t > 0 && *t <= 600)) throw UsageError("--verify-timeout-s must be above 0 and at most 600");
+    patience.timeout_s = *t;
   }
-  if (!dry_run && ::access(options.bench.c_str(), X_OK) != 0) {
+  if (!options.dry_run && ::access(options.bench.c_str(), X_OK) != 0) {
     throw UsageError("edgeroof-bench not found at " + options.bench + "; name it with --bench PATH");
   }
+  return options;
+}
 
+// Idle power over half-second windows of the machine's sensor (INA3221, NVML or RAPL); without
+// one, temperatures alone decide when a mode has settled.
+std::function<std::optional<double>()> idle_power_reader(const power::Root& root) {
+  std::shared_ptr<power::EnergySensor> sensor = power::make_sensor(power::SensorKind::automatic, root);
+  if (!sensor->available()) {
+    std::cerr << "edgeroof sweep: no power sensor (" << sensor->unavailable_reason()
+              << "); settling on temperatures only\n";
+    return nullptr;
+  }
+  return [sensor]() -> std::optional<double> {
+    try {
+      sensor->start();
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      return sensor->stop().average_power_W();
+    } catch (const power::SensorError& e) {
+      std::cerr << "edgeroof sweep: idle power unreadable: " << e.what() << "\n";
+      return std::nullopt;
+    }
+  };
+}
+
+int run(const Args& args) {
+  const auto modes_spec = args.get("--modes");
+  if (!modes_spec) throw UsageError("--modes is required (current, nvpmodel:all, nvpmodel:ID,ID or grid:SPEC)");
+  power::Patience patience;
+  reports::SweepOptions options = options_of(args, patience);
+  const power::Root root(*options.root);
+  const bool dry_run = options.dry_run;
   const auto conf = reports::find_nvpmodel_conf(root, args.get("--nvpmodel-conf"));
   const auto tables = power::read_frequency_tables(root);
   auto modes = reports::select_modes(*modes_spec, tables, conf);
+  options.read_temps_C = [root] { return reports::read_thermal_zones_C(root); };
+  if (!dry_run) options.read_power_W = idle_power_reader(root);
 
   power::ModeIo io(root);
   if (root.path() == "/") {
@@ -98,8 +111,10 @@ int run(const Args& args) {
     };
   }
   std::ostream& log = dry_run ? std::cout : std::cerr;
+  const std::string out = options.out_dir.string();
   if (dry_run) io.dry_run = &std::cout;
   std::unique_ptr<power::ModeController> controller = power::make_controller(io, conf);
+  controller->set_patience(patience);
   const bool current = modes.empty();
   if (current) modes.push_back(controller->current());
 
@@ -108,8 +123,8 @@ int run(const Args& args) {
   const auto summary = reports::run_sweep(current ? nullptr : controller.get(), modes, options, log);
   if (dry_run) return 0;
   log << "sweep: " << summary.done << " done, " << summary.skipped << " already there, " << summary.failed << " failed";
-  if (summary.failed > 0) log << " (reasons in " << (fs::path(*out) / "failed.json").string() << ")";
-  log << "; results in " << *out << "\n";
+  if (summary.failed > 0) log << " (reasons in " << (fs::path(out) / "failed.json").string() << ")";
+  log << "; results in " << out << "\n";
   if (summary.interrupted)
     return 128 + (power::StopSignals::signal_number() != 0 ? power::StopSignals::signal_number() : SIGINT);
   return summary.failed > 0 ? 1 : 0;
@@ -122,8 +137,10 @@ const Command& sweep_command() {
       "sweep",
       "run edgeroof-bench in each power mode (apply, verify, settle, bench, restore), one JSON per mode",
       "edgeroof sweep --modes current|nvpmodel:all|nvpmodel:ID,ID|grid:SPEC --out DIR [options] [-- BENCH FLAGS]",
-      "For each mode: apply it, read the clocks back, wait until every thermal zone is below\n"
-      "--settle-temp-c and (with a power sensor) five half-second idle-power readings agree within 5%\n"
+      "For each mode: apply it, read the clocks back until they follow (a driver changes them\n"
+      "milliseconds to seconds after a write) or --verify-timeout-s passes, recording the time taken\n"
+      "as power_mode.clock_settle_s; wait until every thermal zone is below --settle-temp-c and\n"
+      "(with a power sensor) five half-second idle-power readings agree within 5%\n"
       "(or --settle-timeout-s passes; the results then say power_mode.settled=false),\n"
       "and run edgeroof-bench with --benchmark_out=DIR/<mode key>.json and the mode as power_mode.*\n"
       "context. Modes whose JSON exists are skipped, so a rerun completes an interrupted sweep. A mode\n"
@@ -137,6 +154,7 @@ const Command& sweep_command() {
        {"--root", "DIR", "read and write sysfs and /etc under DIR instead of /"},
        {"--nvpmodel-conf", "FILE", "nvpmodel.conf to read (default DIR/etc/nvpmodel.conf)"},
        {"--bench", "PATH", "edgeroof-bench to run (default: the one of this build)"},
+       {"--verify-timeout-s", "S", "longest wait for the clocks to follow a mode or the restore (default 2)"},
        {"--settle-timeout-s", "N", "longest wait for a mode to settle (default 120)"},
        {"--settle-temp-c", "C", "settled when every thermal zone is below C (default 50)"},
        {"--dry-run", "", "print the writes and bench command lines; change nothing"}},

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <deque>
@@ -137,7 +138,8 @@ SettleResult settle(const SettleOptions& options, const std::function<std::vecto
   }
 }
 
-std::string mode_context(const power::PowerMode& mode, const std::optional<SettleResult>& settled) {
+std::string mode_context(const power::PowerMode& mode, const std::optional<SettleResult>& settled,
+                         std::optional<double> clock_settle_s) {
   std::vector<std::string> kv{"power_mode.key=" + context_safe(mode.key), "power_mode.name=" + context_safe(mode.name)};
   if (mode.id) kv.push_back("power_mode.id=" + std::to_string(*mode.id));
   if (mode.gpu_max_hz) kv.push_back("power_mode.gpu_hz=" + std::to_string(*mode.gpu_max_hz));
@@ -145,6 +147,7 @@ std::string mode_context(const power::PowerMode& mode, const std::optional<Settl
   if (mode.cpu_max_khz) kv.push_back("power_mode.cpu_khz=" + std::to_string(*mode.cpu_max_khz));
   if (mode.cpu_online) kv.push_back("power_mode.cpu_online=" + std::to_string(*mode.cpu_online));
   if (mode.tpc_pg_mask) kv.push_back("power_mode.tpc_pg_mask=" + std::to_string(*mode.tpc_pg_mask));
+  if (clock_settle_s) kv.push_back("power_mode.clock_settle_s=" + format_number(*clock_settle_s, 6));
   if (settled) {
     kv.push_back(std::string("power_mode.settled=") + (settled->settled ? "true" : "false"));
     if (settled->idle_power_W) kv.push_back("power_mode.idle_power_W=" + format_number(*settled->idle_power_W, 3));
@@ -153,9 +156,10 @@ std::string mode_context(const power::PowerMode& mode, const std::optional<Settl
 }
 
 std::vector<std::string> bench_argv(const power::PowerMode& mode, const SweepOptions& options,
-                                    const std::optional<SettleResult>& settled) {
+                                    const std::optional<SettleResult>& settled, std::optional<double> clock_settle_s) {
   std::vector<std::string> argv{options.bench, "--benchmark_out=" + (options.out_dir / (mode.key + ".json")).string(),
-                                "--benchmark_out_format=json", "--benchmark_context=" + mode_context(mode, settled)};
+                                "--benchmark_out_format=json",
+                                "--benchmark_context=" + mode_context(mode, settled, clock_settle_s)};
   if (options.root && *options.root != "/") argv.push_back("--root=" + *options.root);
   argv.insert(argv.end(), options.bench_args.begin(), options.bench_args.end());
   return argv;
@@ -181,22 +185,26 @@ std::vector<power::PowerMode> select_modes(const std::string& spec, const power:
   std::vector<power::PowerMode> modes;
   const std::string list = spec.substr(9);
   if (list == "all") {
+    if (conf->modes.empty())
+      throw power::ModeError("--modes " + spec + ": " + conf->source + " has no POWER_MODEL section");
     for (const auto& m : conf->modes) modes.push_back(power::to_power_mode(m, tables));
     return modes;
   }
   std::stringstream ids(list);
   std::string id;
   while (std::getline(ids, id, ',')) {
-    std::size_t used = 0;
-    int n = -1;
-    try {
-      n = std::stoi(id, &used);
-    } catch (const std::exception&) {
-      used = 0;
+    const bool digits = !id.empty() && id.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits) throw power::ModeError("--modes " + spec + ": '" + id + "' is not a mode id");
+    // nvpmodel's ids are ints: a larger one must not wrap around to another mode's.
+    const auto n = power::parse_int64(id);
+    if (!n || *n > INT_MAX)
+      throw power::ModeError("--modes " + spec + ": id " + id + " is out of range (0 to " + std::to_string(INT_MAX) +
+                             ")");
+    const auto* m = conf->find_mode(static_cast<int>(*n));
+    if (m == nullptr) throw power::ModeError("--modes " + spec + ": " + conf->source + " has no POWER_MODEL ID=" + id);
+    for (const auto& seen : modes) {
+      if (seen.id == m->id) throw power::ModeError("--modes " + spec + ": id " + id + " given twice");
     }
-    if (used == 0 || used != id.size()) throw power::ModeError("--modes " + spec + ": '" + id + "' is not a mode id");
-    const auto* m = conf->find_mode(n);
-    if (m == nullptr) throw power::ModeError("--modes " + spec + ": nvpmodel.conf has no POWER_MODEL ID=" + id);
     modes.push_back(power::to_power_mode(*m, tables));
   }
   if (modes.empty()) throw power::ModeError("--modes nvpmodel: needs 'all' or ids");
@@ -214,116 +222,146 @@ nlohmann::json mode_to_json(const power::PowerMode& mode) {
   return j;
 }
 
+namespace {
+
+enum class Outcome { done, failed, stopped };
+
+// What the modes of one sweep share.
+struct SweepRun {
+  power::ModeController* controller;
+  const SweepOptions& options;
+  std::ostream& log;
+  FailedList failed;
+  std::function<bool()> stop;
+  std::function<void(double)> sleep_s;
+
+  [[nodiscard]] fs::path out_of(const power::PowerMode& m) const { return options.out_dir / (m.key + ".json"); }
+  [[nodiscard]] bool has_results(const power::PowerMode& m) const {
+    std::error_code ec;
+    return fs::exists(out_of(m), ec);
+  }
+};
+
+void remove_partial(const fs::path& out) {
+  std::error_code ec;
+  fs::remove(out.string() + ".partial", ec);
+}
+
+std::string verify_failure(const power::ClockWait& wait, double timeout_s) {
+  if (wait.unreadable) return wait.diffs.at(0);
+  return "clocks not in effect after " + format_number(timeout_s, 3) + " s: " + joined(wait.diffs, "; ");
+}
+
+// Apply, wait for the clocks, settle, bench: one mode of a run that is not a dry run.
+Outcome run_mode(SweepRun& run, const power::PowerMode& mode, const std::string& tag) {
+  const fs::path out = run.out_of(mode);
+  remove_partial(out);
+  const auto fail = [&](const std::string& stage, const std::string& reason) {
+    run.failed.record(mode, stage, reason);
+    run.log << tag << ": FAILED to " << stage << ": " << reason << "\n";
+    return Outcome::failed;
+  };
+  std::optional<double> clock_settle_s;
+  if (run.controller != nullptr) {
+    const auto since = std::chrono::steady_clock::now();
+    try {
+      run.controller->apply(mode);
+    } catch (const std::exception& e) {
+      return fail("apply", e.what());
+    }
+    const auto wait = run.controller->await_mode(mode, since, run.stop);
+    if (wait.stopped) return Outcome::stopped;
+    if (!wait.diffs.empty()) return fail("verify", verify_failure(wait, run.controller->patience().timeout_s));
+    clock_settle_s = wait.waited_s;
+  }
+  const auto settled =
+      settle(run.options.settle, run.options.read_temps_C, run.options.read_power_W, run.sleep_s, run.stop);
+  if (run.stop()) return Outcome::stopped;
+  std::string state = settled.settled ? "settled" : "NOT settled (" + settled.reason + ")";
+  state += " after " + format_duration(settled.waited_s);
+  if (settled.max_temp_C) state += ", " + format_number(*settled.max_temp_C, 1) + " °C";
+  if (settled.idle_power_W) state += ", idle " + format_number(*settled.idle_power_W, 2) + " W";
+  const std::string clocks =
+      clock_settle_s ? "applied, clocks in effect after " + format_number(*clock_settle_s, 3) + " s, " : "";
+  run.log << tag << ": " << clocks << state << "; benchmarking\n";
+  std::optional<int> status;
+  try {
+    power::ChildProcess child(bench_argv(mode, run.options, settled, clock_settle_s));
+    status = child.wait(run.stop);
+  } catch (const std::exception& e) {
+    return fail("bench", e.what());
+  }
+  // A Ctrl-C at the terminal reaches the bench too, which then exits by itself: still a stop,
+  // not a failure of the mode.
+  if (!status || run.stop()) {
+    remove_partial(out);
+    return Outcome::stopped;
+  }
+  if (*status != 0 || !run.has_results(mode)) {
+    remove_partial(out);
+    return fail("bench", *status != 0 ? "edgeroof-bench exited with status " + std::to_string(*status)
+                                      : "edgeroof-bench wrote no " + out.string());
+  }
+  run.failed.clear(mode.key);
+  return Outcome::done;
+}
+
+}  // namespace
+
 SweepSummary run_sweep(power::ModeController* controller, const std::vector<power::PowerMode>& modes,
                        const SweepOptions& options, std::ostream& log) {
   SweepSummary summary;
-  const auto stop = [&options] { return options.stop_requested && options.stop_requested(); };
-  const auto sleep_s = options.sleep_s ? options.sleep_s : std::function<void(double)>([](double s) {
-    std::this_thread::sleep_for(std::chrono::duration<double>(s));
-  });
   if (!options.dry_run) fs::create_directories(options.out_dir);
-  FailedList failed(options.out_dir / "failed.json");
-  const auto has_results = [&](const power::PowerMode& m) {
-    std::error_code ec;
-    return fs::exists(options.out_dir / (m.key + ".json"), ec);
-  };
+  SweepRun run{controller,
+               options,
+               log,
+               FailedList(options.out_dir / "failed.json"),
+               [&options] { return options.stop_requested && options.stop_requested(); },
+               options.sleep_s ? options.sleep_s : std::function<void(double)>([](double s) {
+                 std::this_thread::sleep_for(std::chrono::duration<double>(s));
+               })};
   const std::size_t total = modes.size();
-  std::size_t to_run = 0;
-  for (const auto& m : modes) to_run += has_results(m) ? 0 : 1;
-  const bool control = controller != nullptr && !options.dry_run && to_run > 0;
+  std::size_t left = 0;
+  for (const auto& m : modes) left += run.has_results(m) ? 0 : 1;
+  const bool control = controller != nullptr && !options.dry_run && left > 0;
   std::optional<power::RestoreGuard> guard;  // restores when an exception leaves this function
   if (control) {
     controller->save();
     guard.emplace(*controller);
   }
-  const auto remove_partial = [](const fs::path& out) {
-    std::error_code ec;
-    fs::remove(out.string() + ".partial", ec);
-  };
   double run_s = 0.0;
-  std::size_t runs = 0;
-  std::size_t left = to_run;
-  for (std::size_t i = 0; i < total; ++i) {
+  for (std::size_t i = 0; i < total && !summary.interrupted; ++i) {
     const auto& mode = modes[i];
     const std::string tag = "[" + std::to_string(i + 1) + "/" + std::to_string(total) + "] " + mode.key;
-    if (stop()) {
+    if (run.stop()) {
       summary.interrupted = true;
-      break;
-    }
-    if (has_results(mode)) {
+    } else if (run.has_results(mode)) {
       ++summary.skipped;
       log << tag << ": results already there, skipped\n";
-      continue;
-    }
-    if (options.dry_run) {
+    } else if (options.dry_run) {
       log << tag << "\n";
       if (controller != nullptr) controller->apply(mode);
       log << "run " << joined(bench_argv(mode, options), " ") << "\n";
-      continue;
-    }
-    const fs::path out = options.out_dir / (mode.key + ".json");
-    remove_partial(out);
-    const auto started = std::chrono::steady_clock::now();
-    const auto fail = [&](const std::string& stage, const std::string& reason) {
-      ++summary.failed;
+    } else {
+      const auto started = std::chrono::steady_clock::now();
+      const Outcome outcome = run_mode(run, mode, tag);
+      if (outcome == Outcome::stopped) {
+        summary.interrupted = true;
+        continue;
+      }
       --left;
-      failed.record(mode, stage, reason);
-      log << tag << ": FAILED to " << stage << ": " << reason << "\n";
-    };
-    if (controller != nullptr) {
-      try {
-        controller->apply(mode);
-      } catch (const std::exception& e) {
-        fail("apply", e.what());
+      if (outcome == Outcome::failed) {
+        ++summary.failed;
         continue;
       }
-      const auto diffs = controller->verify(mode);
-      if (!diffs.empty()) {
-        fail("verify", joined(diffs, "; "));
-        continue;
-      }
+      ++summary.done;
+      const double this_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      run_s += this_s;
+      // ETA: the mean time of the modes run so far, times the modes still to run.
+      const double eta_s = run_s / static_cast<double>(summary.done) * static_cast<double>(left);
+      log << tag << ": done in " << format_duration(this_s) << "; " << left << " to go, ETA " << format_duration(eta_s)
+          << "\n";
     }
-    const auto settled = settle(options.settle, options.read_temps_C, options.read_power_W, sleep_s, stop);
-    if (stop()) {
-      summary.interrupted = true;
-      break;
-    }
-    std::string state = settled.settled ? "settled" : "NOT settled (" + settled.reason + ")";
-    state += " after " + format_duration(settled.waited_s);
-    if (settled.max_temp_C) state += ", " + format_number(*settled.max_temp_C, 1) + " °C";
-    if (settled.idle_power_W) state += ", idle " + format_number(*settled.idle_power_W, 2) + " W";
-    log << tag << ": " << (controller != nullptr ? "applied, verified, " : "") << state << "; benchmarking\n";
-    std::optional<int> status;
-    try {
-      power::ChildProcess child(bench_argv(mode, options, settled));
-      status = child.wait(stop);
-    } catch (const std::exception& e) {
-      fail("bench", e.what());
-      continue;
-    }
-    // A Ctrl-C at the terminal reaches the bench too, which then exits by itself: still a stop,
-    // not a failure of the mode.
-    if (!status || stop()) {
-      remove_partial(out);
-      summary.interrupted = true;
-      break;
-    }
-    if (*status != 0 || !has_results(mode)) {
-      remove_partial(out);
-      fail("bench", *status != 0 ? "edgeroof-bench exited with status " + std::to_string(*status)
-                                 : "edgeroof-bench wrote no " + out.string());
-      continue;
-    }
-    ++summary.done;
-    --left;
-    failed.clear(mode.key);
-    const double this_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    run_s += this_s;
-    ++runs;
-    // ETA: the mean time of the modes run so far, times the modes still to run.
-    const double eta_s = run_s / static_cast<double>(runs) * static_cast<double>(left);
-    log << tag << ": done in " << format_duration(this_s) << "; " << left << " to go, ETA " << format_duration(eta_s)
-        << "\n";
   }
   if (summary.interrupted) log << "sweep stopped; restoring the power mode found at the start\n";
   if (guard) {

@@ -1,32 +1,33 @@
 // edgeroof sweep: settling, the bench command line and context, and whole sweeps of the `edgeroof`
-// executable over a fake Orin AGX tree with a fake bench: interrupted with SIGINT and resumed, and
-// with a mode whose write the kernel refuses.
+// executable over a fake Orin AGX tree with a fake bench: interrupted with SIGINT and resumed, on
+// clocks that follow at once and on stand-in kernels whose clocks follow 50 and 400 ms late, with a
+// verify timeout shorter than the kernel, with a mode whose write the kernel refuses, and bad input
+// to `sweep` and `modes` (exact exit codes and one-line messages, nothing written).
 #include "../data/modes/fake_orin.hpp"
+#include "../power/fake_kernel.hpp"
 #include "edgeroof/power/controller_process.hpp"
 #include "edgeroof/reports/sweep.hpp"
+#include "program.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
-#include <csignal>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <thread>
-
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 using namespace edgeroof;
+using edgeroof::test::fails_with;
+using edgeroof::test::run_edgeroof;
+using edgeroof::test::succeeded;
+using edgeroof::testing::FakeClockKernel;
 using edgeroof::testing::FakeOrin;
 
 namespace {
 
-const std::string edgeroof_exe = std::string(EDGEROOF_BINARY_DIR) + "/reports/edgeroof";
 const std::string fake_bench = std::string(EDGEROOF_TEST_DATA_DIR) + "/modes/fake-bench.sh";
+const std::string gpu_cur = std::string(edgeroof::testing::fake_orin_gpu) + "/cur_freq";
 
 // A scripted sequence of readings; the last one repeats.
 template <typename T>
@@ -43,77 +44,77 @@ std::set<std::string> files_in(const fs::path& dir) {
   return names;
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string slurp(const fs::path& p) { return edgeroof::test::read_file(p); }
 
-// Starts `edgeroof ARGS` with stdout and stderr in `log`, in a process group of its own when
-// `own_group` (as a shell job: the terminal's Ctrl-C reaches it and its children).
-pid_t spawn_edgeroof(const std::vector<std::string>& args, const fs::path& log, bool own_group = false) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (own_group) ::setpgid(0, 0);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> argv{const_cast<char*>(edgeroof_exe.c_str())};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  if (own_group) ::setpgid(pid, pid);
-  return pid;
-}
-
-// Runs `edgeroof ARGS` to completion; returns the exit status.
-int run_edgeroof(const std::vector<std::string>& args, const fs::path& log) {
-  const pid_t pid = spawn_edgeroof(args, log);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+// power_mode.clock_settle_s of the context the sweep passed to the bench; -1 when absent.
+double clock_settle_s(const nlohmann::json& results) {
+  const std::string ctx = results["context"]["fake.context_arg"];
+  const std::string key = "power_mode.clock_settle_s=";
+  const auto at = ctx.find(key);
+  return at == std::string::npos ? -1.0 : std::stod(ctx.substr(at + key.size()));
 }
 
 class Sweep : public ::testing::Test {
 protected:
   void SetUp() override {
-    m_orin = std::make_unique<FakeOrin>(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (char& c : name) c = c == '/' ? '-' : c;
+    m_orin = std::make_unique<FakeOrin>(name);
     m_out = m_orin->dir() / "results";
-    m_log = m_orin->dir() / "sweep.log";
   }
-  [[nodiscard]] std::vector<std::string> args(const std::string& modes, const std::string& sleep_s) const {
-    return {"sweep",
-            "--modes",
-            modes,
-            "--root",
-            m_orin->dir().string(),
-            "--out",
-            m_out.string(),
-            "--bench",
-            fake_bench,
-            "--settle-timeout-s",
-            "0",
-            "--",
-            "--fake-sleep=" + sleep_s};
+  [[nodiscard]] std::vector<std::string> args(const std::string& modes, const std::string& sleep_s,
+                                              const std::vector<std::string>& bench_flags = {}) const {
+    std::vector<std::string> a{"sweep",
+                               "--modes",
+                               modes,
+                               "--root",
+                               m_orin->dir().string(),
+                               "--out",
+                               m_out.string(),
+                               "--bench",
+                               fake_bench,
+                               "--settle-timeout-s",
+                               "0",
+                               "--",
+                               "--fake-sleep=" + sleep_s};
+    a.insert(a.end(), bench_flags.begin(), bench_flags.end());
+    return a;
   }
-  // The tree as found: all 12 CPUs online at 268.8-2201.6 MHz, GPU 114.75-1300.5 MHz, EMC cap 3199 MHz.
-  void expect_restored() const {
+  // The tree as found: all 12 CPUs online at 268.8-2201.6 MHz (or pinned at 2201.6 MHz, as
+  // jetson_clocks leaves it), GPU 114.75-1300.5 MHz (or pinned at the top), EMC cap 3199 MHz.
+  void expect_restored(bool pinned = false) const {
     for (int cpu = 0; cpu < 12; ++cpu) {
       const std::string c = "/sys/devices/system/cpu/cpu" + std::to_string(cpu);
       EXPECT_EQ(m_orin->get(c + "/online"), "1") << cpu;
-      EXPECT_EQ(m_orin->get(c + "/cpufreq/scaling_min_freq"), "268800") << cpu;
+      EXPECT_EQ(m_orin->get(c + "/cpufreq/scaling_min_freq"), pinned ? "2201600" : "268800") << cpu;
       EXPECT_EQ(m_orin->get(c + "/cpufreq/scaling_max_freq"), "2201600") << cpu;
     }
-    EXPECT_EQ(m_orin->get(std::string(edgeroof::testing::fake_orin_gpu) + "/min_freq"), "114750000");
+    EXPECT_EQ(m_orin->get(std::string(edgeroof::testing::fake_orin_gpu) + "/min_freq"),
+              pinned ? "1300500000" : "114750000");
     EXPECT_EQ(m_orin->get(std::string(edgeroof::testing::fake_orin_gpu) + "/max_freq"), "1300500000");
     EXPECT_EQ(m_orin->get("/sys/kernel/nvpmodel_emc_cap/emc_iso_cap"), "3199000000");
   }
+  // failed.json holds exactly one mode, failed at `stage` for `reason`.
+  void expect_one_failure(const std::string& key, const std::string& stage, const std::string& reason) const {
+    const auto failed = nlohmann::json::parse(slurp(m_out / "failed.json"));
+    ASSERT_EQ(failed["failed"].size(), 1u);
+    EXPECT_EQ(failed["failed"][0]["key"], key);
+    EXPECT_EQ(failed["failed"][0]["stage"], stage);
+    EXPECT_EQ(failed["failed"][0]["reason"], reason);
+  }
+  // The clocks themselves, read the moment edgeroof has exited: a restore that returned before they
+  // were back would leave them at the last mode's for the kernel's delay.
+  void expect_clocks_at_max() const {
+    for (int cpu = 0; cpu < 12; ++cpu)
+      EXPECT_EQ(m_orin->get("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/cpufreq/scaling_cur_freq"),
+                "2201600")
+          << cpu;
+    EXPECT_EQ(m_orin->get(gpu_cur), "1300500000");
+    EXPECT_EQ(m_orin->get("/sys/kernel/debug/bpmp/debug/clk/emc/rate"), "3199000000");
+  }
   std::unique_ptr<FakeOrin> m_orin;
+  std::unique_ptr<FakeClockKernel> m_kernel;  // after m_orin: it stops before the tree goes
   fs::path m_out;
-  fs::path m_log;
 };
 
 }  // namespace
@@ -162,10 +163,12 @@ TEST(SweepContext, ContextAndBenchCommandLine) {
   reports::SettleResult settled;
   settled.settled = true;
   settled.idle_power_W = 7.25;
-  EXPECT_EQ(reports::mode_context(m, settled),
+  EXPECT_EQ(reports::mode_context(m, settled, 0.0523),
             "power_mode.key=nvp1-mode-15w,power_mode.name=MODE_15W_x,power_mode.id=1,power_mode.gpu_hz=318750000,"
-            "power_mode.emc_hz=2133000000,power_mode.cpu_khz=1036800,power_mode.cpu_online=4,power_mode.settled=true,"
-            "power_mode.idle_power_W=7.250");
+            "power_mode.emc_hz=2133000000,power_mode.cpu_khz=1036800,power_mode.cpu_online=4,"
+            "power_mode.clock_settle_s=0.052300,power_mode.settled=true,power_mode.idle_power_W=7.250");
+  // Nothing applied (--modes current): no settle time, rather than a made-up 0.
+  EXPECT_EQ(reports::mode_context(m, std::nullopt).find("clock_settle_s"), std::string::npos);
   reports::SweepOptions o;
   o.bench = "/opt/edgeroof-bench";
   o.out_dir = "/results";
@@ -185,6 +188,20 @@ TEST(SweepContext, ContextAndBenchCommandLine) {
       R"({"cpu_max_khz":1036800,"cpu_online":4,"emc_max_hz":2133000000,"gpu_max_hz":318750000,"id":1,"key":"nvp1-mode-15w","name":"MODE,15W=x"})");
 }
 
+namespace {
+
+std::string select_error(const std::string& spec, const power::FrequencyTables& tables,
+                         const std::optional<power::NvpmodelConf>& conf) {
+  try {
+    (void)reports::select_modes(spec, tables, conf);
+  } catch (const power::ModeError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
 TEST_F(Sweep, SelectsModesFromTheSpec) {
   const power::Root root(m_orin->dir());
   const auto conf = reports::find_nvpmodel_conf(root, std::nullopt);
@@ -197,50 +214,165 @@ TEST_F(Sweep, SelectsModesFromTheSpec) {
   EXPECT_EQ(two[1].key, "nvp0-maxn");
   EXPECT_EQ(reports::select_modes("grid:cores=2;cpu=268800", tables, conf).size(), 13u * 4u);
   EXPECT_TRUE(reports::select_modes("current", tables, conf).empty());
-  EXPECT_THROW((void)reports::select_modes("nvpmodel:7", tables, conf), power::ModeError);
-  EXPECT_THROW((void)reports::select_modes("nvpmodel:1x", tables, conf), power::ModeError);
+  const std::string conf_path = (m_orin->dir() / "etc/nvpmodel.conf").string();
+  EXPECT_EQ(select_error("nvpmodel:7", tables, conf), "--modes nvpmodel:7: " + conf_path + " has no POWER_MODEL ID=7");
+  EXPECT_EQ(select_error("nvpmodel:1x", tables, conf), "--modes nvpmodel:1x: '1x' is not a mode id");
+  EXPECT_EQ(select_error("nvpmodel:-1", tables, conf), "--modes nvpmodel:-1: '-1' is not a mode id");
+  // An id that does not fit an int is refused, not wrapped around to another mode's (2^32 is 0).
+  EXPECT_EQ(select_error("nvpmodel:4294967296", tables, conf),
+            "--modes nvpmodel:4294967296: id 4294967296 is out of range (0 to 2147483647)");
+  EXPECT_EQ(select_error("nvpmodel:99999999999999999999", tables, conf),
+            "--modes nvpmodel:99999999999999999999: id 99999999999999999999 is out of range (0 to 2147483647)");
+  EXPECT_EQ(select_error("nvpmodel:1,1", tables, conf), "--modes nvpmodel:1,1: id 1 given twice");
   EXPECT_THROW((void)reports::select_modes("maxn", tables, conf), power::ModeError);
   EXPECT_THROW((void)reports::select_modes("nvpmodel:all", tables, std::nullopt), power::ModeError);
 }
 
-TEST_F(Sweep, InterruptedSweepRestoresTheModeAndItsRerunCompletesOnlyTheMissingModes) {
+namespace {
+
+// A sweep interrupted with SIGINT and its rerun, on clocks that follow at once (0) and on stand-in
+// kernels whose clocks follow 50 and 400 ms late. The board starts as jetson_clocks leaves it, so
+// the restore has to wait for the clocks to come back up.
+class LateSweep : public Sweep, public ::testing::WithParamInterface<double> {};
+
+}  // namespace
+
+TEST_P(LateSweep, InterruptedSweepRestoresTheModeAndItsRerunCompletesOnlyTheMissingModes) {
+  const double delay_s = GetParam();
+  m_orin->pin_at_max();
+  if (delay_s > 0) m_kernel = std::make_unique<FakeClockKernel>(m_orin->dir(), delay_s);
   const std::string modes = "grid:cores=2,4;cpu=268800,2201600;gpu=318750000;emc=2133000000";
   const std::vector<std::string> keys{
       "c2-cpu268800-gpu318750000-emc2133000000", "c2-cpu2201600-gpu318750000-emc2133000000",
       "c4-cpu268800-gpu318750000-emc2133000000", "c4-cpu2201600-gpu318750000-emc2133000000"};
-  // Each fake bench takes 0.5 s; SIGINT goes to edgeroof once two results are there.
-  const pid_t pid = spawn_edgeroof(args(modes, "0.5"), m_log);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (files_in(m_out).count(keys[1] + ".json") == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ::kill(pid, SIGINT);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  const std::string log = slurp(m_log);
-  ASSERT_TRUE(WIFEXITED(status)) << log;
-  EXPECT_EQ(WEXITSTATUS(status), 130) << log;
+  // The third bench sends SIGINT to edgeroof, once two results are there.
+  const auto run = run_edgeroof(args(modes, "0.3", {"--fake-sigint-at=2"}));
+  ASSERT_TRUE(run.exited()) << run.status() << run.err;
+  EXPECT_EQ(run.exit_code, 130) << run.err;
   // Exactly the two finished modes, no partial file, and the board as it was found.
-  EXPECT_EQ(files_in(m_out), (std::set<std::string>{keys[0] + ".json", keys[1] + ".json"})) << log;
-  expect_restored();
+  EXPECT_EQ(files_in(m_out), (std::set<std::string>{keys[0] + ".json", keys[1] + ".json"})) << run.err;
+  expect_restored(true);
+  expect_clocks_at_max();
   const auto first = nlohmann::json::parse(slurp(m_out / (keys[0] + ".json")));
-  // While the bench ran, the mode was in effect: GPU pinned at 318.75 MHz, 2 CPUs online.
+  // While the bench ran, the mode was in effect, clocks included: 2 CPUs online at 268.8 MHz, the
+  // GPU at 318.75 MHz and the EMC at 2133 MHz.
   EXPECT_EQ(first["context"]["fake.gpu_cur_freq"], "318750000");
+  EXPECT_EQ(first["context"]["fake.cpu0_cur_freq"], "268800");
+  EXPECT_EQ(first["context"]["fake.emc_rate"], "2133000000");
   EXPECT_EQ(first["context"]["fake.cpus_online"], "2");
+  const double settle_s = clock_settle_s(first);
+  EXPECT_GE(settle_s, delay_s);
+  EXPECT_LT(settle_s, 2.0);
+  char settle_text[32];
+  std::snprintf(settle_text, sizeof(settle_text), "%.6f", settle_s);
   EXPECT_EQ(first["context"]["fake.context_arg"],
             "power_mode.key=" + keys[0] + ",power_mode.name=" + keys[0] +
                 ",power_mode.gpu_hz=318750000,power_mode.emc_hz=2133000000,power_mode.cpu_khz=268800,"
-                "power_mode.cpu_online=2,power_mode.tpc_pg_mask=0,power_mode.settled=true");
+                "power_mode.cpu_online=2,power_mode.tpc_pg_mask=0,power_mode.clock_settle_s=" +
+                settle_text + ",power_mode.settled=true");
   const std::string kept = slurp(m_out / (keys[1] + ".json"));
+  EXPECT_GE(clock_settle_s(nlohmann::json::parse(kept)), delay_s);
 
   // The rerun runs the two missing modes only and leaves the finished ones untouched.
-  EXPECT_EQ(run_edgeroof(args(modes, "0"), m_log), 0) << slurp(m_log);
-  const std::string rerun_log = slurp(m_log);
-  EXPECT_NE(rerun_log.find("sweep: 2 done, 2 already there, 0 failed"), std::string::npos) << rerun_log;
+  const auto rerun = run_edgeroof(args(modes, "0"));
+  EXPECT_TRUE(succeeded(rerun));
+  EXPECT_NE(rerun.err.find("sweep: 2 done, 2 already there, 0 failed"), std::string::npos) << rerun.err;
+  EXPECT_NE(rerun.err.find(keys[2] + ": applied, clocks in effect after "), std::string::npos) << rerun.err;
   EXPECT_EQ(files_in(m_out).size(), 4u);
   EXPECT_EQ(slurp(m_out / (keys[1] + ".json")), kept);
-  EXPECT_EQ(nlohmann::json::parse(slurp(m_out / (keys[3] + ".json")))["context"]["fake.cpus_online"], "4");
+  const auto last = nlohmann::json::parse(slurp(m_out / (keys[3] + ".json")));
+  EXPECT_EQ(last["context"]["fake.cpus_online"], "4");
+  EXPECT_EQ(last["context"]["fake.cpu0_cur_freq"], "2201600");
+  EXPECT_EQ(last["context"]["fake.gpu_cur_freq"], "318750000");
+  EXPECT_GE(clock_settle_s(last), delay_s);
+  expect_restored(true);
+  expect_clocks_at_max();
+}
+
+INSTANTIATE_TEST_SUITE_P(ClockDelays, LateSweep, ::testing::Values(0.0, 0.05, 0.4),
+                         [](const ::testing::TestParamInfo<double>& p) {
+                           return "ms" + std::to_string(static_cast<int>(p.param * 1000));
+                         });
+
+TEST_F(Sweep, AVerifyTimeoutShorterThanTheKernelFailsTheModeWithWhatDidNotFollow) {
+  m_kernel = std::make_unique<FakeClockKernel>(m_orin->dir(), 0.4);
+  // 624.75 MHz would come 400 ms after the write; the sweep waits 100 ms. The next mode puts the
+  // GPU back at 1300.5 MHz before it moved, so its clocks are in effect at once.
+  auto a = args("grid:cores=12;cpu=2201600;gpu=624750000,1300500000;emc=3199000000", "0");
+  a.insert(a.begin() + 1, {"--verify-timeout-s", "0.1"});
+  const auto run = run_edgeroof(a);
+  ASSERT_TRUE(run.exited()) << run.status();
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_EQ(files_in(m_out), (std::set<std::string>{"failed.json", "c12-cpu2201600-gpu1300500000-emc3199000000.json"}))
+      << run.err;
+  expect_one_failure("c12-cpu2201600-gpu624750000-emc3199000000", "verify",
+                     "clocks not in effect after 0.100 s: GPU runs at 1300500000 Hz, the mode wants 624750000");
+  EXPECT_NE(run.err.find("FAILED to verify: clocks not in effect after 0.100 s"), std::string::npos) << run.err;
   expect_restored();
+}
+
+TEST_F(Sweep, BadVerifyTimeoutsAreUsageErrorsAndTouchNothing) {
+  for (const char* t : {"0", "-1", "600.5", "1e9"}) {
+    auto a = args("grid:cores=2;cpu=268800;gpu=114750000;emc=204000000", "0");
+    a.insert(a.begin() + 1, {"--verify-timeout-s", t});
+    EXPECT_TRUE(fails_with(run_edgeroof(a), 2,
+                           "edgeroof sweep: --verify-timeout-s must be above 0 and at most 600 (see 'edgeroof sweep "
+                           "--help')"))
+        << t;
+  }
+  auto a = args("grid:cores=2;cpu=268800;gpu=114750000;emc=204000000", "0");
+  a.insert(a.begin() + 1, {"--verify-timeout-s", "nan"});
+  EXPECT_TRUE(fails_with(run_edgeroof(a), 2,
+                         "edgeroof sweep: --verify-timeout-s takes a number, not 'nan' (see 'edgeroof sweep --help')"));
+  EXPECT_FALSE(fs::exists(m_out));
+  expect_restored();
+}
+
+TEST_F(Sweep, BadModeSpecsAreOneLineErrorsNamingTheFileAndNothingIsWritten) {
+  const std::string conf = (m_orin->dir() / "etc/nvpmodel.conf").string();
+  EXPECT_TRUE(fails_with(run_edgeroof(args("nvpmodel:4294967296", "0")), 1,
+                         "edgeroof sweep: error: --modes nvpmodel:4294967296: id 4294967296 is out of range (0 to "
+                         "2147483647)"));
+  // The grid is counted before it is built.
+  EXPECT_TRUE(succeeded(run_edgeroof({"modes", "--root", m_orin->dir().string(), "--grid", "cpu=all"})));
+  std::string many;
+  for (int i = 1; i <= 1000; ++i) many += std::to_string(i * 1000) + " ";
+  m_orin->put(std::string(edgeroof::testing::fake_orin_gpu) + "/available_frequencies", many + "\n");
+  m_orin->put("/sys/devices/system/cpu/cpu0/cpufreq/scaling_available_frequencies", many + "\n");
+  EXPECT_TRUE(fails_with(run_edgeroof(args("grid:cores=all", "0")), 1,
+                         "edgeroof sweep: error: grid would make 24000000 modes (6 core counts x 1000 CPU x 1000 GPU "
+                         "x 4 EMC frequencies); edgeroof makes 1000000 at most: list fewer values"));
+  // A conf without modes: nvpmodel:all would otherwise benchmark nothing, or the current mode.
+  m_orin->put("/etc/nvpmodel.conf", "< PARAM TYPE=CLOCK NAME=GPU >\nMAX_FREQ /sys/x\n< PM_CONFIG DEFAULT=0 >\n");
+  EXPECT_TRUE(fails_with(run_edgeroof(args("nvpmodel:all", "0")), 1,
+                         "edgeroof sweep: error: --modes nvpmodel:all: " + conf + " has no POWER_MODEL section"));
+  EXPECT_FALSE(fs::exists(m_out));
+  expect_restored();
+}
+
+TEST_F(Sweep, ModesCommandRefusesHugeFilesAndBadNumbersWithOneLine) {
+  // `edgeroof modes --root TREE EXTRA...` fails with exit 1 and the one line "FILE: WHY".
+  const auto fails_naming = [&](const std::vector<std::string>& extra, const fs::path& file, const std::string& why) {
+    std::vector<std::string> a{"modes", "--root", m_orin->dir().string()};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return fails_with(run_edgeroof(a), 1, "edgeroof modes: error: " + file.string() + ": " + why);
+  };
+  const fs::path present = m_orin->dir() / "sys/devices/system/cpu/present";
+  m_orin->put("/sys/devices/system/cpu/present", "0-2000000000\n");
+  EXPECT_TRUE(
+      fails_naming({}, present, "CPU list '0-2000000000' names CPU '2000000000'; edgeroof handles 8192 CPUs at most"));
+  m_orin->put("/sys/devices/system/cpu/present", "0-11\n");
+  const fs::path table = m_orin->dir() / "sys/class/devfreq/17000000.ga10b/available_frequencies";
+  fs::resize_file(table, 100u << 20);  // a 100 MB frequency list, sparse
+  EXPECT_TRUE(fails_naming({"--grid", "gpu=all"}, table, "longer than 65536 bytes, not a frequency table"));
+  m_orin->put(std::string(edgeroof::testing::fake_orin_gpu) + "/available_frequencies", "114750000 1300500000\n");
+  const fs::path conf = m_orin->dir() / "etc/nvpmodel.conf";
+  m_orin->put("/etc/nvpmodel.conf", "< POWER_MODEL ID=1 NAME=A >\nGPU MAX_FREQ 18446744073709551616\n");
+  EXPECT_TRUE(
+      fails_naming({}, conf, "nvpmodel.conf line 2: GPU MAX_FREQ 18446744073709551616: does not fit in 64 bits"));
+  m_orin->put("/etc/nvpmodel.conf", "< POWER_MODEL ID=4294967296 NAME=A >\n");
+  EXPECT_TRUE(
+      fails_naming({}, conf, "nvpmodel.conf line 1: POWER_MODEL ID=4294967296 is out of range (0 to 2147483647)"));
 }
 
 TEST_F(Sweep, ModeWithARefusedWriteIsRecordedAndSkipped) {
@@ -249,17 +381,13 @@ TEST_F(Sweep, ModeWithARefusedWriteIsRecordedAndSkipped) {
   const fs::path node = m_orin->dir() / "sys/devices/system/cpu/cpu3/online";
   fs::remove(node);
   fs::create_directory(node);
-  const std::string modes = "grid:cores=2,4;cpu=1497600;gpu=1300500000;emc=3199000000";
-  EXPECT_EQ(run_edgeroof(args(modes, "0"), m_log), 1) << slurp(m_log);
+  const auto run = run_edgeroof(args("grid:cores=2,4;cpu=1497600;gpu=1300500000;emc=3199000000", "0"));
+  EXPECT_EQ(run.exit_code, 1) << run.status() << run.err;
   EXPECT_EQ(files_in(m_out), (std::set<std::string>{"failed.json", "c4-cpu1497600-gpu1300500000-emc3199000000.json"}))
-      << slurp(m_log);
-  const auto failed = nlohmann::json::parse(slurp(m_out / "failed.json"));
-  ASSERT_EQ(failed["failed"].size(), 1u);
-  EXPECT_EQ(failed["failed"][0]["key"], "c2-cpu1497600-gpu1300500000-emc3199000000");
-  EXPECT_EQ(failed["failed"][0]["stage"], "apply");
-  const std::string reason = failed["failed"][0]["reason"];
-  EXPECT_NE(reason.find("cpu3/online: Is a directory"), std::string::npos) << reason;
-  EXPECT_NE(slurp(m_log).find("FAILED to apply"), std::string::npos);
+      << run.err;
+  expect_one_failure("c2-cpu1497600-gpu1300500000-emc3199000000", "apply",
+                     "cannot write " + node.string() + ": Is a directory");
+  EXPECT_NE(run.err.find("FAILED to apply"), std::string::npos);
   // The failed mode's partial apply is undone too (cpu0-2 pinned before the refusal).
   EXPECT_EQ(m_orin->get("/sys/devices/system/cpu/cpu0/cpufreq/scaling_min_freq"), "268800");
   EXPECT_EQ(m_orin->get("/sys/devices/system/cpu/cpu11/online"), "1");
@@ -267,46 +395,43 @@ TEST_F(Sweep, ModeWithARefusedWriteIsRecordedAndSkipped) {
 
 TEST_F(Sweep, FailingBenchIsRecordedAndARerunRetriesIt) {
   const std::string modes = "grid:cores=12;cpu=2201600;gpu=1300500000;emc=3199000000";
-  auto a = args(modes, "0");
-  a.push_back("--fake-fail");
-  EXPECT_EQ(run_edgeroof(a, m_log), 1);
-  const auto failed = nlohmann::json::parse(slurp(m_out / "failed.json"));
-  EXPECT_EQ(failed["failed"][0]["reason"], "edgeroof-bench exited with status 3");
-  EXPECT_EQ(failed["failed"][0]["stage"], "bench");
-  EXPECT_EQ(run_edgeroof(args(modes, "0"), m_log), 0) << slurp(m_log);
+  const auto run = run_edgeroof(args(modes, "0", {"--fake-fail"}));
+  EXPECT_EQ(run.exit_code, 1) << run.status() << run.err;
+  expect_one_failure("c12-cpu2201600-gpu1300500000-emc3199000000", "bench", "edgeroof-bench exited with status 3");
+  EXPECT_TRUE(succeeded(run_edgeroof(args(modes, "0"))));
   EXPECT_EQ(files_in(m_out), (std::set<std::string>{"c12-cpu2201600-gpu1300500000-emc3199000000.json"}));
 }
 
 TEST_F(Sweep, DryRunPrintsAndChangesNothing) {
   auto a = args("nvpmodel:1", "0");
   a.insert(a.begin() + 1, "--dry-run");
-  EXPECT_EQ(run_edgeroof(a, m_log), 0) << slurp(m_log);
-  const std::string log = slurp(m_log);
-  EXPECT_NE(log.find("run nvpmodel -m 1\n"), std::string::npos) << log;
-  EXPECT_NE(log.find("--benchmark_context=power_mode.key=nvp1-mode-15w,power_mode.name=MODE_15W,power_mode.id=1,"
-                     "power_mode.gpu_hz=318750000"),
+  const auto run = run_edgeroof(a);
+  EXPECT_TRUE(succeeded(run));
+  EXPECT_NE(run.out.find("run nvpmodel -m 1\n"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("--benchmark_context=power_mode.key=nvp1-mode-15w,power_mode.name=MODE_15W,power_mode.id=1,"
+                         "power_mode.gpu_hz=318750000"),
             std::string::npos)
-      << log;
+      << run.out;
   EXPECT_FALSE(fs::exists(m_out));
   expect_restored();
 }
 
 TEST_F(Sweep, PredefinedModesNeedTheRealRoot) {
   // With a fake tree, nvpmodel (which would change the real board) is never run.
-  EXPECT_EQ(run_edgeroof(args("nvpmodel:0", "0"), m_log), 1);
-  const auto failed = nlohmann::json::parse(slurp(m_out / "failed.json"));
-  EXPECT_EQ(failed["failed"][0]["reason"],
-            "nvpmodel runs only with --root / (it would change this machine, not the tree)");
-  EXPECT_EQ(run_edgeroof({"sweep", "--modes", "nvpmodel:0", "--root", m_orin->dir().string(), "--out", m_out.string(),
-                          "--bench", fake_bench, "--", "--benchmark_out=x.json"},
-                         m_log),
-            2);
-  EXPECT_NE(slurp(m_log).find("set by sweep"), std::string::npos);
+  EXPECT_EQ(run_edgeroof(args("nvpmodel:0", "0")).exit_code, 1);
+  expect_one_failure("nvp0-maxn", "apply",
+                     "nvpmodel runs only with --root / (it would change this machine, not the tree)");
+  EXPECT_TRUE(fails_with(run_edgeroof({"sweep", "--modes", "nvpmodel:0", "--root", m_orin->dir().string(), "--out",
+                                       m_out.string(), "--bench", fake_bench, "--", "--benchmark_out=x.json"}),
+                         2,
+                         "edgeroof sweep: --benchmark_out=... is set by sweep for each mode; leave it out of the "
+                         "bench flags (see 'edgeroof sweep --help')"));
 }
 
 TEST_F(Sweep, ModesCommandListsResolvedModesAsJson) {
-  ASSERT_EQ(run_edgeroof({"modes", "--root", m_orin->dir().string(), "--format", "json"}, m_log), 0) << slurp(m_log);
-  const auto doc = nlohmann::json::parse(slurp(m_log));
+  const auto run = run_edgeroof({"modes", "--root", m_orin->dir().string(), "--format", "json"});
+  ASSERT_TRUE(succeeded(run));
+  const auto doc = nlohmann::json::parse(run.out);
   ASSERT_EQ(doc["modes"].size(), 4u);
   EXPECT_EQ(
       doc["modes"][0].dump(),
@@ -314,20 +439,19 @@ TEST_F(Sweep, ModesCommandListsResolvedModesAsJson) {
   EXPECT_EQ(
       doc["modes"][1].dump(),
       R"({"cpu_max_khz":1036800,"cpu_online":4,"emc_max_hz":2133000000,"gpu_max_hz":318750000,"id":1,"key":"nvp1-mode-15w","name":"MODE_15W"})");
-  ASSERT_EQ(run_edgeroof({"modes", "--root", m_orin->dir().string(), "--grid", "cores=all;cpu=all;gpu=all;emc=all",
-                          "--format", "json"},
-                         m_log),
-            0);
-  const auto grid = nlohmann::json::parse(slurp(m_log));
+  const auto grid_run = run_edgeroof(
+      {"modes", "--root", m_orin->dir().string(), "--grid", "cores=all;cpu=all;gpu=all;emc=all", "--format", "json"});
+  ASSERT_TRUE(succeeded(grid_run));
+  const auto grid = nlohmann::json::parse(grid_run.out);
   ASSERT_EQ(grid["modes"].size(), 4368u);
   EXPECT_EQ(
       grid["modes"][4367].dump(),
       R"({"cpu_max_khz":2201600,"cpu_online":12,"emc_max_hz":3199000000,"gpu_max_hz":1300500000,"key":"c12-cpu2201600-gpu1300500000-emc3199000000","name":"c12-cpu2201600-gpu1300500000-emc3199000000"})");
   // A malformed conf: one line naming the file and the line, exit status 1.
   m_orin->put("/etc/nvpmodel.conf", "< POWER_MODEL ID=1 NAME=A >\nGPU MAX_FREQ\n");
-  EXPECT_EQ(run_edgeroof({"modes", "--root", m_orin->dir().string()}, m_log), 1);
-  EXPECT_EQ(slurp(m_log), "edgeroof modes: error: " + (m_orin->dir() / "etc/nvpmodel.conf").string() +
-                              ": nvpmodel.conf line 2: expected 'PARAM ARG VALUE' in POWER_MODEL A\n");
+  EXPECT_TRUE(fails_with(run_edgeroof({"modes", "--root", m_orin->dir().string()}), 1,
+                         "edgeroof modes: error: " + (m_orin->dir() / "etc/nvpmodel.conf").string() +
+                             ": nvpmodel.conf line 2: expected 'PARAM ARG VALUE' in POWER_MODEL A"));
 }
 
 namespace {
@@ -375,18 +499,12 @@ TEST_F(Sweep, AnExceptionMidSweepStillRestores) {
 }
 
 TEST_F(Sweep, CtrlCAtTheTerminalStopsBenchAndSweepWithoutRecordingAFailure) {
-  // The terminal sends SIGINT to the whole process group: edgeroof and its bench.
-  const pid_t pid = spawn_edgeroof(args("grid:cores=2;cpu=268800;gpu=114750000;emc=204000000", "30"), m_log, true);
-  const fs::path partial = m_out / "c2-cpu268800-gpu114750000-emc204000000.json.partial";
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!fs::exists(partial) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_TRUE(fs::exists(partial));
-  ::kill(-pid, SIGINT);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status)) << slurp(m_log);
-  EXPECT_EQ(WEXITSTATUS(status), 130) << slurp(m_log);
-  EXPECT_TRUE(files_in(m_out).empty()) << slurp(m_log);  // no partial file, no failed.json
+  // The bench sends SIGINT to its whole process group, edgeroof's: what the terminal's Ctrl-C does.
+  m_kernel = std::make_unique<FakeClockKernel>(m_orin->dir(), 0.05);
+  const auto run = run_edgeroof(args("grid:cores=2;cpu=268800;gpu=114750000;emc=204000000", "30", {"--fake-ctrl-c"}));
+  ASSERT_TRUE(run.exited()) << run.status() << run.err;
+  EXPECT_EQ(run.exit_code, 130) << run.err;
+  EXPECT_TRUE(files_in(m_out).empty()) << run.err;  // no partial file, no failed.json
+  EXPECT_NE(run.err.find("sweep stopped; restoring the power mode found at the start"), std::string::npos) << run.err;
   expect_restored();
 }
