@@ -55,7 +55,9 @@ const Command& modes_command() {
       "SPEC: cores=LIST|all;cpu=LIST|all;gpu=LIST|all;emc=LIST|all, LIST comma-separated, kHz for\n"
       "cpu, Hz for gpu and emc. An axis left out is all of its table, or left alone where there is\n"
       "no table (no GPU). Keys: nvp<ID>-<name> for predefined modes, c<cores>-cpu<kHz>-gpu<Hz>-emc<Hz>\n"
-      "for grid modes. On an Orin AGX the full grid has 6 x 14 x 13 x 4 = 4,368 modes.",
+      "for grid modes. On an Orin AGX the full grid has 6 x 14 x 13 x 4 = 4,368 modes. Limits, checked\n"
+      "before anything is allocated: at most 1,000,000 grid modes, 1,024 entries per frequency table,\n"
+      "8,192 CPUs, 64 KiB per sysfs node and 1 MiB per nvpmodel.conf.",
       {{"--root", "DIR", "read sysfs and /etc under DIR instead of /"},
        {"--nvpmodel-conf", "FILE", "nvpmodel.conf to read (default DIR/etc/nvpmodel.conf)"},
        {"--grid", "SPEC", "list the custom grid instead of the predefined modes"},
