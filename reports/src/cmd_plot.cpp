@@ -1,17 +1,31 @@
 #include "commands.hpp"
+#include "edgeroof/power/controller_process.hpp"
 #include "edgeroof/reports/plot.hpp"
 #include "model_args.hpp"
 
+#include <csignal>
 #include <iostream>
 
 namespace edgeroof::cli {
 namespace {
 
+// Every line of a note or warning is printable() already: text from files cannot break a line.
+void print_report(const reports::PlotReport& report) {
+  for (const auto& w : report.warnings) std::cerr << "edgeroof plot: warning: " << w << "\n";
+  for (const auto& note : report.notes) std::cout << "note: " << note << "\n";
+  std::cout << "charts:";
+  for (const auto& c : report.charts) std::cout << " " << c;
+  std::cout << "\nreport written to " << (report.dir / "index.html").string() << " (" << report.files.size()
+            << " files; the .gp scripts re-render a chart after restyling)\n";
+}
+
 int run(const Args& args) {
   if (args.positional.empty()) throw UsageError("name the rooflines.json written by 'edgeroof fit'");
-  const auto rooflines = reports::load_rooflines(args.positional.front());
   reports::PlotOptions options;
   options.out_dir = args.get_or("--out", "report");
+  if (options.out_dir.empty()) throw UsageError("--out names no folder");
+  (void)reports::check_report_target(options.out_dir);  // before any work
+  const auto rooflines = reports::load_rooflines(args.positional.front());
   options.gnuplot = args.get_or("--gnuplot", options.gnuplot);
   options.results = load_results_paths({args.positional.begin() + 1, args.positional.end()});
   if (args.has("--model") || args.has("--workload")) options.workload = workload_of(args);
@@ -22,12 +36,15 @@ int run(const Args& args) {
     options.overlay_modes = static_cast<std::size_t>(*n);
   }
   options.render = !args.has("--no-render");
-  const auto report = reports::write_report(rooflines, options);
-  for (const auto& note : report.notes) std::cout << "note: " << note << "\n";
-  std::cout << "charts:";
-  for (const auto& c : report.charts) std::cout << " " << c;
-  std::cout << "\nreport written to " << (options.out_dir / "index.html").string() << " (" << report.files.size()
-            << " files; the .gp scripts re-render a chart after restyling)\n";
+  power::StopSignals signals;
+  options.stop_requested = [] { return power::StopSignals::requested(); };
+  try {
+    print_report(reports::write_report(rooflines, options));
+  } catch (const reports::PlotInterrupted& e) {
+    const int sig = power::StopSignals::signal_number() != 0 ? power::StopSignals::signal_number() : SIGINT;
+    std::cerr << "edgeroof plot: " << e.what() << " (signal " << sig << ")\n";
+    return 128 + sig;
+  }
   return 0;
 }
 
@@ -42,7 +59,12 @@ const Command& plot_command() {
               "and memory level, ridge points, measured kernels and DNN layers from the results), power over\n"
               "intensity, modes_time and modes_energy (several modes overlaid), and with --model or --workload\n"
               "latency_energy (every mode, the Pareto front, MAXN and the tuned mode). The primary mode is MAXN\n"
-              "when present. Each chart is NAME.gp + NAME.dat rendered to NAME.png and NAME.svg by gnuplot.",
+              "when present. Each chart is NAME.gp + NAME.dat rendered to NAME.png and NAME.svg by gnuplot; names\n"
+              "read from files are only in the .dat files and index.html, never in a script.\n\n"
+              "The report is written whole or not at all: into .edgeroof-plot-XXXXXX beside the folder, which\n"
+              "replaces it at the end. An existing folder must be empty or an earlier report (it holds\n"
+              ".edgeroof-report); anything else is refused. SIGINT or SIGTERM ends gnuplot and writes nothing\n"
+              "(exit 130 or 143).",
               workload_options(),
               false,
               run};

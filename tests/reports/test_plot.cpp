@@ -1,162 +1,151 @@
-// plot: the report folder from synthetic results (PNG and SVG rendered when gnuplot is present),
-// a clear error without gnuplot or when it fails, and nothing written in either case.
+// plot: the report folder from synthetic results (rendered by the real gnuplot where installed);
+// names crafted to run commands stay data; figures that are not finite never reach a chart; the
+// report is written whole or not at all (gnuplot failing, SIGINT/SIGTERM, a refused -o).
+#include "edgeroof/power/controller_process.hpp"
 #include "edgeroof/reports/plot.hpp"
+#include "program.hpp"
 #include "synthetic_results.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+#include <regex>
+#include <thread>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace edgeroof::reports;
+using edgeroof::test::fails_with;
+using edgeroof::test::read_file;
+using edgeroof::test::run_edgeroof;
+using edgeroof::test::ScratchDir;
+using edgeroof::test::succeeded;
 using edgeroof::testing::synthetic_results;
 using edgeroof::testing::SyntheticMode;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+bool have_gnuplot() { return edgeroof::power::find_in_path("gnuplot").has_value(); }
+
+// Every path under `dir` (recursively) whose file name starts with `prefix`.
+std::vector<fs::path> named(const fs::path& dir, const std::string& prefix) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.path().filename().string().rfind(prefix, 0) == 0) out.push_back(e.path());
+  }
+  return out;
+}
+
+// Three modes (MAXN and two slower ones), their results and a two-layer workload.
+struct Inputs {
+  std::vector<ResultsFile> results;
+  Rooflines rooflines;
+  edgeroof::dnn::Workload workload;
+};
+
+Inputs make_inputs(const std::vector<std::pair<std::string, std::string>>& keys_and_names = {}) {
+  SyntheticMode maxn, mid;
+  mid.key = mid.name = "c8-gpu816";
+  mid.id = 2;
+  for (auto& [k, v] : mid.flops_per_s) v *= 816.0 / 1300.5;
+  mid.static_W = 6.0;
+  for (auto& [k, v] : mid.eps_flop_J) v *= 0.7;
+  SyntheticMode slow = mid;
+  slow.key = slow.name = "c4-gpu408";
+  for (auto& [k, v] : slow.flops_per_s) v *= 0.5;
+  slow.bytes_per_s["dram"] *= 0.66;
+  slow.static_W = 4.5;
+  std::vector<SyntheticMode> modes{maxn, mid, slow};
+  for (std::size_t i = 0; i < keys_and_names.size() && i < modes.size(); ++i)
+    std::tie(modes[i].key, modes[i].name) = keys_and_names[i];
+  Inputs in;
+  unsigned seed = 1;
+  for (const auto& m : modes) in.results.push_back(parse_results(synthetic_results(m, seed++), m.key + ".json"));
+  in.rooflines = fit_rooflines(in.results);
+  in.workload.model = "two-layers";
+  in.workload.batch = 8;
+  in.workload.layers.push_back({"conv", "conv2d", "forward", {}, {}, 2e10, 4e8, "fp32", true, {}});
+  in.workload.layers.push_back({"relu", "relu", "forward", {}, {}, 1e8, 8e8, "fp32", false, {}});
+  return in;
 }
 
 class Plot : public ::testing::Test {
 protected:
-  void SetUp() override {
-    m_dir = fs::temp_directory_path() / ("edgeroof_test_plot_" + std::to_string(::getpid()));
-    fs::remove_all(m_dir);
-    fs::create_directories(m_dir);
-    // Three modes; the fastest clocks are MAXN.
-    SyntheticMode maxn;
-    SyntheticMode mid;
-    mid.key = "c8-gpu816";
-    mid.name = "c8-gpu816";
-    mid.id = 2;
-    for (auto& [k, v] : mid.flops_per_s) v *= 816.0 / 1300.5;
-    mid.static_W = 6.0;
-    for (auto& [k, v] : mid.eps_flop_J) v *= 0.7;
-    SyntheticMode slow = mid;
-    slow.key = "c4-gpu408";
-    slow.name = "c4-gpu408";
-    for (auto& [k, v] : slow.flops_per_s) v *= 0.5;
-    slow.bytes_per_s["dram"] *= 0.66;
-    slow.static_W = 4.5;
-    unsigned seed = 1;
-    for (const auto* m : {&maxn, &mid, &slow})
-      m_results.push_back(parse_results(synthetic_results(*m, seed++), m->key + ".json"));
-    m_rooflines = fit_rooflines(m_results);
-    m_workload.model = "two-layers";
-    m_workload.batch = 8;
-    m_workload.layers.push_back({"conv", "conv2d", "forward", {}, {}, 2e10, 4e8, "fp32", true, {}});
-    m_workload.layers.push_back({"relu", "relu", "forward", {}, {}, 1e8, 8e8, "fp32", false, {}});
-  }
-  void TearDown() override { fs::remove_all(m_dir); }
-
   PlotOptions options(const std::string& sub) const {
     PlotOptions o;
-    o.out_dir = m_dir / sub;
-    o.results = m_results;
-    o.workload = m_workload;
+    o.out_dir = m_dir.path() / sub;
+    o.results = m_in.results;
+    o.workload = m_in.workload;
     return o;
   }
-
-  fs::path m_dir;
-  std::vector<ResultsFile> m_results;
-  Rooflines m_rooflines;
-  edgeroof::dnn::Workload m_workload;
+  ScratchDir m_dir{"test_plot"};
+  Inputs m_in = make_inputs();
 };
 
 }  // namespace
 
 TEST_F(Plot, RendersPngAndSvgOfEveryChart) {
-  auto o = options("report");
-  try {
-    (void)find_gnuplot(o);
-  } catch (const PlotError& e) {
-    GTEST_SKIP() << "gnuplot is not installed here: " << e.what();
-  }
-  const auto report = write_report(m_rooflines, o);
+  if (!have_gnuplot()) GTEST_SKIP() << "gnuplot is not installed here";
+  const auto o = options("report");
+  const auto report = write_report(m_in.rooflines, o);
   const std::vector<std::string> expected = {"time_roofline", "energy_roofline", "power",
                                              "modes_time",    "modes_energy",    "latency_energy"};
   EXPECT_EQ(report.charts, expected);
   EXPECT_TRUE(report.notes.empty());
+  EXPECT_TRUE(report.warnings.empty());
+  // The marker, .dat, .gp, .png and .svg of six charts, and the page.
+  EXPECT_EQ(report.files.size(), 1u + 4u * expected.size() + 1u);
+  for (const auto& f : report.files) EXPECT_TRUE(fs::is_regular_file(f)) << f;
+  EXPECT_EQ(std::distance(fs::directory_iterator(o.out_dir), fs::directory_iterator()), 26);
   for (const auto& c : expected) {
-    const std::string png = slurp(o.out_dir / (c + ".png"));
+    const std::string png = read_file(o.out_dir / (c + ".png"));
     ASSERT_GT(png.size(), 1000u) << c;
     EXPECT_EQ(png.substr(0, 4), "\x89PNG") << c;
-    const std::string svg = slurp(o.out_dir / (c + ".svg"));
-    EXPECT_NE(svg.find("<svg"), std::string::npos) << c;
+    const std::string svg = read_file(o.out_dir / (c + ".svg"));
     EXPECT_NE(svg.find("</svg>"), std::string::npos) << c;
-    EXPECT_NE(slurp(o.out_dir / (c + ".gp")).find("plot \\"), std::string::npos) << c;
-    EXPECT_FALSE(fs::exists(o.out_dir / (c + ".png.tmp")));
   }
-  const std::string index = slurp(o.out_dir / "index.html");
+  // Legend entries and titles are read from the data: they are in the rendered chart.
+  const std::string svg = read_file(o.out_dir / "time_roofline.svg");
+  EXPECT_NE(svg.find("Time roofline of mode MAXN (maxn): FLOP/s = min(F, I x B)"), std::string::npos);
+  EXPECT_NE(svg.find("cuda/fp32 roof (5"), std::string::npos);
+  EXPECT_NE(svg.find("cuda/fp32@dram"), std::string::npos);  // a ridge point's label
+  const std::string index = read_file(o.out_dir / "index.html");
   EXPECT_NE(index.find("<img src=\"time_roofline.png\""), std::string::npos);
-  EXPECT_NE(index.find("latency_energy.png"), std::string::npos);
   EXPECT_NE(index.find("saving vs MAXN"), std::string::npos);
   EXPECT_NE(index.find("idle 7.5 W measured"), std::string::npos);
+  EXPECT_TRUE(named(m_dir.path(), ".edgeroof-plot-").empty());
 }
 
-TEST_F(Plot, DataFilesHoldTheRoofsRidgesAndPoints) {
+TEST_F(Plot, DataFilesHoldTheRoofsRidgesPointsAndEveryTitle) {
   auto o = options("data");
   o.render = false;
-  (void)write_report(m_rooflines, o);
-  const std::string time = slurp(o.out_dir / "time_roofline.dat");
-  EXPECT_NE(time.find("# roof cuda/fp32 over dram"), std::string::npos);
-  EXPECT_NE(time.find("# bandwidth cuda/l2"), std::string::npos);
-  EXPECT_NE(time.find("# ridge points"), std::string::npos);
-  EXPECT_NE(time.find("\"compute/cuda/fp32/ai:256\""), std::string::npos);
-  EXPECT_NE(time.find("# predicted DNN layers"), std::string::npos);
+  (void)write_report(m_in.rooflines, o);
+  const std::string time = read_file(o.out_dir / "time_roofline.dat");
+  EXPECT_NE(time.find("\n0 \"MAXN (maxn)\"\n"), std::string::npos);  // the title's subject
+  EXPECT_NE(time.find("# mode maxn: roof cuda/fp32 over dram\n\"-\" \"cuda/fp32 roof (5"), std::string::npos);
+  EXPECT_NE(time.find("# mode maxn: bandwidth cuda/l2\n"), std::string::npos);
+  EXPECT_NE(time.find(" \"compute/cuda/fp32/ai:256\"\n"), std::string::npos);
+  EXPECT_NE(time.find("\"two-layers layers (predicted)\""), std::string::npos);
   // The primary mode is MAXN: its fp32 roof flattens at its fitted ceiling.
-  const auto& maxn = m_rooflines.modes[0];
   char ceiling[32];
-  std::snprintf(ceiling, sizeof(ceiling), " %.9g\n", maxn.compute_flops_per_s.at("cuda/fp32").value);
+  std::snprintf(ceiling, sizeof(ceiling), " %.9g\n", m_in.rooflines.modes[0].compute_flops_per_s.at("cuda/fp32").value);
   EXPECT_NE(time.find(ceiling), std::string::npos);
-  const std::string plane = slurp(o.out_dir / "latency_energy.dat");
-  EXPECT_NE(plane.find("# MAXN\n"), std::string::npos);
-  EXPECT_NE(plane.find("\"maxn\""), std::string::npos);
-  EXPECT_NE(plane.find("# chosen\n"), std::string::npos);
-  EXPECT_TRUE(fs::exists(o.out_dir / "index.html"));
-  EXPECT_FALSE(fs::exists(o.out_dir / "time_roofline.png"));
-}
-
-TEST_F(Plot, MissingGnuplotIsOneClearErrorAndWritesNothing) {
-  auto o = options("none");
-  o.search_path = (m_dir / "empty-bin").string();
-  fs::create_directories(*o.search_path);
-  try {
-    (void)write_report(m_rooflines, o);
-    FAIL();
-  } catch (const PlotError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "gnuplot not found on PATH (install gnuplot-nox, e.g. 'sudo apt-get install gnuplot-nox', or pass "
-              "--gnuplot PATH)");
-  }
-  EXPECT_FALSE(fs::exists(o.out_dir));
-  o.gnuplot = (m_dir / "no" / "gnuplot").string();
-  EXPECT_THROW((void)write_report(m_rooflines, o), PlotError);
-}
-
-TEST_F(Plot, FailingGnuplotNamesTheScriptAndItsMessage) {
-  const fs::path fake = m_dir / "fake-gnuplot";
-  std::ofstream(fake) << "#!/bin/sh\necho 'line 3: unknown or ambiguous terminal type' >&2\nexit 1\n";
-  fs::permissions(fake, fs::perms::owner_all);
-  auto o = options("failing");
-  o.gnuplot = fake.string();
-  try {
-    (void)write_report(m_rooflines, o);
-    FAIL();
-  } catch (const PlotError& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("gnuplot failed on"), std::string::npos) << what;
-    EXPECT_NE(what.find("time_roofline.gp (line 3: unknown or ambiguous terminal type)"), std::string::npos) << what;
-    EXPECT_EQ(what.find('\n'), std::string::npos);
-  }
+  const std::string plane = read_file(o.out_dir / "latency_energy.dat");
+  EXPECT_NE(plane.find("\"-\" \"MAXN: maxn\"\n"), std::string::npos);
+  EXPECT_NE(plane.find(" \"maxn\"\n"), std::string::npos);
+  const std::string script = read_file(o.out_dir / "time_roofline.gp");
+  EXPECT_NE(script.find("stats 'time_roofline.dat' index 0 using (subject = strcol(2), 0) nooutput"),
+            std::string::npos);
+  EXPECT_EQ(script.find("maxn"), std::string::npos);
+  EXPECT_EQ(script.find("cuda"), std::string::npos);  // ceiling keys come from the file too
+  EXPECT_TRUE(fs::exists(o.out_dir / ".edgeroof-report"));
   EXPECT_FALSE(fs::exists(o.out_dir / "time_roofline.png"));
 }
 
@@ -165,7 +154,7 @@ TEST_F(Plot, ModesWithoutEnergyLeaveTheEnergyChartsOutAndSaySo) {
   m.with_energy = false;
   const auto r = fit_rooflines({parse_results(synthetic_results(m, 5), "noenergy.json")});
   PlotOptions o;
-  o.out_dir = m_dir / "noenergy";
+  o.out_dir = m_dir.path() / "noenergy";
   o.render = false;
   // A second run that names no power mode (another file stem) still belongs to the only mode.
   auto other_run = parse_results(synthetic_results(m, 6), "other-run.json");
@@ -174,7 +163,325 @@ TEST_F(Plot, ModesWithoutEnergyLeaveTheEnergyChartsOutAndSaySo) {
   const auto report = write_report(r, o);
   EXPECT_EQ(report.charts, std::vector<std::string>{"time_roofline"});
   ASSERT_EQ(report.notes.size(), 2u);
-  EXPECT_NE(report.notes[0].find("no --model"), std::string::npos);
-  EXPECT_NE(report.notes[1].find("no energy fit"), std::string::npos);
-  EXPECT_NE(slurp(o.out_dir / "time_roofline.dat").find("\"compute/cuda/fp32/ai:1\""), std::string::npos);
+  EXPECT_EQ(report.notes[0], "latency_energy left out: no --model or --workload given");
+  EXPECT_EQ(report.notes[1],
+            "energy_roofline and power left out: mode maxn has no energy fit (measured without a sensor)");
+  EXPECT_NE(read_file(o.out_dir / "time_roofline.dat").find(" \"compute/cuda/fp32/ai:1\""), std::string::npos);
+}
+
+// Raw bytes no JSON file can carry (invalid UTF-8) reach the report only through the library.
+TEST_F(Plot, BytesThatAreNotTextAreShownAsQuestionMarks) {
+  Inputs in = make_inputs();  // JSON cannot hold these bytes: set them after the fit
+  in.rooflines.modes[0].name = "MA\xffXN\n!touch PWNED\x1b[2J\xc0\xaf\xed\xa0\x80 \xe2\x80\xae";
+  auto o = options("junk");
+  o.render = have_gnuplot();
+  const auto report = write_report(in.rooflines, o);
+  EXPECT_TRUE(report.warnings.empty());
+  EXPECT_NE(read_file(o.out_dir / "time_roofline.dat").find("\n0 \"MA?XN?!touch PWNED?[2J????? ? (maxn)\"\n"),
+            std::string::npos);
+  EXPECT_NE(read_file(o.out_dir / "index.html").find("<b>MA?XN?!touch PWNED?[2J????? ? (maxn)</b>"), std::string::npos);
+  EXPECT_TRUE(named(m_dir.path(), "PWNED").empty());
+}
+
+TEST_F(Plot, FiguresThatCannotBeDrawnAreLeftOutWithOneWarningEach) {
+  auto& maxn = m_in.rooflines.modes[0];
+  maxn.compute_flops_per_s["cuda/fp64"].value = -3.0;
+  maxn.bandwidth_bytes_per_s["cuda/l2"].value = std::numeric_limits<double>::infinity();
+  maxn.energy["cuda"].eps_flop_J["fp16-tensor"] = std::nan("");
+  m_in.rooflines.modes[1].energy["cuda"].static_W = -1.0;
+  m_in.rooflines.modes[2].gpu_hz = 0;
+  auto o = options("bad-figures");
+  o.render = false;
+  const auto report = write_report(m_in.rooflines, o);
+  const std::vector<std::string> expected = {
+      "mode maxn: compute_flops_per_s cuda/fp64 (-3) is not a positive finite number; left out",
+      "mode maxn: bandwidth_bytes_per_s cuda/l2 (not finite) is not a positive finite number; left out",
+      "mode maxn: energy.cuda.eps_flop_J fp16-tensor (not finite) is not a non-negative finite number; left out",
+      "mode c8-gpu816: energy.cuda.static_W (-1) is not a non-negative finite number; the energy fit of cuda is left "
+      "out",
+      "mode c4-gpu408: gpu_hz (0) is not positive; left out"};
+  EXPECT_EQ(report.warnings, expected);
+  const std::string time = read_file(o.out_dir / "time_roofline.dat");
+  EXPECT_EQ(time.find("\"cuda/fp64 roof"), std::string::npos);
+  EXPECT_EQ(time.find("bandwidth cuda/l2"), std::string::npos);
+  EXPECT_NE(time.find("\"cuda/fp32 roof"), std::string::npos);
+  EXPECT_NE(read_file(o.out_dir / "index.html").find("warning: mode c4-gpu408: gpu_hz (0)"), std::string::npos);
+}
+
+// ---- edgeroof plot as a user runs it ---------------------------------------------------------
+
+namespace {
+
+// rooflines.json, results.json and workload.json in a scratch folder; `payload` is in every name
+// a file can give: mode keys and names, a benchmark's, the model's and its layers'.
+struct CliFiles {
+  ScratchDir dir{"test_plot_cli"};
+  fs::path rooflines, results, workload;
+};
+
+void write_files(CliFiles& f, const Inputs& in, const std::string& payload) {
+  f.rooflines = f.dir.write("rooflines.json", to_json(in.rooflines).dump());
+  auto doc = nlohmann::json::parse(synthetic_results(SyntheticMode{}, 1));
+  if (!payload.empty()) {
+    doc["context"]["power_mode.key"] = in.rooflines.modes[0].key;
+    doc["context"]["power_mode.name"] = in.rooflines.modes[0].name;
+    auto layer = doc["benchmarks"][0];
+    layer["name"] = layer["run_name"] = "layer/cuda/" + payload + "/forward/bs:8";
+    doc["benchmarks"].push_back(layer);
+  }
+  f.results = f.dir.write("results.json", doc.dump());
+  auto w = in.workload;
+  if (!payload.empty()) {
+    w.model = payload;
+    for (auto& l : w.layers) l.name = payload + l.name;
+  }
+  f.workload = f.dir.write("workload.json", edgeroof::dnn::to_json(w).dump());
+}
+
+std::vector<std::string> plot_args(const CliFiles& f, const fs::path& out) {
+  return {"plot", f.rooflines.string(), f.results.string(), "--workload", f.workload.string(), "-o", out.string()};
+}
+
+struct Crafted {
+  const char* test_name;
+  std::string payload;
+  std::string in_html;  // the MAXN mode's name as index.html shows it
+};
+
+std::vector<Crafted> crafted_names() {
+  return {{"NewlineAndBang", "\"\n!touch PWNED1\n", "&quot;?!touch PWNED1?"},
+          {"Backquotes", "`touch PWNED2`", "`touch PWNED2`"},
+          {"SystemCall", "'; system(\"touch PWNED3\"); '", "&#39;; system(&quot;touch PWNED3&quot;); &#39;"},
+          {"OutputAndMacro", "\"; set output 'PWNED4'; m='!touch PWNED4'; @m; #",
+           "&quot;; set output &#39;PWNED4&#39;; m=&#39;!touch PWNED4&#39;; @m; #"},
+          {"TenKilobytes", std::string(10240, 'x'), std::string(10240, 'x')},
+          {"Utf8",
+           "Gr\xc3\xb6\xc3\x9f"
+           "e \xe6\x97\xa5\xe6\x9c\xac \xe2\x9c\x93",
+           "Gr\xc3\xb6\xc3\x9f"
+           "e \xe6\x97\xa5\xe6\x9c\xac \xe2\x9c\x93"},
+          {"ControlsAndMarkup", "\x01\x1b[31m\xc2\x85\xe2\x80\xae\xef\xbf\xbf<script>alert(1)</script>]]>",
+           "??[31m???&lt;script&gt;alert(1)&lt;/script&gt;]]&gt;"}};
+}
+
+class PlotCrafted : public ::testing::TestWithParam<Crafted> {};
+
+}  // namespace
+
+// The names are data: nothing runs, they are shown (escaped), and no script holds them.
+TEST_P(PlotCrafted, NamesFromFilesNeverRunAndAreStillShown) {
+  const auto& c = GetParam();
+  CliFiles f;
+  const Inputs in = make_inputs({{"maxn", c.payload}, {c.payload + "-mid", c.payload + " mid"}});
+  write_files(f, in, c.payload);
+  const fs::path out = f.dir.path() / "report";
+  auto args = plot_args(f, out);
+  if (!have_gnuplot()) args.push_back("--no-render");
+  edgeroof::test::ProgramOptions in_dir;
+  in_dir.cwd = f.dir.path();
+  const auto run = run_edgeroof(args, in_dir);
+  ASSERT_TRUE(succeeded(run));
+  EXPECT_EQ(run.err, "");
+  EXPECT_TRUE(named(f.dir.path(), "PWNED").empty());
+  EXPECT_TRUE(named(fs::current_path(), "PWNED").empty());
+  const std::string index = read_file(out / "index.html");
+  EXPECT_NE(index.find("<b>" + c.in_html + " (maxn)</b>"), std::string::npos);
+  EXPECT_NE(index.find("workload is <b>"), std::string::npos);
+  std::size_t scripts = 0;
+  for (const auto& e : fs::directory_iterator(out)) {
+    if (e.path().extension() != ".gp") continue;
+    ++scripts;
+    const std::string gp = read_file(e.path());
+    EXPECT_EQ(gp.find("PWNED"), std::string::npos) << e.path();
+    EXPECT_EQ(gp.find_first_of("`@"), std::string::npos) << e.path();
+    EXPECT_EQ(gp.find("xxxxxxxx"), std::string::npos) << e.path();
+    EXPECT_EQ(gp.find("alert("), std::string::npos) << e.path();
+    // Generated text only: printable ASCII lines.
+    EXPECT_TRUE(std::all_of(gp.begin(), gp.end(), [](char ch) { return ch == '\n' || (ch >= 0x20 && ch < 0x7F); }))
+        << e.path();
+  }
+  EXPECT_EQ(scripts, 6u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Names, PlotCrafted, ::testing::ValuesIn(crafted_names()),
+                         [](const auto& info) { return std::string(info.param.test_name); });
+
+TEST(PlotCli, TinyAndHugeCeilingsNeverPrintInfOrNan) {
+  CliFiles f;
+  Inputs in = make_inputs();
+  in.rooflines.modes[0].compute_flops_per_s["cuda/fp32"].value = 1e-300;
+  in.rooflines.modes[0].compute_flops_per_s["cuda/fp64"].value = 1e-310;  // I / F overflows from I = 1/16
+  in.rooflines.modes[1].compute_flops_per_s["cuda/fp32"].value = 1e300;
+  in.rooflines.modes[2].bandwidth_bytes_per_s["cuda/dram"].value = 1e-300;
+  write_files(f, in, "");
+  const fs::path out = f.dir.path() / "report";
+  auto args = plot_args(f, out);
+  if (!have_gnuplot()) args.push_back("--no-render");
+  const auto run = run_edgeroof(args);
+  ASSERT_TRUE(succeeded(run));
+  // F / B = 5e12 / 1e-300 overflows, and so does the energy per byte I·ε + ε_b + π0·I/F at 1e-310 FLOP/s.
+  EXPECT_NE(run.err.find("edgeroof plot: warning: mode c4-gpu408: the ridge point cuda/fp32@dram (compute ceiling / "
+                         "bandwidth) is not finite; left out\n"),
+            std::string::npos)
+      << run.err;
+  EXPECT_NE(run.err.find("edgeroof plot: warning: mode maxn: energy roof cuda/fp64: "), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find(" points of energy_roofline are not finite (or not positive on a log axis); left out\n"),
+            std::string::npos);
+  const std::regex non_finite(R"((^|[^A-Za-z])(inf|nan)([^A-Za-z]|$))", std::regex::icase);
+  for (const auto& e : fs::directory_iterator(out)) {
+    const auto ext = e.path().extension();
+    if (ext != ".gp" && ext != ".dat" && ext != ".html") continue;
+    EXPECT_FALSE(std::regex_search(read_file(e.path()), non_finite)) << e.path();
+  }
+}
+
+TEST(PlotCli, GnuplotFailingIsOneLineAndLeavesTheEarlierReport) {
+  CliFiles f;
+  write_files(f, make_inputs(), "");
+  const fs::path out = f.dir.path() / "report";
+  ASSERT_TRUE(succeeded(run_edgeroof([&] {
+    auto a = plot_args(f, out);
+    a.push_back("--no-render");
+    return a;
+  }())));
+  const std::string earlier = read_file(out / "index.html");
+  const fs::path fake =
+      f.dir.write("fake-gnuplot",
+                  "#!/bin/sh\ncase \"$*\" in *.gp) echo 'line 3: unknown or ambiguous terminal type' >&2;"
+                  " exit 1;; esac\nexit 0\n");
+  fs::permissions(fake, fs::perms::owner_all);
+  auto args = plot_args(f, out);
+  args.insert(args.end(), {"--gnuplot", fake.string()});
+  EXPECT_TRUE(fails_with(run_edgeroof(args), 1,
+                         "edgeroof plot: error: gnuplot failed on time_roofline.gp (line 3: unknown or ambiguous "
+                         "terminal type); no report written"));
+  EXPECT_EQ(read_file(out / "index.html"), earlier);
+  EXPECT_FALSE(fs::exists(out / "time_roofline.png"));
+  EXPECT_TRUE(named(f.dir.path(), ".edgeroof-plot-").empty());
+  args.back() = (f.dir.path() / "fake-gnuplot");  // a new folder is not created either
+  args[args.size() - 3] = (f.dir.path() / "new").string();
+  EXPECT_TRUE(fails_with_line_containing(run_edgeroof(args), 1, "gnuplot failed on time_roofline.gp"));
+  EXPECT_FALSE(fs::exists(f.dir.path() / "new"));
+}
+
+namespace {
+
+bool gone(pid_t pid) {  // exited; a zombie no one has reaped yet counts as gone
+  if (::kill(pid, 0) != 0) return errno == ESRCH;
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto paren = stat.rfind(')');
+  return paren != std::string::npos && stat.size() > paren + 2 && stat[paren + 2] == 'Z';
+}
+
+pid_t pid_in(const fs::path& file) { return static_cast<pid_t>(std::stol(read_file(file))); }
+
+class PlotSignal : public ::testing::TestWithParam<int> {};
+
+}  // namespace
+
+// A slow gnuplot (with a helper process of its own) is ended with its group, nothing is written.
+TEST_P(PlotSignal, StopsGnuplotAndWritesNothing) {
+  const int sig = GetParam();
+  CliFiles f;
+  write_files(f, make_inputs(), "");
+  const fs::path d = f.dir.path();
+  const fs::path fake = f.dir.write(
+      "slow-gnuplot", "#!/bin/sh\ncase \"$*\" in *.gp)\n  echo $PPID > " + (d / "edgeroof.pid").string() +
+                          "\n  sleep 60 &\n  echo $! > " + (d / "helper.pid").string() + ".tmp\n  echo $$ > " +
+                          (d / "gnuplot.pid").string() + "\n  mv " + (d / "helper.pid").string() + ".tmp " +
+                          (d / "helper.pid").string() + "\n  wait;;\nesac\nexit 0\n");
+  fs::permissions(fake, fs::perms::owner_all);
+  auto args = plot_args(f, d / "report");
+  args.insert(args.end(), {"--gnuplot", fake.string()});
+  edgeroof::test::ProgramRun run;
+  edgeroof::test::ProgramOptions in_dir;
+  in_dir.cwd = d;
+  in_dir.timeout_s = 60.0;
+  std::thread runner([&] { run = run_edgeroof(args, in_dir); });
+  for (int i = 0; i < 2000 && !fs::exists(d / "helper.pid"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(fs::exists(d / "helper.pid")) << "the fake gnuplot never started";
+  const pid_t gnuplot = pid_in(d / "gnuplot.pid"), helper = pid_in(d / "helper.pid");
+  ::kill(pid_in(d / "edgeroof.pid"), sig);
+  runner.join();
+  EXPECT_TRUE(
+      fails_with(run, 128 + sig, "edgeroof plot: interrupted; no report written (signal " + std::to_string(sig) + ")"));
+  EXPECT_FALSE(fs::exists(d / "report"));
+  EXPECT_TRUE(named(d, ".edgeroof-plot-").empty());
+  EXPECT_TRUE(gone(gnuplot));
+  for (int i = 0; i < 100 && !gone(helper); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(gone(helper));
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, PlotSignal, ::testing::Values(SIGINT, SIGTERM),
+                         [](const auto& info) { return std::string(info.param == SIGINT ? "SIGINT" : "SIGTERM"); });
+
+TEST(PlotCli, TheReportFolderIsCheckedBeforeAnyWork) {
+  ScratchDir d("test_plot_out");
+  const std::string missing = (d.path() / "no-such.json").string();  // never read: -o is checked first
+  const fs::path file = d.write("file.txt", "mine\n");
+  const fs::path user = d.path() / "photos";
+  d.write("photos/holiday.jpg", "jpeg");
+  auto plot = [&](const fs::path& out) { return run_edgeroof({"plot", missing, "-o", out.string()}); };
+  const std::string p = d.path().string();
+  EXPECT_TRUE(
+      fails_with(plot(d.path() / "a" / "report"), 1,
+                 "edgeroof plot: error: cannot write the report " + p + "/a/report: " + p + "/a does not exist"));
+  EXPECT_TRUE(fails_with(
+      plot(file / "report"), 1,
+      "edgeroof plot: error: cannot write the report " + p + "/file.txt/report: " + p + "/file.txt is not a folder"));
+  EXPECT_TRUE(
+      fails_with(plot(file), 1,
+                 "edgeroof plot: error: cannot write the report " + p + "/file.txt: it exists and is not a folder"));
+  EXPECT_TRUE(fails_with(plot(user), 1,
+                         "edgeroof plot: error: " + p +
+                             "/photos holds files that are not an edgeroof report (it has no .edgeroof-report): remove "
+                             "them or choose another -o"));
+  EXPECT_EQ(read_file(user / "holiday.jpg"), "jpeg");
+  EXPECT_TRUE(fails_with(plot("."), 1, "edgeroof plot: error: -o . must name the report folder itself"));
+  EXPECT_TRUE(fails_with(run_edgeroof({"plot", missing, "-o"}), 2,
+                         "edgeroof plot: --out needs a value (DIR) (see 'edgeroof plot --help')"));
+  fs::create_directories(d.path() / "empty");  // an empty folder and then a report are fine: the file is read
+  EXPECT_TRUE(fails_with_line_containing(plot(d.path() / "empty"), 1, "no-such.json"));
+  if (::geteuid() != 0) {  // root may write anywhere
+    fs::create_directories(d.path() / "locked");
+    fs::permissions(d.path() / "locked", fs::perms::owner_read | fs::perms::owner_exec);
+    EXPECT_TRUE(fails_with_line_containing(plot(d.path() / "locked" / "report"), 1, "/locked is not writable"));
+  }
+}
+
+TEST(PlotCli, AnEarlierReportIsReplacedWhole) {
+  CliFiles f;
+  write_files(f, make_inputs(), "");
+  const fs::path out = f.dir.path() / "report";
+  auto args = plot_args(f, out);
+  args.push_back("--no-render");
+  // A report of an earlier version (no marker, only a report's files) is replaced too.
+  f.dir.write("report/index.html", "old");
+  f.dir.write("report/modes_time.png", "old");
+  ASSERT_TRUE(succeeded(run_edgeroof(args)));
+  EXPECT_FALSE(fs::exists(out / "modes_time.png"));
+  EXPECT_TRUE(fs::exists(out / ".edgeroof-report"));
+  f.dir.write("report/notes.txt", "a file of mine, in a marked report");
+  ASSERT_TRUE(succeeded(run_edgeroof(args)));
+  EXPECT_FALSE(fs::exists(out / "notes.txt"));
+  EXPECT_NE(read_file(out / "index.html").find("edgeroof report"), std::string::npos);
+  EXPECT_TRUE(named(f.dir.path(), ".edgeroof-plot-").empty());
+}
+
+TEST(PlotCli, WithoutGnuplotOnPathIsOneClearErrorAndWritesNothing) {
+  CliFiles f;
+  write_files(f, make_inputs(), "");
+  fs::create_directories(f.dir.path() / "empty-bin");
+  edgeroof::test::ProgramOptions o;
+  o.env["PATH"] = (f.dir.path() / "empty-bin").string();
+  EXPECT_TRUE(fails_with(run_edgeroof(plot_args(f, f.dir.path() / "report"), o), 1,
+                         "edgeroof plot: error: gnuplot not found on PATH (install gnuplot-nox, e.g. 'sudo apt-get "
+                         "install gnuplot-nox', or pass --gnuplot PATH)"));
+  EXPECT_FALSE(fs::exists(f.dir.path() / "report"));
+  auto args = plot_args(f, f.dir.path() / "report");
+  args.insert(args.end(), {"--gnuplot", (f.dir.path() / "no" / "gnuplot").string()});
+  EXPECT_TRUE(fails_with(run_edgeroof(args), 1,
+                         "edgeroof plot: error: gnuplot not found at " + (f.dir.path() / "no" / "gnuplot").string() +
+                             " (install gnuplot-nox, or pass --gnuplot PATH)"));
 }
