@@ -1,5 +1,6 @@
 // ONNX import: libonnx reads the file and infers every tensor's shape; each node is then counted
 // by the same Builder ops as the zoo. A node with no counting rule is named in `unsupported`.
+#include "edgeroof/dnn/checked.hpp"
 #include "edgeroof/dnn/zoo.hpp"
 
 #include <onnx/onnx_pb.h>
@@ -369,8 +370,10 @@ private:
     if (a.shape.size() == 2 && b->shape.size() == 2) return m_builder.matmul(name, a, *b);
     if (a.shape.size() == 3 && b->shape.size() == 3) return m_builder.bmm(name, a, *b);
     if (a.shape.size() == 4 && b->shape.size() == 4 && a.shape[0] == b->shape[0] && a.shape[1] == b->shape[1]) {
-      const Tensor y = m_builder.bmm(name, m_builder.view(a, {a.shape[0] * a.shape[1], a.shape[2], a.shape[3]}),
-                                     m_builder.view(*b, {b->shape[0] * b->shape[1], b->shape[2], b->shape[3]}));
+      const auto batches = mul_int64(a.shape[0], a.shape[1]);
+      if (!batches) throw ModelError(m_path + ": " + name + ": " + shape_text(a.shape) + " does not fit in 64 bits");
+      const Tensor y = m_builder.bmm(name, m_builder.view(a, {*batches, a.shape[2], a.shape[3]}),
+                                     m_builder.view(*b, {*batches, b->shape[2], b->shape[3]}));
       return m_builder.view(y, {a.shape[0], a.shape[1], a.shape[2], b->shape[3]});
     }
     return std::nullopt;

@@ -1,6 +1,11 @@
 #include "edgeroof/dnn/ops.hpp"
 
+#include "edgeroof/dnn/checked.hpp"
+
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
 #include <numeric>
 #include <utility>
 
@@ -97,13 +102,20 @@ constexpr double kRope = 3;
 constexpr double kLstmCellForward = 26;
 constexpr double kLstmCellBackward = 22;
 
+// Outputs of a window over one dimension; 0 when the window is larger than the padded input.
+// check_window() has made k, s, d >= 1 and p >= 0; a file's sizes may still overflow.
 std::int64_t conv_out(std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t p, std::int64_t d) {
-  return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+  const auto once = add_int64(in, p);
+  const auto padded = once ? add_int64(*once, p) : std::nullopt;
+  const auto reach = mul_int64(d, k - 1);
+  if (!padded || !reach) throw ModelError("a window or its padding does not fit in 64 bits");
+  if (*padded <= *reach) return 0;
+  return (*padded - *reach - 1) / s + 1;
 }
 
 // Window elements that fall inside the input, summed over all outputs of one dimension.
-std::int64_t valid_window_sum(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t s, std::int64_t p) {
-  std::int64_t sum = 0;
+double valid_window_sum(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t s, std::int64_t p) {
+  double sum = 0;
   for (std::int64_t o = 0; o < out; ++o) {
     const std::int64_t first = o * s - p;
     sum += std::max<std::int64_t>(0, std::min(first + k, in) - std::max<std::int64_t>(first, 0));
@@ -112,6 +124,35 @@ std::int64_t valid_window_sum(std::int64_t in, std::int64_t out, std::int64_t k,
 }
 
 std::vector<std::int64_t> vec(const std::array<std::int64_t, 2>& a) { return {a[0], a[1]}; }
+
+// A product of dimensions of layer `name`; one that does not fit in 64 bits is refused.
+std::int64_t dims_product(const std::string& name, std::int64_t a, std::int64_t b) {
+  const auto r = mul_int64(a, b);
+  if (!r) {
+    throw ModelError(name + ": " + std::to_string(a) + " x " + std::to_string(b) +
+                     " does not fit in a 64-bit count (batch or sequence too large)");
+  }
+  return *r;
+}
+
+// Counts are whole numbers below 2^63, as a workload table must hold them (workload.hpp): a batch
+// or sequence that makes one larger is refused instead of written as a rounded or infinite figure.
+void check_count(const std::string& layer, const char* what, double count) {
+  if (std::isfinite(count) && count >= 0.0 && count < 9223372036854775808.0 && count == std::floor(count)) return;
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.6g", count);
+  throw ModelError(layer + ": " + what + " = " + buf + " does not fit in a 64-bit count (batch or sequence too large)");
+}
+
+void check_window(const std::string& name, const std::array<std::int64_t, 2>& kernel,
+                  const std::array<std::int64_t, 2>& stride, const std::array<std::int64_t, 2>& padding,
+                  const std::array<std::int64_t, 2>& dilation) {
+  for (int i = 0; i < 2; ++i) {
+    if (kernel[i] < 1 || stride[i] < 1 || dilation[i] < 1 || padding[i] < 0) {
+      throw ModelError(name + ": kernel, stride and dilation must be at least 1 and padding at least 0");
+    }
+  }
+}
 
 }  // namespace
 
@@ -123,9 +164,16 @@ std::int64_t dtype_size(const std::string& dtype) {
 }
 
 double element_count(const Shape& shape) {
-  double n = 1.0;
-  for (auto d : shape) n *= static_cast<double>(d);
-  return n;
+  std::int64_t n = 1;
+  for (auto d : shape) {
+    const auto next = d < 0 ? std::nullopt : mul_int64(n, d);
+    if (!next) {
+      throw ModelError("a tensor of shape " + shape_text(shape) +
+                       (d < 0 ? " has a negative dimension" : " has more elements than fit in 64 bits"));
+    }
+    n = *next;
+  }
+  return static_cast<double>(n);
 }
 
 std::string shape_text(const Shape& shape) {
@@ -182,6 +230,12 @@ void Builder::emit(const Tensor& primary, const std::string& name, const std::st
                    const std::vector<Shape>& inputs, const Shape& output, bool tensor_op, double forward_flops,
                    double forward_bytes, const std::vector<Phase>& backward,
                    const std::map<std::string, std::vector<std::int64_t>>& attrs) {
+  check_count(name, "FLOP", forward_flops);
+  check_count(name, "bytes", forward_bytes);
+  for (const auto& b : backward) {
+    check_count(name + b.suffix, "FLOP", b.flops);
+    check_count(name + b.suffix, "bytes", b.bytes);
+  }
   LayerCost l;
   l.name = name;
   l.op = op;
@@ -223,6 +277,8 @@ void Builder::update(const std::string& name, const std::vector<Shape>& params) 
   u.outputs = params;
   u.flops = cost.flops_per_param * n;
   u.bytes = (cost.tensors_read + cost.tensors_written) * bytes_of(n);
+  check_count(u.name, "FLOP", u.flops);
+  check_count(u.name, "bytes", u.bytes);
   u.dtype = m_options.dtype;
   m_updates.push_back(std::move(u));
 }
@@ -243,6 +299,8 @@ Workload Builder::finish() const {
 Tensor Builder::conv2d(const std::string& name, const Tensor& x, const Conv2dParams& p) {
   if (x.shape.size() != 4) throw ModelError(name + ": conv2d needs an NCHW input, got " + shape_text(x.shape));
   const auto n = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3];
+  check_window(name, p.kernel, p.stride, p.padding, p.dilation);
+  if (p.out_channels < 1) throw ModelError(name + ": conv2d needs at least one output channel");
   if (p.groups < 1 || c % p.groups != 0 || p.out_channels % p.groups != 0) {
     throw ModelError(name + ": groups " + std::to_string(p.groups) + " do not divide the channels");
   }
@@ -252,7 +310,8 @@ Tensor Builder::conv2d(const std::string& name, const Tensor& x, const Conv2dPar
   const Shape y{n, p.out_channels, oh, ow};
   const Shape w{p.out_channels, c / p.groups, p.kernel[0], p.kernel[1]};
   const double out_elems = element_count(y);
-  const double macs = out_elems * static_cast<double>(c / p.groups * p.kernel[0] * p.kernel[1]);
+  const double macs =
+      out_elems * static_cast<double>(dims_product(name, dims_product(name, c / p.groups, p.kernel[0]), p.kernel[1]));
   const double bias = p.bias ? static_cast<double>(p.out_channels) : 0.0;
   const double xb = bytes_of(element_count(x.shape)), wb = bytes_of(element_count(w)), yb = bytes_of(out_elems);
   std::vector<Phase> back;
@@ -337,15 +396,16 @@ Tensor Builder::attention(const std::string& name, const Tensor& q, const Tensor
         shape_text(q.shape) + ", " + shape_text(k.shape) + ", " + shape_text(v.shape));
   }
   const auto n = q.shape[0], h = q.shape[1], lq = q.shape[2], d = q.shape[3], lk = k.shape[2];
-  const double heads = static_cast<double>(n * h);
+  const std::int64_t nh = dims_product(name, n, h);
+  const double heads = static_cast<double>(nh);
   if (!m_options.fused_attention) {
     // The grouped K and V are expanded to h heads (the copy is not counted: a view in most kernels).
-    const Tensor qb = view(q, {n * h, lq, d});
-    const Tensor kt{{n * h, d, lk}, k.needs_grad};
-    const Tensor vb{{n * h, lk, d}, v.needs_grad};
+    const Tensor qb = view(q, {nh, lq, d});
+    const Tensor kt{{nh, d, lk}, k.needs_grad};
+    const Tensor vb{{nh, lk, d}, v.needs_grad};
     const Tensor scores = bmm(name + ".scores", qb, kt);
     const Tensor probs = softmax(name + ".softmax", view(scores, {n, h, lq, lk}));
-    const Tensor ctx = bmm(name + ".context", view(probs, {n * h, lq, lk}), vb);
+    const Tensor ctx = bmm(name + ".context", view(probs, {nh, lq, lk}), vb);
     return view(ctx, {n, h, lq, d});
   }
   // Unmasked query-key pairs per head: all of them, or for causal attention query i (at position
@@ -441,7 +501,8 @@ Tensor Builder::rope(const std::string& name, const Tensor& x) {
     throw ModelError(name + ": rope needs [N, h, L, d] with an even d, got " + shape_text(x.shape));
   }
   const double e = element_count(x.shape);
-  const double tables = bytes_of(static_cast<double>(x.shape[2] * x.shape[3]));  // cos and sin, [L, d/2] each
+  const double tables =
+      bytes_of(static_cast<double>(dims_product(name, x.shape[2], x.shape[3])));  // cos and sin, [L, d/2] each
   std::vector<Phase> back;
   if (x.needs_grad) back.push_back({"/bwd_data", "backward_data", kRope * e, bytes_of(2 * e) + tables});
   emit(x, name, "rope", {x.shape}, x.shape, false, kRope * e, bytes_of(2 * e) + tables, back);
@@ -567,7 +628,7 @@ Tensor Builder::concat(const std::string& name, const std::vector<Tensor>& xs, s
 
 Tensor Builder::upsample(const std::string& name, const Tensor& x, std::int64_t scale) {
   if (x.shape.size() != 4 || scale < 1) throw ModelError(name + ": upsample needs NCHW and a scale >= 1");
-  const Shape y{x.shape[0], x.shape[1], x.shape[2] * scale, x.shape[3] * scale};
+  const Shape y{x.shape[0], x.shape[1], dims_product(name, x.shape[2], scale), dims_product(name, x.shape[3], scale)};
   const double ex = element_count(x.shape), ey = element_count(y);
   std::vector<Phase> back;
   // Nearest: a copy forward; backward sums the scale*scale gradients of each input element.
@@ -578,15 +639,16 @@ Tensor Builder::upsample(const std::string& name, const Tensor& x, std::int64_t 
 
 Tensor Builder::pool(const std::string& name, const std::string& op, const Tensor& x, const PoolParams& p) {
   if (x.shape.size() != 4) throw ModelError(name + ": " + op + " needs an NCHW input, got " + shape_text(x.shape));
+  check_window(name, p.kernel, p.stride, p.padding, {1, 1});
   const auto oh = conv_out(x.shape[2], p.kernel[0], p.stride[0], p.padding[0], 1);
   const auto ow = conv_out(x.shape[3], p.kernel[1], p.stride[1], p.padding[1], 1);
   if (oh < 1 || ow < 1) throw ModelError(name + ": pooling window larger than the padded input");
   const Shape y{x.shape[0], x.shape[1], oh, ow};
-  const double planes = static_cast<double>(x.shape[0] * x.shape[1]);
+  const double planes = static_cast<double>(dims_product(name, x.shape[0], x.shape[1]));
   // Input elements inside all windows (padding excluded), over all outputs.
-  const double valid =
-      planes * static_cast<double>(valid_window_sum(x.shape[2], oh, p.kernel[0], p.stride[0], p.padding[0]) *
-                                   valid_window_sum(x.shape[3], ow, p.kernel[1], p.stride[1], p.padding[1]));
+  const double valid = planes *
+                       static_cast<double>(valid_window_sum(x.shape[2], oh, p.kernel[0], p.stride[0], p.padding[0])) *
+                       static_cast<double>(valid_window_sum(x.shape[3], ow, p.kernel[1], p.stride[1], p.padding[1]));
   const double ex = element_count(x.shape), ey = element_count(y);
   double forward = 0.0;
   std::vector<Phase> back;
@@ -636,8 +698,10 @@ Tensor Builder::lstm(const std::string& name, const Tensor& x, std::int64_t hidd
   if (x.shape.size() != 3) throw ModelError(name + ": lstm needs x [T, N, I], got " + shape_text(x.shape));
   const auto t = x.shape[0], n = x.shape[1], in = x.shape[2];
   const Shape y{t, n, hidden};
-  const Shape w_ih{4 * hidden, in}, w_hh{4 * hidden, hidden}, b{4 * hidden};
-  const double steps = static_cast<double>(t * n);  // (step, sequence) pairs
+  if (hidden < 1) throw ModelError(name + ": lstm needs at least one hidden unit");
+  const std::int64_t gates = dims_product(name, 4, hidden);
+  const Shape w_ih{gates, in}, w_hh{gates, hidden}, b{gates};
+  const double steps = static_cast<double>(dims_product(name, t, n));  // (step, sequence) pairs
   const double hd = static_cast<double>(hidden), id = static_cast<double>(in);
   const double gate_macs = steps * 4 * hd * (id + hd);
   const double cell = steps * hd;

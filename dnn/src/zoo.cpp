@@ -1,6 +1,7 @@
 // The model zoo: real models at their published shapes, built op by op. Layer names follow the
 // reference implementations (torchvision, Hugging Face, Ultralytics) so a layer can be found there.
 #include "edgeroof/dnn/zoo.hpp"
+#include "edgeroof/dnn/checked.hpp"
 #include "edgeroof/dnn/ops.hpp"
 
 #include <algorithm>
@@ -368,7 +369,7 @@ Workload build_zoo_model(const std::string& name, const WorkloadOptions& options
   if (it == models.end()) {
     std::string known;
     for (const auto& m : models) known += (known.empty() ? "" : ", ") + m.name;
-    throw ModelError("unknown model '" + name + "' (zoo: " + known + "; or a .onnx file)");
+    throw ModelError("unknown model '" + excerpt(name) + "' (zoo: " + known + "; or a .onnx file)");
   }
   if (options.seq_len != 0 && !it->has_sequence) {
     throw ModelError(name + " has no sequence length to set (--seq is for the transformers and the LSTM)");

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <string>
 
@@ -392,6 +394,70 @@ TEST(Options, BadDtypeInt8TrainingAndBadOptimizer) {
   Builder b("t", opts("int8"));
   b.linear("fc", act({1, 4}), 5, false);
   EXPECT_DOUBLE_EQ(b.finish().layers.at(0).bytes, 4 + 20 + 5);  // one byte per element
+}
+
+// ---- Counts that do not fit are refused, never wrapped or rounded ----------------------------------
+
+// The one line of the ModelError that f throws.
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const ModelError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(CheckedCounts, ElementCountsThatDoNotFitAreRefused) {
+  EXPECT_DOUBLE_EQ(element_count({3037000499, 3037000499}), 3037000499.0 * 3037000499.0);  // just below 2^63
+  EXPECT_EQ(error_of([] {
+              (void)element_count({std::int64_t{1} << 62, 3, 224, 224});
+            }),
+            "a tensor of shape 4611686018427387904x3x224x224 has more elements than fit in 64 bits");
+  EXPECT_EQ(error_of([] { (void)element_count({2, -3}); }), "a tensor of shape 2x-3 has a negative dimension");
+}
+
+TEST(CheckedCounts, LayerCountsBeyondSixtyThreeBitsAreRefusedNamingTheLayer) {
+  // 2^40 x 64 x 64 outputs fit, but each takes 64 x 3 x 3 multiply-adds: 2 x 2^52 x 576 FLOP > 2^63.
+  Builder b("t", opts());
+  Conv2dParams p;
+  p.out_channels = 64;
+  p.kernel = {3, 3};
+  p.padding = {1, 1};
+  const double flops = 2.0 * std::ldexp(1.0, 40) * 64 * 64 * 64 * 64 * 9;
+  char expected[160];
+  std::snprintf(expected, sizeof(expected),
+                "c: FLOP = %.6g does not fit in a 64-bit count (batch or sequence too large)", flops);
+  EXPECT_EQ(error_of([&] { b.conv2d("c", act({std::int64_t{1} << 40, 64, 64, 64}), p); }), expected);
+  // Products of dimensions are checked before they can wrap.
+  Builder a("t", opts());
+  const Tensor q = act({std::int64_t{1} << 62, 12, 1, 64});
+  EXPECT_EQ(error_of([&] { a.attention("attn", q, q, q, false); }),
+            "attn: 4611686018427387904 x 12 does not fit in a 64-bit count (batch or sequence too large)");
+}
+
+TEST(CheckedCounts, WindowsThatCannotBeAreRefused) {
+  Builder b("t", opts());
+  Conv2dParams p;
+  p.out_channels = 4;
+  p.kernel = {3, 3};
+  p.stride = {0, 1};  // a division by zero before
+  EXPECT_EQ(error_of([&] {
+              b.conv2d("c", act({1, 2, 8, 8}), p);
+            }),
+            "c: kernel, stride and dilation must be at least 1 and padding at least 0");
+  // A 3x3 window over 2x2 with stride 2 used to give one output ((2 - 3) / 2 + 1 rounds to 1).
+  p.stride = {2, 2};
+  EXPECT_EQ(error_of([&] { b.conv2d("c", act({1, 2, 2, 2}), p); }), "c: kernel larger than the padded input 1x2x2x2");
+  EXPECT_EQ(error_of([&] {
+              b.maxpool("m", act({1, 2, 2, 2}), {{3, 3}, {2, 2}, {0, 0}});
+            }),
+            "m: pooling window larger than the padded input");
+  EXPECT_EQ(error_of([&] {
+              b.maxpool("m", act({1, 2, 8, 8}), {{3, 3}, {1, 1}, {-1, 0}});
+            }),
+            "m: kernel, stride and dilation must be at least 1 and padding at least 0");
 }
 
 }  // namespace

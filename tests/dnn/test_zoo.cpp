@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <set>
 
 namespace edgeroof::dnn {
@@ -144,6 +146,61 @@ TEST(Zoo, EveryModelBuildsAtEveryDtypeAndRoundTripsThroughJson) {
     }
   }
   EXPECT_THROW((void)build_workload("resnet51", {1}), ModelError);
+}
+
+// A batch over 2^62 used to wrap the counts; now the first tensor that cannot be counted says so.
+TEST(Zoo, BatchesWhoseCountsDoNotFitAreRefused) {
+  WorkloadOptions o;
+  o.batch = std::int64_t{1} << 62;
+  try {
+    (void)build_workload("resnet50", o);
+    FAIL() << "no error";
+  } catch (const ModelError& e) {
+    // conv1 counts its output first.
+    EXPECT_STREQ(e.what(), "a tensor of shape 4611686018427387904x64x112x112 has more elements than fit in 64 bits");
+  }
+  // 2^40 images fit as tensors, but conv1's FLOPs do not: 2 x 2^40 x 64 x 112 x 112 x 3 x 7 x 7.
+  o.batch = std::int64_t{1} << 40;
+  char expected[160];
+  std::snprintf(expected, sizeof(expected),
+                "conv1: FLOP = %.6g does not fit in a 64-bit count (batch or sequence too large)",
+                2.0 * std::ldexp(1.0, 40) * 64 * 112 * 112 * 3 * 7 * 7);
+  try {
+    (void)build_workload("resnet50", o);
+    FAIL() << "no error";
+  } catch (const ModelError& e) {
+    EXPECT_STREQ(e.what(), expected);
+  }
+}
+
+TEST(WorkloadTable, EveryFieldIsCheckedNamingTheFileAndPath) {
+  const auto good = to_json(build_workload("lstm", {2}));
+  const std::vector<std::pair<std::string, nlohmann::json>> cases = {
+      {"/layers/1/flops", -2.0},   {"/layers/1/bytes", 9223372036854775808.0},
+      {"/layers/1/name", nullptr}, {"/layers/1/attrs/hidden/0", "650"},
+      {"/layers/1/outputs/0", 35}, {"/unsupported/0", 3},
+      {"/model", false},
+  };
+  const std::vector<std::string> expected = {
+      "w.json: layers[1] (rnn.0): flops = -2.0 is negative",
+      "w.json: layers[1] (rnn.0): bytes = 9.223372036854776e+18 does not fit in 64 bits",
+      "w.json: layers[1]: name is null",
+      "w.json: layers[1] (rnn.0): attrs.hidden[0] is a string \"650\", not a whole number",
+      "w.json: layers[1] (rnn.0): outputs[0] is not an array of dimensions",
+      "w.json: unsupported[0] is a number, not a string",
+      "w.json: model is a boolean, not a string",
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    auto doc = good;
+    doc[nlohmann::json::json_pointer(cases[i].first)] = cases[i].second;
+    try {
+      (void)workload_from_json(doc, "w.json");
+      ADD_FAILURE() << cases[i].first << ": no error";
+    } catch (const ModelError& e) {
+      EXPECT_EQ(std::string(e.what()), expected[i]);
+    }
+  }
+  EXPECT_THROW((void)workload_from_json(nlohmann::json::array(), "w.json"), ModelError);
 }
 
 }  // namespace
