@@ -137,7 +137,9 @@ std::optional<EnergyFit> fit_energy(const std::vector<EnergySample>& samples) {
   std::vector<const EnergySample*> used;
   std::map<std::string, std::size_t> flop_col, byte_col;
   for (const auto& s : samples) {
-    if (!(s.energy_J > 0.0) || !std::isfinite(s.energy_J) || !(s.time_s > 0.0)) continue;
+    if (!(s.energy_J > 0.0) || !std::isfinite(s.energy_J) || !(s.time_s > 0.0) || !std::isfinite(s.time_s) ||
+        !(s.flops >= 0.0) || !std::isfinite(s.flops) || !(s.bytes >= 0.0) || !std::isfinite(s.bytes))
+      continue;
     used.push_back(&s);
     if (!s.column_flop.empty() && s.flops > 0.0) flop_col.emplace(s.column_flop, 0);
     if (!s.column_byte.empty() && s.bytes > 0.0) byte_col.emplace(s.column_byte, 0);
@@ -187,6 +189,11 @@ std::optional<EnergyFit> fit_energy(const std::vector<EnergySample>& samples) {
     ss_tot += (s->energy_J - mean) * (s->energy_J - mean);
   }
   fit.r2 = ss_tot > 0.0 ? 1.0 - ss_res / ss_tot : 1.0;
+  // Joules of 1e300 would overflow a sum: no fit rather than an infinite constant.
+  bool finite = std::isfinite(fit.static_W) && std::isfinite(fit.r2);
+  for (double v : x) finite = finite && std::isfinite(v);
+  for (const auto& r : fit.residuals) finite = finite && std::isfinite(r.fitted_J);
+  if (!finite) return std::nullopt;
   return fit;
 }
 

@@ -1,13 +1,20 @@
+// Fitting the rooflines of each power mode from benchmark results. The files are read as hostile:
+// every figure that feeds a ceiling or the energy fit is checked where its file and benchmark are
+// known, and what cannot be real is left out with a warning, never turned into a ceiling.
 #include "edgeroof/reports/fit.hpp"
 
+#include "edgeroof/dnn/checked.hpp"
 #include "edgeroof/power/sysfs.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <limits>
+#include <set>
+#include <sstream>
 
 namespace edgeroof::reports {
-
-using nlohmann::json;
 
 std::map<std::string, double> RooflineMode::ridge_points() const {
   std::map<std::string, double> out;
@@ -23,13 +30,200 @@ std::map<std::string, double> RooflineMode::ridge_points() const {
 
 namespace {
 
-template <class T>
-std::optional<T> context_number(const ResultsFile& f, const std::string& key) {
-  const auto text = f.context_value(key);
-  if (!text) return std::nullopt;
-  const auto v = power::parse_int64(*text);
-  if (!v) return std::nullopt;
-  return static_cast<T>(*v);
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
+// What is wrong with a figure that must be finite and positive (or non-negative); "" if nothing.
+std::string problem_of(const std::string& field, double v, bool positive) {
+  if (!std::isfinite(v)) return field + " = " + number_text(v) + " is not finite";
+  if (positive && v <= 0.0) return field + " = " + number_text(v) + " is not positive";
+  if (!positive && v < 0.0) return field + " = " + number_text(v) + " is negative";
+  return "";
+}
+
+// The words of a label ("level:dram", "level:dram throttled"), split at spaces and commas.
+std::vector<std::string> label_tokens(const std::string& label) {
+  std::vector<std::string> out;
+  std::string token;
+  std::istringstream in(label);
+  while (std::getline(in, token, ' ')) {
+    std::istringstream parts(token);
+    for (std::string t; std::getline(parts, t, ',');) {
+      if (!t.empty()) out.push_back(t);
+    }
+  }
+  return out;
+}
+
+// Warning lines, each said once however many repetitions repeat it.
+class Warnings {
+public:
+  explicit Warnings(std::vector<std::string>& lines) : m_lines(lines) {}
+  void add(const std::string& key, std::string line) {
+    if (m_seen.insert(key).second) m_lines.push_back(std::move(line));
+  }
+
+private:
+  std::vector<std::string>& m_lines;
+  std::set<std::string> m_seen;
+};
+
+// The records of one file to fit, by run name: the plain repetitions, or where a benchmark has
+// none, its median aggregate (else its mean).
+struct FileRuns {
+  std::map<std::string, std::vector<const BenchmarkRecord*>> runs;
+  std::set<std::string> throttled;  // an aggregate says some repetition was throttled
+};
+
+bool throttled_label(const BenchmarkRecord& r) {
+  const auto tokens = label_tokens(r.label);
+  return std::find(tokens.begin(), tokens.end(), "throttled") != tokens.end();
+}
+
+FileRuns runs_of(const ResultsFile& file, Warnings& warnings) {
+  FileRuns out;
+  std::map<std::string, std::vector<const BenchmarkRecord*>> aggregates;
+  for (const auto& b : file.benchmarks) {
+    if (b.error) continue;
+    (b.run_type == "aggregate" ? aggregates : out.runs)[b.run_name].push_back(&b);
+  }
+  std::size_t aggregate_only = 0;
+  for (const auto& [name, records] : aggregates) {
+    // The mean (or max, or stddev) of a 0/1 counter is above 0 when any repetition was throttled.
+    for (const auto* a : records) {
+      if (a->counter("throttled").value_or(0.0) > 0.0 || throttled_label(*a)) out.throttled.insert(name);
+    }
+    if (out.runs.count(name) != 0) continue;
+    auto find = [&](const char* kind) {
+      const auto a = std::find_if(records.begin(), records.end(),
+                                  [&](const BenchmarkRecord* r) { return r->aggregate_name == kind; });
+      return a == records.end() ? nullptr : *a;
+    };
+    const BenchmarkRecord* pick = find("median");
+    if (pick == nullptr) pick = find("mean");
+    if (pick == nullptr) continue;
+    out.runs[name].push_back(pick);
+    ++aggregate_only;
+  }
+  if (aggregate_only > 0) {
+    warnings.add(file.path + "\n", file.path + ": " + std::to_string(aggregate_only) +
+                                       " benchmark(s) have only aggregates (no plain repetitions): fitted from their "
+                                       "median (else mean) aggregate");
+  }
+  return out;
+}
+
+// Rates of every repetition of every benchmark in a mode's files, pooled by name.
+struct Pooled {
+  std::optional<BenchmarkName> parsed;  // parsed once: a grid sweep has thousands of files
+  std::string level;                    // of a memory benchmark: its label's level:X token
+  std::vector<double> flops_rate, bytes_rate;
+  std::vector<double> energy_J, flops, bytes, time_s;  // per iteration, repetitions with energy_J
+  bool throttled = false;
+};
+
+std::string level_of(const std::string& label) {
+  for (const auto& t : label_tokens(label)) {
+    if (t.rfind("level:", 0) == 0) return t.substr(6);
+  }
+  return "";
+}
+
+// Checks the figures of one record as they are pooled; what is wrong is warned about and left out.
+class Pooler {
+public:
+  Pooler(const ResultsFile& file, RooflineMode& mode, Warnings& warnings)
+      : m_file(file), m_mode(mode), m_warnings(warnings) {}
+
+  // Returns whether the record gave a rate to a ceiling.
+  bool add(Pooled& p, const std::string& name, const BenchmarkRecord& r) {
+    if (is_throttled(name, r)) p.throttled = true;
+    bool usable = false;
+    if (p.parsed && p.parsed->family == "compute") {
+      usable = take_rate(p.flops_rate, name, r, "FLOP/s");
+    } else if (p.parsed && p.parsed->family == "memory" && !p.level.empty() && p.level != "mixed") {
+      usable = take_rate(p.bytes_rate, name, r, "B/s");
+    }
+    if (r.counter("energy_J")) take_energy(p, name, r);
+    return usable;
+  }
+
+private:
+  void left_out(const std::string& name, const std::string& field, const std::string& line) {
+    m_warnings.add(m_file.path + "\n" + name + "\n" + field, m_file.path + ": " + name + ": " + line);
+    auto& invalid = m_mode.excluded["invalid"];
+    if (std::find(invalid.begin(), invalid.end(), name) == invalid.end()) invalid.push_back(name);
+  }
+
+  bool is_throttled(const std::string& name, const BenchmarkRecord& r) {
+    if (throttled_label(r)) return true;
+    const auto v = r.counter("throttled");
+    if (!v || *v == 0.0) return false;
+    if (*v != 1.0 && r.run_type != "aggregate") {
+      m_warnings.add(
+          m_file.path + "\n" + name + "\nthrottled",
+          m_file.path + ": " + name + ": throttled = " + number_text(*v) + " is not 0 or 1; treated as throttled");
+    }
+    return *v > 0.0;
+  }
+
+  bool take_rate(std::vector<double>& rates, const std::string& name, const BenchmarkRecord& r, const char* field) {
+    const auto v = r.counter(field);
+    if (!v) {
+      left_out(name, field, std::string(field) + " is missing; left out");
+      return false;
+    }
+    if (const auto problem = problem_of(field, *v, true); !problem.empty()) {
+      left_out(name, field, problem + "; left out");
+      return false;
+    }
+    rates.push_back(*v);
+    return true;
+  }
+
+  void take_energy(Pooled& p, const std::string& name, const BenchmarkRecord& r) {
+    const double e = *r.counter("energy_J"), flops = r.counter("flops").value_or(0.0),
+                 bytes = r.counter("bytes").value_or(0.0), t = r.real_time_s;
+    std::string problem = problem_of("energy_J", e, true);
+    if (problem.empty()) problem = problem_of("flops", flops, false);
+    if (problem.empty()) problem = problem_of("bytes", bytes, false);
+    if (problem.empty()) problem = problem_of("real_time_s", t, true);
+    if (!problem.empty()) {
+      left_out(name, "energy", problem + "; left out of the energy fit");
+      return;
+    }
+    p.energy_J.push_back(e);
+    p.flops.push_back(flops);
+    p.bytes.push_back(bytes);
+    p.time_s.push_back(t);
+  }
+
+  const ResultsFile& m_file;
+  RooflineMode& m_mode;
+  Warnings& m_warnings;
+};
+
+// Pools one file into its mode; returns how many of its benchmarks gave a rate to a ceiling.
+std::size_t pool_file(std::map<std::string, Pooled>& pooled, RooflineMode& mode, const ResultsFile& file,
+                      Warnings& warnings) {
+  const FileRuns runs = runs_of(file, warnings);
+  Pooler pooler(file, mode, warnings);
+  std::size_t usable = 0;
+  for (const auto& [name, records] : runs.runs) {
+    auto& p = pooled[name];
+    if (!p.parsed) {
+      p.parsed = parse_benchmark_name(name);
+      if (!records.empty()) p.level = level_of(records.front()->label);
+    }
+    if (runs.throttled.count(name) != 0) p.throttled = true;
+    bool any = false;
+    for (const auto* r : records) any = pooler.add(p, name, *r) || any;
+    usable += any ? 1 : 0;
+  }
+  return usable;
 }
 
 void keep_best(std::map<std::string, Ceiling>& table, const std::string& key, double value, const std::string& source) {
@@ -37,79 +231,54 @@ void keep_best(std::map<std::string, Ceiling>& table, const std::string& key, do
   if (it == table.end() || value > it->second.value) table[key] = {value, source};
 }
 
-// Rates of every repetition of every benchmark in a mode's files, pooled by name.
-struct Pooled {
-  std::vector<double> flops_rate, bytes_rate;
-  std::optional<BenchmarkName> parsed;                 // parsed once: a grid sweep has thousands of files
-  std::vector<double> energy_J, flops, bytes, time_s;  // per iteration, repetitions with energy_J
-  std::string label;
-};
-
-void pool_file(std::map<std::string, Pooled>& pooled, const ResultsFile& file) {
-  for (const auto& [name, reps] : repetitions_by_name(file)) {
-    auto& p = pooled[name];
-    if (!p.parsed) p.parsed = parse_benchmark_name(name);
-    for (const auto* r : reps) {
-      if (auto v = r->counter("FLOP/s")) p.flops_rate.push_back(*v);
-      if (auto v = r->counter("B/s")) p.bytes_rate.push_back(*v);
-      if (auto e = r->counter("energy_J")) {
-        p.energy_J.push_back(*e);
-        p.flops.push_back(r->counter("flops").value_or(0.0));
-        p.bytes.push_back(r->counter("bytes").value_or(0.0));
-        p.time_s.push_back(r->real_time_s);
-      }
-      if (p.label.empty()) p.label = r->label;
-    }
-  }
-}
-
 void fit_time(RooflineMode& mode, const std::map<std::string, Pooled>& pooled) {
   for (const auto& [name, p] : pooled) {
     const auto& parsed = p.parsed;
-    if (!parsed) continue;
+    if (!parsed || p.throttled) continue;
     if (parsed->family == "compute" && !p.flops_rate.empty()) {
       keep_best(mode.compute_flops_per_s, parsed->backend + "/" + parsed->what, median(p.flops_rate), name);
-    } else if (parsed->family == "memory" && !p.bytes_rate.empty() && p.label.rfind("level:", 0) == 0) {
-      const std::string level = p.label.substr(6);
-      if (level == "mixed") continue;
-      keep_best(mode.bandwidth_bytes_per_s, parsed->backend + "/" + level, median(p.bytes_rate), name);
+    } else if (parsed->family == "memory" && !p.bytes_rate.empty()) {
+      keep_best(mode.bandwidth_bytes_per_s, parsed->backend + "/" + p.level, median(p.bytes_rate), name);
     }
   }
 }
 
-std::optional<double> context_real(const std::map<std::string, std::string>& context, const std::string& key) {
-  const auto it = context.find(key);
-  if (it == context.end()) return std::nullopt;
+// A context figure that must be finite and non-negative (idle power); a bad one is warned about.
+std::optional<double> context_power(const RooflineMode& mode, const std::string& key, Warnings& warnings) {
+  const auto it = mode.context.find(key);
+  if (it == mode.context.end()) return std::nullopt;
   try {
     std::size_t used = 0;
     const double v = std::stod(it->second, &used);
-    if (used != it->second.size()) return std::nullopt;
-    return v;
+    if (used == it->second.size() && std::isfinite(v) && v >= 0.0) return v;
   } catch (const std::exception&) {
-    return std::nullopt;
   }
+  const std::string file = mode.files.empty() ? mode.key : mode.files.front();
+  warnings.add(file + "\ncontext\n" + key, file + ": context " + key + " = '" + dnn::excerpt(it->second) +
+                                               "' is not a finite, non-negative number; left out");
+  return std::nullopt;
 }
 
-void fit_energy_of(RooflineMode& mode, const std::map<std::string, Pooled>& pooled) {
+void fit_energy_of(RooflineMode& mode, const std::map<std::string, Pooled>& pooled, Warnings& warnings) {
   std::map<std::string, std::vector<EnergySample>> by_backend;
   for (const auto& [name, p] : pooled) {
-    if (p.energy_J.empty()) continue;
+    if (p.energy_J.empty() || p.throttled) continue;
     const auto& parsed = p.parsed;
     if (!parsed) continue;
     EnergySample s{name, "", "", median(p.flops), median(p.bytes), median(p.time_s), median(p.energy_J)};
     if (parsed->family == "compute") {
       s.column_flop = parsed->what;
       s.column_byte = "dram";
-    } else if (parsed->family == "memory" && p.label.rfind("level:", 0) == 0 && p.label != "level:mixed") {
-      s.column_byte = p.label.substr(6);
+    } else if (parsed->family == "memory" && !p.level.empty() && p.level != "mixed") {
+      s.column_byte = p.level;
     } else {
       continue;  // layers and mixed working sets: no single column to charge
     }
     by_backend[parsed->backend].push_back(std::move(s));
   }
   // edgeroof-bench measures idle power before its benchmarks; edgeroof sweep after settling a mode.
-  auto idle = context_real(mode.context, "idle_power_W");
-  if (!idle) idle = context_real(mode.context, "power_mode.idle_power_W");
+  auto idle = context_power(mode, "idle_power_W", warnings);
+  if (!idle) idle = context_power(mode, "power_mode.idle_power_W", warnings);
   for (const auto& [backend, samples] : by_backend) {
     if (auto fit = fit_energy(samples)) {
       fit->idle_power_W = idle;
@@ -125,163 +294,99 @@ std::string mode_key_of(const ResultsFile& f) {
   return std::filesystem::path(f.path).stem().string();
 }
 
-Rooflines fit_rooflines(const std::vector<ResultsFile>& files) {
-  Rooflines out;
-  std::vector<std::map<std::string, Pooled>> pooled;
-  std::map<std::string, std::size_t> index;  // mode key -> position: thousands of modes in a grid sweep
-  for (const auto& file : files) {
-    const std::string key = mode_key_of(file);
-    const auto found = index.find(key);
-    auto it = found == index.end() ? out.modes.end() : out.modes.begin() + static_cast<std::ptrdiff_t>(found->second);
-    if (it == out.modes.end()) {
-      index[key] = out.modes.size();
-      RooflineMode m;
-      m.key = key;
-      m.name = file.context_value("power_mode.name").value_or(key);
-      m.id = context_number<int>(file, "power_mode.id");
-      m.gpu_hz = context_number<std::int64_t>(file, "power_mode.gpu_hz");
-      m.emc_hz = context_number<std::int64_t>(file, "power_mode.emc_hz");
-      m.cpu_khz = context_number<std::int64_t>(file, "power_mode.cpu_khz");
-      m.cpu_online = context_number<int>(file, "power_mode.cpu_online");
-      m.context = file.context;
-      out.modes.push_back(std::move(m));
-      pooled.emplace_back();
-      it = std::prev(out.modes.end());
-    }
-    it->files.push_back(file.path);
-    pool_file(pooled[static_cast<std::size_t>(it - out.modes.begin())], file);
-  }
-  for (std::size_t i = 0; i < out.modes.size(); ++i) {
-    fit_time(out.modes[i], pooled[i]);
-    fit_energy_of(out.modes[i], pooled[i]);
-  }
-  return out;
-}
-
 namespace {
 
-json ceilings_json(const std::map<std::string, Ceiling>& table, json& sources) {
-  json values = json::object();
-  for (const auto& [key, c] : table) {
-    values[key] = c.value;
-    sources[key] = c.source;
-  }
-  return values;
+// A whole number of the context in [min, max]; absent when missing, warned about when impossible.
+std::optional<std::int64_t> context_integer(const ResultsFile& f, const std::string& key, std::int64_t min,
+                                            std::int64_t max, Warnings& warnings) {
+  const auto text = f.context_value(key);
+  if (!text) return std::nullopt;
+  const auto v = power::parse_int64(*text);
+  if (v && *v >= min && *v <= max) return v;
+  warnings.add(f.path + "\ncontext\n" + key, f.path + ": context " + key + " = '" + dnn::excerpt(*text) +
+                                                 "' is not a whole number from " + std::to_string(min) + " to " +
+                                                 std::to_string(max) + "; left out");
+  return std::nullopt;
 }
 
-std::map<std::string, Ceiling> ceilings_from(const json& m, const char* key, const char* sources_key) {
-  std::map<std::string, Ceiling> out;
-  if (!m.contains(key)) return out;
-  for (const auto& [k, v] : m[key].items()) {
-    Ceiling c;
-    c.value = v.get<double>();
-    if (m.contains(sources_key) && m[sources_key].contains(k)) c.source = m[sources_key][k].get<std::string>();
-    out[k] = c;
-  }
-  return out;
+void set_identity(RooflineMode& m, const ResultsFile& file, Warnings& warnings) {
+  constexpr std::int64_t any = std::numeric_limits<std::int64_t>::max();
+  m.name = file.context_value("power_mode.name").value_or(m.key);
+  const auto id = context_integer(file, "power_mode.id", 0, std::numeric_limits<int>::max(), warnings);
+  if (id) m.id = static_cast<int>(*id);
+  m.gpu_hz = context_integer(file, "power_mode.gpu_hz", 1, any, warnings);
+  m.emc_hz = context_integer(file, "power_mode.emc_hz", 1, any, warnings);
+  m.cpu_khz = context_integer(file, "power_mode.cpu_khz", 1, any, warnings);
+  const auto online = context_integer(file, "power_mode.cpu_online", 1, 1024, warnings);
+  if (online) m.cpu_online = static_cast<int>(*online);
+  m.context = file.context;
 }
 
-json energy_json(const EnergyFit& e) {
-  json j;
-  j["eps_flop_J"] = e.eps_flop_J;
-  j["eps_byte_J"] = e.eps_byte_J;
-  j["static_W"] = e.static_W;
-  j["r2"] = e.r2;
-  json residuals = json::array();
-  for (const auto& r : e.residuals)
-    residuals.push_back({{"name", r.name}, {"measured_J", r.measured_J}, {"fitted_J", r.fitted_J}});
-  j["residuals"] = residuals;
-  j["benchmarks"] = e.benchmarks;
-  if (e.idle_power_W) j["idle_power_W"] = *e.idle_power_W;
-  if (const auto d = e.static_vs_idle_W()) j["static_vs_idle_W"] = *d;
-  return j;
+std::string nothing_to_fit(const ResultsFile& file) {
+  if (file.benchmarks.empty()) return "no benchmarks";
+  const bool all_failed =
+      std::all_of(file.benchmarks.begin(), file.benchmarks.end(), [](const BenchmarkRecord& b) { return b.error; });
+  if (all_failed) return "only failed or skipped benchmarks";
+  return "no compute or memory benchmark with a usable rate";
 }
 
-EnergyFit energy_from(const json& j) {
-  EnergyFit e;
-  e.eps_flop_J = j.value("eps_flop_J", std::map<std::string, double>{});
-  e.eps_byte_J = j.value("eps_byte_J", std::map<std::string, double>{});
-  e.static_W = j.at("static_W").get<double>();
-  e.r2 = j.value("r2", 0.0);
-  if (j.contains("residuals")) {
-    for (const auto& r : j["residuals"]) {
-      e.residuals.push_back(
-          {r.at("name").get<std::string>(), r.at("measured_J").get<double>(), r.at("fitted_J").get<double>()});
-    }
+void warn_throttled(const RooflineMode& mode, const std::map<std::string, Pooled>& pooled,
+                    std::vector<std::string>& names, Warnings& warnings) {
+  for (const auto& [name, p] : pooled) {
+    if (p.throttled) names.push_back(name);
   }
-  e.benchmarks = j.value("benchmarks", std::vector<std::string>{});
-  if (j.contains("idle_power_W")) e.idle_power_W = j["idle_power_W"].get<double>();
-  return e;
+  if (names.empty()) return;
+  std::string list;
+  for (std::size_t i = 0; i < names.size() && i < 4; ++i) list += (i ? ", " : "") + names[i];
+  if (names.size() > 4) list += ", and " + std::to_string(names.size() - 4) + " more";
+  warnings.add("throttled\n" + mode.key,
+               "mode " + mode.key + ": " + std::to_string(names.size()) + " throttled benchmark(s) left out: " + list);
 }
 
 }  // namespace
 
-json to_json(const Rooflines& r) {
-  json modes = json::array();
-  for (const auto& m : r.modes) {
-    json j;
-    j["key"] = m.key;
-    j["name"] = m.name;
-    if (m.id) j["id"] = *m.id;
-    if (m.gpu_hz) j["gpu_hz"] = *m.gpu_hz;
-    if (m.emc_hz) j["emc_hz"] = *m.emc_hz;
-    if (m.cpu_khz) j["cpu_khz"] = *m.cpu_khz;
-    if (m.cpu_online) j["cpu_online"] = *m.cpu_online;
-    json sources = json::object();
-    j["compute_flops_per_s"] = ceilings_json(m.compute_flops_per_s, sources);
-    j["bandwidth_bytes_per_s"] = ceilings_json(m.bandwidth_bytes_per_s, sources);
-    j["sources"] = sources;
-    j["ridge_ai"] = m.ridge_points();
-    if (!m.energy.empty()) {
-      json energy = json::object();
-      for (const auto& [backend, e] : m.energy) energy[backend] = energy_json(e);
-      j["energy"] = energy;
-    }
-    j["files"] = m.files;
-    j["context"] = m.context;
-    modes.push_back(std::move(j));
-  }
-  return json{{"modes", modes}};
-}
-
-Rooflines rooflines_from_json(const json& doc, const std::string& origin) {
-  if (!doc.is_object() || !doc.contains("modes") || !doc["modes"].is_array()) {
-    throw InputError(origin + ": not a rooflines file (no \"modes\" array)");
-  }
+Rooflines fit_rooflines(const std::vector<ResultsFile>& files) {
   Rooflines out;
-  try {
-    for (const auto& j : doc["modes"]) {
-      RooflineMode m;
-      m.key = j.at("key").get<std::string>();
-      m.name = j.value("name", m.key);
-      if (j.contains("id")) m.id = j["id"].get<int>();
-      if (j.contains("gpu_hz")) m.gpu_hz = j["gpu_hz"].get<std::int64_t>();
-      if (j.contains("emc_hz")) m.emc_hz = j["emc_hz"].get<std::int64_t>();
-      if (j.contains("cpu_khz")) m.cpu_khz = j["cpu_khz"].get<std::int64_t>();
-      if (j.contains("cpu_online")) m.cpu_online = j["cpu_online"].get<int>();
-      m.compute_flops_per_s = ceilings_from(j, "compute_flops_per_s", "sources");
-      m.bandwidth_bytes_per_s = ceilings_from(j, "bandwidth_bytes_per_s", "sources");
-      if (j.contains("energy")) {
-        for (const auto& [backend, e] : j["energy"].items()) m.energy[backend] = energy_from(e);
-      }
-      if (j.contains("files")) m.files = j["files"].get<std::vector<std::string>>();
-      if (j.contains("context")) m.context = j["context"].get<std::map<std::string, std::string>>();
-      out.modes.push_back(std::move(m));
+  Warnings warnings(out.warnings);
+  std::vector<std::map<std::string, Pooled>> pooled;
+  std::map<std::string, std::size_t> index;  // mode key -> position: thousands of modes in a grid sweep
+  for (const auto& file : files) {
+    const std::string key = mode_key_of(file);
+    const auto [it, added] = index.emplace(key, out.modes.size());
+    if (added) {
+      out.modes.emplace_back();
+      out.modes.back().key = key;
+      pooled.emplace_back();
     }
-  } catch (const json::exception& e) {
-    throw InputError(origin + ": malformed rooflines entry (" + std::string(e.what()) + ")");
+    RooflineMode& mode = out.modes[it->second];
+    if (pool_file(pooled[it->second], mode, file, warnings) == 0) {
+      warnings.add(file.path + "\nnothing", file.path + ": nothing to fit (" + nothing_to_fit(file) + "); left out");
+      continue;
+    }
+    if (mode.files.empty()) set_identity(mode, file, warnings);
+    mode.files.push_back(file.path);
   }
-  return out;
-}
-
-Rooflines load_rooflines(const std::filesystem::path& path) {
-  json doc;
-  try {
-    doc = json::parse(read_text_file(path));
-  } catch (const json::parse_error& e) {
-    throw InputError(path.string() + ": not valid JSON (" + std::string(e.what()) + ")");
+  Rooflines fitted;
+  for (std::size_t i = 0; i < out.modes.size(); ++i) {
+    auto& mode = out.modes[i];
+    if (mode.files.empty()) continue;  // only files with nothing to fit
+    warn_throttled(mode, pooled[i], mode.excluded["throttled"], warnings);
+    for (auto it = mode.excluded.begin(); it != mode.excluded.end();) {
+      it = it->second.empty() ? mode.excluded.erase(it) : std::next(it);
+    }
+    fit_time(mode, pooled[i]);
+    fit_energy_of(mode, pooled[i], warnings);
+    fitted.modes.push_back(std::move(mode));
   }
-  return rooflines_from_json(doc, path.string());
+  if (fitted.modes.empty()) {
+    if (files.empty()) throw InputError("no results files to fit");
+    if (files.size() == 1)
+      throw InputError(files.front().path + ": nothing to fit (" + nothing_to_fit(files.front()) + ")");
+    throw InputError("nothing to fit in any of the " + std::to_string(files.size()) +
+                     " results files (first: " + files.front().path + ": " + nothing_to_fit(files.front()) + ")");
+  }
+  fitted.warnings = std::move(out.warnings);
+  return fitted;
 }
 
 }  // namespace edgeroof::reports

@@ -59,7 +59,9 @@ struct EnergyFit {
 
 // Fits ε and π0 over samples of one backend. Rows are weighted by 1 / measured energy so every
 // benchmark counts by its relative error (energies span microjoules to joules); R² is computed
-// on the joules. Needs more samples than unknowns; nullopt otherwise or when no sample has energy.
+// on the joules. Samples whose figures cannot be real (energy or time not positive, negative
+// counts, anything not finite) are not used. Needs more samples than unknowns; nullopt otherwise,
+// or when a constant comes out not finite.
 [[nodiscard]] std::optional<EnergyFit> fit_energy(const std::vector<EnergySample>& samples);
 
 }  // namespace edgeroof::reports

@@ -1,0 +1,170 @@
+// rooflines.json: written by fit, read by predict, tune and plot. Reading checks every field where
+// the file, the mode and the JSON path can be named, so an impossible figure (a negative ε, a
+// ceiling of 0) is one clear line instead of a negative joule or an infinite latency later.
+#include "edgeroof/dnn/checked.hpp"
+#include "edgeroof/reports/fit.hpp"
+
+#include <cmath>
+#include <limits>
+#include <set>
+
+namespace edgeroof::reports {
+
+using nlohmann::json;
+
+namespace {
+
+using Fields = dnn::JsonFields<InputError>;
+using dnn::Sign;
+constexpr std::int64_t kAnyPositive = std::numeric_limits<std::int64_t>::max();
+
+json ceilings_json(const std::map<std::string, Ceiling>& table, json& sources) {
+  json values = json::object();
+  for (const auto& [key, c] : table) {
+    values[key] = c.value;
+    sources[key] = c.source;
+  }
+  return values;
+}
+
+json energy_json(const EnergyFit& e) {
+  json j;
+  j["eps_flop_J"] = e.eps_flop_J;
+  j["eps_byte_J"] = e.eps_byte_J;
+  j["static_W"] = e.static_W;
+  j["r2"] = e.r2;
+  json residuals = json::array();
+  for (const auto& r : e.residuals)
+    residuals.push_back({{"name", r.name}, {"measured_J", r.measured_J}, {"fitted_J", r.fitted_J}});
+  j["residuals"] = residuals;
+  j["benchmarks"] = e.benchmarks;
+  // Unknown is absent: a NaN would be written as null, which no reader takes for a number.
+  if (e.idle_power_W && std::isfinite(*e.idle_power_W)) {
+    j["idle_power_W"] = *e.idle_power_W;
+    j["static_vs_idle_W"] = *e.static_vs_idle_W();
+  }
+  return j;
+}
+
+std::map<std::string, Ceiling> ceilings_from(const Fields& f, const char* key,
+                                             const std::map<std::string, std::string>& sources) {
+  std::map<std::string, Ceiling> out;
+  for (const auto& [k, v] : f.numbers(key, Sign::positive)) {
+    const auto s = sources.find(k);
+    out[k] = {v, s == sources.end() ? std::string() : s->second};
+  }
+  return out;
+}
+
+EnergyFit energy_from(const Fields& f) {
+  EnergyFit e;
+  e.eps_flop_J = f.numbers("eps_flop_J", Sign::non_negative);
+  e.eps_byte_J = f.numbers("eps_byte_J", Sign::non_negative);
+  e.static_W = f.number("static_W", Sign::non_negative);
+  e.r2 = f.optional_number("r2", Sign::any).value_or(0.0);
+  if (e.r2 > 1.0) f.fail("r2", " = " + f.value("r2").dump() + " is above 1");
+  if (f.has("residuals")) {
+    const json& list = f.array("residuals");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const Fields r = f.item("residuals", i);
+      e.residuals.push_back(
+          {r.string("name"), r.number("measured_J", Sign::non_negative), r.number("fitted_J", Sign::non_negative)});
+    }
+  }
+  e.benchmarks = f.strings("benchmarks");
+  e.idle_power_W = f.optional_number("idle_power_W", Sign::non_negative);
+  return e;
+}
+
+RooflineMode mode_from(const json& j, const std::string& where) {
+  const Fields f(j, where);
+  RooflineMode m;
+  m.key = f.string("key");
+  if (m.key.empty()) f.fail("key", " is empty");
+  m.name = f.optional_string("name").value_or(m.key);
+  if (const auto id = f.optional_integer("id", 0, std::numeric_limits<int>::max())) m.id = static_cast<int>(*id);
+  m.gpu_hz = f.optional_integer("gpu_hz", 1, kAnyPositive);
+  m.emc_hz = f.optional_integer("emc_hz", 1, kAnyPositive);
+  m.cpu_khz = f.optional_integer("cpu_khz", 1, kAnyPositive);
+  if (const auto online = f.optional_integer("cpu_online", 1, 1024)) m.cpu_online = static_cast<int>(*online);
+  const auto sources = f.string_map("sources");
+  m.compute_flops_per_s = ceilings_from(f, "compute_flops_per_s", sources);
+  m.bandwidth_bytes_per_s = ceilings_from(f, "bandwidth_bytes_per_s", sources);
+  if (f.has("energy")) {
+    const Fields energy = f.child("energy");
+    for (const auto& [backend, e] : f.value("energy").items()) m.energy[backend] = energy_from(energy.child(backend));
+  }
+  if (f.has("excluded")) {
+    const Fields excluded = f.child("excluded");
+    for (const auto& [reason, names] : f.value("excluded").items()) m.excluded[reason] = excluded.strings(reason);
+  }
+  m.files = f.strings("files");
+  m.context = f.string_map("context");
+  return m;
+}
+
+}  // namespace
+
+json to_json(const Rooflines& r) {
+  json modes = json::array();
+  for (const auto& m : r.modes) {
+    json j;
+    j["key"] = m.key;
+    j["name"] = m.name;
+    if (m.id) j["id"] = *m.id;
+    if (m.gpu_hz) j["gpu_hz"] = *m.gpu_hz;
+    if (m.emc_hz) j["emc_hz"] = *m.emc_hz;
+    if (m.cpu_khz) j["cpu_khz"] = *m.cpu_khz;
+    if (m.cpu_online) j["cpu_online"] = *m.cpu_online;
+    json sources = json::object();
+    j["compute_flops_per_s"] = ceilings_json(m.compute_flops_per_s, sources);
+    j["bandwidth_bytes_per_s"] = ceilings_json(m.bandwidth_bytes_per_s, sources);
+    j["sources"] = sources;
+    j["ridge_ai"] = m.ridge_points();
+    if (!m.energy.empty()) {
+      json energy = json::object();
+      for (const auto& [backend, e] : m.energy) energy[backend] = energy_json(e);
+      j["energy"] = energy;
+    }
+    if (!m.excluded.empty()) j["excluded"] = m.excluded;
+    j["files"] = m.files;
+    j["context"] = m.context;
+    modes.push_back(std::move(j));
+  }
+  return json{{"modes", modes}};
+}
+
+Rooflines rooflines_from_json(const json& doc, const std::string& origin) {
+  if (!doc.is_object() || !doc.contains("modes") || !doc["modes"].is_array()) {
+    throw InputError(origin + ": not a rooflines file (no \"modes\" array)");
+  }
+  Rooflines out;
+  std::map<std::string, std::size_t> seen;
+  const json& modes = doc["modes"];
+  for (std::size_t i = 0; i < modes.size(); ++i) {
+    std::string where = origin + ": modes[" + std::to_string(i) + "]";
+    const json& j = modes[i];
+    if (j.is_object() && j.contains("key") && j["key"].is_string() && !j["key"].get<std::string>().empty()) {
+      where += " (" + dnn::excerpt(j["key"].get<std::string>()) + ")";
+    }
+    auto mode = mode_from(j, where + ": ");
+    // predict, tune and plot find modes by key: two with one key would be one silently lost.
+    if (const auto [it, added] = seen.emplace(mode.key, i); !added) {
+      throw InputError(where + ": key is also that of modes[" + std::to_string(it->second) + "]");
+    }
+    out.modes.push_back(std::move(mode));
+  }
+  return out;
+}
+
+Rooflines load_rooflines(const std::filesystem::path& path) {
+  json doc;
+  try {
+    doc = json::parse(read_text_file(path));
+  } catch (const json::exception& e) {  // parse errors and numbers out of range (1e999)
+    throw InputError(path.string() + ": not valid JSON (" + std::string(e.what()) + ")");
+  }
+  return rooflines_from_json(doc, path.string());
+}
+
+}  // namespace edgeroof::reports
