@@ -1,12 +1,20 @@
 #include "cli.hpp"
 
+#include "edgeroof/dnn/checked.hpp"
 #include "edgeroof/power/sysfs.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
+
+#include <unistd.h>
 
 namespace edgeroof::cli {
 
@@ -54,19 +62,21 @@ std::optional<double> Args::number(const std::string& name) const {
     if (used == v->size() && std::isfinite(d)) return d;
   } catch (const std::exception&) {
   }
-  throw UsageError(name + " takes a number, not '" + *v + "'");
+  throw UsageError(name + " takes a number, not '" + echo(*v) + "'");
 }
 
-std::optional<long long> Args::integer(const std::string& name) const {
+std::optional<std::int64_t> Args::integer(const std::string& name, std::int64_t min, std::int64_t max) const {
   const auto v = get(name);
   if (!v) return std::nullopt;
-  try {
-    std::size_t used = 0;
-    const long long n = std::stoll(*v, &used);
-    if (used == v->size()) return n;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(name + " takes a whole number, not '" + *v + "'");
+  // parse_int64 accepts the trailing newline of a sysfs value; an argument has none to accept.
+  const bool plain = !v->empty() && std::isspace(static_cast<unsigned char>(v->back())) == 0;
+  const auto n = plain ? power::parse_int64(*v) : std::nullopt;
+  if (n && *n >= min && *n <= max) return n;
+  const bool bounded =
+      min != std::numeric_limits<std::int64_t>::min() || max != std::numeric_limits<std::int64_t>::max();
+  throw UsageError(name + " takes a whole number" +
+                   (bounded ? " from " + std::to_string(min) + " to " + std::to_string(max) : std::string()) +
+                   ", not '" + echo(*v) + "'");
 }
 
 std::optional<double> Args::percent(const std::string& name) const {
@@ -80,7 +90,7 @@ std::optional<double> Args::percent(const std::string& name) const {
     if (used == text.size() && std::isfinite(d) && d >= 0) return d / 100.0;
   } catch (const std::exception&) {
   }
-  throw UsageError(name + " takes a percentage such as 5%, not '" + *v + "'");
+  throw UsageError(name + " takes a percentage such as 5%, not '" + echo(*v) + "'");
 }
 
 Args parse_args(const std::vector<OptionSpec>& specs, const std::vector<std::string>& argv, bool allow_passthrough) {
@@ -103,7 +113,7 @@ Args parse_args(const std::vector<OptionSpec>& specs, const std::vector<std::str
       inline_value = a.substr(eq + 1);
     }
     const OptionSpec* spec = find_spec(specs, name);
-    if (spec == nullptr) throw UsageError("unknown option " + name);
+    if (spec == nullptr) throw UsageError("unknown option " + echo(name));
     const std::string primary = names_of(*spec).front();
     std::string value;
     if (spec->value_name.empty()) {
@@ -148,7 +158,7 @@ Format format_of(const Args& args) {
   if (f == "table") return Format::table;
   if (f == "csv") return Format::csv;
   if (f == "json") return Format::json;
-  throw UsageError("--format takes table, csv or json, not '" + f + "'");
+  throw UsageError("--format takes table, csv or json, not '" + echo(f) + "'");
 }
 
 std::string Table::render(Format format) const {
@@ -197,7 +207,32 @@ void emit(const Args& args, const std::string& text) {
   }
 }
 
+void check_output(const Args& args, const std::string& option) {
+  const auto path_text = args.get(option);
+  if (!path_text) return;
+  namespace fs = std::filesystem;
+  const fs::path path(*path_text);
+  const std::string what = option + " " + echo(*path_text);
+  std::error_code ec;
+  if (path_text->empty()) throw std::runtime_error(option + " names no file");
+  if (fs::is_directory(path, ec)) throw std::runtime_error(what + ": is a directory, not a file");
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir, ec))
+    throw std::runtime_error(what + ": directory " + echo(dir.string()) + " does not exist");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    throw std::runtime_error(what + ": directory " + echo(dir.string()) + " is not writable (" + std::strerror(errno) +
+                             ")");
+  }
+}
+
+std::string echo(const std::string& argument) { return dnn::excerpt(argument, 80); }
+
+std::string json_text(const nlohmann::json& doc) {
+  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 std::string si(double value, const std::string& unit, int digits) {
+  if (!std::isfinite(value)) return "not finite";
   static const char* prefixes[] = {"", "k", "M", "G", "T", "P", "E"};
   int p = 0;
   double v = value;

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -33,9 +35,12 @@ public:
   [[nodiscard]] std::string get_or(const std::string& name, const std::string& fallback) const;
   // Every value of a repeatable option, in order.
   [[nodiscard]] std::vector<std::string> all(const std::string& name) const;
-  // Typed values with a clear error naming the option.
+  // Typed values with a clear error naming the option (the value echoed cut to 80 characters).
   [[nodiscard]] std::optional<double> number(const std::string& name) const;
-  [[nodiscard]] std::optional<long long> integer(const std::string& name) const;
+  // A whole number in [min, max] (power::parse_int64: no silent wrap-around, no junk after it).
+  [[nodiscard]] std::optional<std::int64_t> integer(const std::string& name,
+                                                    std::int64_t min = std::numeric_limits<std::int64_t>::min(),
+                                                    std::int64_t max = std::numeric_limits<std::int64_t>::max()) const;
   // A percentage such as "5%" or "5" (both 5%), returned as a fraction (0.05).
   [[nodiscard]] std::optional<double> percent(const std::string& name) const;
 
@@ -86,7 +91,19 @@ private:
 // Writes text to -o FILE atomically, or to standard output.
 void emit(const Args& args, const std::string& text);
 
-// Number formatting for tables: "5.12e+12" -> "5.12 T" with an SI prefix and a unit.
+// Checks, before any work is done, that the file an option names can be written: its folder
+// exists and is writable, and it is not a folder itself. Throws std::runtime_error (exit 1).
+void check_output(const Args& args, const std::string& option);
+
+// An argument as it may be echoed in an error line: at most 80 characters, no line breaks.
+[[nodiscard]] std::string echo(const std::string& argument);
+
+// A JSON document as a command prints or writes it: indented, ending in a newline, and with bytes
+// that are not UTF-8 (a name from a file or a file name) replaced by U+FFFD instead of failing.
+[[nodiscard]] std::string json_text(const nlohmann::json& doc);
+
+// Number formatting for tables: "5.12e+12" -> "5.12 T" with an SI prefix and a unit. A value that
+// is not finite (which the analysis refuses before it gets here) shows as "not finite", never "inf".
 [[nodiscard]] std::string si(double value, const std::string& unit, int digits = 3);
 
 }  // namespace edgeroof::cli

@@ -16,7 +16,9 @@ namespace fs = std::filesystem;
 
 std::vector<reports::ResultsFile> load_all(const std::vector<std::string>& paths) {
   if (paths.empty()) throw UsageError("name at least one results file or directory");
-  return load_results_paths(paths);
+  auto files = load_results_paths(paths);
+  if (files.empty()) throw reports::InputError(echo(paths.front()) + ": no .json results files in it");
+  return files;
 }
 
 std::string summary(const reports::Rooflines& r) {
@@ -50,22 +52,30 @@ std::string summary(const reports::Rooflines& r) {
       }
       t.add({m.key, "pi0 " + backend, si(e.static_W, "W"), idle});
     }
+    for (const auto& [reason, names] : m.excluded) {
+      t.add({m.key, "left out (" + reason + ")", std::to_string(names.size()) + " benchmark(s)",
+             names.front() + (names.size() > 1 ? ", ..." : "")});
+    }
   }
   return t.render(Format::table);
 }
 
 int run(const Args& args) {
   const Format format = format_of(args);
+  check_output(args, "--out");
   const auto rooflines = reports::fit_rooflines(load_all(args.positional));
-  if (rooflines.modes.empty()) throw reports::InputError("no results to fit");
-  const std::string json_text = reports::to_json(rooflines).dump(2) + "\n";
+  const auto doc = reports::to_json(rooflines);
+  // What fit writes, predict, tune and plot must read: the same checks, before anything is written.
+  (void)reports::rooflines_from_json(doc, "the fitted rooflines");
+  for (const auto& w : rooflines.warnings) std::cerr << "edgeroof fit: warning: " << w << "\n";
+  const std::string text = json_text(doc);
   if (const auto out = args.get("--out")) {
-    power::atomic_write(*out, json_text);
-    std::cout << (format == Format::json ? json_text : summary(rooflines));
+    power::atomic_write(*out, text);
+    std::cout << (format == Format::json ? text : summary(rooflines));
     std::cout << "rooflines written to " << *out << "\n";
     return 0;
   }
-  std::cout << (format == Format::json ? json_text : summary(rooflines));
+  std::cout << (format == Format::json ? text : summary(rooflines));
   return 0;
 }
 
@@ -78,7 +88,12 @@ const Command& fit_command() {
       "edgeroof fit RESULTS.json|DIR... [-o rooflines.json] [--format table|json]",
       "Files are grouped into power modes by their context's power_mode.key (else the file name).\n"
       "Per benchmark the median of its repetitions counts; a compute ceiling is the best FLOP/s of\n"
-      "its backend and dtype, a bandwidth the best B/s of the benchmarks labelled with that level.",
+      "its backend and dtype, a bandwidth the best B/s of the benchmarks labelled with that level.\n"
+      "A benchmark with only aggregates (--benchmark_report_aggregates_only) counts by its median\n"
+      "aggregate, else its mean. Left out, with a warning on standard error: rates or energies that\n"
+      "cannot be real (not finite, not positive), benchmarks whose clocks throttled (counter\n"
+      "throttled = 1 or label token throttled; listed under \"excluded\" in rooflines.json), and\n"
+      "files with nothing to fit. When no file has anything to fit, nothing is written (exit 1).",
       {output_option, format_option},
       false,
       run};

@@ -1,6 +1,7 @@
 // edgeroof model: the analytic workload table of a zoo model or an .onnx file.
 #include "commands.hpp"
 #include "edgeroof/dnn/zoo.hpp"
+#include "model_args.hpp"
 
 #include <cstdio>
 #include <iostream>
@@ -64,7 +65,7 @@ std::string zoo_list(Format format) {
   if (format == Format::json) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& m : dnn::zoo()) j.push_back({{"name", m.name}, {"description", m.description}});
-    return nlohmann::json{{"models", j}, {"onnx", dnn::onnx_available()}}.dump(2) + "\n";
+    return json_text(nlohmann::json{{"models", j}, {"onnx", dnn::onnx_available()}});
   }
   Table t({"model", "description"});
   for (const auto& m : dnn::zoo()) t.add({m.name, m.description});
@@ -80,23 +81,15 @@ int run(const Args& args) {
   const Format format = format_of(args);
   if (args.has("--list")) {
     if (!args.positional.empty()) throw UsageError("--list takes no model");
+    check_output(args, "--out");
     emit(args, zoo_list(format));
     return 0;
   }
   if (args.positional.size() != 1) throw UsageError("name one model (see --list) or one .onnx file");
-  dnn::WorkloadOptions options;
-  options.batch = args.integer("--batch").value_or(1);
-  if (options.batch < 1) throw UsageError("--batch must be at least 1");
-  options.dtype = args.get_or("--dtype", "fp32");
-  options.train = args.get_or("--train", "");
-  if (args.has("--train") && options.train.empty()) throw UsageError("--train needs sgd, sgd_momentum or adam");
-  options.fused_attention = !args.has("--unfused-attention");
-  options.l2_bytes = args.number("--l2-bytes").value_or(0.0);
-  options.seq_len = args.integer("--seq").value_or(0);
-  if (args.has("--seq") && options.seq_len < 1) throw UsageError("--seq must be at least 1");
-  if (options.l2_bytes < 0) throw UsageError("--l2-bytes must be 0 or more");
+  const auto options = model_options_of(args);
+  check_output(args, "--out");
   const auto workload = dnn::build_workload(args.positional.front(), options);
-  emit(args, format == Format::json ? dnn::to_json(workload).dump(2) + "\n" : render(workload, format));
+  emit(args, format == Format::json ? json_text(dnn::to_json(workload)) : render(workload, format));
   return 0;
 }
 
@@ -114,7 +107,7 @@ const Command& model_command() {
       "--train adds the training step: backward data and weights of every layer (in reverse order)\n"
       "and the optimizer update. An ONNX op that cannot be counted is listed and the total marked\n"
       "incomplete. The JSON form is the workload table that predict and tune read.",
-      {{"--batch", "B", "batch size (default 1)"},
+      {{"--batch", "B", "batch size, 1 to 1048576 (default 1)"},
        {"--dtype", "DTYPE", "fp32 (default), fp16, bf16 or int8"},
        {"--train", "OPTIMIZER", "a training step with sgd, sgd_momentum or adam instead of inference"},
        {"--unfused-attention", "", "attention as bmm + softmax + bmm (score matrix in DRAM)"},

@@ -1,6 +1,7 @@
 // edgeroof: the reporting command line (fit, plot, model, predict, tune, compare, modes, sweep).
 #include "cli.hpp"
 #include "commands.hpp"
+#include "edgeroof/dnn/checked.hpp"
 #include "edgeroof/reports/results.hpp"
 
 #include <cstdio>
@@ -32,6 +33,9 @@ void print_overview() {
   std::fputs(text.c_str(), stdout);
 }
 
+// An error is one line, whatever text from a file or an argument it carries.
+std::string one_line(const char* message) { return edgeroof::dnn::excerpt(message, 1000); }
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,7 +53,7 @@ int main(int argc, char** argv) {
     if (c->name == name) cmd = c;
   }
   if (cmd == nullptr) {
-    std::fprintf(stderr, "edgeroof: unknown command '%s' (see 'edgeroof --help')\n", name.c_str());
+    std::fprintf(stderr, "edgeroof: unknown command '%s' (see 'edgeroof --help')\n", edgeroof::cli::echo(name).c_str());
     return 2;
   }
   std::vector<std::string> args(argv + 2, argv + argc);
@@ -63,10 +67,11 @@ int main(int argc, char** argv) {
   try {
     return cmd->run(edgeroof::cli::parse_args(cmd->options, args, cmd->passthrough));
   } catch (const edgeroof::cli::UsageError& e) {
-    std::fprintf(stderr, "edgeroof %s: %s (see 'edgeroof %s --help')\n", name.c_str(), e.what(), name.c_str());
+    std::fprintf(stderr, "edgeroof %s: %s (see 'edgeroof %s --help')\n", name.c_str(), one_line(e.what()).c_str(),
+                 name.c_str());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "edgeroof %s: error: %s\n", name.c_str(), e.what());
+    std::fprintf(stderr, "edgeroof %s: error: %s\n", name.c_str(), one_line(e.what()).c_str());
     return 1;
   }
 }

@@ -10,7 +10,7 @@ namespace fs = std::filesystem;
 std::vector<OptionSpec> workload_options() {
   return {{"--model", "NAME|FILE.onnx", "a zoo model (see 'edgeroof model --list') or an ONNX file"},
           {"--workload", "FILE.json", "a workload table ('edgeroof model --format json') instead of --model"},
-          {"--batch", "N", "batch size (default 1)"},
+          {"--batch", "N", "batch size, 1 to 1048576 (default 1)"},
           {"--dtype", "fp32|fp16|bf16|int8", "data type of the layers (default fp32)"},
           {"--train", "sgd|adam", "a training step with this optimizer instead of inference"},
           {"--backend", "cuda|cpu",
@@ -30,20 +30,26 @@ dnn::Workload workload_of(const Args& args) {
     nlohmann::json doc;
     try {
       doc = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse errors and numbers out of range (1e999)
       throw reports::InputError(*table + ": not valid JSON (" + std::string(e.what()) + ")");
     }
     return dnn::workload_from_json(doc, *table);
   }
   if (!model) throw UsageError("name the workload with --model NAME or --workload FILE.json");
+  return dnn::build_workload(*model, model_options_of(args));
+}
+
+dnn::WorkloadOptions model_options_of(const Args& args) {
   dnn::WorkloadOptions options;
-  if (const auto b = args.integer("--batch")) {
-    if (*b < 1) throw UsageError("--batch must be at least 1");
-    options.batch = *b;
-  }
+  options.batch = args.integer("--batch", 1, kMaxBatch).value_or(1);
   options.dtype = args.get_or("--dtype", options.dtype);
   options.train = args.get_or("--train", "");
-  return dnn::build_workload(*model, options);
+  if (args.has("--train") && options.train.empty()) throw UsageError("--train needs sgd, sgd_momentum or adam");
+  options.fused_attention = !args.has("--unfused-attention");
+  options.seq_len = args.integer("--seq", 1, kMaxSequence).value_or(0);
+  options.l2_bytes = args.number("--l2-bytes").value_or(0.0);
+  if (options.l2_bytes < 0) throw UsageError("--l2-bytes must be 0 or more");
+  return options;
 }
 
 reports::PredictOptions predict_options_of(const Args& args, const reports::Rooflines& rooflines) {

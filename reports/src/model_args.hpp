@@ -14,6 +14,15 @@ namespace edgeroof::cli {
 
 // --model, --workload, --batch, --dtype, --train, --backend, --level.
 [[nodiscard]] std::vector<OptionSpec> workload_options();
+
+// The largest --batch and --seq taken: an edge board runs nothing larger, and a larger count is a
+// typo (the counts themselves are checked for overflow too, dnn/ops.hpp).
+inline constexpr std::int64_t kMaxBatch = std::int64_t{1} << 20;
+inline constexpr std::int64_t kMaxSequence = std::int64_t{1} << 20;
+
+// The model options given: --batch, --dtype, --train and, on commands that have them, --seq,
+// --l2-bytes and --unfused-attention. Throws UsageError for a value out of range.
+[[nodiscard]] dnn::WorkloadOptions model_options_of(const Args& args);
 inline const OptionSpec rooflines_option{"--rooflines", "FILE", "rooflines.json written by 'edgeroof fit'"};
 
 // The workload of --model (zoo name or .onnx, with --batch/--dtype/--train) or --workload

@@ -1,53 +1,36 @@
 // `edgeroof model` end to end: the JSON it writes is the workload table of the library, bad input
-// is one line on standard error with the documented exit status.
+// is one line on standard error with the documented exit status, and nothing is written.
 #include "edgeroof/dnn/zoo.hpp"
+#include "program.hpp"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 
 namespace edgeroof::dnn {
 namespace {
 
 namespace fs = std::filesystem;
+using test::fails_with;
+using test::fails_with_line_containing;
+using test::run_edgeroof;
+using test::succeeded;
 
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-// Runs `edgeroof model ARGS` (arguments are plain words, no quoting needed).
-Run model(const std::string& args) {
-  const fs::path err = fs::temp_directory_path() / ("edgeroof_model_err_" + std::to_string(::getpid()));
-  const std::string cmd = std::string(EDGEROOF_BINARY_DIR) + "/reports/edgeroof model " + args + " 2>" + err.string();
-  Run r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof(buf), p)) > 0;) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = slurp(err);
-  fs::remove(err);
-  return r;
+test::ProgramRun model(std::vector<std::string> args) {
+  args.insert(args.begin(), "model");
+  return run_edgeroof(args);
 }
 
 TEST(ModelCli, JsonIsTheLibrarysWorkloadTable) {
-  const fs::path out = fs::temp_directory_path() / ("edgeroof_model_" + std::to_string(::getpid()) + ".json");
-  const auto r = model("bert_base --batch 2 --dtype fp16 --train adam --format json -o " + out.string());
-  ASSERT_EQ(r.status, 0) << r.err;
-  const auto doc = nlohmann::json::parse(slurp(out));
-  fs::remove(out);
+  const test::ScratchDir dir("model_json");
+  const fs::path out = dir.path() / "bert.json";
+  const auto r = model(
+      {"bert_base", "--batch", "2", "--dtype", "fp16", "--train", "adam", "--format", "json", "-o", out.string()});
+  ASSERT_TRUE(succeeded(r));
+  const auto doc = nlohmann::json::parse(test::read_file(out));
   WorkloadOptions o;
   o.batch = 2;
   o.dtype = "fp16";
@@ -58,11 +41,12 @@ TEST(ModelCli, JsonIsTheLibrarysWorkloadTable) {
   EXPECT_DOUBLE_EQ(doc.at("totals").at("flops").get<double>(), expected.total_flops());
   EXPECT_DOUBLE_EQ(doc.at("totals").at("bytes").get<double>(), expected.total_bytes());
   EXPECT_TRUE(doc.at("unsupported").empty());
+  EXPECT_NO_THROW((void)workload_from_json(doc, out.string()));  // what model writes, predict reads
 }
 
 TEST(ModelCli, CsvHasOneRowPerLayerAndATotal) {
-  const auto r = model("lstm --batch 4 --format csv");
-  ASSERT_EQ(r.status, 0) << r.err;
+  const auto r = model({"lstm", "--batch", "4", "--format", "csv"});
+  ASSERT_TRUE(succeeded(r));
   // Header, embedding, two LSTM layers, decoder, total.
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 6);
   EXPECT_EQ(r.out.rfind("name,op,phase,inputs,outputs,flops,bytes,FLOP/B\n", 0), 0u) << r.out;
@@ -71,28 +55,54 @@ TEST(ModelCli, CsvHasOneRowPerLayerAndATotal) {
 }
 
 TEST(ModelCli, ListNamesEveryZooModel) {
-  const auto r = model("--list --format json");
-  ASSERT_EQ(r.status, 0) << r.err;
+  const auto r = model({"--list", "--format", "json"});
+  ASSERT_TRUE(succeeded(r));
   const auto doc = nlohmann::json::parse(r.out);
   EXPECT_EQ(doc.at("models").size(), zoo_models().size());
   EXPECT_EQ(doc.at("onnx").get<bool>(), onnx_available());
 }
 
 TEST(ModelCli, BadInputIsOneLineAndNonZero) {
-  const auto unknown = model("resnet51");
-  EXPECT_EQ(unknown.status, 1);
-  EXPECT_NE(unknown.err.find("unknown model 'resnet51'"), std::string::npos) << unknown.err;
-  EXPECT_EQ(std::count(unknown.err.begin(), unknown.err.end(), '\n'), 1);
-  EXPECT_TRUE(unknown.out.empty());
-  const auto dtype = model("resnet50 --dtype fp64");
-  EXPECT_EQ(dtype.status, 1);
-  EXPECT_NE(dtype.err.find("unknown dtype 'fp64'"), std::string::npos) << dtype.err;
-  EXPECT_EQ(model("resnet50 --train int8sgd").status, 1);
-  EXPECT_EQ(model("resnet50 --batch many").status, 2);
-  EXPECT_EQ(model("").status, 2);
-  const auto missing = model("/nonexistent/model.onnx");
-  EXPECT_EQ(missing.status, 1);
-  EXPECT_EQ(std::count(missing.err.begin(), missing.err.end(), '\n'), 1) << missing.err;
+  EXPECT_TRUE(fails_with_line_containing(model({"resnet51"}), 1, "edgeroof model: error: unknown model 'resnet51'"));
+  EXPECT_TRUE(fails_with(model({"resnet50", "--dtype", "fp64"}), 1,
+                         "edgeroof model: error: unknown dtype 'fp64' (choose fp32, fp16, bf16 or int8)"));
+  EXPECT_TRUE(fails_with(model({"resnet50", "--train", "int8sgd"}), 1,
+                         "edgeroof model: error: unknown optimizer 'int8sgd' (choose sgd, sgd_momentum or adam)"));
+  EXPECT_TRUE(fails_with(model({"resnet50", "--batch", "many"}), 2,
+                         "edgeroof model: --batch takes a whole number from 1 to 1048576, not 'many' (see 'edgeroof "
+                         "model --help')"));
+  EXPECT_TRUE(fails_with(
+      model({}), 2, "edgeroof model: name one model (see --list) or one .onnx file (see 'edgeroof model --help')"));
+  EXPECT_TRUE(fails_with_line_containing(model({"/nonexistent/model.onnx"}), 1, "/nonexistent/model.onnx"));
+}
+
+// The batch of the first contact (over 2^62) is refused as an argument; a batch and sequence in
+// range whose counts do not fit are refused by the counting, naming the first layer that overflows.
+TEST(ModelCli, BatchesAndSequencesOutOfRange) {
+  const test::ScratchDir dir("model_range");
+  const auto out = (dir.path() / "w.json").string();
+  EXPECT_TRUE(fails_with(model({"resnet50", "--batch", "4611686018427387905", "-o", out}), 2,
+                         "edgeroof model: --batch takes a whole number from 1 to 1048576, not '4611686018427387905' "
+                         "(see 'edgeroof model --help')"));
+  EXPECT_TRUE(fails_with(model({"resnet50", "--batch", "0"}), 2,
+                         "edgeroof model: --batch takes a whole number from 1 to 1048576, not '0' (see 'edgeroof "
+                         "model --help')"));
+  EXPECT_TRUE(fails_with(model({"bert_base", "--seq", "-5"}), 2,
+                         "edgeroof model: --seq takes a whole number from 1 to 1048576, not '-5' (see 'edgeroof model "
+                         "--help')"));
+  // 2^20 sequences of 2^20 steps: the LSTM layers still fit (7.4e18 FLOP), the decoder's 2^40 rows of
+  // 650 x 10000 weights plus bias do not.
+  char line[200];
+  std::snprintf(line, sizeof(line),
+                "edgeroof model: error: decoder: FLOP = %.6g does not fit in a 64-bit count (batch or sequence too "
+                "large)",
+                std::ldexp(1.0, 40) * (2.0 * 650 * 10000 + 10000));
+  EXPECT_TRUE(fails_with(model({"lstm", "--batch", "1048576", "--seq", "1048576", "-o", out}), 1, line));
+  EXPECT_FALSE(fs::exists(out));
+  // -o is checked before the model is built.
+  EXPECT_TRUE(fails_with(model({"resnet50", "-o", (dir.path() / "none" / "w.json").string()}), 1,
+                         "edgeroof model: error: --out " + (dir.path() / "none" / "w.json").string() + ": directory " +
+                             (dir.path() / "none").string() + " does not exist"));
 }
 
 }  // namespace
