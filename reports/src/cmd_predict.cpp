@@ -31,7 +31,8 @@ std::string modes_table(const reports::Prediction& p, Format format) {
   for (const auto& m : p.modes) {
     std::size_t compute = 0;
     for (const auto& l : m.layers) compute += l.bound == "compute" ? 1 : 0;
-    t.add({m.key, si(m.latency_s, "s"), energy_cell(m.energy_J), m.energy_J ? si(*m.energy_J / m.latency_s, "W") : "-",
+    const bool power = m.energy_J && m.latency_s > 0.0;
+    t.add({m.key, si(m.latency_s, "s"), energy_cell(m.energy_J), power ? si(*m.energy_J / m.latency_s, "W") : "-",
            std::to_string(compute) + "/" + std::to_string(m.layers.size()), m.note});
   }
   return t.render(format);
@@ -39,6 +40,7 @@ std::string modes_table(const reports::Prediction& p, Format format) {
 
 int run(const Args& args) {
   const Format format = format_of(args);
+  check_output(args, "--out");
   const auto workload = workload_of(args);
   const auto rooflines = rooflines_of(args);
   auto prediction = reports::predict(workload, rooflines, predict_options_of(args, rooflines), args.all("--mode"));
@@ -46,7 +48,7 @@ int run(const Args& args) {
 
   std::string text;
   if (format == Format::json) {
-    text = reports::to_json(prediction).dump(2) + "\n";
+    text = json_text(reports::to_json(prediction));
   } else {
     const bool layers = prediction.modes.size() == 1 || args.has("--layers");
     if (format == Format::table) {

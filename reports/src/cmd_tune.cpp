@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <limits>
+#include <optional>
 
 namespace edgeroof::cli {
 namespace {
@@ -43,93 +46,172 @@ std::string row_text(const std::string& what, const reports::ModeCost& m) {
   return buf;
 }
 
+// Where the chosen mode goes: a POWER_MODEL section under a free id, for the board's cores.
+struct NvpmodelPlan {
+  int id = 100;
+  int cpu_count = 0;
+  std::string cpu_count_source;  // how the count was found, for the reader of the output
+  std::string conf_text;         // the board's nvpmodel.conf, when given
+  std::string stanza, conf_out, command;
+};
+
+// The board's cores: one CORE_<n> per core in the conf's CPU_ONLINE parameter; else --cpu-count;
+// else the most cores any fitted mode had online; else the Orin AGX 64 GB's 12, and it says so.
+void set_cpu_count(NvpmodelPlan& plan, const Args& args, const power::NvpmodelConf* conf, const std::string& conf_path,
+                   const reports::Rooflines& rooflines) {
+  const auto given = args.integer("--cpu-count", 1, reports::kMaxCpuCount);
+  const power::NvpmodelParam* online = conf != nullptr ? conf->find_param("CPU_ONLINE") : nullptr;
+  int cores = 0;
+  if (online != nullptr) {
+    for (const auto& [arg, path] : online->paths) cores += arg.rfind("CORE_", 0) == 0 ? 1 : 0;
+  }
+  if (cores > 0) {
+    if (given && *given != cores) {
+      throw UsageError("--cpu-count " + std::to_string(*given) + " disagrees with the " + std::to_string(cores) +
+                       " CPU_ONLINE cores of " + echo(conf_path));
+    }
+    plan.cpu_count = std::min(cores, reports::kMaxCpuCount);
+    plan.cpu_count_source = "the CPU_ONLINE cores of " + conf_path;
+  } else if (given) {
+    plan.cpu_count = static_cast<int>(*given);
+    plan.cpu_count_source = "--cpu-count";
+  } else {
+    for (const auto& m : rooflines.modes) plan.cpu_count = std::max(plan.cpu_count, m.cpu_online.value_or(0));
+    plan.cpu_count_source = "the most any fitted mode had online; --cpu-count or --nvpmodel-conf sets it";
+    if (plan.cpu_count == 0) {
+      plan.cpu_count = 12;
+      plan.cpu_count_source = "assumed: a Jetson AGX Orin 64 GB; --cpu-count or --nvpmodel-conf sets it";
+    }
+  }
+}
+
+NvpmodelPlan plan_nvpmodel(const Args& args, const reports::RooflineMode& chosen, const reports::Rooflines& rooflines) {
+  NvpmodelPlan plan;
+  const auto given_id = args.integer("--nvpmodel-id", 0, std::numeric_limits<int>::max());
+  std::optional<power::NvpmodelConf> conf;
+  const auto base = args.get("--nvpmodel-conf");
+  if (base) {
+    plan.conf_text = reports::read_text_file(*base);
+    try {
+      conf = power::parse_nvpmodel_conf(plan.conf_text);
+    } catch (const std::exception& e) {
+      throw reports::InputError(echo(*base) + ": " + e.what());
+    }
+    if (given_id && conf->find_mode(static_cast<int>(*given_id)) != nullptr) {
+      throw UsageError("--nvpmodel-id " + std::to_string(*given_id) + " is taken in " + echo(*base));
+    }
+  }
+  if (given_id) {
+    plan.id = static_cast<int>(*given_id);
+  } else if (conf) {
+    plan.id = 0;
+    for (const auto& m : conf->modes) {
+      if (m.id == std::numeric_limits<int>::max()) throw reports::InputError(echo(*base) + ": no free nvpmodel id");
+      plan.id = std::max(plan.id, m.id + 1);
+    }
+  }
+  set_cpu_count(plan, args, conf ? &*conf : nullptr, base.value_or(""), rooflines);
+  plan.stanza = reports::nvpmodel_stanza(chosen, plan.id, plan.cpu_count);
+  plan.conf_out = args.get_or("--conf-out", "edgeroof-nvpmodel.conf");
+  plan.command = reports::nvpmodel_command(plan.conf_out, plan.id);
+  return plan;
+}
+
+std::string tune_json(const reports::TuneResult& result, const reports::CostedModes& costed,
+                      const dnn::Workload& workload, const NvpmodelPlan& plan) {
+  auto j = reports::to_json(result);
+  j["model"] = workload.model;
+  j["batch"] = workload.batch;
+  j["modes_left_out"] = costed.skipped;  // lacking a ceiling the workload needs
+  j["nvpmodel"] = {{"id", plan.id},
+                   {"stanza", plan.stanza},
+                   {"command", plan.command},
+                   {"cpu_count", plan.cpu_count},
+                   {"cpu_count_source", plan.cpu_count_source}};
+  return json_text(j);
+}
+
+std::string csv_text(const reports::TuneResult& result) {
+  Table t({"role", "key", "latency_s", "energy_J", "power_W"});
+  auto add = [&](const std::string& role, const reports::ModeCost& m) {
+    t.add({role, m.key, std::to_string(m.latency_s), std::to_string(*m.energy_J),
+           std::to_string(*m.energy_J / m.latency_s)});
+  };
+  add("chosen", result.chosen);
+  add("fastest", result.fastest);
+  if (result.maxn) add("maxn", *result.maxn);
+  for (const auto& m : result.pareto) add("pareto", m);
+  return t.render(Format::csv);
+}
+
+std::string table_text(const reports::TuneResult& result, const reports::CostedModes& costed,
+                       const dnn::Workload& workload, const reports::RooflineMode& chosen, const NvpmodelPlan& plan,
+                       bool conf_written) {
+  std::string text = "model " + workload.model + ", batch " + std::to_string(workload.batch) + ": " +
+                     result.constraint + ", over " + std::to_string(result.modes) +
+                     " modes (predicted from the fitted rooflines)\n";
+  if (result.modes < costed.costs.size()) {
+    text += std::to_string(costed.costs.size() - result.modes) + " mode(s) without an energy fit left out\n";
+  }
+  if (costed.skipped > 0) {
+    text +=
+        std::to_string(costed.skipped) + " mode(s) left out that lack a ceiling (first: " + costed.first_reason + ")\n";
+  }
+  text += "\n" + row_text("chosen", result.chosen) + row_text("fastest", result.fastest);
+  if (result.maxn) {
+    text += row_text("MAXN", *result.maxn);
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), "\nsaving vs MAXN: %s (%.1f%%) per %s\n", si(*result.saving_vs_maxn_J, "J").c_str(),
+                  *result.saving_vs_maxn_pct, workload.phase == "inference" ? "inference" : "training step");
+    text += buf;
+  } else {
+    text += "\nno MAXN mode (name or key MAXN, or nvpmodel id 0) among the modes: no saving to report\n";
+  }
+  text += "\nPareto front (latency, energy):\n";
+  for (const auto& m : result.pareto) text += row_text(m.key == result.chosen.key ? "* pareto" : "  pareto", m);
+  text += "\nnvpmodel.conf section for the chosen mode (" + std::to_string(plan.cpu_count) +
+          " CPU cores: " + plan.cpu_count_source + "):\n" + plan.stanza;
+  if (!chosen.gpu_hz && !chosen.emc_hz && !chosen.cpu_khz && !chosen.cpu_online) {
+    text += "(the results of mode " + chosen.key + " record no power_mode.* frequencies: the section sets nothing)\n";
+  }
+  if (conf_written) {
+    text += "\nwritten with the board's modes to " + plan.conf_out + "; apply it with:\n  " + plan.command + "\n";
+  } else {
+    text += "\nappend it to a copy of /etc/nvpmodel.conf (or pass --nvpmodel-conf /etc/nvpmodel.conf --conf-out " +
+            plan.conf_out + "), then:\n  " + plan.command + "\n";
+  }
+  return text;
+}
+
 int run(const Args& args) {
   const Format format = format_of(args);
+  if (args.has("--conf-out") && !args.has("--nvpmodel-conf"))
+    throw UsageError("--conf-out needs --nvpmodel-conf (the board's /etc/nvpmodel.conf to extend)");
+  check_output(args, "--out");
+  check_output(args, "--conf-out");
+  if (args.has("--out") && args.has("--conf-out") &&
+      std::filesystem::weakly_canonical(*args.get("--out")) ==
+          std::filesystem::weakly_canonical(*args.get("--conf-out")))
+    throw UsageError("--out and --conf-out name the same file");
+  const auto constraint = constraint_of(args);
   const auto workload = workload_of(args);
   const auto rooflines = rooflines_of(args);
   const auto costed = reports::cost_modes(workload, rooflines, predict_options_of(args, rooflines));
-  const auto& costs = costed.costs;
-  const auto result = reports::tune(costs, constraint_of(args));
+  const auto result = reports::tune(costed.costs, constraint);
   const auto& chosen = find_mode(rooflines, result.chosen.key);
-
-  // The stanza goes into a copy of the board's nvpmodel.conf under a free id.
-  int id = static_cast<int>(args.integer("--nvpmodel-id").value_or(-1));
-  std::string conf_text;
-  if (const auto base = args.get("--nvpmodel-conf")) {
-    conf_text = reports::read_text_file(*base);
-    const auto conf = power::parse_nvpmodel_conf(conf_text);
-    if (id < 0) {
-      id = 0;
-      for (const auto& m : conf.modes) id = std::max(id, m.id + 1);
-    } else if (conf.find_mode(id) != nullptr) {
-      throw UsageError("--nvpmodel-id " + std::to_string(id) + " is taken in " + *base);
-    }
-  }
-  if (id < 0) id = 100;
-  const int cpu_count = static_cast<int>(args.integer("--cpu-count").value_or(12));
-  const std::string stanza = reports::nvpmodel_stanza(chosen, id, cpu_count);
-  const std::string conf_out = args.get_or("--conf-out", "edgeroof-nvpmodel.conf");
-  if (args.has("--conf-out")) {
-    if (!args.has("--nvpmodel-conf"))
-      throw UsageError("--conf-out needs --nvpmodel-conf (the board's /etc/nvpmodel.conf to extend)");
-    power::atomic_write(conf_out,
-                        conf_text + (conf_text.empty() || conf_text.back() == '\n' ? "" : "\n") + "\n" + stanza);
-  }
-  const std::string command = reports::nvpmodel_command(conf_out, id);
+  const auto plan = plan_nvpmodel(args, chosen, rooflines);
 
   std::string text;
   if (format == Format::json) {
-    auto j = reports::to_json(result);
-    j["model"] = workload.model;
-    j["batch"] = workload.batch;
-    j["modes_left_out"] = costed.skipped;  // lacking a ceiling the workload needs
-    j["nvpmodel"] = {{"id", id}, {"stanza", stanza}, {"command", command}};
-    text = j.dump(2) + "\n";
+    text = tune_json(result, costed, workload, plan);
   } else if (format == Format::csv) {
-    Table t({"role", "key", "latency_s", "energy_J", "power_W"});
-    auto add = [&](const std::string& role, const reports::ModeCost& m) {
-      t.add({role, m.key, std::to_string(m.latency_s), std::to_string(*m.energy_J),
-             std::to_string(*m.energy_J / m.latency_s)});
-    };
-    add("chosen", result.chosen);
-    add("fastest", result.fastest);
-    if (result.maxn) add("maxn", *result.maxn);
-    for (const auto& m : result.pareto) add("pareto", m);
-    text = t.render(Format::csv);
+    text = csv_text(result);
   } else {
-    text = "model " + workload.model + ", batch " + std::to_string(workload.batch) + ": " + result.constraint +
-           ", over " + std::to_string(result.modes) + " modes (predicted from the fitted rooflines)\n";
-    if (result.modes < costs.size()) {
-      text += std::to_string(costs.size() - result.modes) + " mode(s) without an energy fit left out\n";
-    }
-    if (costed.skipped > 0) {
-      text += std::to_string(costed.skipped) + " mode(s) left out that lack a ceiling (first: " + costed.first_reason +
-              ")\n";
-    }
-    text += "\n";
-    text += row_text("chosen", result.chosen) + row_text("fastest", result.fastest);
-    if (result.maxn) {
-      text += row_text("MAXN", *result.maxn);
-      char buf[160];
-      std::snprintf(buf, sizeof(buf), "\nsaving vs MAXN: %s (%.1f%%) per %s\n",
-                    si(*result.saving_vs_maxn_J, "J").c_str(), *result.saving_vs_maxn_pct,
-                    workload.phase == "inference" ? "inference" : "training step");
-      text += buf;
-    } else {
-      text += "\nno MAXN mode (name or key MAXN, or nvpmodel id 0) among the modes: no saving to report\n";
-    }
-    text += "\nPareto front (latency, energy):\n";
-    for (const auto& m : result.pareto) text += row_text(m.key == result.chosen.key ? "* pareto" : "  pareto", m);
-    text += "\nnvpmodel.conf section for the chosen mode:\n" + stanza;
-    if (!chosen.gpu_hz && !chosen.emc_hz && !chosen.cpu_khz && !chosen.cpu_online) {
-      text += "(the results of mode " + chosen.key + " record no power_mode.* frequencies: the section sets nothing)\n";
-    }
-    if (args.has("--conf-out")) {
-      text += "\nwritten with the board's modes to " + conf_out + "; apply it with:\n  " + command + "\n";
-    } else {
-      text += "\nappend it to a copy of /etc/nvpmodel.conf (or pass --nvpmodel-conf /etc/nvpmodel.conf --conf-out " +
-              conf_out + "), then:\n  " + command + "\n";
-    }
+    text = table_text(result, costed, workload, chosen, plan, args.has("--conf-out"));
+  }
+  if (args.has("--conf-out")) {
+    const std::string& base = plan.conf_text;
+    power::atomic_write(plan.conf_out, base + (base.empty() || base.back() == '\n' ? "" : "\n") + "\n" + plan.stanza);
   }
   emit(args, text);
   return 0;
@@ -159,7 +241,9 @@ const Command& tune_command() {
     c.options.push_back({"--nvpmodel-conf", "FILE", "the board's nvpmodel.conf: the new mode gets a free id"});
     c.options.push_back({"--conf-out", "FILE", "write FILE = --nvpmodel-conf plus the new mode (atomically)"});
     c.options.push_back({"--nvpmodel-id", "N", "id of the new mode (default: first free, or 100)"});
-    c.options.push_back({"--cpu-count", "N", "CPU cores of the board (default 12, Orin AGX 64 GB)"});
+    c.options.push_back({"--cpu-count", "N",
+                         "CPU cores of the board, 1 to 1024 (default: the CPU_ONLINE cores of --nvpmodel-conf, "
+                         "else the most any mode had online)"});
     c.options.push_back(format_option);
     c.options.push_back(output_option);
     return c;

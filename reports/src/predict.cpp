@@ -1,6 +1,8 @@
 #include "edgeroof/reports/predict.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <tuple>
 
@@ -31,9 +33,38 @@ std::optional<double> find_value(const Map& m, const std::string& key) {
   return it->second;
 }
 
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
+// Ceilings and constants that pass the reader's checks can still be too small or too large to be
+// real (1e-300 FLOP/s): the sums then overflow. Such a mode is refused, never printed as inf.
+void check_finite(const RooflineMode& mode, const PredictOptions& options, const std::vector<Charge>& charges,
+                  double latency_s, const std::optional<double>& energy_J) {
+  if (std::isfinite(latency_s) && (!energy_J || std::isfinite(*energy_J))) return;
+  std::string figures;
+  for (const auto& c : charges) {
+    figures += (figures.empty() ? "" : ", ") + options.backend + "/" + c.ceiling + " = " + number_text(c.flops_per_s) +
+               " FLOP/s";
+  }
+  if (!charges.empty()) {
+    figures += ", " + options.backend + "/" + options.level + " = " + number_text(charges.front().bytes_per_s) + " B/s";
+  }
+  const bool latency = !std::isfinite(latency_s);
+  throw InputError("mode " + mode.key + ": the predicted " + (latency ? "latency" : "energy") +
+                   " is not a finite number: its " + (latency ? "ceilings (" + figures + ")" : "energy constants") +
+                   " cannot be real");
+}
+
 }  // namespace
 
 WorkloadCoster::WorkloadCoster(const dnn::Workload& workload, PredictOptions options) : m_options(std::move(options)) {
+  if (!(workload.total_flops() > 0.0) && !(workload.total_bytes() > 0.0)) {
+    throw InputError("the workload" + (workload.model.empty() ? std::string() : " " + workload.model) +
+                     " counts no FLOPs and no bytes: nothing to predict");
+  }
   for (const auto& layer : workload.layers) {
     const std::string dtype = layer.dtype.empty() ? workload.dtype : layer.dtype;
     auto it = std::find_if(m_groups.begin(), m_groups.end(),
@@ -104,6 +135,7 @@ ModeCost WorkloadCoster::cost(const RooflineMode& mode) const {
   // π0 is one per backend, so it is charged once for the whole latency.
   if (energy && !charge.empty()) out.energy_J = work_J + *charge.front().static_W * out.latency_s;
   if (energy && charge.empty()) out.energy_J = 0.0;
+  check_finite(mode, m_options, charge, out.latency_s, out.energy_J);
   return out;
 }
 
@@ -155,6 +187,7 @@ Prediction predict(const dnn::Workload& workload, const Rooflines& rooflines, co
       mp.latency_s += lp.time_s;
       mp.layers.push_back(std::move(lp));
     }
+    check_finite(mode, options, charge, mp.latency_s, energy ? std::optional<double>(energy_J) : std::nullopt);
     if (energy) {
       mp.energy_J = energy_J;
     } else {

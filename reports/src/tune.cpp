@@ -128,6 +128,15 @@ TuneResult tune(const std::vector<ModeCost>& all, const TuneConstraint& constrai
 }
 
 std::string nvpmodel_stanza(const RooflineMode& mode, int id, int cpu_count) {
+  if (cpu_count < 1 || cpu_count > kMaxCpuCount) {
+    throw InputError("a board of " + std::to_string(cpu_count) + " CPU cores is not plausible (1 to " +
+                     std::to_string(kMaxCpuCount) + ")");
+  }
+  if (mode.cpu_online && *mode.cpu_online > cpu_count) {
+    throw InputError("mode " + mode.key + " had " + std::to_string(*mode.cpu_online) +
+                     " CPUs online, more than the board's " + std::to_string(cpu_count) + " cores");
+  }
+  if (id < 0) throw InputError("an nvpmodel id cannot be negative (" + std::to_string(id) + ")");
   std::string name = "EDGEROOF_";
   for (char c : mode.key)
     name += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(c)) : '_';
@@ -135,7 +144,7 @@ std::string nvpmodel_stanza(const RooflineMode& mode, int id, int cpu_count) {
   s << "< POWER_MODEL ID=" << id << " NAME=" << name << " >\n";
   const int online = mode.cpu_online.value_or(cpu_count);
   if (mode.cpu_online) {
-    for (int core = 0; core < std::max(cpu_count, online); ++core)
+    for (int core = 0; core < cpu_count; ++core)
       s << "CPU_ONLINE CORE_" << core << ' ' << (core < online ? 1 : 0) << "\n";
   }
   if (mode.cpu_khz) {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 using namespace edgeroof::reports;
 
 namespace {
@@ -141,7 +143,7 @@ TEST(Tune, NvpmodelStanzaReadsBackWithTheModeFrequencies) {
   m.cpu_khz = 1728000;
   m.gpu_hz = 612000000;
   m.emc_hz = 2133000000;
-  const std::string stanza = nvpmodel_stanza(m, 9);
+  const std::string stanza = nvpmodel_stanza(m, 9, 12);
   EXPECT_EQ(stanza.substr(0, stanza.find('\n')),
             "< POWER_MODEL ID=9 NAME=EDGEROOF_C8_CPU1728000_GPU612000000_EMC2133000000 >");
   const auto conf = edgeroof::power::parse_nvpmodel_conf(stanza);
@@ -156,4 +158,59 @@ TEST(Tune, NvpmodelStanzaReadsBackWithTheModeFrequencies) {
   EXPECT_EQ(mode9->value("GPU", "MAX_FREQ"), 612000000);
   EXPECT_EQ(mode9->value("EMC", "MAX_FREQ"), 2133000000);
   EXPECT_EQ(nvpmodel_command("edgeroof.conf", 9), "sudo nvpmodel -f edgeroof.conf -m 9");
+}
+
+TEST(Tune, NvpmodelStanzaRefusesImpossibleBoards) {
+  RooflineMode m;
+  m.key = "c16";
+  m.cpu_online = 16;
+  try {
+    (void)nvpmodel_stanza(m, 9, 12);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "mode c16 had 16 CPUs online, more than the board's 12 cores");
+  }
+  EXPECT_THROW((void)nvpmodel_stanza(m, 9, 0), InputError);
+  EXPECT_THROW((void)nvpmodel_stanza(m, 9, kMaxCpuCount + 1), InputError);
+  EXPECT_THROW((void)nvpmodel_stanza(m, -1, 16), InputError);
+  // A board's count bounds the lines: one CPU_ONLINE line per core, however many the mode had online.
+  m.cpu_online = 2;
+  const auto stanza = nvpmodel_stanza(m, 9, 4);
+  EXPECT_EQ(std::count(stanza.begin(), stanza.end(), '\n'), 5);  // header + CORE_0..CORE_3
+}
+
+// Costs are finite or the mode is refused: a tune table never holds inf or nan.
+TEST(Tune, ModesWhoseCostIsNotFiniteAreLeftOut) {
+  Rooflines r;
+  for (double flops_per_s : {1e-300, 1e12}) {
+    RooflineMode m;
+    m.key = flops_per_s < 1.0 ? "tiny" : "real";
+    m.compute_flops_per_s["cuda/fp32"] = {flops_per_s, ""};
+    m.bandwidth_bytes_per_s["cuda/dram"] = {1e11, ""};
+    EnergyFit fit;
+    fit.eps_flop_J["fp32"] = 1e-12;
+    fit.eps_byte_J["dram"] = 1e-10;
+    fit.static_W = 5.0;
+    m.energy["cuda"] = fit;
+    r.modes.push_back(m);
+  }
+  edgeroof::dnn::Workload w;
+  w.layers.push_back({"gemm", "linear", "forward", {}, {}, 1e10, 1e8, "fp32", false, {}});
+  const auto costed = cost_modes(w, r, PredictOptions{});
+  ASSERT_EQ(costed.costs.size(), 1u);
+  EXPECT_EQ(costed.costs[0].key, "real");
+  EXPECT_EQ(costed.skipped, 1u);
+  EXPECT_EQ(costed.first_reason,
+            "mode tiny: the predicted latency is not a finite number: its ceilings (cuda/fp32 = 1e-300 FLOP/s, "
+            "cuda/dram = 1e+11 B/s) cannot be real");
+  // A workload that counts nothing has nothing to tune.
+  edgeroof::dnn::Workload nothing;
+  nothing.model = "empty";
+  nothing.layers.push_back({"view", "reshape", "forward", {}, {}, 0.0, 0.0, "fp32", false, {}});
+  try {
+    (void)cost_modes(nothing, r, PredictOptions{});
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "the workload empty counts no FLOPs and no bytes: nothing to predict");
+  }
 }

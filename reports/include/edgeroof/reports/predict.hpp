@@ -67,9 +67,12 @@ struct Charge {
 // with a few map look-ups per mode rather than per layer (tune).
 class WorkloadCoster {
 public:
+  // Throws InputError for a workload that counts no FLOPs and no bytes (there is nothing to cost).
   WorkloadCoster(const dnn::Workload& workload, PredictOptions options);
   // Throws InputError naming the mode and the ceiling when the mode lacks one a layer needs.
   [[nodiscard]] std::vector<Charge> charges(const RooflineMode& mode) const;
+  // Throws InputError, as charges(), and when the latency or energy is not a finite number (ceilings
+  // or constants too small or large to be real): such a figure is never returned.
   [[nodiscard]] ModeCost cost(const RooflineMode& mode) const;
   [[nodiscard]] std::size_t group_of(std::size_t layer) const { return m_group_of[layer]; }
 
@@ -94,7 +97,8 @@ struct CostedModes {
 [[nodiscard]] CostedModes cost_modes(const dnn::Workload& workload, const Rooflines& rooflines,
                                      const PredictOptions& options);
 
-// Every layer of every mode (or of the modes whose key is in `only`, when not empty).
+// Every layer of every mode (or of the modes whose key is in `only`, when not empty). Throws
+// InputError as WorkloadCoster::cost() does.
 [[nodiscard]] Prediction predict(const dnn::Workload& workload, const Rooflines& rooflines,
                                  const PredictOptions& options, const std::vector<std::string>& only = {});
 

@@ -40,11 +40,15 @@ struct TuneResult {
 // MAXN: the mode named or keyed "MAXN" in any case ("nvp0-maxn" too), else nvpmodel id 0.
 [[nodiscard]] bool is_maxn(const ModeCost& mode);
 
+// The most CPU cores a board is taken to have; a count beyond it is a typo, not a board.
+inline constexpr int kMaxCpuCount = 1024;
+
 // A POWER_MODEL section that sets the mode's measured frequencies (CPU and GPU pinned, min = max;
 // EMC capped) and CPU cores, for an nvpmodel.conf of a Jetson AGX Orin (CPU clusters of 4 cores,
 // parameters CPU_A78_<n>); settings whose frequency was not measured are left out. `cpu_count` is
-// the number of cores of the board (cores beyond cpu_online are switched off).
-[[nodiscard]] std::string nvpmodel_stanza(const RooflineMode& mode, int id, int cpu_count = 12);
+// the number of cores of the board (cores beyond cpu_online are switched off). Throws InputError
+// for a count outside 1..kMaxCpuCount, a mode with more cores online than that, or a negative id.
+[[nodiscard]] std::string nvpmodel_stanza(const RooflineMode& mode, int id, int cpu_count);
 
 // "sudo nvpmodel -f FILE -m ID".
 [[nodiscard]] std::string nvpmodel_command(const std::string& conf_file, int id);
