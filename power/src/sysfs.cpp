@@ -114,6 +114,66 @@ std::vector<std::string> Root::list(std::string_view machine_path) const {
   return names;
 }
 
+std::string quoted_value(std::string_view text) {
+  constexpr std::size_t longest = 40;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  std::string out = "'";
+  for (std::size_t i = 0; i < text.size() && i < longest; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+  }
+  if (text.size() > longest) out += "...";
+  return out + "'";
+}
+
+OpenNode::OpenNode(const Root& root, std::string_view machine_path) : m_path(root.resolve(machine_path).string()) {
+  m_fd = ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (m_fd < 0) throw SysfsError("cannot read " + m_path + ": " + describe_errno(errno));
+}
+
+OpenNode::~OpenNode() {
+  if (m_fd >= 0) ::close(m_fd);
+}
+
+OpenNode::OpenNode(OpenNode&& other) noexcept
+    : m_path(std::move(other.m_path)), m_fd(other.m_fd), m_errno(other.m_errno), m_text_size(other.m_text_size) {
+  std::memcpy(m_text, other.m_text, sizeof(m_text));
+  other.m_fd = -1;
+}
+
+OpenNode::Status OpenNode::read_int(std::int64_t& value) noexcept {
+  // A node unlinked under its name is stale (a device that goes away fails the read with ENODEV
+  // instead): the name is opened again, and its absence is the error.
+  struct stat st {};
+  if (m_fd < 0 || (::fstat(m_fd, &st) == 0 && st.st_nlink == 0)) {
+    const int fd = ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      m_errno = errno;
+      return Status::unreadable;
+    }
+    if (m_fd >= 0) ::close(m_fd);
+    m_fd = fd;
+  }
+  ssize_t n = 0;
+  do {
+    n = ::pread(m_fd, m_text, sizeof(m_text), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    m_errno = errno;
+    m_text_size = 0;
+    return Status::unreadable;
+  }
+  m_text_size = static_cast<std::size_t>(n);
+  // A value longer than the buffer is no integer that fits in 64 bits.
+  if (m_text_size == sizeof(m_text)) return Status::not_a_number;
+  const auto parsed = parse_int64(std::string_view(m_text, m_text_size));
+  if (!parsed) return Status::not_a_number;
+  value = *parsed;
+  return Status::ok;
+}
+
+std::string OpenNode::describe_error() const { return "cannot read " + m_path + ": " + describe_errno(m_errno); }
+
 void atomic_write(const std::filesystem::path& path, std::string_view content) {
   const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 
@@ -133,4 +134,46 @@ TEST(ParseInt64, WholeTextOrNothing) {
   EXPECT_FALSE(parse_int64("12 mV").has_value());
   EXPECT_FALSE(parse_int64("+-3").has_value());
   EXPECT_FALSE(parse_int64("99999999999999999999").has_value());
+}
+
+TEST_F(FakeRoot, OpenNodeReadsTheCurrentValueEveryTime) {
+  put("/sys/class/devfreq/gpu/cur_freq", "1300500000\n");
+  Root root(m_dir);
+  OpenNode node(root, "/sys/class/devfreq/gpu/cur_freq");
+  EXPECT_EQ(node.path(), (m_dir / "sys/class/devfreq/gpu/cur_freq").string());
+  std::int64_t v = 0;
+  ASSERT_EQ(node.read_int(v), OpenNode::Status::ok);
+  EXPECT_EQ(v, 1300500000);
+  // Rewritten in place (as sysfs changes a value) and replaced by rename (as a fake tree may be).
+  put("/sys/class/devfreq/gpu/cur_freq", "624750000\n");
+  ASSERT_EQ(node.read_int(v), OpenNode::Status::ok);
+  EXPECT_EQ(v, 624750000);
+  atomic_write(m_dir / "sys/class/devfreq/gpu/cur_freq", "114750000\n");
+  ASSERT_EQ(node.read_int(v), OpenNode::Status::ok);
+  EXPECT_EQ(v, 114750000);
+}
+
+TEST_F(FakeRoot, OpenNodeTellsGarbageFromAVanishedNode) {
+  put("/n", "12 MHz\n");
+  Root root(m_dir);
+  OpenNode node(root, "/n");
+  std::int64_t v = 7;
+  EXPECT_EQ(node.read_int(v), OpenNode::Status::not_a_number);
+  EXPECT_EQ(node.last_text(), "12 MHz\n");
+  EXPECT_EQ(v, 7);  // untouched
+  put("/n", std::string(100, '9'));
+  EXPECT_EQ(node.read_int(v), OpenNode::Status::not_a_number);  // longer than any 64-bit integer
+  fs::remove(m_dir / "n");
+  EXPECT_EQ(node.read_int(v), OpenNode::Status::unreadable);
+  EXPECT_EQ(node.error(), ENOENT);
+  EXPECT_EQ(node.describe_error(), "cannot read " + (m_dir / "n").string() + ": No such file or directory");
+  EXPECT_THROW(OpenNode(root, "/n"), SysfsError);
+}
+
+TEST(QuotedValue, PrintableAndShort) {
+  EXPECT_EQ(quoted_value("abc"), "'abc'");
+  EXPECT_EQ(quoted_value(std::string_view("a\nb\0c\x1b", 6)), "'a?b?c?'");
+  EXPECT_EQ(quoted_value(std::string(50, 'x')), "'" + std::string(40, 'x') + "...'");
+  EXPECT_EQ(quoted_value(""), "''");
+  EXPECT_EQ(quoted_value("6 ms\n"), "'6 ms'");
 }

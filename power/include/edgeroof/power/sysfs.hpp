@@ -48,6 +48,43 @@ private:
 // tabs or newlines (sysfs ends its values with one); nullopt for anything else (empty, junk, out of range).
 [[nodiscard]] std::optional<std::int64_t> parse_int64(std::string_view text);
 
+// A value read from a file, for a message: without the trailing newline sysfs ends values with,
+// printable ASCII only (anything else as '?'), at most 40 characters (then "..."), in single quotes. The file is not
+// ours: its text must not be able to break a one-line message or a terminal.
+[[nodiscard]] std::string quoted_value(std::string_view text);
+
+// A sysfs attribute kept open for a sampler that reads it many times a second: sysfs regenerates
+// the value on every read at offset 0, and one pread costs a fraction of an open/read/close with
+// its path lookup. A node replaced under its name (a fake tree written by rename) is opened again.
+// read_int() neither allocates nor throws, so it can run in a sampler's tick.
+class OpenNode {
+public:
+  // Throws SysfsError naming the node when it cannot be opened.
+  OpenNode(const Root& root, std::string_view machine_path);
+  ~OpenNode();
+  OpenNode(OpenNode&& other) noexcept;
+  OpenNode(const OpenNode&) = delete;
+  OpenNode& operator=(const OpenNode&) = delete;
+  OpenNode& operator=(OpenNode&&) = delete;
+
+  enum class Status { ok, not_a_number, unreadable };
+  // The node as a decimal integer (parse_int64). `unreadable`: error() holds the errno (ENOENT for a
+  // node that vanished); `not_a_number`: last_text() holds what was read.
+  [[nodiscard]] Status read_int(std::int64_t& value) noexcept;
+  [[nodiscard]] const std::string& path() const { return m_path; }  // host path
+  [[nodiscard]] int error() const { return m_errno; }
+  [[nodiscard]] std::string_view last_text() const { return {m_text, m_text_size}; }
+  // "cannot read PATH: REASON" for the last unreadable read, for an exception or a warning.
+  [[nodiscard]] std::string describe_error() const;
+
+private:
+  std::string m_path;
+  int m_fd = -1;
+  int m_errno = 0;
+  char m_text[64] = {};
+  std::size_t m_text_size = 0;
+};
+
 // Writes `content` to `path` through a temporary file in the same directory and a rename, so a
 // reader (or a crash) never sees half a file. Throws SysfsError.
 void atomic_write(const std::filesystem::path& path, std::string_view content);
