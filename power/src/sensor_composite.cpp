@@ -26,6 +26,7 @@ public:
       }
       // The slowest part decides how long a window must be to span its updates.
       if (part->update_period_s()) period_s = std::max(period_s.value_or(0.0), *part->update_period_s());
+      for (const auto& warning : part->warnings()) add_warning(warning);
     }
     set_rails(std::move(rails));
     set_period(period_s, "measured");
@@ -62,6 +63,7 @@ private:
         all.duration_s = std::max(all.duration_s, w.duration_s);
         all.readings += w.readings;
         all.rail_J.insert(all.rail_J.begin(), w.rail_J.begin(), w.rail_J.end());
+        all.warnings.insert(all.warnings.begin(), w.warnings.begin(), w.warnings.end());
       } catch (...) {
         // Every part is stopped; the first failure is reported.
         if (!error) error = std::current_exception();

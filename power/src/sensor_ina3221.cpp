@@ -7,16 +7,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
+#include <limits>
 #include <set>
 #include <utility>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace edgeroof::power {
 namespace detail {
@@ -175,40 +169,13 @@ namespace {
 // for every INA3221 configuration L4T uses, and cheap.
 constexpr double fallback_sample_period_s = 0.005;
 
-// An attribute kept open for the sampler: sysfs regenerates a value on every read at offset 0,
-// and one pread costs a fraction of an open/read/close with its path lookup, which keeps the
-// sampler well under 1% of a core at millisecond periods.
-class OpenAttribute {
-public:
-  OpenAttribute(const Root& root, const std::string& machine_path) : m_path(root.resolve(machine_path).string()) {
-    m_fd = ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (m_fd < 0) throw SensorError("cannot read " + m_path + ": " + std::strerror(errno));
-  }
-  ~OpenAttribute() {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  OpenAttribute(OpenAttribute&& other) noexcept : m_path(std::move(other.m_path)), m_fd(other.m_fd) { other.m_fd = -1; }
-  OpenAttribute(const OpenAttribute&) = delete;
-  OpenAttribute& operator=(const OpenAttribute&) = delete;
-  OpenAttribute& operator=(OpenAttribute&&) = delete;
+// L4T configures a few milliseconds. The chip's slowest setting (1024 averages of the longest
+// conversions on three channels) is about 50 s, at which no window could span 20 updates; a value
+// beyond 10 s is distrusted and the period measured instead.
+constexpr std::int64_t max_update_interval_ms = 10000;
 
-  [[nodiscard]] long long read_int() const {
-    char buf[64];
-    const ssize_t n = ::pread(m_fd, buf, sizeof(buf), 0);
-    if (n < 0) throw SensorError("cannot read " + m_path + ": " + std::strerror(errno));
-    // A device that goes away fails the read (ENODEV); a file unlinked under a fake tree does not,
-    // so the link count says it.
-    struct stat st {};
-    if (::fstat(m_fd, &st) == 0 && st.st_nlink == 0) throw SensorError("cannot read " + m_path + ": the file vanished");
-    const auto value = parse_int64(std::string_view(buf, static_cast<std::size_t>(n)));
-    if (!value) throw SensorError("not a number in " + m_path);
-    return *value;
-  }
-
-private:
-  std::string m_path;
-  int m_fd = -1;
-};
+// The bus-voltage register holds at most 32.76 V (12 bits of 8 mV): more is not a reading.
+constexpr double max_bus_mV = 32760.0;
 
 class Ina3221Sensor final : public EnergySensor {
 public:
@@ -219,7 +186,6 @@ public:
                       " or " + root.resolve("/sys/class/hwmon").string());
       return;
     }
-    std::optional<double> interval_s;
     std::set<std::string> names;
     for (const auto& device : devices) {
       for (auto& c : detail::ina3221_channels(root, device)) {
@@ -227,9 +193,6 @@ public:
         if (!names.insert(c.rail.name).second) c.rail.name += "@" + device.device;
         names.insert(c.rail.name);
         m_channels.push_back(std::move(c));
-      }
-      if (const auto ms = root.try_read_int(device.path + "/update_interval"); ms && *ms > 0) {
-        interval_s = std::max(interval_s.value_or(0.0), static_cast<double>(*ms) * 1e-3);
       }
     }
     if (m_channels.empty()) {
@@ -240,6 +203,7 @@ public:
     for (const auto& c : m_channels) rails.push_back(c.rail);
     detail::classify_rails(rails);
     set_rails(rails);
+    m_reported.assign(m_channels.size(), false);
 
     // Every file is read once now, so a missing or unreadable one makes the sensor unavailable
     // with its name instead of failing in the middle of a benchmark.
@@ -251,7 +215,9 @@ public:
       set_unavailable(e.what());
       return;
     }
-    if (interval_s) {
+    for (auto& warning : m_pending) add_warning(std::move(warning));
+    m_pending.clear();
+    if (const auto interval_s = update_interval_s(devices)) {
       set_period(interval_s, "update_interval");
     } else {
       const auto& c = m_channels.front();
@@ -267,6 +233,28 @@ public:
   }
 
 private:
+  // The slowest device's update_interval; nullopt where one is missing or out of range (then the
+  // period is measured: a number from a file never becomes a window of hours).
+  std::optional<double> update_interval_s(const std::vector<detail::HwmonDevice>& devices) {
+    std::optional<double> interval_s;
+    bool doubtful = false;
+    for (const auto& device : devices) {
+      const std::string node = device.path + "/update_interval";
+      const auto text = m_root.try_read(node);
+      if (!text) continue;
+      const auto ms = parse_int64(*text);
+      if (ms && *ms > 0 && *ms <= max_update_interval_ms) {
+        interval_s = std::max(interval_s.value_or(0.0), static_cast<double>(*ms) * 1e-3);
+      } else {
+        doubtful = true;
+        add_warning(m_root.resolve(node).string() + " reads " + quoted_value(*text) +
+                    ", not a period in milliseconds within (0, 10 s]: the update period is measured instead");
+      }
+    }
+    if (doubtful) return std::nullopt;
+    return interval_s;
+  }
+
   void open_files() {
     for (const auto& c : m_channels) {
       if (!c.power_path.empty()) {
@@ -278,25 +266,61 @@ private:
     }
   }
 
-  void read(std::vector<double>& power_W) const {
+  // One reading per channel in watts; NaN for a channel whose node gave no possible value. Throws
+  // SensorError when a node cannot be read at all (it vanished, the device went away).
+  void read(std::vector<double>& power_W) {
     std::size_t f = 0;
     for (std::size_t i = 0; i < m_channels.size(); ++i) {
-      if (!m_channels[i].power_path.empty()) {
-        power_W[i] = static_cast<double>(m_files[f++].read_int()) * m_channels[i].power_scale_W;
-      } else {
-        const double mV = static_cast<double>(m_files[f++].read_int());
-        const double mA = static_cast<double>(m_files[f++].read_int());
-        power_W[i] = mV * mA * 1e-6;
+      const auto& c = m_channels[i];
+      if (!c.power_path.empty()) {
+        power_W[i] = value(i, m_files[f++], max_rail_power_W / c.power_scale_W) * c.power_scale_W;
+        continue;
       }
+      const double mV = value(i, m_files[f++], max_bus_mV);
+      OpenNode& current = m_files[f++];
+      const double mA = value(i, current, std::numeric_limits<double>::infinity());
+      power_W[i] = mV * mA * 1e-6;
+      if (power_W[i] > max_rail_power_W) power_W[i] = refuse(i, current, "gives more than 10 kW with its bus voltage");
     }
   }
 
+  // The node's value when it is a number in [0, max]; else NaN, said once per rail (no text is
+  // made for a rail already reported, so a rail stuck on garbage costs the tick no allocation).
+  double value(std::size_t channel, OpenNode& node, double max) {
+    std::int64_t raw = 0;
+    const auto status = node.read_int(raw);
+    if (status == OpenNode::Status::unreadable) throw SensorError(node.describe_error());
+    const bool bad = status != OpenNode::Status::ok || raw < 0 || static_cast<double>(raw) > max;
+    if (!bad) return static_cast<double>(raw);
+    if (m_reported[channel]) return std::numeric_limits<double>::quiet_NaN();
+    if (status != OpenNode::Status::ok) return refuse(channel, node, "reads " + quoted_value(node.last_text()));
+    return refuse(channel, node,
+                  "reads " + std::to_string(raw) + (raw < 0 ? ", a negative value" : ", beyond any INA3221"));
+  }
+
+  double refuse(std::size_t channel, const OpenNode& node, const std::string& what) {
+    if (!m_reported[channel]) {
+      m_reported[channel] = true;
+      m_pending.push_back(m_channels[channel].rail.name + ": " + node.path() + " " + what +
+                          ": its energy is not reported for windows with such readings");
+    }
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+
   void do_start() override { m_window->start(); }
-  WindowEnergy do_stop() override { return m_window->stop(); }
+  WindowEnergy do_stop() override {
+    WindowEnergy w = m_window->stop();
+    // The sampler thread is parked now: the readings' complaints are ours to hand over.
+    w.warnings = std::move(m_pending);
+    m_pending.clear();
+    return w;
+  }
 
   Root m_root;
   std::vector<detail::Ina3221Channel> m_channels;
-  std::vector<OpenAttribute> m_files;  // in the order read() takes them
+  std::vector<OpenNode> m_files;  // in the order read() takes them
+  std::vector<bool> m_reported;   // per channel: its garbage has been said
+  std::vector<std::string> m_pending;
   std::optional<detail::PowerWindow> m_window;
 };
 

@@ -5,6 +5,7 @@
 
 #include <dlfcn.h>
 
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -114,10 +115,18 @@ private:
     EDGEROOF_NVML_CHECK(m_api, m_api.nvmlDeviceGetTotalEnergyConsumption(m_device, &mJ));
     return static_cast<std::uint64_t>(mJ);
   }
-  double power_W_now() const {
+  // NaN for a reading beyond any GPU (a driver's all-ones error value), said once.
+  double power_W_now() {
     unsigned mW = 0;
     EDGEROOF_NVML_CHECK(m_api, m_api.nvmlDeviceGetPowerUsage(m_device, &mW));
-    return static_cast<double>(mW) * 1e-3;
+    const double W = static_cast<double>(mW) * 1e-3;
+    if (W <= max_rail_power_W) return W;
+    if (!m_reported) {
+      m_reported = true;
+      m_pending.push_back("nvmlDeviceGetPowerUsage reads " + std::to_string(mW) +
+                          " mW, beyond any GPU: its energy is not reported for windows with such readings");
+    }
+    return std::numeric_limits<double>::quiet_NaN();
   }
 
   void do_start() override {
@@ -126,7 +135,13 @@ private:
     else
       m_power->start();
   }
-  WindowEnergy do_stop() override { return m_counter ? m_counter->stop() : m_power->stop(); }
+  WindowEnergy do_stop() override {
+    if (m_counter) return m_counter->stop();
+    WindowEnergy w = m_power->stop();
+    w.warnings = std::move(m_pending);  // the sampler's thread is parked now
+    m_pending.clear();
+    return w;
+  }
 
   void* m_library = nullptr;
   NvmlApi m_api;
@@ -134,6 +149,8 @@ private:
   nvmlDevice_t m_device = nullptr;
   std::optional<detail::CounterWindow> m_counter;
   std::optional<detail::PowerWindow> m_power;
+  bool m_reported = false;
+  std::vector<std::string> m_pending;
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <string>
 
@@ -201,7 +202,8 @@ std::optional<double> measure_update_period_s(const std::function<double()>& rea
   std::vector<double> changes;
   for (double now = begin; now - begin < max_s && changes.size() < 12; now = clock()) {
     const double v = read();
-    if (v != last) {
+    // A refused reading (NaN) is no change: NaN != NaN would count every poll as an update.
+    if (std::isfinite(v) && v != last) {
       changes.push_back(now);
       last = v;
     }

@@ -1,6 +1,8 @@
 // The sensors on fake sysfs trees in the real layouts (tests/data/power): Orin AGX with two
 // INA3221 devices and NC channels, a Xavier NX with VDD_IN, a Nano on L4T 32 (IIO driver,
-// POM_5V_IN), RAPL with package, core and dram.
+// POM_5V_IN), RAPL with package, core and dram; and the clock sampler on the Orin AGX's GPU
+// devfreq, cpufreq policies and EMC rate, with clocks that drop while a window is open.
+#include "edgeroof/power/clock_sampler.hpp"
 #include "edgeroof/power/sensor.hpp"
 #include "edgeroof/power/sensor_ina3221.hpp"
 #include "edgeroof/power/sysfs.hpp"
@@ -8,9 +10,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <thread>
 
 namespace fs = std::filesystem;
 using namespace edgeroof::power;
@@ -165,6 +169,76 @@ TEST_F(TreeCopy, FileThatVanishesDuringTheWindowFailsStopWithItsName) {
   }
 }
 
+TEST_F(TreeCopy, AbsurdUpdateIntervalIsDistrustedNotAMinimumTimeOfYears) {
+  const auto dir = copy("orin-agx");
+  const auto node = dir / "sys/bus/i2c/drivers/ina3221/1-0041/hwmon/hwmon4/update_interval";
+  for (const std::string text : {"2000000000000", "0", "-6", "10001", "6 ms", "nan"}) {
+    atomic_write(node, text + "\n");
+    auto sensor = make_ina3221_sensor(Root(dir), test_options());
+    ASSERT_TRUE(sensor->available()) << sensor->unavailable_reason();
+    ASSERT_EQ(sensor->warnings().size(), 1u) << text;
+    EXPECT_EQ(sensor->warnings()[0], node.string() + " reads '" + text +
+                                         "', not a period in milliseconds within (0, 10 s]: the update period is "
+                                         "measured instead");
+    // The fixture's values never change, so there is nothing to measure: unknown, not 2e9 s.
+    EXPECT_FALSE(sensor->update_period_s().has_value()) << text;
+  }
+  atomic_write(node, "10000\n");  // 10 s is slow but possible
+  auto sensor = make_ina3221_sensor(Root(dir), test_options());
+  EXPECT_TRUE(sensor->warnings().empty());
+  EXPECT_DOUBLE_EQ(sensor->update_period_s().value_or(0.0), 10.0);
+}
+
+TEST_F(TreeCopy, NegativeCurrentLeavesTheRailAndTheTotalUnknownAndIsSaidOnce) {
+  const auto dir = copy("orin-agx");
+  auto sensor = make_ina3221_sensor(Root(dir), test_options());
+  ASSERT_TRUE(sensor->available());
+  const auto curr = dir / "sys/bus/i2c/drivers/ina3221/1-0040/hwmon/hwmon3/curr1_input";  // VDD_GPU_SOC
+  atomic_write(curr, "-1200\n");
+  sensor->start();
+  WindowEnergy w = sensor->stop();
+  EXPECT_TRUE(std::isnan(w.rail_J[0]));
+  EXPECT_NEAR(w.rail_J[1] / w.duration_s, 3.0, 1e-9);  // the other rails are still measured
+  EXPECT_TRUE(std::isnan(w.total_J));                  // VDD_GPU_SOC is part of the total
+  ASSERT_EQ(w.warnings.size(), 1u);
+  EXPECT_EQ(w.warnings[0], "VDD_GPU_SOC: " + curr.string() +
+                               " reads -1200, a negative value: its energy is not reported for windows with such "
+                               "readings");
+  sensor->start();
+  w = sensor->stop();
+  EXPECT_TRUE(std::isnan(w.rail_J[0]));
+  EXPECT_TRUE(w.warnings.empty());  // said once
+  // A rail that reads sense again is measured again.
+  atomic_write(curr, "1200\n");
+  sensor->start();
+  w = sensor->stop();
+  EXPECT_NEAR(w.average_power_W(), 13.5, 1e-9);
+}
+
+TEST_F(TreeCopy, ReadingsNoInaCanMakeAreRefusedWithTheirNode) {
+  const auto dir = copy("xavier-nx");
+  const auto hwmon = dir / "sys/bus/i2c/drivers/ina3221/7-0040/hwmon/hwmon5";
+  atomic_write(hwmon / "in2_input", "40000\n");  // 40 V: beyond the 32.76 V bus register
+  atomic_write(hwmon / "curr3_input", "12 mA\n");
+  std::ofstream(hwmon / "power1_input") << "20000000000\n";  // 20 kW in uW
+  auto sensor = make_ina3221_sensor(Root(dir), test_options());
+  ASSERT_TRUE(sensor->available()) << sensor->unavailable_reason();
+  // Found while the sensor was set up: said at once.
+  ASSERT_EQ(sensor->warnings().size(), 3u);
+  EXPECT_EQ(sensor->warnings()[0], "VDD_IN: " + (hwmon / "power1_input").string() +
+                                       " reads 20000000000, beyond any INA3221: its energy is not reported for "
+                                       "windows with such readings");
+  EXPECT_NE(sensor->warnings()[1].find("VDD_CPU_GPU_CV: " + (hwmon / "in2_input").string() + " reads 40000, beyond"),
+            std::string::npos);
+  EXPECT_NE(sensor->warnings()[2].find("VDD_SOC: " + (hwmon / "curr3_input").string() + " reads '12 mA'"),
+            std::string::npos);
+  sensor->start();
+  const WindowEnergy w = sensor->stop();
+  for (double joules : w.rail_J) EXPECT_TRUE(std::isnan(joules));
+  EXPECT_TRUE(std::isnan(w.total_J));
+  EXPECT_TRUE(w.warnings.empty());
+}
+
 TEST(Rapl, PackageCoreAndDramDomains) {
   auto sensor = make_rapl_sensor(Root(data / "rapl"), test_options());
   ASSERT_TRUE(sensor->available()) << sensor->unavailable_reason();
@@ -230,4 +304,112 @@ TEST(HwmonParse, IntegersAndLabels) {
   EXPECT_EQ(detail::parse_hwmon_label("GPU rail"), "GPU_rail");
   EXPECT_FALSE(detail::parse_hwmon_label("NC\n").has_value());
   EXPECT_FALSE(detail::parse_hwmon_label("\n").has_value());
+}
+
+namespace {
+
+constexpr const char* orin_gpu = "sys/devices/platform/17000000.ga10b/devfreq/17000000.ga10b/cur_freq";
+
+ClockSamplerOptions clock_options() {
+  ClockSamplerOptions o;
+  o.period_s = 0.005;
+  o.nvml_library = "";  // no real GPU may leak into these tests
+  return o;
+}
+
+}  // namespace
+
+TEST(Clocks, OrinDomainsOncePerPolicyOnlineCpusOnly) {
+  ClockSampler clocks(Root(data / "orin-agx"), clock_options());
+  std::vector<std::string> found;
+  for (const auto& d : clocks.domains()) found.push_back(d.name);
+  // cpu0-3 and cpu4-7 share policy0 and policy4; cpu8-11 are offline (online is 0-7).
+  EXPECT_EQ(found, (std::vector<std::string>{"gpu", "emc", "cpu0", "cpu4"}));
+  EXPECT_DOUBLE_EQ(clocks.domains()[0].start_hz, 1300500000.0);
+  EXPECT_DOUBLE_EQ(clocks.domains()[1].start_hz, 3199000000.0);
+  EXPECT_DOUBLE_EQ(clocks.domains()[2].start_hz, 2201600000.0);  // kHz read as Hz
+  EXPECT_EQ(clocks.domains()[0].source, (data / "orin-agx/sys/class/devfreq/17000000.ga10b/cur_freq").string());
+  EXPECT_FALSE(clocks.has_nvml_reasons());
+  clocks.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  const ClockWindow w = clocks.stop();
+  ASSERT_TRUE(w.min_ratio.has_value());
+  EXPECT_EQ(*w.min_ratio, 1.0);
+  EXPECT_EQ(w.throttled(), false);
+  EXPECT_GE(w.samples, 3u);  // both edges and the thread in between
+  EXPECT_TRUE(w.warnings.empty());
+}
+
+TEST_F(TreeCopy, GpuClockThatDropsAndRecoversInsideTheWindowIsSeen) {
+  const auto dir = copy("orin-agx");
+  ClockSampler clocks(Root(dir), clock_options());
+  clocks.start();
+  // Down to 60% and back up, both while the window is open: only the sampler's thread can see it.
+  std::thread thermal([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));
+    atomic_write(dir / orin_gpu, "780300000\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    atomic_write(dir / orin_gpu, "1300500000\n");
+  });
+  thermal.join();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ClockWindow w = clocks.stop();
+  EXPECT_DOUBLE_EQ(w.min_hz[0], 780300000.0);
+  EXPECT_DOUBLE_EQ(w.min_hz[2], 2201600000.0);
+  EXPECT_DOUBLE_EQ(w.min_ratio.value_or(0.0), 780300000.0 / 1300500000.0);
+  EXPECT_EQ(w.throttled(), true);
+  // The next window starts afresh.
+  clocks.start();
+  w = clocks.stop();
+  EXPECT_EQ(w.min_ratio, 1.0);
+  EXPECT_EQ(w.throttled(), false);
+}
+
+TEST_F(TreeCopy, ThrottledMeansBelowNinetySevenPercent) {
+  const auto dir = copy("orin-agx");
+  ClockSampler clocks(Root(dir), clock_options());
+  const auto policy4 = dir / "sys/devices/system/cpu/cpufreq/policy4/scaling_cur_freq";
+  atomic_write(policy4, "2157568\n");  // 98% of 2201600 kHz
+  clocks.start();
+  ClockWindow w = clocks.stop();
+  EXPECT_DOUBLE_EQ(w.min_ratio.value_or(0.0), 2157568.0 / 2201600.0);
+  EXPECT_EQ(w.throttled(), false);
+  atomic_write(policy4, "2113536\n");  // 96%
+  clocks.start();
+  w = clocks.stop();
+  EXPECT_DOUBLE_EQ(w.min_ratio.value_or(0.0), 2113536.0 / 2201600.0);
+  EXPECT_EQ(w.throttled(), true);
+}
+
+TEST_F(TreeCopy, GarbageClockIsSaidOnceAndNeverAZeroClock) {
+  const auto dir = copy("orin-agx");
+  ClockSampler clocks(Root(dir), clock_options());
+  for (const char* garbage : {"busy\n", "0\n", "-5\n"}) {
+    atomic_write(dir / orin_gpu, garbage);
+    clocks.start();
+    const ClockWindow w = clocks.stop();
+    EXPECT_TRUE(std::isnan(w.min_hz[0])) << garbage;
+    EXPECT_EQ(w.min_ratio, 1.0) << garbage;  // the other domains, not 0 / 1300500000
+    EXPECT_EQ(w.throttled(), false);
+    if (std::string(garbage) == "busy\n") {
+      ASSERT_EQ(w.warnings.size(), 1u);
+      const std::string n = std::to_string(w.samples);  // every reading of the window failed
+      EXPECT_EQ(w.warnings[0], "clock gpu: " + n + " of " + n + " readings of " +
+                                   (dir / "sys/class/devfreq/17000000.ga10b/cur_freq").string() +
+                                   " failed or were no clock; the window's clocks are the other readings");
+    } else {
+      EXPECT_TRUE(w.warnings.empty()) << garbage;  // said once per run
+    }
+  }
+}
+
+TEST(Clocks, NothingReadableMeansUnknownNotUnthrottled) {
+  ClockSampler clocks(Root(data / "empty-does-not-exist"), clock_options());
+  EXPECT_TRUE(clocks.domains().empty());
+  EXPECT_FALSE(clocks.available());
+  clocks.start();
+  const ClockWindow w = clocks.stop();
+  EXPECT_FALSE(w.min_ratio.has_value());
+  EXPECT_FALSE(w.throttled().has_value());
+  EXPECT_THROW((void)clocks.stop(), std::logic_error);
 }

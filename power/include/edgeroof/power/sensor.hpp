@@ -35,14 +35,24 @@ struct Rail {
   std::string inside;
 };
 
+// More than any rail of any machine edgeroof measures draws (a whole 8-GPU server stays below it):
+// a reading beyond it is garbage, refused rather than integrated.
+inline constexpr double max_rail_power_W = 10e3;
+
 // Joules spent over one window, per rail (in rails() order) and in total.
 struct WindowEnergy {
   double duration_s = 0.0;
+  // NaN for a rail whose readings were refused during the window (negative, absurd, not a number):
+  // its energy is unknown, never a silent 0.
   std::vector<double> rail_J;
-  // The board-total rail where there is one, else the sum of the rails not inside another.
+  // The board-total rail where there is one, else the sum of the rails not inside another; NaN
+  // when one of those is NaN.
   double total_J = 0.0;
   // Readings of the sensor that went into the window (samples or counter reads).
   std::size_t readings = 0;
+  // What went wrong in this window, one line each, naming the node (said once per rail and run:
+  // a rail that keeps reading garbage is NaN in later windows without a new line).
+  std::vector<std::string> warnings;
   [[nodiscard]] double average_power_W() const { return duration_s > 0.0 ? total_J / duration_s : 0.0; }
 };
 
@@ -69,6 +79,9 @@ public:
   [[nodiscard]] const std::string& unavailable_reason() const { return m_unavailable; }
   // "VDD_IN" or "VDD_GPU_SOC+VDD_CPU_CV+VIN_SYS_5V0": the rails WindowEnergy::total_J adds up.
   [[nodiscard]] std::string total_description() const;
+  // What the sensor found doubtful while it was set up (an update_interval out of range ...), one
+  // line each; the sensor works around it.
+  [[nodiscard]] const std::vector<std::string>& warnings() const { return m_warnings; }
 
   // Begins a window. Throws SensorError (also when the sensor is not available).
   void start();
@@ -80,6 +93,7 @@ protected:
   void set_rails(std::vector<Rail> rails) { m_rails = std::move(rails); }
   void set_period(std::optional<double> period_s, std::string source);
   void set_unavailable(std::string reason) { m_unavailable = std::move(reason); }
+  void add_warning(std::string warning) { m_warnings.push_back(std::move(warning)); }
   // A window's per-rail joules; the base class adds the total.
   virtual void do_start() = 0;
   virtual WindowEnergy do_stop() = 0;
@@ -90,6 +104,7 @@ private:
   std::optional<double> m_period_s;
   std::string m_period_source;
   std::string m_unavailable;
+  std::vector<std::string> m_warnings;
   bool m_running = false;
 };
 
