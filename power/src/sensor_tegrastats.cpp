@@ -1,9 +1,13 @@
 #include "edgeroof/power/sensor_tegrastats.hpp"
 
+#include "edgeroof/power/sensor.hpp"
+#include "edgeroof/power/sysfs.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 
 namespace edgeroof::power {
@@ -92,11 +96,45 @@ void parse_util_freq(std::string_view v, std::optional<int>& util, std::optional
   if (const auto x = to_int(f); x && *x >= 0 && *x < 1000000) freq = static_cast<int>(*x);
 }
 
+// Fields are separated by spaces; tabs and a CRLF log's carriage returns count as spaces.
+std::vector<std::string_view> fields(std::string_view line) {
+  std::vector<std::string_view> out;
+  for (auto part : split(line, ' ', '\t')) {
+    for (auto field : split(part, '\r', '\r')) out.push_back(field);
+  }
+  return out;
+}
+
+// "VDD_IN 5139mW/5120mW" (L4T 32.5+) or "POM_5V_IN 3041/3041" (older, also mW). A value with an mW
+// or a sign that still is no reading is a problem, not a field of another kind.
+void parse_rail(std::string_view name, std::string_view value, TegrastatsSample& s, bool& taken) {
+  const auto slash = value.find('/');
+  std::string_view now = value.substr(0, slash);
+  std::string_view avg = value.substr(slash + 1);
+  const bool unit_now = strip_suffix(now, "mW");
+  const bool unit_avg = strip_suffix(avg, "mW");
+  const auto a = to_int(now), b = to_int(avg);
+  const bool looks_like_power = value.find("mW") != std::string_view::npos || (a && b);
+  taken = looks_like_power;
+  if (!looks_like_power) return;
+  const std::string rail(name);
+  if (!a || !b || unit_now != unit_avg) {
+    s.problems.push_back(rail + ": " + quoted_value(value) + " is not a power reading in mW");
+  } else if (*a < 0 || *b < 0) {
+    s.problems.push_back(rail + ": " + quoted_value(value) + " is a negative power");
+  } else if (static_cast<double>(std::max(*a, *b)) > max_rail_power_W * 1e3) {
+    s.problems.push_back(rail + ": " + quoted_value(value) + " is beyond 10 kW");
+  } else {
+    s.rail_mW[rail] = static_cast<double>(*a);
+    s.rail_average_mW[rail] = static_cast<double>(*b);
+  }
+}
+
 }  // namespace
 
 TegrastatsSample parse_tegrastats_line(std::string_view line) {
   TegrastatsSample s;
-  const auto tok = split(line, ' ', '\t');
+  const auto tok = fields(line);
   std::size_t i = 0;
   if (tok.size() >= 2) {
     s.timestamp_s = parse_timestamp(tok[0], tok[1]);
@@ -139,30 +177,82 @@ TegrastatsSample parse_tegrastats_line(std::string_view line) {
         s.temperature_C[std::string(name.substr(0, at))] = *t;
       }
     } else if (is_rail_name(name) && next.find('/') != std::string_view::npos) {
-      // "VDD_IN 5139mW/5120mW" (L4T 32.5+) or "POM_5V_IN 3041/3041" (older, also mW).
-      const auto slash = next.find('/');
-      std::string_view now = next.substr(0, slash);
-      std::string_view avg = next.substr(slash + 1);
-      const bool unit_now = strip_suffix(now, "mW");
-      const bool unit_avg = strip_suffix(avg, "mW");
-      const auto a = to_int(now), b = to_int(avg);
-      if (a && b && unit_now == unit_avg && *a >= 0 && *b >= 0) {
-        s.rail_mW[std::string(name)] = static_cast<double>(*a);
-        s.rail_average_mW[std::string(name)] = static_cast<double>(*b);
-        ++i;
-      }
+      bool taken = false;
+      parse_rail(name, next, s, taken);
+      if (taken) ++i;
     }
   }
   return s;
 }
 
+namespace {
+
+std::vector<std::string> rail_names(const TegrastatsSample& s) {
+  std::vector<std::string> names;
+  for (const auto& [rail, mW] : s.rail_mW) names.push_back(rail);
+  return names;
+}
+
+// The set of rails most lines carry; on a tie the larger set, since a cut line loses rails.
+std::vector<std::string> usual_rails(const std::vector<TegrastatsSample>& samples) {
+  std::map<std::vector<std::string>, std::size_t> count;
+  for (const auto& s : samples) {
+    if (s.problems.empty() && !s.rail_mW.empty()) ++count[rail_names(s)];
+  }
+  const std::vector<std::string>* best = nullptr;
+  std::size_t best_count = 0;
+  for (const auto& [names, n] : count) {
+    if (n > best_count || (n == best_count && names.size() > best->size())) {
+      best = &names;
+      best_count = n;
+    }
+  }
+  return best ? *best : std::vector<std::string>{};
+}
+
+std::string list(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// Why a line cannot be integrated; "" when it can.
+std::string fault(const TegrastatsSample& s, const std::vector<std::string>& usual) {
+  if (!s.problems.empty()) return s.problems.front();
+  if (s.rail_mW.empty()) return "no power rails: not a tegrastats line, or cut short";
+  const auto names = rail_names(s);
+  if (names == usual) return "";
+  std::vector<std::string> missing, extra;
+  std::set_difference(usual.begin(), usual.end(), names.begin(), names.end(), std::back_inserter(missing));
+  std::set_difference(names.begin(), names.end(), usual.begin(), usual.end(), std::back_inserter(extra));
+  std::string why = "rails differ from the log's other lines (";
+  if (!missing.empty()) why += "missing " + list(missing);
+  if (!extra.empty()) why += std::string(missing.empty() ? "" : "; ") + "unexpected " + list(extra);
+  return why + "): cut short or garbled";
+}
+
+}  // namespace
+
 TegrastatsLog parse_tegrastats(std::istream& in, double interval_s) {
   TegrastatsLog log;
+  log.interval_s = interval_s;
+  std::vector<TegrastatsSample> parsed;
+  std::vector<std::size_t> numbers;
   std::string line;
-  while (std::getline(in, line)) {
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    log.time_s.push_back(static_cast<double>(log.samples.size()) * interval_s);
-    log.samples.push_back(parse_tegrastats_line(line));
+    parsed.push_back(parse_tegrastats_line(line));
+    numbers.push_back(number);
+  }
+  const auto usual = usual_rails(parsed);
+  for (std::size_t slot = 0; slot < parsed.size(); ++slot) {
+    if (auto why = fault(parsed[slot], usual); !why.empty()) {
+      log.skipped.push_back({numbers[slot], std::move(why)});
+      continue;
+    }
+    log.time_s.push_back(static_cast<double>(slot) * interval_s);
+    log.line.push_back(numbers[slot]);
+    log.samples.push_back(std::move(parsed[slot]));
   }
   return log;
 }
@@ -184,6 +274,18 @@ std::map<std::string, double> tegrastats_energy_J(const TegrastatsLog& log, doub
     }
   }
   return energy;
+}
+
+double tegrastats_gap_s(const TegrastatsLog& log, double begin_s, double end_s) {
+  double gap = 0.0;
+  // Half an interval of slack: the slots are exact multiples, so anything wider skipped a line.
+  const double one_interval = log.interval_s * 1.5;
+  for (std::size_t k = 0; k + 1 < log.time_s.size(); ++k) {
+    const double t0 = log.time_s[k], t1 = log.time_s[k + 1];
+    if (!(t1 - t0 > one_interval)) continue;
+    gap += std::max(0.0, std::min(t1, end_s) - std::max(t0, begin_s));
+  }
+  return gap;
 }
 
 }  // namespace edgeroof::power

@@ -41,16 +41,37 @@ Window parse_window(const std::string& text) {
   return w;
 }
 
+constexpr double max_interval_ms = 3600e3;
+
+// One line per skipped line of the log, up to a screenful; the rest counted.
+void warn_skipped(const std::string& path, const power::TegrastatsLog& log) {
+  constexpr std::size_t shown = 20;
+  for (std::size_t i = 0; i < log.skipped.size() && i < shown; ++i) {
+    std::fprintf(stderr, "edgeroof tegrastats: warning: %s:%zu: skipped: %s\n", path.c_str(), log.skipped[i].line,
+                 log.skipped[i].reason.c_str());
+  }
+  if (log.skipped.size() > shown) {
+    std::fprintf(stderr, "edgeroof tegrastats: warning: %s: %zu more lines skipped\n", path.c_str(),
+                 log.skipped.size() - shown);
+  }
+}
+
 int run(const Args& args) {
   const Format format = format_of(args);
   if (args.positional.size() != 1) throw UsageError("name one tegrastats log");
   const auto interval_ms = args.number("--interval-ms");
-  if (!interval_ms || !(*interval_ms > 0.0))
-    throw UsageError("--interval-ms MS is required: the interval the log was recorded with");
-  std::ifstream in(args.positional[0]);
-  if (!in) throw std::runtime_error("cannot read " + args.positional[0]);
+  if (!interval_ms) throw UsageError("--interval-ms MS is required: the interval the log was recorded with");
+  // tegrastats takes whole milliseconds; an hour between lines is no recording of a benchmark.
+  if (!(*interval_ms > 0.0) || *interval_ms > max_interval_ms)
+    throw UsageError("--interval-ms takes milliseconds in (0, 3600000], not " + *args.get("--interval-ms"));
+  const std::string& path = args.positional[0];
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
   const auto log = power::parse_tegrastats(in, *interval_ms * 1e-3);
-  if (log.samples.size() < 2) throw std::runtime_error(args.positional[0] + ": fewer than two tegrastats lines");
+  warn_skipped(path, log);
+  if (log.samples.size() < 2)
+    throw std::runtime_error(path + ": fewer than two good tegrastats lines (" + std::to_string(log.skipped.size()) +
+                             " skipped)");
 
   std::vector<Window> windows;
   for (const auto& text : args.all("--window")) windows.push_back(parse_window(text));
@@ -68,11 +89,10 @@ int run(const Args& args) {
   }
 
   Table table({"window", "rail", "energy", "average power", "from", "to"});
-  nlohmann::json doc{{"log", args.positional[0]},
-                     {"interval_s", *interval_ms * 1e-3},
-                     {"samples", log.samples.size()},
-                     {"total", total_of},
-                     {"windows", nlohmann::json::array()}};
+  nlohmann::json doc{
+      {"log", args.positional[0]}, {"interval_s", *interval_ms * 1e-3},        {"samples", log.samples.size()},
+      {"total", total_of},         {"skipped_lines", nlohmann::json::array()}, {"windows", nlohmann::json::array()}};
+  for (const auto& skip : log.skipped) doc["skipped_lines"].push_back({{"line", skip.line}, {"reason", skip.reason}});
   for (const auto& w : windows) {
     // Clipped to the recording, so the average is over the time that was recorded.
     const double from = std::max(w.begin_s, 0.0), to = std::min(w.end_s, log.time_s.back());
@@ -81,7 +101,9 @@ int run(const Args& args) {
                                " s)");
     const auto energy = power::tegrastats_energy_J(log, from, to);
     double total_J = 0.0;
-    nlohmann::json jw{{"name", w.name}, {"begin_s", from}, {"end_s", to}};
+    // Time bridged across skipped lines: integrated between the good readings around them.
+    nlohmann::json jw{
+        {"name", w.name}, {"begin_s", from}, {"end_s", to}, {"gap_s", power::tegrastats_gap_s(log, from, to)}};
     for (const auto& r : rails) {
       const auto it = energy.find(r.name);
       const double joules = it == energy.end() ? 0.0 : it->second;
@@ -109,9 +131,12 @@ const Command& tegrastats_command() {
       "edgeroof tegrastats LOG --interval-ms MS [--window NAME=BEGIN:END]... [--format table|csv|json] [-o FILE]",
       "Reads a log of `tegrastats --interval MS` (rails in mW, one line per interval) and integrates each\n"
       "rail's instantaneous power over the windows, in seconds from the first line, by the trapezoid rule.\n"
-      "Line times are i x MS: the printed timestamps have a resolution of one second. The total is the\n"
-      "board input rail (VDD_IN, POM_5V_IN) where there is one, else the sum of the rails not inside\n"
-      "another, as edgeroof-bench's INA3221 sensor reports it. Without --window: the whole log.",
+      "Line times are i x MS: the printed timestamps have a resolution of one second. A line that is\n"
+      "garbled, cut short or carries a reading that is no power (negative, beyond 10 kW) is skipped with a\n"
+      "warning naming its line; it keeps its time slot, and the energy is integrated between the good\n"
+      "lines around it (gap_s in JSON says how long a window was bridged so). CRLF logs are read. The\n"
+      "total is the board input rail (VDD_IN, POM_5V_IN) where there is one, else the sum of the rails not\n"
+      "inside another, as edgeroof-bench's INA3221 sensor reports it. Without --window: the whole log.",
       {{"--interval-ms", "MS", "the interval the log was recorded with (required)"},
        {"--window", "NAME=BEGIN:END", "a window in seconds from the first line; repeatable", true},
        format_option,

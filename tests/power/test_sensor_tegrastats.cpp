@@ -86,3 +86,62 @@ TEST(Tegrastats, GarbageIsSkippedNotFatal) {
   std::istringstream empty("\n\n");
   EXPECT_TRUE(parse_tegrastats(empty, 1.0).samples.empty());
 }
+
+TEST(Tegrastats, CrlfLogReadsLikeTheLfOne) {
+  const auto lf = load("orin-agx.log", 1.0);
+  const auto crlf = load("orin-agx-crlf.log", 1.0);
+  ASSERT_EQ(crlf.samples.size(), 4u);
+  EXPECT_TRUE(crlf.skipped.empty());
+  for (std::size_t k = 0; k < lf.samples.size(); ++k) {
+    // The last rail of a line ends in "\r": it must still be a rail.
+    EXPECT_EQ(crlf.samples[k].rail_mW, lf.samples[k].rail_mW) << k;
+    EXPECT_EQ(crlf.samples[k].rail_mW.count("VDDQ_VDD2_1V8AO"), 1u);
+  }
+  EXPECT_EQ(tegrastats_energy_J(crlf, 0.0, 3.0), tegrastats_energy_J(lf, 0.0, 3.0));
+}
+
+TEST(Tegrastats, DamagedLinesAreSkippedAndKeepTheirTimeSlots) {
+  const auto log = load("orin-agx-damaged.log", 1.0);
+  ASSERT_EQ(log.skipped.size(), 2u);
+  EXPECT_EQ(log.skipped[0].line, 3u);
+  EXPECT_EQ(log.skipped[0].reason, "VDD_GPU_SOC: '4O00mW/3333mW' is not a power reading in mW");
+  EXPECT_EQ(log.skipped[1].line, 6u);  // cut short: VIN_SYS_5V0 35 and no VDDQ_VDD2_1V8AO
+  EXPECT_EQ(log.skipped[1].reason,
+            "rails differ from the log's other lines (missing VDDQ_VDD2_1V8AO, VIN_SYS_5V0): cut short or garbled");
+  EXPECT_EQ(log.time_s, (std::vector<double>{0.0, 1.0, 3.0, 4.0}));
+  EXPECT_EQ(log.line, (std::vector<std::size_t>{1, 2, 4, 5}));
+  // Across the skipped line 3 the energy is integrated between lines 2 and 4, never with a zero:
+  // VDD_GPU_SOC (4000 + 1000) / 2 mW over [1, 3] s.
+  EXPECT_NEAR(tegrastats_energy_J(log, 1.0, 3.0).at("VDD_GPU_SOC"), 5.0, 1e-12);
+  EXPECT_DOUBLE_EQ(tegrastats_gap_s(log, 0.0, 4.0), 2.0);
+  EXPECT_DOUBLE_EQ(tegrastats_gap_s(log, 2.5, 10.0), 0.5);
+  EXPECT_DOUBLE_EQ(tegrastats_gap_s(log, 3.0, 4.0), 0.0);
+}
+
+TEST(Tegrastats, ReadingsThatAreNoPowerAreProblemsNotRails) {
+  const auto s = parse_tegrastats_line(
+      "VDD_IN -5mW/3mW VDD_SOC 20000000mW/1mW VDD_CPU 12x/3mW POM_5V_IN -7/2 VDD_OK 10000000mW/1mW SWAP 0/1978MB");
+  EXPECT_EQ(s.problems,
+            (std::vector<std::string>{
+                "VDD_IN: '-5mW/3mW' is a negative power", "VDD_SOC: '20000000mW/1mW' is beyond 10 kW",
+                "VDD_CPU: '12x/3mW' is not a power reading in mW", "POM_5V_IN: '-7/2' is a negative power"}));
+  EXPECT_EQ(s.rail_mW.size(), 1u);  // 10 kW exactly is the limit, still a reading
+  EXPECT_DOUBLE_EQ(s.rail_mW.at("VDD_OK"), 1e7);
+  EXPECT_EQ(s.rail_mW.count("SWAP"), 0u);  // memory in MB, not a rail and no problem
+}
+
+TEST(Tegrastats, UsualRailsAreTheMostCommonSetAndTheLargerOnATie) {
+  // A cut first line must not make the good second one look damaged.
+  std::istringstream cut("VDD_IN 5000mW/5000mW\nVDD_IN 5000mW/5000mW VDD_SOC 1000mW/1000mW\n");
+  const auto log = parse_tegrastats(cut, 1.0);
+  ASSERT_EQ(log.skipped.size(), 1u);
+  EXPECT_EQ(log.skipped[0].line, 1u);
+  ASSERT_EQ(log.samples.size(), 1u);
+  EXPECT_EQ(log.time_s[0], 1.0);
+  std::istringstream garbage("\xff\xfe binary \x01\r\n\r\nRAM 1/2MB\n");
+  const auto bad = parse_tegrastats(garbage, 1.0);
+  EXPECT_TRUE(bad.samples.empty());
+  ASSERT_EQ(bad.skipped.size(), 2u);
+  EXPECT_EQ(bad.skipped[1].line, 3u);  // the empty line 2 is no slot, but it is a line
+  EXPECT_EQ(bad.skipped[1].reason, "no power rails: not a tegrastats line, or cut short");
+}
