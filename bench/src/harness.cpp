@@ -5,17 +5,25 @@
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
 namespace edgeroof::bench {
 
 namespace {
 
 power::EnergySensor* g_sensor = nullptr;
+power::ClockSampler* g_clocks = nullptr;
 
-// A failing sensor fails the same way in every benchmark: say it once.
+void warn_all(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) warn_once(w);
+}
+
+}  // namespace
+
 void warn_once(const std::string& message) {
   static std::mutex mutex;
   static std::set<std::string> said;
@@ -23,15 +31,24 @@ void warn_once(const std::string& message) {
   if (said.insert(message).second) std::fprintf(stderr, "edgeroof-bench: warning: %s\n", message.c_str());
 }
 
-}  // namespace
-
 void set_energy_sensor(power::EnergySensor* sensor) { g_sensor = sensor; }
 power::EnergySensor* energy_sensor() { return g_sensor; }
+void set_clock_sampler(power::ClockSampler* sampler) { g_clocks = sampler; }
 
 EnergyWindow::EnergyWindow(benchmark::State& state) : m_state(state) {
-  // Without a sensor there is no energy to report: the counters stay absent, never zero. Only the
-  // first thread of a multi-threaded benchmark owns the window.
-  if (g_sensor == nullptr || !g_sensor->available() || state.thread_index() != 0) return;
+  // Only the first thread of a multi-threaded benchmark owns the window.
+  if (state.thread_index() != 0) return;
+  // The clocks first and the energy last, so the energy window is the tighter one around the loop.
+  if (g_clocks != nullptr && g_clocks->available()) {
+    try {
+      g_clocks->start();
+      m_clocks = g_clocks;
+    } catch (const std::exception& e) {
+      warn_once(std::string("clocks not sampled: ") + e.what());
+    }
+  }
+  // Without a sensor there is no energy to report: the counters stay absent, never zero.
+  if (g_sensor == nullptr || !g_sensor->available()) return;
   try {
     g_sensor->start();
     m_sensor = g_sensor;
@@ -41,37 +58,58 @@ EnergyWindow::EnergyWindow(benchmark::State& state) : m_state(state) {
 }
 
 EnergyWindow::~EnergyWindow() {
-  // A benchmark that ended early (an exception, SkipWithError) still closes its window.
-  if (m_sensor == nullptr) return;
+  // A benchmark that ended early (an exception, SkipWithError) still closes its windows.
   try {
-    (void)m_sensor->stop();
+    if (m_sensor != nullptr) (void)m_sensor->stop();
+  } catch (const std::exception&) {
+  }
+  try {
+    if (m_clocks != nullptr) (void)m_clocks->stop();
   } catch (const std::exception&) {
   }
 }
 
 void EnergyWindow::finish() {
-  if (m_sensor == nullptr) return;
-  power::EnergySensor* sensor = m_sensor;
-  m_sensor = nullptr;
-  try {
-    set_energy_counters(m_state, *sensor, sensor->stop());
-  } catch (const std::exception& e) {
-    warn_once(std::string("energy not measured: ") + e.what());
+  power::EnergySensor* sensor = std::exchange(m_sensor, nullptr);
+  power::ClockSampler* clocks = std::exchange(m_clocks, nullptr);
+  if (sensor != nullptr) {
+    try {
+      set_energy_counters(m_state, *sensor, sensor->stop());
+    } catch (const std::exception& e) {
+      warn_once(std::string("energy not measured: ") + e.what());
+    }
+  }
+  if (clocks != nullptr) {
+    try {
+      set_clock_counters(m_state, clocks->stop());
+    } catch (const std::exception& e) {
+      warn_once(std::string("clocks not sampled: ") + e.what());
+    }
   }
 }
 
 void set_energy_counters(benchmark::State& state, const power::EnergySensor& sensor, const power::WindowEnergy& w) {
   using benchmark::Counter;
+  warn_all(w.warnings);
   if (w.duration_s <= 0.0) return;
-  state.counters["energy_J"] = Counter(w.total_J, Counter::kAvgIterations);
-  state.counters["power_W"] = Counter(w.total_J / w.duration_s);
+  if (std::isfinite(w.total_J)) {
+    state.counters["energy_J"] = Counter(w.total_J, Counter::kAvgIterations);
+    state.counters["power_W"] = Counter(w.total_J / w.duration_s);
+  }
   const auto& rails = sensor.rails();
   for (std::size_t r = 0; r < rails.size() && r < w.rail_J.size(); ++r) {
-    state.counters["energy_J." + rails[r].name] = Counter(w.rail_J[r], Counter::kAvgIterations);
+    if (std::isfinite(w.rail_J[r]))
+      state.counters["energy_J." + rails[r].name] = Counter(w.rail_J[r], Counter::kAvgIterations);
   }
   if (const auto period = sensor.update_period_s(); period && *period > 0.0) {
     state.counters["sensor_updates"] = Counter(std::floor(w.duration_s / *period));
   }
+}
+
+void set_clock_counters(benchmark::State& state, const power::ClockWindow& w) {
+  warn_all(w.warnings);
+  if (w.min_ratio) state.counters["clock_min_ratio"] = benchmark::Counter(*w.min_ratio);
+  if (const auto throttled = w.throttled()) state.counters["throttled"] = benchmark::Counter(*throttled ? 1.0 : 0.0);
 }
 
 IdlePower measure_idle_power(power::EnergySensor& sensor, double duration_s, int windows) {
@@ -80,21 +118,29 @@ IdlePower measure_idle_power(power::EnergySensor& sensor, double duration_s, int
   const auto each = std::chrono::duration<double>(duration_s / windows);
   std::vector<double> averages;
   double total_J = 0.0;
-  idle.rail_mean_W.assign(sensor.rails().size(), 0.0);
+  const std::size_t rails = sensor.rails().size();
+  std::vector<double> rail_J(rails, 0.0), rail_s(rails, 0.0);
   for (int i = 0; i < windows; ++i) {
     sensor.start();
     std::this_thread::sleep_for(each);
     const auto w = sensor.stop();
-    if (w.duration_s <= 0.0) continue;
+    warn_all(w.warnings);
+    if (w.duration_s <= 0.0 || !std::isfinite(w.total_J)) continue;
     averages.push_back(w.average_power_W());
     total_J += w.total_J;
     idle.duration_s += w.duration_s;
-    for (std::size_t r = 0; r < w.rail_J.size() && r < idle.rail_mean_W.size(); ++r) idle.rail_mean_W[r] += w.rail_J[r];
+    for (std::size_t r = 0; r < w.rail_J.size() && r < rails; ++r) {
+      if (!std::isfinite(w.rail_J[r])) continue;
+      rail_J[r] += w.rail_J[r];
+      rail_s[r] += w.duration_s;
+    }
   }
   idle.windows = static_cast<int>(averages.size());
   if (idle.windows == 0) return idle;
   idle.mean_W = total_J / idle.duration_s;
-  for (double& joules : idle.rail_mean_W) joules /= idle.duration_s;
+  // A rail unknown in some window is known only over the others; unknown throughout, it has none.
+  for (std::size_t r = 0; r < rails; ++r)
+    idle.rail_mean_W.push_back(rail_s[r] > 0.0 ? rail_J[r] / rail_s[r] : std::numeric_limits<double>::quiet_NaN());
   if (idle.windows > 1) {
     double mean = 0.0;
     for (double a : averages) mean += a;

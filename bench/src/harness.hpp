@@ -1,6 +1,7 @@
 // What every registered benchmark shares: its name, its counters and its timed loop.
 #pragma once
 
+#include "edgeroof/power/clock_sampler.hpp"
 #include "edgeroof/power/sensor.hpp"
 
 #include <benchmark/benchmark.h>
@@ -24,12 +25,17 @@ struct Work {
 void set_energy_sensor(power::EnergySensor* sensor);
 [[nodiscard]] power::EnergySensor* energy_sensor();
 
-// The energy of a benchmark's timed window. Construct it immediately before the
+// The clocks every EnergyWindow also samples (edgeroof-bench does unless --clock-period-s=0), or
+// none. Not owned; it must outlive the benchmarks.
+void set_clock_sampler(power::ClockSampler* sampler);
+
+// The energy and the clocks of a benchmark's timed window. Construct it immediately before the
 // `for (auto _ : state)` loop and call finish() immediately after; finish() adds energy_J (per
 // iteration), power_W (average over the window), energy_J.<rail> (per iteration) and
 // sensor_updates (how many sensor updates the window spanned) when a sensor is active, and nothing
 // when there is none (the context then says why) or when a reading failed (a warning says why;
-// the benchmark itself still runs and reports its times).
+// the benchmark itself still runs and reports its times). With a clock sampler it adds
+// clock_min_ratio and throttled (set_clock_counters).
 class EnergyWindow {
 public:
   explicit EnergyWindow(benchmark::State& state);
@@ -41,13 +47,25 @@ public:
 private:
   benchmark::State& m_state;
   power::EnergySensor* m_sensor = nullptr;  // null when no window is open
+  power::ClockSampler* m_clocks = nullptr;  // null when no window is open
 };
 
-// Adds a window's counters to `state` (as EnergyWindow::finish does).
+// "edgeroof-bench: warning: MESSAGE" on stderr, once per run however often it recurs: a failing
+// sensor fails the same way in every benchmark.
+void warn_once(const std::string& message);
+
+// Adds a window's counters to `state` (as EnergyWindow::finish does). A rail whose energy is
+// unknown (NaN) gets no energy_J.<rail>, and an unknown total no energy_J and power_W.
 void set_energy_counters(benchmark::State& state, const power::EnergySensor& sensor, const power::WindowEnergy& window);
 
+// clock_min_ratio: the lowest clock of the window over its clock at the start of the run, the
+// lowest over the domains (absent when no clock could be read); throttled: 1 when that is below
+// 0.97 or NVML reported a thermal or power limit, else 0 (absent when neither could be read).
+void set_clock_counters(benchmark::State& state, const power::ClockWindow& window);
+
 // Idle power: `windows` consecutive windows over `duration_s` with nothing running; the mean power
-// over the whole time and the standard deviation of the windows' averages.
+// over the whole time and the standard deviation of the windows' averages. Windows whose total is
+// unknown are left out; a rail unknown in a window has no mean (NaN).
 struct IdlePower {
   double mean_W = 0.0;
   double stddev_W = 0.0;

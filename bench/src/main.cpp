@@ -1,5 +1,6 @@
 // edgeroof-bench: every roofline kernel as a Google Benchmark, with the context that explains
 // its numbers. Google Benchmark's flags work as usual; edgeroof's own flags are listed by --help.
+#include "edgeroof/power/clock_sampler.hpp"
 #include "edgeroof/power/machine.hpp"
 #include "edgeroof/power/sensor.hpp"
 #include "edgeroof/power/sysfs.hpp"
@@ -38,6 +39,9 @@ edgeroof flags:
   --idle-s=SECONDS    idle power measured before the benchmarks (default 2; 0 = skip)
   --min-sensor-updates=N  raise --benchmark_min_time so each energy window spans at least N
                       sensor updates (default 20; 0 = leave it)
+  --clock-period-s=S  read the GPU, CPU, EMC (and NVML) clocks every S seconds in each benchmark
+                      (default 0.02; 0 = off); counters clock_min_ratio (lowest clock / its clock
+                      at the start of the run) and throttled (0/1, label token "throttled")
   --layers=M1,M2      also benchmark every distinct layer shape of these zoo models (edgeroof model
                       --list), forward and backward: oneDNN on the CPU, cuDNN/cuBLAS on the GPU
   --layer-batch=N     batch size of the layer benchmarks (default 1)
@@ -46,7 +50,8 @@ edgeroof flags:
 
 Benchmark names: compute/<backend>/<dtype>/ai:<FLOP per byte>, memory/<backend>/<kernel>/bytes:<set>,
 compute/cuda/<type>-tensor/gemm:<n>, layer/<backend>/<model>/<layer>/<fwd|fwd_train|bwd_data|bwd_filter|bwd_weights|bwd_a|bwd_b>/bs:<n>
-(counter `instances`: layers sharing the shape). Counters: flops, bytes (per iteration), ai, FLOP/s, B/s.
+(counter `instances`: layers sharing the shape). Counters: flops, bytes (per iteration), ai, FLOP/s, B/s,
+clock_min_ratio and throttled where clocks can be read.
 Example: edgeroof-bench --benchmark_filter=memory/cpu/triad --benchmark_out=triad.json
 )";
 
@@ -59,10 +64,12 @@ bool take_value(const char* arg, const char* flag, std::string& value) {
   return false;
 }
 
+using edgeroof::bench::UsageError;
+
 int parse_int(const std::string& text, const char* flag) {
   const auto v = edgeroof::power::parse_int64(text);
   if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max())
-    throw std::invalid_argument(std::string(flag) + " takes a whole number, not '" + text + "'");
+    throw UsageError(std::string(flag) + " takes a whole number, not '" + text + "'");
   return static_cast<int>(*v);
 }
 
@@ -70,8 +77,144 @@ double parse_seconds(const std::string& text, const char* flag) {
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
   if (text.empty() || *end != '\0' || !(v >= 0.0) || !std::isfinite(v))
-    throw std::invalid_argument(std::string(flag) + " takes seconds >= 0, not '" + text + "'");
+    throw UsageError(std::string(flag) + " takes seconds >= 0, not '" + text + "'");
   return v;
+}
+
+// The command line: edgeroof's flags taken out, Google Benchmark's left in `rest` for it.
+struct Flags {
+  edgeroof::bench::Options options;
+  std::vector<char*> rest;
+  edgeroof::power::SensorKind sensor_kind = edgeroof::power::SensorKind::automatic;
+  double idle_s = 2.0;
+  int min_sensor_updates = 20;
+  double clock_period_s = 0.02;
+  double min_time_s = 0.5;      // Google Benchmark's default --benchmark_min_time
+  int min_time_at = -1;         // where --benchmark_min_time is in `rest`, if given
+  bool min_time_fixed = false;  // given, but not in seconds
+  bool help = false;
+};
+
+void take_min_time(const std::string& value, Flags& flags) {
+  // Seconds: "2", or "2s" in newer Google Benchmark. An iteration count ("100x") is left as it
+  // is, and so is anything else Google Benchmark will judge for itself.
+  std::string seconds = value;
+  if (!seconds.empty() && seconds.back() == 's') seconds.pop_back();
+  char* end = nullptr;
+  const double v = std::strtod(seconds.c_str(), &end);
+  if (!seconds.empty() && *end == '\0' && v >= 0.0 && std::isfinite(v)) {
+    flags.min_time_s = v;
+    flags.min_time_at = static_cast<int>(flags.rest.size());
+  } else {
+    flags.min_time_fixed = true;
+  }
+}
+
+// edgeroof's own flags; throws UsageError.
+bool take_edgeroof_flag(const char* arg, Flags& flags) {
+  using namespace edgeroof;
+  std::string value;
+  auto& options = flags.options;
+  if (take_value(arg, "--root", value)) {
+    options.root = power::Root(value);
+  } else if (take_value(arg, "--cuda-device", value)) {
+    options.cuda_device = parse_int(value, "--cuda-device");
+    if (options.cuda_device < 0) throw UsageError("--cuda-device must be >= 0");
+  } else if (take_value(arg, "--dram-factor", value)) {
+    options.dram_factor = parse_int(value, "--dram-factor");
+    if (options.dram_factor < 1) throw UsageError("--dram-factor must be at least 1");
+  } else if (take_value(arg, "--sensor", value)) {
+    try {
+      flags.sensor_kind = power::parse_sensor_kind(value);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--sensor: ") + e.what());
+    }
+  } else if (take_value(arg, "--idle-s", value)) {
+    flags.idle_s = parse_seconds(value, "--idle-s");
+  } else if (take_value(arg, "--clock-period-s", value)) {
+    flags.clock_period_s = parse_seconds(value, "--clock-period-s");
+    // Faster than a millisecond would cost a core's worth of reads and tell nothing new.
+    if (flags.clock_period_s > 10.0 || (flags.clock_period_s > 0.0 && flags.clock_period_s < 1e-3))
+      throw UsageError("--clock-period-s takes 0 (off) or 0.001 to 10 seconds");
+  } else if (take_value(arg, "--min-sensor-updates", value)) {
+    flags.min_sensor_updates = parse_int(value, "--min-sensor-updates");
+    if (flags.min_sensor_updates < 0) throw UsageError("--min-sensor-updates must be >= 0");
+  } else if (take_value(arg, "--layers", value)) {
+    options.layer_models.clear();
+    for (std::size_t at = 0; at <= value.size();) {
+      const std::size_t comma = std::min(value.find(',', at), value.size());
+      if (comma > at) options.layer_models.push_back(value.substr(at, comma - at));
+      at = comma + 1;
+    }
+  } else if (take_value(arg, "--layer-batch", value)) {
+    options.layer_batch = parse_int(value, "--layer-batch");
+    if (options.layer_batch < 1) throw UsageError("--layer-batch must be at least 1");
+  } else if (take_value(arg, "--layer-dtype", value)) {
+    if (value != "fp32" && value != "fp16") throw UsageError("--layer-dtype takes fp32 or fp16, not '" + value + "'");
+    options.layer_dtype = value;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+Flags parse_flags(int argc, char** argv) {
+  Flags flags;
+  flags.rest.push_back(argv[0]);
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      flags.help = true;
+      return flags;
+    }
+    if (take_edgeroof_flag(argv[i], flags)) continue;
+    std::string value;
+    if (take_value(argv[i], "--benchmark_min_time", value)) take_min_time(value, flags);
+    flags.rest.push_back(argv[i]);
+  }
+  return flags;
+}
+
+// The sensor is chosen before Google Benchmark reads its flags, so the minimum time can be raised
+// to span enough sensor updates (a window of a few updates gives 0 J or noise). `storage` keeps
+// the new argument alive.
+void raise_min_time(const edgeroof::power::EnergySensor& sensor, Flags& flags, std::string& storage) {
+  if (!sensor.available() || flags.min_sensor_updates <= 0) return;
+  const int updates = flags.min_sensor_updates;
+  if (flags.min_time_fixed) {
+    std::fprintf(stderr,
+                 "edgeroof-bench: warning: --benchmark_min_time is not in seconds, so energy windows are not raised "
+                 "to span %d sensor updates; check sensor_updates\n",
+                 updates);
+    return;
+  }
+  const auto needed_s = edgeroof::bench::min_window_s(sensor, updates);
+  if (!needed_s) {
+    std::fprintf(stderr,
+                 "edgeroof-bench: warning: the update period of %s is unknown, so windows cannot be made to span "
+                 "%d updates; check sensor_updates\n",
+                 sensor.name().c_str(), updates);
+    return;
+  }
+  if (*needed_s <= flags.min_time_s) return;
+  std::fprintf(stderr,
+               "edgeroof-bench: --benchmark_min_time raised from %g to %g s so each energy window spans >= %d "
+               "updates of %s\n",
+               flags.min_time_s, *needed_s, updates, sensor.name().c_str());
+  storage = "--benchmark_min_time=" + std::to_string(*needed_s);
+  if (flags.min_time_at >= 0)
+    flags.rest[static_cast<std::size_t>(flags.min_time_at)] = storage.data();
+  else
+    flags.rest.push_back(storage.data());
+}
+
+// clocks.sampled and clocks.period_s: which clocks every benchmark's clock_min_ratio compares.
+void add_clock_context(const edgeroof::power::ClockSampler& clocks, edgeroof::bench::Context& context) {
+  std::string sampled;
+  for (const auto& domain : clocks.domains()) sampled += (sampled.empty() ? "" : ",") + domain.name;
+  if (clocks.has_nvml_reasons()) sampled += (sampled.empty() ? "" : ",") + std::string("nvml.reasons");
+  if (sampled.empty()) return;
+  context["clocks.sampled"] = sampled;
+  context["clocks.period_s"] = edgeroof::bench::format_number(clocks.period_s());
 }
 
 // sensor.*, idle_power_W: which sensor, which rails, and what the machine draws doing nothing.
@@ -109,144 +252,95 @@ void add_sensor_context(edgeroof::power::EnergySensor& sensor, double idle_s, in
     context["idle_power_W.windows"] = std::to_string(idle.windows);
     context["idle_power_W.duration_s"] = format_number(idle.duration_s);
     for (std::size_t r = 0; r < sensor.rails().size() && r < idle.rail_mean_W.size(); ++r) {
-      context["idle_power_W." + sensor.rails()[r].name] = format_number(idle.rail_mean_W[r]);
+      if (std::isfinite(idle.rail_mean_W[r]))
+        context["idle_power_W." + sensor.rails()[r].name] = format_number(idle.rail_mean_W[r]);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "edgeroof-bench: warning: idle power not measured: %s\n", e.what());
   }
 }
 
+int run(int argc, char** argv) {
+  using namespace edgeroof;
+  Flags flags = parse_flags(argc, argv);
+  if (flags.help) {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  const auto& options = flags.options;
+  // The results path and Google Benchmark's flags are checked before anything is measured; they
+  // are parsed once more below, after the sensor may have raised the minimum time.
+  bench::Output output(flags.rest);
+  {
+    std::vector<char*> check = flags.rest;
+    int check_argc = static_cast<int>(check.size());
+    benchmark::Initialize(&check_argc, check.data());
+    if (benchmark::ReportUnrecognizedArguments(check_argc, check.data())) return 2;
+  }
+
+  // The clocks every benchmark is compared with are the clocks as the run starts.
+  power::ClockSamplerOptions clock_options;
+  clock_options.nvml_device = static_cast<unsigned>(options.cuda_device);
+  std::unique_ptr<power::ClockSampler> clocks;
+  if (flags.clock_period_s > 0.0) {
+    clock_options.period_s = flags.clock_period_s;
+    clocks = std::make_unique<power::ClockSampler>(options.root, clock_options);
+  }
+  bench::set_clock_sampler(clocks.get());
+
+  power::SensorOptions sensor_options;
+  sensor_options.nvml_device = static_cast<unsigned>(options.cuda_device);
+  const auto sensor = power::make_sensor(flags.sensor_kind, options.root, sensor_options);
+  if (!sensor->available() && flags.sensor_kind != power::SensorKind::none) {
+    std::fprintf(stderr, "edgeroof-bench: no energy counters: %s\n", sensor->unavailable_reason().c_str());
+  }
+  for (const auto& warning : sensor->warnings()) bench::warn_once(warning);
+  bench::set_energy_sensor(sensor->available() ? sensor.get() : nullptr);
+  std::string min_time_arg;
+  raise_min_time(*sensor, flags, min_time_arg);
+
+  int rest_argc = static_cast<int>(flags.rest.size());
+  benchmark::Initialize(&rest_argc, flags.rest.data());
+  if (benchmark::ReportUnrecognizedArguments(rest_argc, flags.rest.data())) return 2;
+
+  bench::Context context;
+  bench::register_cpu_families(options, context);
+  const bool cuda = bench::register_cuda_families(options, context);
+  if (!cuda) std::fprintf(stderr, "edgeroof-bench: CUDA families skipped: %s\n", context["cuda.skipped"].c_str());
+  bench::register_layer_families(options, context, cuda);
+  context["edgeroof.version"] = EDGEROOF_VERSION;
+  context["device.backend"] = cuda ? "cuda,cpu" : "cpu";
+  if (!cuda && context.count("cpu.model")) context["device.name"] = context["cpu.model"];
+  if (const auto l4t = power::read_l4t_release(options.root)) context["l4t.release"] = *l4t;
+  for (const auto& [key, value] : power::read_current_clocks(options.root))
+    context["clocks.start." + key] = std::to_string(value);
+  if (clocks) add_clock_context(*clocks, context);
+  add_sensor_context(*sensor, flags.idle_s, flags.min_sensor_updates, context);
+  for (const auto& [key, value] : context) benchmark::AddCustomContext(key, value);
+
+  const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  bench::set_clock_sampler(nullptr);
+  if (ran == 0) {
+    std::fprintf(stderr, "edgeroof-bench: error: no benchmark matched the filter; nothing written\n");
+    return 1;
+  }
+
+  bench::Context end;
+  for (const auto& [key, value] : power::read_current_clocks(options.root))
+    end["clocks.end." + key] = std::to_string(value);
+  output.finish(end);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace edgeroof;
   try {
-    bench::Options options;
-    std::vector<char*> rest{argv[0]};
-    auto sensor_kind = power::SensorKind::automatic;
-    double idle_s = 2.0;
-    int min_sensor_updates = 20;
-    double min_time_s = 0.5;      // Google Benchmark's default --benchmark_min_time
-    int min_time_at = -1;         // where --benchmark_min_time is in `rest`, if given
-    bool min_time_fixed = false;  // given, but not in seconds
-    for (int i = 1; i < argc; ++i) {
-      std::string value;
-      if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-        std::fputs(usage, stdout);
-        return 0;
-      } else if (take_value(argv[i], "--root", value)) {
-        options.root = power::Root(value);
-      } else if (take_value(argv[i], "--cuda-device", value)) {
-        options.cuda_device = parse_int(value, "--cuda-device");
-      } else if (take_value(argv[i], "--dram-factor", value)) {
-        options.dram_factor = parse_int(value, "--dram-factor");
-        if (options.dram_factor < 1) throw std::invalid_argument("--dram-factor must be at least 1");
-      } else if (take_value(argv[i], "--sensor", value)) {
-        sensor_kind = power::parse_sensor_kind(value);
-      } else if (take_value(argv[i], "--idle-s", value)) {
-        idle_s = parse_seconds(value, "--idle-s");
-      } else if (take_value(argv[i], "--min-sensor-updates", value)) {
-        min_sensor_updates = parse_int(value, "--min-sensor-updates");
-        if (min_sensor_updates < 0) throw std::invalid_argument("--min-sensor-updates must be >= 0");
-      } else if (take_value(argv[i], "--layers", value)) {
-        options.layer_models.clear();
-        for (std::size_t at = 0; at <= value.size();) {
-          const std::size_t comma = std::min(value.find(',', at), value.size());
-          if (comma > at) options.layer_models.push_back(value.substr(at, comma - at));
-          at = comma + 1;
-        }
-      } else if (take_value(argv[i], "--layer-batch", value)) {
-        options.layer_batch = parse_int(value, "--layer-batch");
-        if (options.layer_batch < 1) throw std::invalid_argument("--layer-batch must be at least 1");
-      } else if (take_value(argv[i], "--layer-dtype", value)) {
-        if (value != "fp32" && value != "fp16")
-          throw std::invalid_argument("--layer-dtype takes fp32 or fp16, not '" + value + "'");
-        options.layer_dtype = value;
-      } else {
-        if (take_value(argv[i], "--benchmark_min_time", value)) {
-          // Seconds: "2", or "2s" in newer Google Benchmark. An iteration count ("100x") is left
-          // as it is, and so is anything else Google Benchmark will judge for itself.
-          std::string seconds = value;
-          if (!seconds.empty() && seconds.back() == 's') seconds.pop_back();
-          char* end = nullptr;
-          const double v = std::strtod(seconds.c_str(), &end);
-          if (!seconds.empty() && *end == '\0' && v >= 0.0 && std::isfinite(v)) {
-            min_time_s = v;
-            min_time_at = static_cast<int>(rest.size());
-          } else {
-            min_time_fixed = true;
-          }
-        }
-        rest.push_back(argv[i]);
-      }
-    }
-
-    // The sensor is chosen before Google Benchmark reads its flags, so the minimum time can be
-    // raised to span enough sensor updates (a window of a few updates gives 0 J or noise).
-    power::SensorOptions sensor_options;
-    sensor_options.nvml_device = static_cast<unsigned>(options.cuda_device);
-    const auto sensor = power::make_sensor(sensor_kind, options.root, sensor_options);
-    if (!sensor->available() && sensor_kind != power::SensorKind::none) {
-      std::fprintf(stderr, "edgeroof-bench: no energy counters: %s\n", sensor->unavailable_reason().c_str());
-    }
-    bench::set_energy_sensor(sensor->available() ? sensor.get() : nullptr);
-    std::string min_time_arg;
-    if (sensor->available() && min_sensor_updates > 0 && min_time_fixed) {
-      std::fprintf(stderr,
-                   "edgeroof-bench: warning: --benchmark_min_time is not in seconds, so energy windows are not raised "
-                   "to span %d sensor updates; check sensor_updates\n",
-                   min_sensor_updates);
-    } else if (sensor->available() && min_sensor_updates > 0) {
-      if (const auto needed_s = bench::min_window_s(*sensor, min_sensor_updates)) {
-        if (*needed_s > min_time_s) {
-          std::fprintf(stderr,
-                       "edgeroof-bench: --benchmark_min_time raised from %g to %g s so each energy window spans >= %d "
-                       "updates of %s\n",
-                       min_time_s, *needed_s, min_sensor_updates, sensor->name().c_str());
-          min_time_arg = "--benchmark_min_time=" + std::to_string(*needed_s);
-          if (min_time_at >= 0)
-            rest[static_cast<std::size_t>(min_time_at)] = min_time_arg.data();
-          else
-            rest.push_back(min_time_arg.data());
-        }
-      } else {
-        std::fprintf(stderr,
-                     "edgeroof-bench: warning: the update period of %s is unknown, so windows cannot be made to span "
-                     "%d updates; check sensor_updates\n",
-                     sensor->name().c_str(), min_sensor_updates);
-      }
-    }
-    bench::Output output(rest);
-    int rest_argc = static_cast<int>(rest.size());
-    benchmark::Initialize(&rest_argc, rest.data());
-    if (benchmark::ReportUnrecognizedArguments(rest_argc, rest.data())) return 2;
-
-    bench::Context context;
-    bench::register_cpu_families(options, context);
-    const bool cuda = bench::register_cuda_families(options, context);
-    if (!cuda) std::fprintf(stderr, "edgeroof-bench: CUDA families skipped: %s\n", context["cuda.skipped"].c_str());
-    bench::register_layer_families(options, context, cuda);
-    context["edgeroof.version"] = EDGEROOF_VERSION;
-    context["device.backend"] = cuda ? "cuda,cpu" : "cpu";
-    if (!cuda && context.count("cpu.model")) context["device.name"] = context["cpu.model"];
-    if (const auto l4t = power::read_l4t_release(options.root)) context["l4t.release"] = *l4t;
-    for (const auto& [key, value] : power::read_current_clocks(options.root))
-      context["clocks.start." + key] = std::to_string(value);
-    add_sensor_context(*sensor, idle_s, min_sensor_updates, context);
-    for (const auto& [key, value] : context) benchmark::AddCustomContext(key, value);
-
-    const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    if (ran == 0) {
-      std::fprintf(stderr, "edgeroof-bench: error: no benchmark matched the filter; nothing written\n");
-      return 1;
-    }
-
-    bench::Context end;
-    for (const auto& [key, value] : power::read_current_clocks(options.root))
-      end["clocks.end." + key] = std::to_string(value);
-    output.finish(end);
-    return 0;
+    return run(argc, argv);
+  } catch (const edgeroof::bench::UsageError& e) {
+    std::fprintf(stderr, "edgeroof-bench: %s (see edgeroof-bench --help)\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "edgeroof-bench: error: %s\n", e.what());
     return 1;

@@ -5,9 +5,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -24,7 +29,47 @@ extern "C" void remove_partial_and_exit(int sig) {
   std::raise(sig);
 }
 
+// The flag of a run, and of an aggregate that is one of its values (mean, median, min, max): some
+// repetition was throttled. A spread of the flag (stddev, cv) is no flag.
+bool throttled(const nlohmann::json& benchmark) {
+  const auto it = benchmark.find("throttled");
+  if (it == benchmark.end() || !it->is_number()) return false;
+  const auto aggregate = benchmark.find("aggregate_name");
+  if (aggregate != benchmark.end() && aggregate->is_string() && (*aggregate == "stddev" || *aggregate == "cv"))
+    return false;
+  return it->get<double>() > 0.0;
+}
+
+std::string describe_errno(int err) { return std::strerror(err); }
+
 }  // namespace
+
+std::string add_label_token(const std::string& label, const std::string& token) {
+  for (std::size_t at = 0; at < label.size();) {
+    const std::size_t end = std::min(label.find_first_of(" ,", at), label.size());
+    if (label.compare(at, end - at, token) == 0 && end - at == token.size()) return label;
+    at = end + 1;
+  }
+  return label.empty() ? token : label + " " + token;
+}
+
+void check_results_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path.empty()) throw UsageError("--benchmark_out needs a file name");
+  const std::string flag = "--benchmark_out=" + path;
+  std::error_code ec;
+  if (path.back() == '/' || fs::is_directory(path, ec)) throw UsageError(flag + " is a directory: name a file");
+  const fs::path parent = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
+  if (!fs::exists(parent, ec)) throw UsageError(flag + ": the directory " + parent.string() + " does not exist");
+  if (!fs::is_directory(parent, ec)) throw UsageError(flag + ": " + parent.string() + " is not a directory");
+  // The file Google Benchmark will write, made and removed now: a refusal then costs no run.
+  const std::string partial = path + ".partial";
+  const bool existed = fs::exists(partial, ec);
+  const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot write " + partial + ": " + describe_errno(errno));
+  ::close(fd);
+  if (!existed) ::unlink(partial.c_str());
+}
 
 std::string strip_time_type(std::string name) {
   for (const std::string suffix : {"/real_time", "/manual_time"}) {
@@ -40,12 +85,16 @@ std::string strip_time_type(std::string name) {
 
 Output::Output(std::vector<char*>& args) {
   for (auto& arg : args) {
-    if (std::strncmp(arg, "--benchmark_out_format=", 23) == 0) m_json = std::strcmp(arg + 23, "json") == 0;
+    if (std::strncmp(arg, "--benchmark_out_format=", 23) != 0) continue;
+    const std::string format = arg + 23;
+    if (format != "json" && format != "console" && format != "csv")
+      throw UsageError("--benchmark_out_format takes json, console or csv, not '" + format + "'");
+    m_json = format == "json";
   }
   for (auto& arg : args) {
     if (std::strncmp(arg, "--benchmark_out=", 16) != 0) continue;
     m_final = arg + 16;
-    if (m_final.empty()) throw std::invalid_argument("--benchmark_out needs a file name");
+    check_results_path(m_final);
     m_partial = m_final + ".partial";
     m_arg = "--benchmark_out=" + m_partial;
     arg = m_arg.data();
@@ -82,6 +131,11 @@ void Output::finish(const std::map<std::string, std::string>& context) {
     for (auto& b : doc["benchmarks"]) {
       for (const char* key : {"name", "run_name"}) {
         if (b.contains(key) && b[key].is_string()) b[key] = strip_time_type(b[key].get<std::string>());
+      }
+      if (throttled(b)) {
+        const auto label = b.find("label");
+        b["label"] =
+            add_label_token(label != b.end() && label->is_string() ? label->get<std::string>() : "", "throttled");
       }
     }
     power::atomic_write(m_final, doc.dump(2) + "\n");

@@ -1,46 +1,35 @@
 // A short real run of edgeroof-bench's CPU families: the JSON it writes parses and carries the
-// counters and context of DESIGN.md, with the stable names.
+// counters and context of DESIGN.md, with the stable names. And the command line it refuses:
+// exit 2 and one line for a wrong flag or results path, exit 1 for a path the system refuses,
+// before any benchmark runs and without leaving a file behind.
+#include "program.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <string>
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace edgeroof::test;
 
 namespace {
 
-const std::string bench = std::string(EDGEROOF_BINARY_DIR) + "/bench/edgeroof-bench";
+ProgramRun bench(const std::vector<std::string>& args) { return run_program(bench_exe(), args); }
 
-fs::path temp_dir() {
-  const fs::path dir = fs::temp_directory_path() / ("edgeroof-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir;
-}
-
-int run(const std::string& args) {
-  const int rc = std::system((bench + " " + args + " >/dev/null 2>&1").c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-json load(const fs::path& p) {
-  std::ifstream in(p);
-  return json::parse(in);
-}
+json load(const fs::path& p) { return json::parse(read_file(p)); }
 
 }  // namespace
 
 TEST(BenchRun, CpuFamiliesWriteCountersAndContext) {
-  const auto out = temp_dir() / "cpu.json";
+  const ScratchDir dir("bench_run");
+  const auto out = dir.path() / "cpu.json";
   const std::string filter = "compute/cpu/fp(32|64)/ai:(0.125|64)/|memory/cpu/(read|triad)/bytes:(16384|67108864)/";
-  ASSERT_EQ(run("--benchmark_filter='" + filter +
-                "' --benchmark_min_time=0.01 --dram-factor=1 --benchmark_out=" + out.string()),
-            0);
+  ASSERT_TRUE(succeeded(bench({"--benchmark_filter=" + filter, "--benchmark_min_time=0.01", "--dram-factor=1",
+                               "--benchmark_out=" + out.string()})));
   ASSERT_TRUE(fs::exists(out));
   EXPECT_FALSE(fs::exists(out.string() + ".partial"));
   const json doc = load(out);
@@ -50,6 +39,7 @@ TEST(BenchRun, CpuFamiliesWriteCountersAndContext) {
     EXPECT_TRUE(ctx.contains(key)) << key;
   }
   EXPECT_EQ(ctx.at("device.backend").get<std::string>().find("cpu") != std::string::npos, true);
+  const bool sampled = ctx.contains("clocks.sampled");
 
   std::set<std::string> names;
   for (const auto& b : doc.at("benchmarks")) {
@@ -58,6 +48,10 @@ TEST(BenchRun, CpuFamiliesWriteCountersAndContext) {
     EXPECT_FALSE(b.value("error_occurred", false)) << name << ": " << b.value("error_message", "");
     for (const char* counter : {"flops", "bytes", "ai", "FLOP/s", "B/s"})
       EXPECT_TRUE(b.contains(counter)) << name << " " << counter;
+    // Where this machine's clocks can be read the run says whether it was throttled; where not,
+    // the counters are absent rather than made up.
+    EXPECT_EQ(b.contains("clock_min_ratio"), sampled && ctx.at("clocks.sampled") != "nvml.reasons") << name;
+    EXPECT_EQ(b.contains("throttled"), sampled) << name;
     const double t = b.at("real_time").get<double>();
     ASSERT_GT(t, 0.0);
     // ai is flops/bytes, and the rates are the per-iteration work over the per-iteration time.
@@ -74,34 +68,86 @@ TEST(BenchRun, CpuFamiliesWriteCountersAndContext) {
   EXPECT_TRUE(names.count("memory/cpu/triad/bytes:16384"));
   EXPECT_TRUE(names.count("memory/cpu/read/bytes:67108864"));
   EXPECT_EQ(names.size(), 8u);  // 2 dtypes x 2 intensities + 2 kernels x 2 sizes
-  fs::remove_all(out.parent_path());
 }
 
 TEST(BenchRun, RepetitionsWithNonFiniteStatisticsAreWritten) {
   // With repetitions Google Benchmark adds stddev and cv aggregates; a cv of an all-zero counter
   // is written as a bare NaN, which must not cost the run its results.
-  const auto out = temp_dir() / "reps.json";
-  ASSERT_EQ(run("--sensor=none --idle-s=0 --benchmark_filter='memory/cpu/write/bytes:16384/' --benchmark_repetitions=3 "
-                "--benchmark_min_time=0.01 --benchmark_out=" +
-                out.string()),
-            0);
+  const ScratchDir dir("bench_reps");
+  const auto out = dir.path() / "reps.json";
+  ASSERT_TRUE(
+      succeeded(bench({"--sensor=none", "--idle-s=0", "--benchmark_filter=memory/cpu/write/bytes:16384/",
+                       "--benchmark_repetitions=3", "--benchmark_min_time=0.01", "--benchmark_out=" + out.string()})));
   const json doc = load(out);
   std::set<std::string> names;
   for (const auto& b : doc.at("benchmarks")) names.insert(b.at("name").get<std::string>());
   EXPECT_TRUE(names.count("memory/cpu/write/bytes:16384"));
   EXPECT_TRUE(names.count("memory/cpu/write/bytes:16384_mean"));
   EXPECT_TRUE(names.count("memory/cpu/write/bytes:16384_cv"));
-  fs::remove_all(out.parent_path());
 }
 
-TEST(BenchRun, BadInputFailsWithoutWritingAFile) {
-  const auto out = temp_dir() / "bad.json";
-  EXPECT_NE(run("--no-such-flag --benchmark_out=" + out.string()), 0);
-  EXPECT_NE(run("--benchmark_filter=no/such/family --benchmark_out=" + out.string()), 0);
-  EXPECT_NE(run("--cuda-device=x"), 0);
-  EXPECT_FALSE(fs::exists(out));
-  EXPECT_FALSE(fs::exists(out.string() + ".partial"));
-  fs::remove_all(out.parent_path());
+TEST(BenchRun, FilterThatMatchesNothingWritesNothing) {
+  const ScratchDir dir("bench_nothing");
+  const auto out = dir.path() / "none.json";
+  // Google Benchmark matches the filter only when it runs, and says so itself first.
+  const auto run =
+      bench({"--sensor=none", "--idle-s=0", "--benchmark_filter=no/such/family", "--benchmark_out=" + out.string()});
+  EXPECT_EQ(run.exit_code, 1) << run.status();
+  const std::string last = "edgeroof-bench: error: no benchmark matched the filter; nothing written\n";
+  ASSERT_GE(run.err.size(), last.size());
+  EXPECT_EQ(run.err.substr(run.err.size() - last.size()), last) << run.err;
+  EXPECT_TRUE(fs::is_empty(dir.path()));
 }
 
-TEST(BenchRun, HelpDescribesEdgeroofFlags) { EXPECT_EQ(run("--help"), 0); }
+TEST(BenchRun, WrongFlagsAreUsageErrors) {
+  const ScratchDir dir("bench_flags");
+  const auto out = "--benchmark_out=" + (dir.path() / "x.json").string();
+  // Google Benchmark's own words, before the sensor or anything else is set up.
+  EXPECT_TRUE(fails_with(bench({"--no-such-flag", out}), 2,
+                         bench_exe().string() + ": error: unrecognized command-line flag: --no-such-flag"));
+  EXPECT_TRUE(fails_with(bench({"--benchmark_no_such_flag=1", out}), 2,
+                         bench_exe().string() + ": error: unrecognized command-line flag: --benchmark_no_such_flag=1"));
+  const std::vector<std::pair<std::string, std::string>> usage = {
+      {"--clock-period-s=0.0001", "--clock-period-s takes 0 (off) or 0.001 to 10 seconds"},
+      {"--clock-period-s=nan", "--clock-period-s takes seconds >= 0, not 'nan'"},
+      {"--cuda-device=x", "--cuda-device takes a whole number, not 'x'"},
+      {"--sensor=tegrastats", "--sensor: unknown sensor 'tegrastats' (auto, ina3221, nvml, rapl or none)"},
+      {"--idle-s=-1", "--idle-s takes seconds >= 0, not '-1'"},
+      {"--benchmark_out_format=xml", "--benchmark_out_format takes json, console or csv, not 'xml'"},
+  };
+  for (const auto& [flag, message] : usage) {
+    EXPECT_TRUE(fails_with(bench({flag, out}), 2, "edgeroof-bench: " + message + " (see edgeroof-bench --help)"));
+  }
+  EXPECT_TRUE(fs::is_empty(dir.path()));
+}
+
+TEST(BenchRun, ResultsPathIsCheckedBeforeAnyBenchmarkRuns) {
+  const ScratchDir dir("bench_out");
+  const std::string d = dir.path().string();
+  dir.write("file", "not a directory\n");
+  // No filter: a run that got past the check would take minutes and print results on stdout.
+  const std::vector<std::pair<std::string, std::string>> usage = {
+      {"", "--benchmark_out needs a file name"},
+      {d, "--benchmark_out=" + d + " is a directory: name a file"},
+      {d + "/new/", "--benchmark_out=" + d + "/new/ is a directory: name a file"},
+      {d + "/missing/x.json",
+       "--benchmark_out=" + d + "/missing/x.json: the directory " + d + "/missing does not exist"},
+      {d + "/file/x.json", "--benchmark_out=" + d + "/file/x.json: " + d + "/file is not a directory"},
+  };
+  for (const auto& [path, message] : usage) {
+    EXPECT_TRUE(fails_with(bench({"--benchmark_out=" + path}), 2,
+                           "edgeroof-bench: " + message + " (see edgeroof-bench --help)"));
+  }
+  // The system refuses: /proc takes no new files, even from root.
+  EXPECT_TRUE(fails_with_line_containing(bench({"--benchmark_out=/proc/edgeroof-results.json"}), 1,
+                                         "edgeroof-bench: error: cannot write /proc/edgeroof-results.json.partial: "));
+  EXPECT_FALSE(fs::exists("/proc/edgeroof-results.json.partial"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(d), fs::directory_iterator()), 1);  // only "file"
+}
+
+TEST(BenchRun, HelpDescribesEdgeroofFlags) {
+  const auto run = bench({"--help"});
+  ASSERT_TRUE(succeeded(run));
+  for (const char* flag : {"--sensor=KIND", "--idle-s=SECONDS", "--clock-period-s=S", "clock_min_ratio", "throttled"})
+    EXPECT_NE(run.out.find(flag), std::string::npos) << flag;
+}

@@ -1,8 +1,12 @@
 #include "families.hpp"
 #include "harness.hpp"
 #include "output.hpp"
+#include "program.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
 
 using namespace edgeroof::bench;
 
@@ -49,4 +53,52 @@ TEST(CpuCaches, CapacitiesAreAscendingAndPositive) {
   const auto caps = cpu_cache_capacities(2);
   for (std::size_t i = 1; i < caps.size(); ++i) EXPECT_LE(caps[i - 1], caps[i]);
   for (auto c : caps) EXPECT_GT(c, 0u);
+}
+
+TEST(Output, LabelTokensAreAddedOnce) {
+  EXPECT_EQ(add_label_token("", "throttled"), "throttled");
+  EXPECT_EQ(add_label_token("level:l1", "throttled"), "level:l1 throttled");
+  EXPECT_EQ(add_label_token("level:l1 throttled", "throttled"), "level:l1 throttled");
+  EXPECT_EQ(add_label_token("a,throttled", "throttled"), "a,throttled");
+  EXPECT_EQ(add_label_token("throttled_not", "throttled"), "throttled_not throttled");
+}
+
+// A results file as Google Benchmark writes it (here by hand, as an older version might): the
+// label token follows the throttled counter of runs and of the aggregates that are its values.
+TEST(Output, ThrottledBenchmarksGetTheLabelToken) {
+  const edgeroof::test::ScratchDir dir("output");
+  const std::string out = (dir.path() / "r.json").string();
+  std::string arg = "--benchmark_out=" + out;
+  std::vector<char*> args{arg.data()};
+  Output output(args);
+  EXPECT_EQ(std::string(args[0]), "--benchmark_out=" + out + ".partial");
+  dir.write("r.json.partial", R"({"context": {}, "benchmarks": [
+    {"name": "memory/cpu/read/bytes:16384/real_time", "run_type": "iteration", "label": "level:l1", "throttled": 1},
+    {"name": "compute/cpu/fp32/ai:1/real_time", "run_type": "iteration", "throttled": 1},
+    {"name": "compute/cpu/fp32/ai:2/real_time", "run_type": "iteration", "label": "x", "throttled": 0},
+    {"name": "compute/cpu/fp32/ai:4/real_time", "run_type": "iteration", "label": "y"},
+    {"name": "a_mean", "run_type": "aggregate", "aggregate_name": "mean", "throttled": 0.25},
+    {"name": "a_stddev", "run_type": "aggregate", "aggregate_name": "stddev", "label": "s", "throttled": 0.5}]})");
+  output.finish({{"clocks.end.gpu_hz", "1300500000"}});
+  const auto doc = nlohmann::json::parse(edgeroof::test::read_file(out));
+  const auto& b = doc.at("benchmarks");
+  EXPECT_EQ(b[0].at("name"), "memory/cpu/read/bytes:16384");
+  EXPECT_EQ(b[0].at("label"), "level:l1 throttled");
+  EXPECT_EQ(b[1].at("label"), "throttled");
+  EXPECT_EQ(b[2].at("label"), "x");
+  EXPECT_EQ(b[3].at("label"), "y");
+  EXPECT_EQ(b[4].at("label"), "throttled");
+  EXPECT_EQ(b[5].at("label"), "s");
+  EXPECT_EQ(doc.at("context").at("clocks.end.gpu_hz"), "1300500000");
+  EXPECT_FALSE(std::filesystem::exists(out + ".partial"));
+}
+
+TEST(Output, ResultsPathCheckLeavesAStalePartialAlone) {
+  const edgeroof::test::ScratchDir dir("output_check");
+  const auto stale = dir.write("r.json.partial", "kept from a failed run\n");
+  check_results_path((dir.path() / "r.json").string());
+  EXPECT_EQ(edgeroof::test::read_file(stale), "kept from a failed run\n");
+  check_results_path((dir.path() / "new.json").string());
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "new.json.partial"));
+  EXPECT_THROW(check_results_path(dir.path().string()), UsageError);
 }
