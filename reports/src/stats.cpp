@@ -52,16 +52,45 @@ Ranked rank(const std::vector<double>& x, const std::vector<double>& y) {
   return r;
 }
 
-// P(U >= u) under the null hypothesis, from the exact counts.
+// counts[u] for u = 0 .. last of the distribution of U for samples of m and n values, m <= n.
+// They are the coefficients of the Gaussian binomial [m+n choose m](q) = prod over i = 1 .. m of
+// (1 - q^(n+i)) / (1 - q^i): after step i the array holds [n+i choose i](q), whose coefficients
+// are counts again, so nothing grows beyond C(m+n, m). Multiplying by 1 - q^k and dividing by
+// 1 - q^i are one pass each, so this is O(m * last) -- linear in n for the m <= 8 where SciPy
+// takes the exact distribution -- where a walk over the pooled sample is O(m * (m+n) * m*n).
+// Below u = n+1 no subtraction happens, so the small tails a p-value sums stay exact; above, the
+// rounding of the subtractions is of the order of 1e-16 of the largest count, so only the lower
+// half (which the symmetry of U makes enough) is asked for.
+std::vector<double> lower_counts(std::size_t m, std::size_t n, std::size_t last) {
+  std::vector<double> c(last + 1, 0.0);
+  c[0] = 1.0;
+  for (std::size_t i = 1; i <= m; ++i) {
+    const std::size_t k = n + i;
+    for (std::size_t u = last + 1; u-- > k;) c[u] -= c[u - k];
+    for (std::size_t u = i; u <= last; ++u) c[u] += c[u - i];
+  }
+  for (double& count : c) count = std::max(count, 0.0);  // rounding noise where counts are large
+  return c;
+}
+
+// C(m+n, m) as a double, multiplied in the order that keeps every partial product a whole number.
+double binomial(std::size_t m, std::size_t n) {
+  double out = 1.0;
+  for (std::size_t i = 1; i <= m; ++i) out = out * static_cast<double>(n + i) / static_cast<double>(i);
+  return out;
+}
+
+// P(U >= u) under the null hypothesis, from the exact counts. U is symmetric about m*n/2, so this
+// is P(U <= m*n - u), the lower tail, which needs only the counts up to m*n - u.
 double exact_survival(std::size_t m, std::size_t n, double u) {
-  // The distribution of U is the same for sizes (m, n) and (n, m); the smaller first is cheaper.
-  const std::vector<double> counts = u_statistic_counts(std::min(m, n), std::max(m, n));
-  const double total = std::accumulate(counts.begin(), counts.end(), 0.0);
+  const std::size_t small = std::min(m, n), large = std::max(m, n);
   // U is a whole number without ties; the exact method is only chosen then.
-  const auto first = static_cast<std::size_t>(std::ceil(u));
-  double tail = 0.0;
-  for (std::size_t k = first; k < counts.size(); ++k) tail += counts[k];
-  return tail / total;
+  const double mirrored = static_cast<double>(small * large) - std::ceil(u);
+  if (mirrored < 0.0) return 0.0;
+  const auto last = static_cast<std::size_t>(mirrored);
+  const std::vector<double> counts = lower_counts(small, large, last);
+  const double tail = std::accumulate(counts.begin(), counts.end(), 0.0);
+  return std::min(1.0, std::max(0.0, tail) / binomial(small, large));
 }
 
 // The standard normal survival function.
@@ -70,31 +99,13 @@ double normal_survival(double z) { return 0.5 * std::erfc(z / std::sqrt(2.0)); }
 }  // namespace
 
 std::vector<double> u_statistic_counts(std::size_t m, std::size_t n) {
-  // Walk the pooled sample in increasing order. ways[k][u] counts the orderings of the values seen
-  // so far in which k belong to the first sample and they exceed u values of the second; a value
-  // of the first sample placed after j values of the second adds j to U. Additions only, so the
-  // counts stay exact in doubles up to 2^53 and lose no small terms beyond.
+  // The upper half by symmetry: there the subtractions of large counts would leave rounding noise
+  // as large as 1e-16 of C(m+n, m), which swamps the small counts of the upper tail.
   const std::size_t max_u = m * n;
-  std::vector<std::vector<double>> ways(m + 1, std::vector<double>(max_u + 1, 0.0));
-  ways[0][0] = 1.0;
-  for (std::size_t seen = 0; seen < m + n; ++seen) {
-    const std::size_t k_max = std::min(seen, m);
-    for (std::size_t k = k_max + 1; k-- > 0;) {
-      const std::size_t from_y = seen - k;
-      if (from_y > n || k + 1 > m) continue;
-      // Place the next value in the first sample: k -> k+1, U grows by the second sample's count.
-      for (std::size_t u = max_u + 1; u-- > 0;) {
-        if (ways[k][u] != 0.0 && u + from_y <= max_u) ways[k + 1][u + from_y] += ways[k][u];
-      }
-    }
-    // Entries with k values of the first sample and more than n of the second cannot occur;
-    // clear them so they do not feed later steps.
-    if (seen + 1 > n) {
-      const std::size_t k_min = seen + 1 - n;
-      for (std::size_t k = 0; k < k_min && k <= m; ++k) std::fill(ways[k].begin(), ways[k].end(), 0.0);
-    }
-  }
-  return ways[m];
+  std::vector<double> counts = lower_counts(std::min(m, n), std::max(m, n), max_u / 2);
+  counts.resize(max_u + 1);
+  for (std::size_t u = max_u / 2 + 1; u <= max_u; ++u) counts[u] = counts[max_u - u];
+  return counts;
 }
 
 UTestMethod choose_u_test_method(const std::vector<double>& x, const std::vector<double>& y) {
@@ -118,7 +129,8 @@ UTestResult mann_whitney_u(const std::vector<double>& x, const std::vector<doubl
   const double u2 = n1 * n2 - result.u1;
   // Two-sided: twice the upper tail of the larger of the two statistics.
   const double u = std::max(result.u1, u2);
-  result.method = method ? *method : choose_u_test_method(x, y);
+  const bool exact_allowed = x.size() <= 8 || y.size() <= 8;
+  result.method = method ? *method : (exact_allowed && !r.has_ties ? UTestMethod::exact : UTestMethod::asymptotic);
   double p = 0.0;
   if (result.method == UTestMethod::exact) {
     p = 2.0 * exact_survival(x.size(), y.size(), u);

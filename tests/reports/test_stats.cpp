@@ -139,6 +139,53 @@ TEST(MannWhitneyU, MethodFollowsSampleSizes) {
   EXPECT_NEAR(approx.pvalue, 4.122948e-4, 1e-9);
 }
 
+TEST(MannWhitneyU, ComparePyFigures) {
+  // compare.py's own unit tests (tools/gbench/report.py, test3_run0 against test3_run1) print
+  // SciPy's p-values for BM_Two (2 vs 2, exact) and short (2 vs 3, tied: normal approximation).
+  EXPECT_NEAR(mann_whitney_u({9, 8}, {10, 7}).pvalue, 1.0, 1e-15);
+  EXPECT_NEAR(mann_whitney_u({90, 86}, {89, 72}).pvalue, 0.6666666666666666, 1e-15);
+  EXPECT_NEAR(mann_whitney_u({8, 8}, {7, 4.54, 800}).pvalue, 0.7670968684102772, 1e-15);
+  EXPECT_NEAR(mann_whitney_u({80, 77}, {75, 66.6, 1}).pvalue, 0.2, 1e-15);
+}
+
+// C(m+n, m) in long double, for references independent of the code under test.
+long double binomial(unsigned m, unsigned n) {
+  long double c = 1.0L;
+  for (unsigned i = 1; i <= m; ++i) c = c * (n + i) / i;
+  return c;
+}
+
+TEST(UStatisticCounts, EightAgainstThirtyThousandAreTheGaussianBinomial) {
+  // For u <= n the counts are the partitions of u into parts of at most m = 8: for u <= 8 all
+  // partitions (1 1 2 3 5 7 11 15 22), for u = 9 all 30 but "9" itself.
+  const auto c = u_statistic_counts(8, 30000);
+  ASSERT_EQ(c.size(), 240001u);
+  const std::vector<double> low{1, 1, 2, 3, 5, 7, 11, 15, 22, 29};
+  EXPECT_EQ(std::vector<double>(c.begin(), c.begin() + 10), low);
+  EXPECT_EQ(c[1], c[239999]);  // symmetric about m*n/2
+  EXPECT_EQ(c[123], c[240000 - 123]);
+  const long double total = std::accumulate(c.begin(), c.end(), 0.0L);
+  EXPECT_NEAR(static_cast<double>(total / binomial(8, 30000)), 1.0, 1e-12);
+}
+
+TEST(MannWhitneyU, EightAgainstThirtyThousandExactTail) {
+  // 8 values below all but three of 30,000 (U = 3, no ties): SciPy takes the exact distribution.
+  // P(U <= 3) = (1 + 1 + 2 + 3) / C(30008, 8), two-sided twice that.
+  std::vector<double> small{1, 2, 3, 4, 5, 6, 7, 103.5};
+  std::vector<double> big;
+  for (int i = 1; i <= 30000; ++i) big.push_back(100.0 + i);
+  const auto r = mann_whitney_u(small, big);
+  EXPECT_EQ(r.method, UTestMethod::exact);
+  EXPECT_DOUBLE_EQ(r.u1, 3.0);
+  EXPECT_NEAR(r.pvalue / static_cast<double>(14.0L / binomial(8, 30000)), 1.0, 1e-12);
+  // The middle of the distribution: U1 = 120000 exactly (every small value above half of big).
+  std::vector<double> middle(8, 0.0);
+  for (int i = 0; i < 8; ++i) middle[i] = 15100.5 + 0.001 * i;
+  const auto m = mann_whitney_u(middle, big);
+  EXPECT_DOUBLE_EQ(m.u1, 120000.0);
+  EXPECT_NEAR(m.pvalue, 1.0, 1e-9);
+}
+
 TEST(MannWhitneyU, RejectsEmptyAndNaN) {
   EXPECT_THROW((void)mann_whitney_u({}, {1.0}), std::invalid_argument);
   EXPECT_THROW((void)mann_whitney_u({1.0, std::nan("")}, {1.0}), std::invalid_argument);
