@@ -154,17 +154,26 @@ std::vector<EnergyCurve> energy_curves(const RooflineMode& m) {
   return out;
 }
 
-Chart energy_roofline(const RooflineMode& m, const std::vector<Point>& points) {
-  Chart c("energy_roofline", "Energy roofline of mode ", mode_label(m),
-          ": FLOP/J = I / (I eps_flop + eps_byte + pi0 max(I/F, 1/B))");
+// One curve per backend and dtype of the mode's energy fit, over the intensities of its points.
+template <class Y>
+Range add_energy_curves(Chart& c, const RooflineMode& m, const std::vector<Point>& points, const std::string& what, Y y,
+                        Axes axes) {
   Range range;
   for (const auto& p : points) range.include(p.ai());
   const auto grid = range.grid();
   for (const auto& e : energy_curves(m)) {
-    c.plot(
-        curve(grid, e.label + " (fit)", where(m, "energy roof " + e.label), [&](double i) { return e.flop_per_J(i); }),
-        "with lines lw 2");
+    c.plot(curve(
+               grid, e.label + " (fit)", where(m, what + " " + e.label), [&](double i) { return y(e, i); }, axes),
+           "with lines lw 2");
   }
+  return range;
+}
+
+Chart energy_roofline(const RooflineMode& m, const std::vector<Point>& points) {
+  Chart c("energy_roofline", "Energy roofline of mode ", mode_label(m),
+          ": FLOP/J = I / (I eps_flop + eps_byte + pi0 max(I/F, 1/B))");
+  const Range range = add_energy_curves(
+      c, m, points, "energy roof", [](const EnergyCurve& e, double i) { return e.flop_per_J(i); }, Axes::log_log);
   if (c.empty()) return c;
   add_measured(c, m, points,
                [](const Point& p) { return p.energy_J ? std::optional<double>(p.flops / *p.energy_J) : std::nullopt; });
@@ -183,15 +192,8 @@ void add_level(Chart& c, const Range& range, double watts, std::string title, st
 Chart power_chart(const RooflineMode& m, const std::vector<Point>& points) {
   Chart c("power", "Power over intensity of mode ", mode_label(m),
           ": P = (I eps_flop + eps_byte) / max(I/F, 1/B) + pi0");
-  Range range;
-  for (const auto& p : points) range.include(p.ai());
-  const auto grid = range.grid();
-  for (const auto& e : energy_curves(m)) {
-    c.plot(curve(
-               grid, e.label + " (fit)", where(m, "power " + e.label), [&](double i) { return e.power_W(i); },
-               Axes::log_x),
-           "with lines lw 2");
-  }
+  const Range range = add_energy_curves(
+      c, m, points, "power", [](const EnergyCurve& e, double i) { return e.power_W(i); }, Axes::log_x);
   if (c.empty()) return c;
   for (const auto& [backend, fit] : m.energy) {
     add_level(c, range, fit.static_W, backend + " pi0 = " + si_text(fit.static_W, "W") + " (fit)",

@@ -37,7 +37,8 @@ void check_replaceable(const fs::path& target) {
   for (fs::directory_iterator it(target, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     marked = marked || name == detail::kReportMarker;
-    only_report_files = only_report_files && report_file(name) && it->is_regular_file();
+    std::error_code type_ec;
+    only_report_files = only_report_files && report_file(name) && it->is_regular_file(type_ec);
   }
   if (ec) throw PlotError("cannot read the report folder " + printable(target.string()) + ": " + ec.message());
   if (!marked && !only_report_files) {

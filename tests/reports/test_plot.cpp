@@ -172,6 +172,7 @@ TEST_F(Plot, ModesWithoutEnergyLeaveTheEnergyChartsOutAndSaySo) {
 // Raw bytes no JSON file can carry (invalid UTF-8) reach the report only through the library.
 TEST_F(Plot, BytesThatAreNotTextAreShownAsQuestionMarks) {
   Inputs in = make_inputs();  // JSON cannot hold these bytes: set them after the fit
+  // An overlong '/' (2 bytes) and a surrogate (3 bytes) are a '?' per byte; U+202E is one '?'.
   in.rooflines.modes[0].name = "MA\xffXN\n!touch PWNED\x1b[2J\xc0\xaf\xed\xa0\x80 \xe2\x80\xae";
   auto o = options("junk");
   o.render = have_gnuplot();
@@ -206,6 +207,25 @@ TEST_F(Plot, FiguresThatCannotBeDrawnAreLeftOutWithOneWarningEach) {
   EXPECT_EQ(time.find("bandwidth cuda/l2"), std::string::npos);
   EXPECT_NE(time.find("\"cuda/fp32 roof"), std::string::npos);
   EXPECT_NE(read_file(o.out_dir / "index.html").find("warning: mode c4-gpu408: gpu_hz (0)"), std::string::npos);
+}
+
+TEST_F(Plot, AGnuplotThatHangsIsEndedAtTheTimeLimit) {
+  const fs::path fake = m_dir.path() / "hanging-gnuplot";
+  std::ofstream(fake) << "#!/bin/sh\ncase \"$*\" in *.gp) exec sleep 30;; esac\nexit 0\n";
+  fs::permissions(fake, fs::perms::owner_all);
+  auto o = options("hanging");
+  o.gnuplot = fake.string();
+  o.render_timeout_s = 0.25;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    (void)write_report(m_in.rooflines, o);
+    ADD_FAILURE() << "no error";
+  } catch (const PlotError& e) {
+    EXPECT_STREQ(e.what(), "gnuplot did not finish within 0.25 s; no report written");
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));  // not the 30 s of the sleep
+  EXPECT_FALSE(fs::exists(o.out_dir));
+  EXPECT_TRUE(named(m_dir.path(), ".edgeroof-plot-").empty());
 }
 
 // ---- edgeroof plot as a user runs it ---------------------------------------------------------
