@@ -260,6 +260,28 @@ void add_sensor_context(edgeroof::power::EnergySensor& sensor, double idle_s, in
   }
 }
 
+// Registers the families this machine has and hands Google Benchmark the context that explains
+// their numbers (idle power is measured here).
+void register_and_describe(const Flags& flags, const edgeroof::power::ClockSampler* clocks,
+                           edgeroof::power::EnergySensor& sensor) {
+  using namespace edgeroof;
+  const auto& options = flags.options;
+  bench::Context context;
+  bench::register_cpu_families(options, context);
+  const bool cuda = bench::register_cuda_families(options, context);
+  if (!cuda) std::fprintf(stderr, "edgeroof-bench: CUDA families skipped: %s\n", context["cuda.skipped"].c_str());
+  bench::register_layer_families(options, context, cuda);
+  context["edgeroof.version"] = EDGEROOF_VERSION;
+  context["device.backend"] = cuda ? "cuda,cpu" : "cpu";
+  if (!cuda && context.count("cpu.model")) context["device.name"] = context["cpu.model"];
+  if (const auto l4t = power::read_l4t_release(options.root)) context["l4t.release"] = *l4t;
+  for (const auto& [key, value] : power::read_current_clocks(options.root))
+    context["clocks.start." + key] = std::to_string(value);
+  if (clocks != nullptr) add_clock_context(*clocks, context);
+  add_sensor_context(sensor, flags.idle_s, flags.min_sensor_updates, context);
+  for (const auto& [key, value] : context) benchmark::AddCustomContext(key, value);
+}
+
 int run(int argc, char** argv) {
   using namespace edgeroof;
   Flags flags = parse_flags(argc, argv);
@@ -303,20 +325,7 @@ int run(int argc, char** argv) {
   benchmark::Initialize(&rest_argc, flags.rest.data());
   if (benchmark::ReportUnrecognizedArguments(rest_argc, flags.rest.data())) return 2;
 
-  bench::Context context;
-  bench::register_cpu_families(options, context);
-  const bool cuda = bench::register_cuda_families(options, context);
-  if (!cuda) std::fprintf(stderr, "edgeroof-bench: CUDA families skipped: %s\n", context["cuda.skipped"].c_str());
-  bench::register_layer_families(options, context, cuda);
-  context["edgeroof.version"] = EDGEROOF_VERSION;
-  context["device.backend"] = cuda ? "cuda,cpu" : "cpu";
-  if (!cuda && context.count("cpu.model")) context["device.name"] = context["cpu.model"];
-  if (const auto l4t = power::read_l4t_release(options.root)) context["l4t.release"] = *l4t;
-  for (const auto& [key, value] : power::read_current_clocks(options.root))
-    context["clocks.start." + key] = std::to_string(value);
-  if (clocks) add_clock_context(*clocks, context);
-  add_sensor_context(*sensor, flags.idle_s, flags.min_sensor_updates, context);
-  for (const auto& [key, value] : context) benchmark::AddCustomContext(key, value);
+  register_and_describe(flags, clocks.get(), *sensor);
 
   const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
