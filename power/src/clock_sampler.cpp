@@ -26,8 +26,8 @@ std::optional<bool> ClockWindow::throttled() const {
 
 namespace {
 
-// No clock of any chip runs at 100 GHz, and none that works at 0: such a reading is garbage.
-bool plausible_hz(double hz) { return hz > 0.0 && hz <= 1e11; }
+// A clock at 0 Hz does no work, and none runs at max_clock_hz (machine.hpp): such a reading is garbage.
+bool plausible_hz(double hz) { return hz > 0.0 && hz <= static_cast<double>(max_clock_hz); }
 
 // The few NVML entry points used, with NVML's C ABI (nvml.h), so no header is needed to build.
 struct Nvml {
