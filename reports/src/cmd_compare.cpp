@@ -21,43 +21,70 @@ std::string seconds_text(double s) {
   return "0 s";
 }
 
-std::string value_text(const std::string& metric, double v) {
-  if (metric == "real_time" || metric == "cpu_time") return seconds_text(v);
-  if (metric == "energy_J") return si(v, "J", 4);
-  if (metric == "power_W") return si(v, "W", 4);
-  return si(v, metric, 4);  // FLOP/s, B/s
-}
-
 std::string fixed(const char* format, double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), format, v);
   return buf;
 }
 
+std::string value_text(const reports::MetricComparison& r, double v) {
+  const std::string& metric = r.metric;
+  if (r.percentage) return fixed("%.4g%%", 100.0 * v);
+  if (metric == "real_time" || metric == "cpu_time") return seconds_text(v);
+  if (metric == "energy_J") return si(v, "J", 4);
+  if (metric == "power_W") return si(v, "W", 4);
+  return si(v, metric, 4);  // FLOP/s, B/s
+}
+
+// "throttled in new", "median aggregate in old", ...: what a reader must know to trust a row.
+std::string note_of(const reports::MetricComparison& r) {
+  std::string out;
+  auto add = [&](const std::string& text) { out += (out.empty() ? "" : "; ") + text; };
+  if (r.old_throttled || r.new_throttled)
+    add(std::string("throttled in ") + (r.old_throttled && r.new_throttled ? "both" : r.old_throttled ? "old" : "new"));
+  const std::string statistic = r.statistic.empty() ? "unnamed" : r.statistic;
+  if (r.old_from_aggregate || r.new_from_aggregate) {
+    add(statistic + " aggregate" +
+        (r.old_from_aggregate && r.new_from_aggregate ? "s"
+         : r.old_from_aggregate                       ? " in old"
+                                                      : " in new"));
+  } else if (r.statistic != "mean") {
+    add(statistic + " of repetitions");
+  }
+  return out;
+}
+
+std::string gate_of(const reports::MetricComparison& r) {
+  if (r.regression) return r.throttled() ? "FAIL (throttled)" : "FAIL";
+  return r.gates ? "" : "info";
+}
+
 // For people: units and percentages.
 std::string render_table(const reports::Comparison& c) {
-  Table t({"benchmark", "metric", "old", "new", "change", "p-value", "reps", "verdict", "gate"});
+  Table t({"benchmark", "metric", "old", "new", "change", "p-value", "reps", "verdict", "gate", "note"});
   for (const auto& r : c.rows) {
-    t.add({r.name, r.metric, value_text(r.metric, r.old_value), value_text(r.metric, r.new_value),
-           fixed("%+.2f%%", 100.0 * r.change), r.pvalue ? fixed("%.4f", *r.pvalue) : "-",
+    t.add({r.name, r.metric, value_text(r, r.old_value), value_text(r, r.new_value), fixed("%+.2f%%", 100.0 * r.change),
+           r.pvalue ? fixed("%.4f", *r.pvalue) : "-",
            std::to_string(r.old_repetitions) + "/" + std::to_string(r.new_repetitions), reports::to_string(r.verdict),
-           r.regression ? "FAIL" : (r.gates ? "" : "info")});
+           gate_of(r), note_of(r)});
   }
-  for (const auto& u : c.unpaired) t.add({u.name, "-", "-", "-", "-", "-", "-", u.reason, u.regression ? "FAIL" : ""});
+  for (const auto& u : c.unpaired)
+    t.add({u.name, "-", "-", "-", "-", "-", "-", u.reason, u.regression ? "FAIL" : "", ""});
   return t.render(Format::table);
 }
 
 // For programs: the JSON keys as columns, plain numbers (times in seconds, change as a fraction).
 std::string render_csv(const reports::Comparison& c) {
-  Table t({"name", "metric", "old", "new", "change", "pvalue", "n_old", "n_new", "verdict", "gates", "regression"});
+  Table t({"name", "metric", "old", "new", "change", "pvalue", "n_old", "n_new", "verdict", "gates", "regression",
+           "statistic", "throttled"});
   for (const auto& r : c.rows) {
     t.add({r.name, r.metric, fixed("%.17g", r.old_value), fixed("%.17g", r.new_value), fixed("%.17g", r.change),
            r.pvalue ? fixed("%.17g", *r.pvalue) : "", std::to_string(r.old_repetitions),
            std::to_string(r.new_repetitions), reports::to_string(r.verdict), r.gates ? "true" : "false",
-           r.regression ? "true" : "false"});
+           r.regression ? "true" : "false", r.statistic, r.throttled() ? "true" : "false"});
   }
   for (const auto& u : c.unpaired) {
-    t.add({u.name, "", "", "", "", "", "", "", u.reason, "true", u.regression ? "true" : "false"});
+    t.add({u.name, "", "", "", "", "", "", "", u.reason, "true", u.regression ? "true" : "false", "", "false"});
   }
   return t.render(Format::csv);
 }
@@ -71,15 +98,20 @@ std::string describe(const char* role, const reports::ResultsFile& f) {
   add("", "device.name");
   add("L4T ", "l4t.release");
   add("mode ", "power_mode.name");
-  return std::string(role) + ": " + f.path + (about.empty() ? "" : " (" + about + ")") + "\n";
+  return std::string(role) + ": " + reports::excerpt(f.path) + (about.empty() ? "" : " (" + about + ")") + "\n";
 }
 
 std::string summary(const reports::Comparison& c, const reports::CompareOptions& o) {
   const std::string criteria =
       "a change beyond " + fixed("%g%%", 100.0 * o.threshold) + " with p < " + fixed("%g", o.alpha);
   if (c.regressions == 0) return "no regression (" + criteria + ")\n";
+  const std::string throttled =
+      c.throttled_regressions == 0
+          ? std::string()
+          : "; " + std::to_string(c.throttled_regressions) +
+                " of them on throttled runs (clocks below the mode's): measure again before blaming the code";
   return std::to_string(c.regressions) + " regression(s): " + criteria +
-         " in the bad direction, or a benchmark that fails now\n";
+         " in the bad direction, or a benchmark that fails now" + throttled + "\n";
 }
 
 int run(const Args& args) {
@@ -90,6 +122,13 @@ int run(const Args& args) {
   options.alpha = args.number("--alpha").value_or(options.alpha);
   if (!(options.alpha > 0.0 && options.alpha <= 1.0)) throw UsageError("--alpha takes a level in (0, 1], such as 0.05");
   options.filter = args.get_or("--filter", "");
+  if (!options.filter.empty()) {
+    try {
+      (void)reports::NameFilter(options.filter);
+    } catch (const reports::InputError& e) {
+      throw UsageError(e.what());  // a pattern the user typed: a usage error, exit 2
+    }
+  }
 
   const auto old_file = reports::load_results(args.positional[0]);
   const auto new_file = reports::load_results(args.positional[1]);
@@ -116,18 +155,22 @@ const Command& compare_command() {
       "compare",
       "compare two benchmark runs by name; exit 1 on a significant regression (a CTest gate)",
       "edgeroof compare OLD.json NEW.json [--threshold 5%] [--alpha 0.05] [--filter REGEX] [--format table|csv|json]",
-      "Benchmarks are paired by name. Each metric present in both files (real_time, cpu_time, FLOP/s,\n"
+      "Benchmarks are paired by run name. Each metric present in both files (real_time, cpu_time, FLOP/s,\n"
       "B/s, energy_J, power_W) is compared on the mean of its repetitions: change = (new - old) / |old|,\n"
       "as Google Benchmark's tools/compare.py computes it. A two-sided Mann-Whitney U test over the\n"
       "repetitions (SciPy's: exact when a side has at most 8 and there are no ties, otherwise normal with\n"
       "tie and continuity corrections) gives the p-value; it needs 2 repetitions a side and wants 9.\n"
+      "A side with aggregates only is compared by its mean (else median, else another aggregate both\n"
+      "have, for information) with no p-value; BigO/RMS rows are not compared.\n"
       "Exit status 1 when a change beyond --threshold is significant (p < --alpha) and bad: slower,\n"
       "lower FLOP/s or B/s, more energy_J; or when a benchmark that ran in OLD fails in NEW.\n"
-      "cpu_time and power_W are shown but never fail. A benchmark found in one file only is listed.\n"
-      "Exit status 0 otherwise; bad input prints one line and exits 1 (2 for a wrong command line).",
+      "A run with the counter throttled = 1 on either side is marked; its regressions still fail, as\n"
+      "'FAIL (throttled)'. cpu_time and power_W are shown but never fail. A benchmark found in one\n"
+      "file only is listed. Exit status 0 otherwise; bad input prints one line and exits 1 (2 for a\n"
+      "wrong command line, such as a --filter that is not a regular expression).",
       {{"--threshold", "PERCENT", "smallest relative change that counts (default 5%)"},
        {"--alpha", "P", "significance level of the U test (default 0.05)"},
-       {"--filter", "REGEX", "compare only benchmarks whose name matches (ECMAScript regex, searched)"},
+       {"--filter", "REGEX", "compare only benchmarks whose name matches (POSIX extended regex, searched)"},
        format_option,
        output_option},
       false,

@@ -6,16 +6,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "program.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <numeric>
@@ -24,7 +20,6 @@
 
 namespace {
 
-namespace fs = std::filesystem;
 using namespace edgeroof::reports;
 
 struct Bench {
@@ -342,112 +337,174 @@ TEST(Compare, FilterAndNothingInCommon) {
   EXPECT_THROW((void)compare_results(results(spec(1), "a.json"), results(spec(2), "b.json"), bad), InputError);
 }
 
+// ---- throttled runs ----
+
+// The counter throttled (0/1) on every repetition of `name`, 1 on the first `throttled` of them.
+std::string with_throttled(std::string text, const std::string& name, int throttled) {
+  auto doc = nlohmann::json::parse(text);
+  int seen = 0;
+  for (auto& b : doc["benchmarks"]) {
+    if (b["run_name"] != name) continue;
+    const bool plain = b["run_type"] == "iteration";
+    b["throttled"] = plain ? (seen++ < throttled ? 1 : 0) : (throttled > 0 ? 1.0 / 9.0 : 0.0);
+    b["clock_min_ratio"] = plain && seen <= throttled ? 0.71 : 1.0;
+  }
+  return doc.dump();
+}
+
+TEST(Compare, ThrottledRunsAreMarkedAndStillGate) {
+  RunSpec slow = spec(2);
+  slow.slowdown = 1.10;
+  slow.changed = triad;
+  const auto old_file = parse_results(gb_json(spec(1)), "a.json");
+  const auto new_file = parse_results(with_throttled(gb_json(slow), triad, 1), "b.json");
+  const auto c = compare_results(old_file, new_file, {});
+  const auto& t = row(c, triad, "real_time");
+  EXPECT_TRUE(t.new_throttled);
+  EXPECT_FALSE(t.old_throttled);
+  EXPECT_TRUE(t.regression);  // still a regression ...
+  EXPECT_EQ(c.regressions, 3);
+  EXPECT_EQ(c.throttled_regressions, 3);  // ... and said to be on a throttled run
+  EXPECT_FALSE(row(c, fp32, "real_time").throttled());
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_EQ(c.warnings[0].rfind("1 benchmark(s) ran throttled", 0), 0u) << c.warnings[0];
+  const auto j = to_json(c);
+  EXPECT_EQ(j["throttled_regressions"], 3);
+  for (const auto& r : j["comparisons"]) {
+    EXPECT_EQ(r["throttled"], r["name"] == triad) << r["name"];
+    EXPECT_EQ(r["throttled_in"], r["name"] == triad ? nlohmann::json::array({"new"}) : nlohmann::json::array());
+  }
+}
+
+TEST(Compare, FilterIsAPosixExtendedRegex) {
+  CompareOptions either;
+  either.filter = "(triad|fp32)/";
+  EXPECT_EQ(compare_results(results(spec(1), "a.json"), results(spec(2), "b.json"), either).rows.size(), 12u);
+  EXPECT_TRUE(NameFilter("^memory/cpu/[a-z]+/bytes:[0-9]+$").matches(triad));
+  EXPECT_FALSE(NameFilter("^memory/cpu/[a-z]+/bytes:[0-9]+$").matches(fp32));
+  EXPECT_FALSE(NameFilter("TRIAD").matches(triad));  // case counts
+  for (const std::string& bad :
+       std::vector<std::string>{"(", "a{2,1}", "(a)\\1", "((a{255}){255}){255}", std::string(1025, 'a')}) {
+    EXPECT_THROW((void)NameFilter(bad), InputError) << bad.substr(0, 40);
+  }
+  EXPECT_NO_THROW((void)NameFilter(std::string(1024, 'a')));
+  EXPECT_NO_THROW((void)NameFilter(std::string(500, '(') + "a" + std::string(500, ')')));  // nested, but short
+}
+
 // ---- the command: exit status and one-line errors ----
 
-struct CliResult {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using edgeroof::test::fails_with;
+using edgeroof::test::run_edgeroof;
+using edgeroof::test::ScratchDir;
+using edgeroof::test::succeeded;
 
-class CompareCli : public ::testing::Test {
-protected:
-  void SetUp() override {
-    m_dir = fs::temp_directory_path() / ("edgeroof_test_compare_" + std::to_string(::getpid()));
-    fs::create_directories(m_dir);
-  }
-  void TearDown() override { fs::remove_all(m_dir); }
+edgeroof::test::ProgramRun compare_cli(std::vector<std::string> args) {
+  args.insert(args.begin(), "compare");
+  return run_edgeroof(args);
+}
 
-  std::string write(const std::string& name, const std::string& text) {
-    const auto p = m_dir / name;
-    std::ofstream(p) << text;
-    return p.string();
-  }
-
-  // Runs build/reports/edgeroof without a shell, capturing both streams.
-  CliResult run(std::vector<std::string> args) {
-    const std::string exe = std::string(EDGEROOF_BINARY_DIR) + "/reports/edgeroof";
-    args.insert(args.begin(), {exe, "compare"});
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const std::string out_path = (m_dir / "stdout").string(), err_path = (m_dir / "stderr").string();
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid = 0;
-    CliResult r;
-    if (posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ) == 0) {
-      int status = 0;
-      waitpid(pid, &status, 0);
-      r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    auto slurp = [](const std::string& p) {
-      std::ifstream in(p);
-      return std::string(std::istreambuf_iterator<char>(in), {});
-    };
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    return r;
-  }
-
-  fs::path m_dir;
-};
-
-TEST_F(CompareCli, ExitStatusIsTheGate) {
-  const auto a = write("a.json", gb_json(spec(1)));
-  const auto same = write("same.json", gb_json(spec(2)));
+TEST(CompareCli, ExitStatusIsTheGate) {
+  const ScratchDir dir("compare_gate");
+  const auto a = dir.write("a.json", gb_json(spec(1))).string();
+  const auto same = dir.write("same.json", gb_json(spec(2))).string();
   RunSpec slow = spec(2);
   slow.slowdown = 1.10;
   slow.changed = fp32;
-  const auto slower = write("slow.json", gb_json(slow));
+  const auto slower = dir.write("slow.json", gb_json(slow)).string();
 
-  const auto pass = run({a, same});
-  EXPECT_EQ(pass.status, 0) << pass.err;
+  const auto pass = compare_cli({a, same});
+  EXPECT_TRUE(succeeded(pass));
   EXPECT_NE(pass.out.find("no regression"), std::string::npos);
 
-  const auto fail = run({a, slower, "--threshold", "5%"});
-  EXPECT_EQ(fail.status, 1);
+  const auto fail = compare_cli({a, slower, "--threshold", "5%"});
+  EXPECT_EQ(fail.exit_code, 1) << fail.status();
   EXPECT_NE(fail.out.find("FAIL"), std::string::npos);
-  EXPECT_EQ(run({a, slower, "--threshold=12%"}).status, 0);
+  EXPECT_TRUE(succeeded(compare_cli({a, slower, "--threshold=12%"})));
 
-  const auto json = run({a, slower, "--format", "json"});
-  EXPECT_EQ(json.status, 1);
+  const auto json = compare_cli({a, slower, "--format", "json"});
+  EXPECT_EQ(json.exit_code, 1) << json.status();
   const auto doc = nlohmann::json::parse(json.out);
   EXPECT_EQ(doc["regressions"], 3);
   const auto& first = doc["comparisons"][0];
-  for (const char* key : {"name", "metric", "old", "new", "change", "pvalue", "repetitions", "verdict"}) {
+  for (const char* key : {"name", "metric", "old", "new", "change", "pvalue", "repetitions", "verdict", "statistic",
+                          "from", "unit", "throttled", "throttled_in"}) {
     EXPECT_TRUE(first.contains(key)) << key;
   }
   EXPECT_EQ(first["name"], fp32);
   EXPECT_EQ(first["metric"], "real_time");
   EXPECT_EQ(first["verdict"], "slower");
+  EXPECT_EQ(first["from"], nlohmann::json::array({"repetitions", "repetitions"}));
 
-  const auto csv = run({a, same, "--format", "csv", "--filter", "triad"});
-  EXPECT_EQ(csv.status, 0);
-  EXPECT_EQ(csv.out.rfind("name,metric,old,new,change,pvalue,n_old,n_new,verdict,gates,regression\n", 0), 0u);
+  const auto csv = compare_cli({a, same, "--format", "csv", "--filter", "triad"});
+  EXPECT_TRUE(succeeded(csv));
+  EXPECT_EQ(
+      csv.out.rfind("name,metric,old,new,change,pvalue,n_old,n_new,verdict,gates,regression,statistic,throttled\n", 0),
+      0u);
   EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 7);  // header + 6 metrics
 }
 
-TEST_F(CompareCli, BadInputIsOneLine) {
-  const auto a = write("a.json", gb_json(spec(1)));
-  const std::string full = gb_json(spec(2));
-  const auto cut = write("cut.json", full.substr(0, full.size() / 2));
-  const auto not_gb = write("other.json", R"({"results": []})");
+TEST(CompareCli, ThrottledRegressionSaysSo) {
+  const ScratchDir dir("compare_throttled");
+  RunSpec slow = spec(2);
+  slow.slowdown = 1.10;
+  slow.changed = triad;
+  const auto a = dir.write("a.json", gb_json(spec(1))).string();
+  const auto b = dir.write("b.json", with_throttled(gb_json(slow), triad, 2)).string();
+  const auto table = compare_cli({a, b});
+  EXPECT_EQ(table.exit_code, 1) << table.status();
+  std::size_t marked = 0;
+  for (std::size_t at = table.out.find("FAIL (throttled)"); at != std::string::npos;
+       at = table.out.find("FAIL (throttled)", at + 1))
+    ++marked;
+  EXPECT_EQ(marked, 3u) << table.out;
+  EXPECT_NE(table.out.find("3 of them on throttled runs"), std::string::npos) << table.out;
+  const auto csv = compare_cli({a, b, "--format", "csv"});
+  std::size_t throttled_rows = 0;
+  std::istringstream lines(csv.out);
+  for (std::string line; std::getline(lines, line);)
+    throttled_rows += line.size() > 5 && line.substr(line.size() - 5) == ",true";
+  EXPECT_EQ(throttled_rows, 6u);  // the triad's six metrics
+}
 
-  for (const auto& bad : {cut, not_gb, (m_dir / "missing.json").string()}) {
-    const auto r = run({a, bad});
-    EXPECT_EQ(r.status, 1) << bad;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_NE(r.err.find(bad), std::string::npos) << r.err;
-    EXPECT_TRUE(r.out.empty());
-  }
-  const auto usage = run({a});
-  EXPECT_EQ(usage.status, 2);
-  EXPECT_EQ(run({a, a, "--alpha", "2"}).status, 2);
-  EXPECT_EQ(run({a, a, "--threshold", "five"}).status, 2);
+TEST(CompareCli, BadInputIsOneLine) {
+  const ScratchDir dir("compare_bad");
+  const auto a = dir.write("a.json", gb_json(spec(1))).string();
+  const std::string full = gb_json(spec(2));
+  const auto cut = dir.write("cut.json", full.substr(0, full.size() / 2)).string();
+  const auto not_gb = dir.write("other.json", R"({"results": []})").string();
+  const auto missing = (dir.path() / "missing.json").string();
+
+  EXPECT_TRUE(
+      fails_with(compare_cli({a, not_gb}), 1,
+                 "edgeroof compare: error: " + not_gb + ": not Google Benchmark results (no \"benchmarks\" array)"));
+  EXPECT_TRUE(
+      fails_with(compare_cli({a, missing}), 1,
+                 "edgeroof compare: error: " + missing + ": cannot open for reading (No such file or directory)"));
+  EXPECT_TRUE(edgeroof::test::fails_with_line_containing(compare_cli({a, cut}), 1,
+                                                         "edgeroof compare: error: " + cut + ": not valid JSON ("));
+  EXPECT_TRUE(
+      fails_with(compare_cli({a}), 2,
+                 "edgeroof compare: name two results files: OLD.json NEW.json (see 'edgeroof compare --help')"));
+  EXPECT_TRUE(
+      fails_with(compare_cli({a, a, "--alpha", "2"}), 2,
+                 "edgeroof compare: --alpha takes a level in (0, 1], such as 0.05 (see 'edgeroof compare --help')"));
+  EXPECT_EQ(compare_cli({a, a, "--threshold", "five"}).exit_code, 2);
+}
+
+TEST(CompareCli, FilterIsCheckedAndNeverEchoedWhole) {
+  const ScratchDir dir("compare_filter");
+  const auto a = dir.write("a.json", gb_json(spec(1))).string();
+  // 100 KB of '(' made the C library's regcomp (and std::regex) overflow the stack.
+  const std::string huge(100 * 1024, '(');
+  EXPECT_TRUE(fails_with(compare_cli({a, a, "--filter", huge}), 2,
+                         "edgeroof compare: --filter takes a pattern of at most 1024 characters, not 102400 ('" +
+                             std::string(40, '(') + "... (102400 characters)') (see 'edgeroof compare --help')"));
+  EXPECT_TRUE(fails_with(compare_cli({a, a, "--filter", "(["}), 2,
+                         "edgeroof compare: --filter '([' is not a POSIX extended regular expression (Invalid regular "
+                         "expression) (see 'edgeroof compare --help')"));
+  EXPECT_TRUE(fails_with(compare_cli({a, a, "--filter", "^layer/"}), 1,
+                         "edgeroof compare: error: nothing to compare between " + a + " and " + a +
+                             ": no benchmark matches --filter '^layer/'"));
 }
 
 }  // namespace
