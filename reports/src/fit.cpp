@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <limits>
 #include <set>
-#include <sstream>
+#include <string_view>
 
 namespace edgeroof::reports {
 
@@ -44,18 +44,18 @@ std::string problem_of(const std::string& field, double v, bool positive) {
   return "";
 }
 
-// The words of a label ("level:dram", "level:dram throttled"), split at spaces and commas.
-std::vector<std::string> label_tokens(const std::string& label) {
-  std::vector<std::string> out;
-  std::string token;
-  std::istringstream in(label);
-  while (std::getline(in, token, ' ')) {
-    std::istringstream parts(token);
-    for (std::string t; std::getline(parts, t, ',');) {
-      if (!t.empty()) out.push_back(t);
-    }
+// Calls f on each word of a label ("level:dram", "level:dram throttled"), split at spaces and
+// commas; without a stream, since a grid sweep has hundreds of thousands of records.
+template <class F>
+void for_each_token(std::string_view label, F f) {
+  auto separator = [](char c) { return c == ' ' || c == ','; };
+  for (std::size_t i = 0; i < label.size();) {
+    while (i < label.size() && separator(label[i])) ++i;
+    std::size_t end = i;
+    while (end < label.size() && !separator(label[end])) ++end;
+    if (end > i) f(label.substr(i, end - i));
+    i = end;
   }
-  return out;
 }
 
 // Warning lines, each said once however many repetitions repeat it.
@@ -79,8 +79,9 @@ struct FileRuns {
 };
 
 bool throttled_label(const BenchmarkRecord& r) {
-  const auto tokens = label_tokens(r.label);
-  return std::find(tokens.begin(), tokens.end(), "throttled") != tokens.end();
+  bool throttled = false;
+  for_each_token(r.label, [&](std::string_view t) { throttled = throttled || t == "throttled"; });
+  return throttled;
 }
 
 FileRuns runs_of(const ResultsFile& file, Warnings& warnings) {
@@ -126,10 +127,11 @@ struct Pooled {
 };
 
 std::string level_of(const std::string& label) {
-  for (const auto& t : label_tokens(label)) {
-    if (t.rfind("level:", 0) == 0) return t.substr(6);
-  }
-  return "";
+  std::string level;
+  for_each_token(label, [&](std::string_view t) {
+    if (level.empty() && t.substr(0, 6) == "level:") level = std::string(t.substr(6));
+  });
+  return level;
 }
 
 // Checks the figures of one record as they are pooled; what is wrong is warned about and left out.

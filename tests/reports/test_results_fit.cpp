@@ -218,6 +218,17 @@ TEST(FitChecks, ThrottledBenchmarksAreLeftOutAndListed) {
   EXPECT_DOUBLE_EQ(r.modes[0].compute_flops_per_s.at("cpu/fp32").value, 7.0e10);
 }
 
+// A label holds words: the level is one of them, throttled another.
+TEST(FitChecks, LabelTokens) {
+  auto file = parse_results(results_json(5.3e11, 4.3e10, "maxn"), "l.json");
+  file.benchmarks[2].label = "level:dram,pinned";
+  EXPECT_DOUBLE_EQ(fit_rooflines({file}).modes[0].bandwidth_bytes_per_s.at("cpu/dram").value, 4.3e10);
+  file.benchmarks[2].label = "pinned level:dram throttled";
+  const auto r = fit_rooflines({file});
+  EXPECT_EQ(r.modes[0].bandwidth_bytes_per_s.count("cpu/dram"), 0u);
+  EXPECT_EQ(r.modes[0].excluded.at("throttled"), std::vector<std::string>{"memory/cpu/triad/bytes:536870912"});
+}
+
 TEST(FitChecks, AThrottledCounterThatIsNotZeroOrOneCountsAsThrottled) {
   auto file = parse_results(results_json(9e11, 4.3e10, "maxn"), "odd.json");
   file.benchmarks[0].counters["throttled"] = 0.5;
