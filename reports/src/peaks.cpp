@@ -1,5 +1,6 @@
 #include "edgeroof/reports/peaks.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <optional>
 
@@ -12,7 +13,8 @@ std::optional<double> number(const std::map<std::string, std::string>& ctx, cons
   try {
     std::size_t used = 0;
     const double v = std::stod(it->second, &used);
-    if (used == it->second.size() && v > 0) return v;
+    // "inf" and "1e999" parse too: a peak must come from real figures, or there is none.
+    if (used == it->second.size() && v > 0 && std::isfinite(v) && v < 1e30) return v;
   } catch (const std::exception&) {
   }
   return std::nullopt;

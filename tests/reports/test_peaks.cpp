@@ -21,3 +21,12 @@ TEST(DerivedPeaks, AbsentInputsGiveNoPeak) {
   EXPECT_TRUE(derived_peaks({{"cuda.sm_count", "16"}, {"cuda.sm_clock_max_khz", "1300500"}}).empty());
   EXPECT_TRUE(derived_peaks({{"cuda.memory_clock_max_khz", "x"}, {"cuda.memory_bus_bits", "256"}}).empty());
 }
+
+TEST(DerivedPeaks, FiguresThatCannotBeRealGiveNoPeak) {
+  for (const char* bad : {"inf", "nan", "-16", "0", "1e999", "1e300"}) {
+    EXPECT_TRUE(
+        derived_peaks({{"cuda.sm_count", bad}, {"cuda.fp32_lanes_per_sm", "128"}, {"cuda.sm_clock_max_khz", "1300500"}})
+            .empty())
+        << bad;
+  }
+}
