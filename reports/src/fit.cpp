@@ -98,7 +98,8 @@ FileRuns runs_of(const ResultsFile& file, Warnings& warnings) {
       if (a->counter("throttled").value_or(0.0) > 0.0 || throttled_label(*a)) out.throttled.insert(name);
     }
     if (out.runs.count(name) != 0) continue;
-    auto find = [&](const char* kind) {
+    // records by an init-capture: C++17 lambdas cannot capture a structured binding (clang < 16 refuses).
+    auto find = [&records = records](const char* kind) {
       const auto a = std::find_if(records.begin(), records.end(),
                                   [&](const BenchmarkRecord* r) { return r->aggregate_name == kind; });
       return a == records.end() ? nullptr : *a;
