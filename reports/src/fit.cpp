@@ -88,14 +88,13 @@ FileRuns runs_of(const ResultsFile& file, Warnings& warnings) {
   FileRuns out;
   std::map<std::string, std::vector<const BenchmarkRecord*>> aggregates;
   for (const auto& b : file.benchmarks) {
-    if (b.error) continue;
+    if (b.error || !b.measured || b.complexity) continue;
     (b.run_type == "aggregate" ? aggregates : out.runs)[b.run_name].push_back(&b);
   }
   std::size_t aggregate_only = 0;
   for (const auto& [name, records] : aggregates) {
-    // The mean (or max, or stddev) of a 0/1 counter is above 0 when any repetition was throttled.
     for (const auto* a : records) {
-      if (a->counter("throttled").value_or(0.0) > 0.0 || throttled_label(*a)) out.throttled.insert(name);
+      if (a->throttled() || throttled_label(*a)) out.throttled.insert(name);
     }
     if (out.runs.count(name) != 0) continue;
     // records by an init-capture: C++17 lambdas cannot capture a structured binding (clang < 16 refuses).
@@ -162,15 +161,14 @@ private:
   }
 
   bool is_throttled(const std::string& name, const BenchmarkRecord& r) {
-    if (throttled_label(r)) return true;
+    if (r.throttled() || throttled_label(r)) return true;
     const auto v = r.counter("throttled");
-    if (!v || *v == 0.0) return false;
-    if (*v != 1.0 && r.run_type != "aggregate") {
-      m_warnings.add(
-          m_file.path + "\n" + name + "\nthrottled",
-          m_file.path + ": " + name + ": throttled = " + number_text(*v) + " is not 0 or 1; treated as throttled");
-    }
-    return *v > 0.0;
+    if (!v || *v == 0.0 || r.is_aggregate()) return false;
+    // The reader refuses a repetition's flag that is not 0 or 1; a file made otherwise may hold one.
+    m_warnings.add(
+        m_file.path + "\n" + name + "\nthrottled",
+        m_file.path + ": " + name + ": throttled = " + number_text(*v) + " is not 0 or 1; treated as throttled");
+    return true;
   }
 
   bool take_rate(std::vector<double>& rates, const std::string& name, const BenchmarkRecord& r, const char* field) {
