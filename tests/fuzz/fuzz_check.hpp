@@ -4,6 +4,8 @@
 
 #include "edgeroof/dnn/workload.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,8 +29,17 @@ namespace edgeroof::fuzz {
   std::abort();
 }
 
+// A promise broken with a reason: an exception that should not have been thrown.
+#define EDGEROOF_FUZZ_FAIL(what, reason) \
+  ::edgeroof::fuzz::broken_promise((std::string(what) + ": " + (reason)).c_str(), __FILE__, __LINE__)
+
 // Neither NaN nor infinite nor below zero: what a time, a rate or an energy can be.
 [[nodiscard]] inline bool non_negative(double v) { return std::isfinite(v) && v >= 0.0; }
+
+// JSON text as the CLI writes it (cli.cpp json_text): names from ONNX files need not be UTF-8.
+[[nodiscard]] inline std::string written(const nlohmann::json& doc) {
+  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 // A workload's counts, whoever read them: FLOPs and bytes predict can use, no negative dimension.
 inline void check_counts(const dnn::Workload& w) {
@@ -45,12 +56,12 @@ inline void check_counts(const dnn::Workload& w) {
 inline std::string write_scratch(std::string_view bytes, const std::string& suffix) {
   const auto path =
       (std::filesystem::temp_directory_path() / ("edgeroof_fuzz_" + std::to_string(::getpid()) + suffix)).string();
-  static std::vector<std::string> written;
-  if (written.empty())
+  static std::vector<std::string> scratch;
+  if (scratch.empty())
     std::atexit([] {
-      for (const auto& p : written) std::remove(p.c_str());
+      for (const auto& p : scratch) std::remove(p.c_str());
     });
-  if (std::find(written.begin(), written.end(), path) == written.end()) written.push_back(path);
+  if (std::find(scratch.begin(), scratch.end(), path) == scratch.end()) scratch.push_back(path);
   std::FILE* f = std::fopen(path.c_str(), "wb");
   EDGEROOF_FUZZ_REQUIRE(f != nullptr);
   const bool complete = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();

@@ -33,7 +33,7 @@ void check_prediction(const Prediction& p, const std::vector<ModeCost>& costs) {
       EDGEROOF_FUZZ_REQUIRE(!layer.energy_J || (!std::isnan(*layer.energy_J) && *layer.energy_J >= 0.0));
     }
   }
-  (void)to_json(p).dump();
+  (void)written(to_json(p));
 }
 
 // Every line of the stanza is one nvpmodel.conf setting: text from the rooflines file must not
@@ -65,7 +65,7 @@ void tune_and_write(const Rooflines& r, const std::vector<ModeCost>& costs) {
   EDGEROOF_FUZZ_REQUIRE(!result.saving_vs_maxn_pct || !std::isnan(*result.saving_vs_maxn_pct));
   for (std::size_t i = 1; i < result.pareto.size(); ++i)
     EDGEROOF_FUZZ_REQUIRE(result.pareto[i - 1].latency_s <= result.pareto[i].latency_s);
-  (void)to_json(result).dump();
+  (void)written(to_json(result));
   // The board's core count as tune assumes it without --cpu-count: the most any mode had online.
   int cpu_count = 0;
   for (const auto& m : r.modes) cpu_count = std::max(cpu_count, m.cpu_online.value_or(0));

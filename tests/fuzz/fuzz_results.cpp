@@ -102,12 +102,12 @@ void fit_and_reload(const std::vector<ResultsFile>& files) {
       EDGEROOF_FUZZ_REQUIRE(edgeroof::fuzz::non_negative(e.static_W));
     }
   }
-  const auto text = to_json(fitted).dump();
+  const auto text = edgeroof::fuzz::written(to_json(fitted));
   Rooflines reread;
   try {
     reread = rooflines_from_json(nlohmann::json::parse(text), "rooflines.json");
-  } catch (const InputError&) {
-    EDGEROOF_FUZZ_REQUIRE(!"fit wrote a rooflines file its reader refuses");
+  } catch (const InputError& e) {
+    EDGEROOF_FUZZ_FAIL("fit wrote a rooflines file its reader refuses", e.what());
   }
   EDGEROOF_FUZZ_REQUIRE(reread.modes.size() == fitted.modes.size());
 }

@@ -63,10 +63,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fuzz::check_counts(w);
   // What was read must be written back and read again as the same table.
   try {
-    const auto again = dnn::workload_from_json(nlohmann::json::parse(dnn::to_json(w).dump()), "again.json");
+    const auto again = dnn::workload_from_json(nlohmann::json::parse(fuzz::written(dnn::to_json(w))), "again.json");
     EDGEROOF_FUZZ_REQUIRE(again.layers.size() == w.layers.size() && again.total_flops() == w.total_flops());
-  } catch (const dnn::ModelError&) {
-    EDGEROOF_FUZZ_REQUIRE(!"a loaded workload table, written back, is refused");
+  } catch (const dnn::ModelError& e) {
+    EDGEROOF_FUZZ_FAIL("a loaded workload table, written back, is refused", e.what());
   }
   static const auto rooflines = fixed_rooflines();
   for (const char* backend : {"cuda", "cpu"}) fuzz::predict_and_tune(w, rooflines, backend);
