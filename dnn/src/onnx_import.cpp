@@ -330,7 +330,8 @@ private:
   static bool symmetric(const onnx::NodeProto& n) {
     const auto p = ints(n, "pads", {0, 0, 0, 0});
     return p.size() == 4 && p[0] == p[2] && p[1] == p[3] && text(n, "auto_pad").empty() &&
-           integer(n, "ceil_mode", 0) == 0 && ints(n, "dilations", {1, 1}) == std::vector<std::int64_t>{1, 1};
+           integer(n, "ceil_mode", 0) == 0 && ints(n, "dilations", {1, 1}) == std::vector<std::int64_t>{1, 1} &&
+           ints(n, "kernel_shape", {1, 1}).size() == 2 && ints(n, "strides", {1, 1}).size() == 2;  // 2-D, as read
   }
 
   std::optional<Tensor> conv(const onnx::NodeProto& n, const std::string& name, const Tensor& x) {
@@ -351,7 +352,8 @@ private:
   static bool symmetric_conv(const onnx::NodeProto& n) {
     const auto p = ints(n, "pads", {0, 0, 0, 0});
     const std::string autopad = text(n, "auto_pad");
-    return p.size() == 4 && p[0] == p[2] && p[1] == p[3] && (autopad.empty() || autopad == "NOTSET");
+    return p.size() == 4 && p[0] == p[2] && p[1] == p[3] && (autopad.empty() || autopad == "NOTSET") &&
+           ints(n, "strides", {1, 1}).size() == 2 && ints(n, "dilations", {1, 1}).size() == 2;  // 2-D, as read
   }
 
   // Gemm and MatMul with a weight initializer are linear layers (weight [K, N] or, transposed,
