@@ -35,7 +35,7 @@ void compute_benchmark(benchmark::State& state, Dtype dtype, int flops, std::siz
   if (!check_result(state, kernel.max_relative_error(), compute_tolerance(dtype))) return;
   const double n = static_cast<double>(kernel.elements());
   set_work_counters(state, {n * flops, static_cast<double>(kernel.bytes_per_pass())});
-  state.counters["threads"] = pool().size();
+  state.counters["pool_threads"] = pool().size();  // not "threads": that is Google Benchmark's own field
 }
 
 void memory_benchmark(benchmark::State& state, kernels::MemoryKernel kind, std::uint64_t working_set,
@@ -50,7 +50,7 @@ void memory_benchmark(benchmark::State& state, kernels::MemoryKernel kind, std::
   set_work_counters(state, {static_cast<double>(bench.flops_per_pass() * passes),
                             static_cast<double>(bench.bytes_per_pass() * passes)});
   state.counters["working_set_bytes"] = static_cast<double>(bench.working_set_bytes());
-  state.counters["threads"] = pool().size();
+  state.counters["pool_threads"] = pool().size();  // not "threads": that is Google Benchmark's own field
   state.SetLabel("level:" + level);
 }
 

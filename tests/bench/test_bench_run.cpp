@@ -151,3 +151,27 @@ TEST(BenchRun, HelpDescribesEdgeroofFlags) {
   for (const char* flag : {"--sensor=KIND", "--idle-s=SECONDS", "--clock-period-s=S", "clock_min_ratio", "throttled"})
     EXPECT_NE(run.out.find(flag), std::string::npos) << flag;
 }
+
+// Google Benchmark writes its own "threads" field from a user counter of that name, so a counter
+// called "threads" turned the stddev rows of an aggregates-only run into "threads: 0", which the
+// reader rightly refuses. Such a run must be fitted end to end.
+TEST(BenchRun, AnAggregatesOnlyRunIsFitted) {
+  const ScratchDir dir("bench_aggregates");
+  const auto out = dir.path() / "agg.json";
+  ASSERT_TRUE(succeeded(bench({"--benchmark_filter=compute/cpu/fp32/ai:64/|memory/cpu/triad/bytes:16384/",
+                               "--benchmark_min_time=0.01", "--benchmark_repetitions=2",
+                               "--benchmark_report_aggregates_only=true", "--benchmark_out=" + out.string()})));
+  const json doc = load(out);
+  std::size_t aggregates = 0;
+  for (const auto& b : doc.at("benchmarks")) {
+    EXPECT_EQ(b.value("run_type", ""), "aggregate") << b.at("name");
+    EXPECT_FALSE(b.contains("threads") && b.at("threads") == 0) << b.at("name");
+    ++aggregates;
+  }
+  EXPECT_EQ(aggregates, 8u);  // mean, median, stddev, cv of each
+  const auto rooflines = dir.path() / "rooflines.json";
+  const auto fit = run_edgeroof({"fit", out.string(), "-o", rooflines.string()});
+  ASSERT_TRUE(succeeded(fit));
+  const json r = load(rooflines);
+  EXPECT_TRUE(r.at("modes").at(0).at("compute_flops_per_s").contains("cpu/fp32"));
+}
