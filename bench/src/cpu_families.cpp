@@ -2,6 +2,9 @@
 #include "families.hpp"
 #include "harness.hpp"
 
+#include "edgeroof/results/keys.hpp"
+#include "edgeroof/results/names.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -35,7 +38,7 @@ void compute_benchmark(benchmark::State& state, Dtype dtype, int flops, std::siz
   if (!check_result(state, kernel.max_relative_error(), compute_tolerance(dtype))) return;
   const double n = static_cast<double>(kernel.elements());
   set_work_counters(state, {n * flops, static_cast<double>(kernel.bytes_per_pass())});
-  state.counters["pool_threads"] = pool().size();  // not "threads": that is Google Benchmark's own field
+  state.counters[results::counters::pool_threads] = pool().size();
 }
 
 void memory_benchmark(benchmark::State& state, kernels::MemoryKernel kind, std::uint64_t working_set,
@@ -49,9 +52,9 @@ void memory_benchmark(benchmark::State& state, kernels::MemoryKernel kind, std::
   if (!check_result(state, bench.max_relative_error(), 1e-12)) return;
   set_work_counters(state, {static_cast<double>(bench.flops_per_pass() * passes),
                             static_cast<double>(bench.bytes_per_pass() * passes)});
-  state.counters["working_set_bytes"] = static_cast<double>(bench.working_set_bytes());
-  state.counters["pool_threads"] = pool().size();  // not "threads": that is Google Benchmark's own field
-  state.SetLabel("level:" + level);
+  state.counters[results::counters::working_set_bytes] = static_cast<double>(bench.working_set_bytes());
+  state.counters[results::counters::pool_threads] = pool().size();
+  state.SetLabel(results::level_token(level));
 }
 
 }  // namespace
@@ -92,7 +95,8 @@ void register_cpu_families(const Options& options, Context& context) {
       const auto flops = kernels::flops_for_intensity(dtype, ai);
       if (!flops) continue;
       const std::size_t elements = compute_bytes / kernels::size_of(dtype);
-      const std::string name = "compute/cpu/" + std::string(kernels::name_of(dtype)) + "/ai:" + format_number(ai);
+      const std::string name =
+          results::format_name(results::ComputeName{"cpu", std::string(kernels::name_of(dtype)), ai});
       benchmark::RegisterBenchmark(name.c_str(), compute_benchmark, dtype, *flops, elements)
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);
@@ -100,7 +104,8 @@ void register_cpu_families(const Options& options, Context& context) {
   }
   for (auto kind : kernels::memory_kernels) {
     for (std::uint64_t ws : working_sets(smallest, top)) {
-      const std::string name = "memory/cpu/" + std::string(kernels::name_of(kind)) + "/bytes:" + std::to_string(ws);
+      const std::string name =
+          results::format_name(results::MemoryName{"cpu", std::string(kernels::name_of(kind)), ws});
       const std::string level = memory_level(ws, caps.data(), static_cast<int>(caps.size()));
       benchmark::RegisterBenchmark(name.c_str(), memory_benchmark, kind, ws, level)
           ->UseRealTime()
@@ -125,7 +130,7 @@ void register_cpu_families(const Options& options, Context& context) {
       if (colon != std::string::npos && colon < end) {
         std::string name = model->substr(colon + 1, end - colon - 1);
         name.erase(0, name.find_first_not_of(" \t"));
-        context["cpu.model"] = name;
+        context[results::context::cpu_model] = name;
       }
     }
   }

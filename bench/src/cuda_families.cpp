@@ -5,6 +5,9 @@
 #include "families.hpp"
 #include "harness.hpp"
 
+#include "edgeroof/results/keys.hpp"
+#include "edgeroof/results/names.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -55,8 +58,8 @@ void memory_benchmark(benchmark::State& state, kernels::MemoryKernel kind, std::
     timed_loop(state, [&] { bench.launch(passes); });
     if (!check_result(state, bench.max_relative_error(), 1e-12)) return;
     set_work_counters(state, {double(bench.flops_per_pass() * passes), double(bench.bytes_per_pass() * passes)});
-    state.counters["working_set_bytes"] = double(bench.working_set_bytes());
-    state.SetLabel("level:" + level);
+    state.counters[results::counters::working_set_bytes] = double(bench.working_set_bytes());
+    state.SetLabel(results::level_token(level));
   });
 }
 
@@ -97,7 +100,7 @@ bool register_cuda_families(const Options& options, Context& context) {
       const auto flops = kernels::flops_for_intensity(dtype, ai);
       if (!flops) continue;
       const std::string name =
-          "compute/" + backend + "/" + std::string(kernels::name_of(dtype)) + "/ai:" + format_number(ai);
+          results::format_name(results::ComputeName{backend, std::string(kernels::name_of(dtype)), ai});
       benchmark::RegisterBenchmark(name.c_str(), compute_benchmark, dtype, *flops,
                                    compute_bytes / kernels::size_of(dtype))
           ->UseManualTime()
@@ -109,7 +112,7 @@ bool register_cuda_families(const Options& options, Context& context) {
   for (auto kind : kernels::memory_kernels) {
     for (std::uint64_t ws : working_sets(std::uint64_t(256) << 10, largest)) {
       const std::string name =
-          "memory/" + backend + "/" + std::string(kernels::name_of(kind)) + "/bytes:" + std::to_string(ws);
+          results::format_name(results::MemoryName{backend, std::string(kernels::name_of(kind)), ws});
       benchmark::RegisterBenchmark(name.c_str(), memory_benchmark, kind, ws, memory_level(ws, caps, 2))
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
@@ -118,8 +121,7 @@ bool register_cuda_families(const Options& options, Context& context) {
   constexpr int gemm_n = 8192;
   for (auto type : {kc::GemmType::fp16, kc::GemmType::tf32, kc::GemmType::int8}) {
     if (!kc::supports(type, dev.cc_major, dev.cc_minor)) continue;
-    const std::string name =
-        "compute/" + backend + "/" + std::string(kc::name_of(type)) + "/gemm:" + std::to_string(gemm_n);
+    const std::string name = results::format_name(results::GemmName{backend, std::string(kc::name_of(type)), gemm_n});
     benchmark::RegisterBenchmark(name.c_str(), gemm_benchmark, type, gemm_n)
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);

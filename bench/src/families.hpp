@@ -24,7 +24,7 @@ struct Options {
   std::string layer_dtype = "fp32";
 };
 
-// Context keys (DESIGN.md) a family adds to the run, e.g. device.name.
+// Context keys (README.md, "Contracts"; results/keys.hpp) a family adds to the run, e.g. device.name.
 using Context = std::map<std::string, std::string>;
 
 // Cache capacities as the CPU families use them: each level's size times the number of its

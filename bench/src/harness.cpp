@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include "edgeroof/results/keys.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,6 +14,8 @@
 #include <utility>
 
 namespace edgeroof::bench {
+
+namespace counters = results::counters;
 
 namespace {
 
@@ -93,23 +97,24 @@ void set_energy_counters(benchmark::State& state, const power::EnergySensor& sen
   warn_all(w.warnings);
   if (w.duration_s <= 0.0) return;
   if (std::isfinite(w.total_J)) {
-    state.counters["energy_J"] = Counter(w.total_J, Counter::kAvgIterations);
-    state.counters["power_W"] = Counter(w.total_J / w.duration_s);
+    state.counters[counters::energy_J] = Counter(w.total_J, Counter::kAvgIterations);
+    state.counters[counters::power_W] = Counter(w.total_J / w.duration_s);
   }
   const auto& rails = sensor.rails();
   for (std::size_t r = 0; r < rails.size() && r < w.rail_J.size(); ++r) {
     if (std::isfinite(w.rail_J[r]))
-      state.counters["energy_J." + rails[r].name] = Counter(w.rail_J[r], Counter::kAvgIterations);
+      state.counters[counters::rail_energy(rails[r].name)] = Counter(w.rail_J[r], Counter::kAvgIterations);
   }
   if (const auto period = sensor.update_period_s(); period && *period > 0.0) {
-    state.counters["sensor_updates"] = Counter(std::floor(w.duration_s / *period));
+    state.counters[counters::sensor_updates] = Counter(std::floor(w.duration_s / *period));
   }
 }
 
 void set_clock_counters(benchmark::State& state, const power::ClockWindow& w) {
   warn_all(w.warnings);
-  if (w.min_ratio) state.counters["clock_min_ratio"] = benchmark::Counter(*w.min_ratio);
-  if (const auto throttled = w.throttled()) state.counters["throttled"] = benchmark::Counter(*throttled ? 1.0 : 0.0);
+  if (w.min_ratio) state.counters[counters::clock_min_ratio] = benchmark::Counter(*w.min_ratio);
+  if (const auto throttled = w.throttled())
+    state.counters[counters::throttled] = benchmark::Counter(*throttled ? 1.0 : 0.0);
 }
 
 IdlePower measure_idle_power(power::EnergySensor& sensor, double duration_s, int windows) {
@@ -160,12 +165,12 @@ std::optional<double> min_window_s(const power::EnergySensor& sensor, int update
 
 void set_work_counters(benchmark::State& state, const Work& w) {
   using benchmark::Counter;
-  state.counters["flops"] = Counter(w.flops);
-  state.counters["bytes"] = Counter(w.bytes);
-  state.counters["ai"] = Counter(w.bytes > 0 ? w.flops / w.bytes : 0.0);
+  state.counters[counters::flops] = Counter(w.flops);
+  state.counters[counters::bytes] = Counter(w.bytes);
+  state.counters[counters::ai] = Counter(w.bytes > 0 ? w.flops / w.bytes : 0.0);
   // Rates: per-iteration work times iterations over the (real or manual) time of the run.
-  state.counters["FLOP/s"] = Counter(w.flops, Counter::kIsIterationInvariantRate);
-  state.counters["B/s"] = Counter(w.bytes, Counter::kIsIterationInvariantRate, Counter::kIs1024);
+  state.counters[counters::flop_rate] = Counter(w.flops, Counter::kIsIterationInvariantRate);
+  state.counters[counters::byte_rate] = Counter(w.bytes, Counter::kIsIterationInvariantRate, Counter::kIs1024);
 }
 
 bool check_result(benchmark::State& state, double max_relative_error, double tolerance) {
@@ -175,12 +180,6 @@ bool check_result(benchmark::State& state, double max_relative_error, double tol
                 tolerance);
   state.SkipWithError(msg);
   return false;
-}
-
-std::string format_number(double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.10g", x);
-  return buf;
 }
 
 std::string memory_level(std::uint64_t ws, const std::uint64_t* capacities, int levels) {

@@ -79,15 +79,13 @@ struct IdlePower {
 // unknown.
 [[nodiscard]] std::optional<double> min_window_s(const power::EnergySensor& sensor, int updates);
 
-// Sets the counters of DESIGN.md: flops and bytes per iteration, ai, FLOP/s and B/s.
+// Sets the work counters of the contract (README.md, "Contracts"): flops and bytes per iteration,
+// ai, FLOP/s and B/s.
 void set_work_counters(benchmark::State& state, const Work& per_iteration);
 
 // Marks the benchmark failed when a kernel's output is wrong, so no number is reported for it.
 // Returns false when it failed.
 bool check_result(benchmark::State& state, double max_relative_error, double tolerance);
-
-// "0.125", "1", "256": the shortest text of a number, for stable benchmark names.
-[[nodiscard]] std::string format_number(double x);
 
 // Memory level a working set is served from, given the usable capacity of each cache level
 // (already multiplied by the number of instances the threads use): "l1", "l2", "l3" ... for a set

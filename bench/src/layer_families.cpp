@@ -2,6 +2,8 @@
 
 #include "harness.hpp"
 
+#include "edgeroof/results/names.hpp"
+
 #include <map>
 #include <utility>
 
@@ -48,8 +50,7 @@ std::vector<ModelLayers> layer_workloads(const Options& options) {
 
 std::string layer_benchmark_name(const std::string& backend, const ModelLayers& model,
                                  const dnn::DistinctLayer& layer) {
-  return "layer/" + backend + "/" + model.model + "/" + layer.forward.name + "/" + layer.token +
-         "/bs:" + std::to_string(model.batch);
+  return results::format_name(results::LayerName{backend, model.model, layer.forward.name, layer.token, model.batch});
 }
 
 void report_layer(benchmark::State& state, dnn::LayerKernel& kernel, const dnn::DistinctLayer& layer) {

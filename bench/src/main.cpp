@@ -4,6 +4,8 @@
 #include "edgeroof/power/machine.hpp"
 #include "edgeroof/power/sensor.hpp"
 #include "edgeroof/power/sysfs.hpp"
+#include "edgeroof/results/keys.hpp"
+#include "edgeroof/results/names.hpp"
 #include "families.hpp"
 #include "harness.hpp"
 #include "layer_families.hpp"
@@ -214,13 +216,13 @@ void add_clock_context(const edgeroof::power::ClockSampler& clocks, edgeroof::be
   if (clocks.has_nvml_reasons()) sampled += (sampled.empty() ? "" : ",") + std::string("nvml.reasons");
   if (sampled.empty()) return;
   context["clocks.sampled"] = sampled;
-  context["clocks.period_s"] = edgeroof::bench::format_number(clocks.period_s());
+  context["clocks.period_s"] = edgeroof::results::format_number(clocks.period_s());
 }
 
 // sensor.*, idle_power_W: which sensor, which rails, and what the machine draws doing nothing.
 void add_sensor_context(edgeroof::power::EnergySensor& sensor, double idle_s, int min_updates,
                         edgeroof::bench::Context& context) {
-  using edgeroof::bench::format_number;
+  using edgeroof::results::format_number;
   context["sensor.name"] = sensor.name();
   if (!sensor.available()) {
     context["sensor.unavailable"] = sensor.unavailable_reason();

@@ -1,7 +1,9 @@
 #include "output.hpp"
 
 #include "edgeroof/power/sysfs.hpp"
-#include "edgeroof/reports/results.hpp"
+#include "edgeroof/results/keys.hpp"
+#include "edgeroof/results/names.hpp"
+#include "edgeroof/results/reader.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -32,7 +34,7 @@ extern "C" void remove_partial_and_exit(int sig) {
 // The flag of a run, and of an aggregate that is one of its values (mean, median, min, max): some
 // repetition was throttled. A spread of the flag (stddev, cv) is no flag.
 bool throttled(const nlohmann::json& benchmark) {
-  const auto it = benchmark.find("throttled");
+  const auto it = benchmark.find(results::counters::throttled);
   if (it == benchmark.end() || !it->is_number()) return false;
   const auto aggregate = benchmark.find("aggregate_name");
   if (aggregate != benchmark.end() && aggregate->is_string() && (*aggregate == "stddev" || *aggregate == "cv"))
@@ -43,15 +45,6 @@ bool throttled(const nlohmann::json& benchmark) {
 std::string describe_errno(int err) { return std::strerror(err); }
 
 }  // namespace
-
-std::string add_label_token(const std::string& label, const std::string& token) {
-  for (std::size_t at = 0; at < label.size();) {
-    const std::size_t end = std::min(label.find_first_of(" ,", at), label.size());
-    if (label.compare(at, end - at, token) == 0 && end - at == token.size()) return label;
-    at = end + 1;
-  }
-  return label.empty() ? token : label + " " + token;
-}
 
 void check_results_path(const std::string& path) {
   namespace fs = std::filesystem;
@@ -121,7 +114,7 @@ void Output::finish(const std::map<std::string, std::string>& context) {
   } else {
     nlohmann::json doc;
     try {
-      doc = nlohmann::json::parse(reports::non_finite_to_null(text.str()));
+      doc = nlohmann::json::parse(results::non_finite_to_null(text.str()));
     } catch (const nlohmann::json::parse_error& e) {
       m_keep_partial = true;  // the measurements are worth more than the format: keep them
       throw std::runtime_error("cannot read Google Benchmark's results (" + std::string(e.what()) +
@@ -134,8 +127,8 @@ void Output::finish(const std::map<std::string, std::string>& context) {
       }
       if (throttled(b)) {
         const auto label = b.find("label");
-        b["label"] =
-            add_label_token(label != b.end() && label->is_string() ? label->get<std::string>() : "", "throttled");
+        b["label"] = results::add_label_token(label != b.end() && label->is_string() ? label->get<std::string>() : "",
+                                              results::labels::throttled);
       }
     }
     power::atomic_write(m_final, doc.dump(2) + "\n");

@@ -19,13 +19,9 @@ public:
 };
 
 // Google Benchmark appends "/real_time" or "/manual_time" to the name of a benchmark that uses
-// that timer; the results file carries the stable names of DESIGN.md without it
+// that timer; the results file carries the stable names (README.md, "Contracts") without it
 // ("compute/cuda/fp32/ai:16", aggregates "compute/cuda/fp32/ai:16_median").
 [[nodiscard]] std::string strip_time_type(std::string name);
-
-// A label with one more token: labels are space-separated tokens ("level:l1 throttled"); a token
-// already there is not added twice.
-[[nodiscard]] std::string add_label_token(const std::string& label, const std::string& token);
 
 // Checks, before any benchmark runs, that `path` can become the results file: UsageError when it
 // is empty, a directory, or in a directory that does not exist; std::runtime_error when the system
@@ -42,7 +38,8 @@ public:
   Output(const Output&) = delete;
   Output& operator=(const Output&) = delete;
 
-  // Adds `context` to the JSON's context, the label token "throttled" to every benchmark whose
+  // Adds `context` to the JSON's context, the label token "throttled" (results::add_label_token)
+  // to every benchmark whose
   // throttled counter is set, and moves the file into place. No-op without an output.
   void finish(const std::map<std::string, std::string>& context);
 

@@ -19,10 +19,11 @@ namespace edgeroof::reports {
 std::map<std::string, double> RooflineMode::ridge_points() const {
   std::map<std::string, double> out;
   for (const auto& [ckey, c] : compute_flops_per_s) {
-    const std::string backend = ckey.substr(0, ckey.find('/'));
+    const std::string backend = results::split_ceiling_key(ckey).first;
     for (const auto& [bkey, b] : bandwidth_bytes_per_s) {
-      if (bkey.substr(0, bkey.find('/')) != backend || b.value <= 0.0) continue;
-      out[ckey + "@" + bkey.substr(bkey.find('/') + 1)] = c.value / b.value;
+      const auto [bbackend, level] = results::split_ceiling_key(bkey);
+      if (bbackend != backend || b.value <= 0.0) continue;
+      out[ckey + "@" + level] = c.value / b.value;
     }
   }
   return out;
@@ -42,20 +43,6 @@ std::string problem_of(const std::string& field, double v, bool positive) {
   if (positive && v <= 0.0) return field + " = " + number_text(v) + " is not positive";
   if (!positive && v < 0.0) return field + " = " + number_text(v) + " is negative";
   return "";
-}
-
-// Calls f on each word of a label ("level:dram", "level:dram throttled"), split at spaces and
-// commas; without a stream, since a grid sweep has hundreds of thousands of records.
-template <class F>
-void for_each_token(std::string_view label, F f) {
-  auto separator = [](char c) { return c == ' ' || c == ','; };
-  for (std::size_t i = 0; i < label.size();) {
-    while (i < label.size() && separator(label[i])) ++i;
-    std::size_t end = i;
-    while (end < label.size() && !separator(label[end])) ++end;
-    if (end > i) f(label.substr(i, end - i));
-    i = end;
-  }
 }
 
 // Warning lines, each said once however many repetitions repeat it.
@@ -78,11 +65,7 @@ struct FileRuns {
   std::set<std::string> throttled;  // an aggregate says some repetition was throttled
 };
 
-bool throttled_label(const BenchmarkRecord& r) {
-  bool throttled = false;
-  for_each_token(r.label, [&](std::string_view t) { throttled = throttled || t == "throttled"; });
-  return throttled;
-}
+bool throttled_label(const BenchmarkRecord& r) { return results::has_label_token(r.label, results::labels::throttled); }
 
 FileRuns runs_of(const ResultsFile& file, Warnings& warnings) {
   FileRuns out;
@@ -125,14 +108,6 @@ struct Pooled {
   std::vector<double> energy_J, flops, bytes, time_s;  // per iteration, repetitions with energy_J
   bool throttled = false;
 };
-
-std::string level_of(const std::string& label) {
-  std::string level;
-  for_each_token(label, [&](std::string_view t) {
-    if (level.empty() && t.substr(0, 6) == "level:") level = std::string(t.substr(6));
-  });
-  return level;
-}
 
 // Checks the figures of one record as they are pooled; what is wrong is warned about and left out.
 class Pooler {
@@ -217,7 +192,7 @@ std::size_t pool_file(std::map<std::string, Pooled>& pooled, RooflineMode& mode,
     auto& p = pooled[name];
     if (!p.parsed) {
       p.parsed = parse_benchmark_name(name);
-      if (!records.empty()) p.level = level_of(records.front()->label);
+      if (!records.empty()) p.level = results::level_of_label(records.front()->label);
     }
     if (runs.throttled.count(name) != 0) p.throttled = true;
     bool any = false;
@@ -237,9 +212,10 @@ void fit_time(RooflineMode& mode, const std::map<std::string, Pooled>& pooled) {
     const auto& parsed = p.parsed;
     if (!parsed || p.throttled) continue;
     if (parsed->family == "compute" && !p.flops_rate.empty()) {
-      keep_best(mode.compute_flops_per_s, parsed->backend + "/" + parsed->what, median(p.flops_rate), name);
+      keep_best(mode.compute_flops_per_s, results::ceiling_key(parsed->backend, parsed->what), median(p.flops_rate),
+                name);
     } else if (parsed->family == "memory" && !p.bytes_rate.empty()) {
-      keep_best(mode.bandwidth_bytes_per_s, parsed->backend + "/" + p.level, median(p.bytes_rate), name);
+      keep_best(mode.bandwidth_bytes_per_s, results::ceiling_key(parsed->backend, p.level), median(p.bytes_rate), name);
     }
   }
 }

@@ -12,17 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-// Layer benchmarks (bench/src/layer_families.cpp) are named after the first forward layer of each
-// distinct shape plus a pass token: "fwd", or the suffix of the backward layer's name
-// ("bwd_data", "bwd_filter", "bwd_a", ...). A workload layer's token is read the same way.
-std::pair<std::string, std::string> split_token(const std::string& layer_name) {
-  const auto slash = layer_name.rfind('/');
-  if (slash != std::string::npos && layer_name.compare(slash + 1, 3, "bwd") == 0) {
-    return {layer_name.substr(0, slash), layer_name.substr(slash + 1)};
-  }
-  return {layer_name, "fwd"};
-}
-
 // Other layers of the same shape share the benchmark: same pass, FLOPs and bytes.
 using ShapeKey = std::tuple<std::string, double, double>;
 
@@ -208,19 +197,20 @@ std::size_t attach_measurements(Prediction& prediction, const std::vector<Result
     std::map<ShapeKey, std::vector<double>> by_shape;
   };
   std::map<std::string, Measured> measured;  // by mode key
-  const std::string bs = "bs:" + std::to_string(prediction.batch);
   for (const auto& file : files) {
     // A file that names no power mode (a plain edgeroof-bench run) belongs to the only mode predicted.
     const bool unnamed = !file.context_value("power_mode.key") && prediction.modes.size() == 1;
     auto& mode = measured[unnamed ? prediction.modes.front().key : mode_key_of(file)];
     for (const auto& [name, reps] : repetitions_by_name(file)) {
-      const auto parsed = parse_benchmark_name(name);
-      if (!parsed || parsed->family != "layer" || parsed->backend != prediction.backend) continue;
-      const auto& parts = parsed->parts;  // layer, backend, model, layer name (may hold '/')..., token, bs:N
-      if (parts.size() < 6 || parts[2] != prediction.model || parts.back() != bs) continue;
-      std::string layer = parts[3];
-      for (std::size_t i = 4; i + 2 < parts.size(); ++i) layer += "/" + parts[i];
-      const std::string& token = parts[parts.size() - 2];
+      // Layer benchmarks are named after the first forward layer of each distinct shape plus a
+      // pass token (results::LayerName); a workload layer's token is read the same way.
+      const auto parsed = results::parse_name(name);
+      const auto* named = parsed ? std::get_if<results::LayerName>(&*parsed) : nullptr;
+      if (named == nullptr || named->backend != prediction.backend || named->model != prediction.model ||
+          named->batch != prediction.batch)
+        continue;
+      const std::string& layer = named->layer;
+      const std::string& token = named->token;
       std::vector<double> flops, bytes;
       for (const auto* r : reps) {
         mode.by_name[layer + "/" + token].push_back(r->real_time_s);
@@ -236,7 +226,7 @@ std::size_t attach_measurements(Prediction& prediction, const std::vector<Result
     const auto it = measured.find(mode.key);
     if (it == measured.end()) continue;
     for (auto& layer : mode.layers) {
-      const auto [base, token] = split_token(layer.name);
+      const auto [base, token] = results::split_layer_token(layer.name);
       const std::vector<double>* times = nullptr;
       if (const auto n = it->second.by_name.find(base + "/" + token); n != it->second.by_name.end()) {
         times = &n->second;

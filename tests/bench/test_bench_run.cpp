@@ -1,7 +1,7 @@
 // A short real run of edgeroof-bench's CPU families: the JSON it writes parses and carries the
-// counters and context of DESIGN.md, with the stable names. And the command line it refuses:
-// exit 2 and one line for a wrong flag or results path, exit 1 for a path the system refuses,
-// before any benchmark runs and without leaving a file behind.
+// counters and context of the contract (README.md, "Contracts"), with the stable names. And the command line it
+// refuses: exit 2 and one line for a wrong flag or results path, exit 1 for a path the system refuses, before any
+// benchmark runs and without leaving a file behind.
 #include "program.hpp"
 
 #include <nlohmann/json.hpp>

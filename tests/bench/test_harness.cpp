@@ -10,12 +10,6 @@
 
 using namespace edgeroof::bench;
 
-TEST(Harness, FormatsIntensitiesShortly) {
-  EXPECT_EQ(format_number(0.125), "0.125");
-  EXPECT_EQ(format_number(1.0), "1");
-  EXPECT_EQ(format_number(256.0), "256");
-}
-
 TEST(Harness, MemoryLevelFromCapacities) {
   const std::uint64_t caps[3] = {96 << 10, 2 << 20, 32 << 20};
   EXPECT_EQ(memory_level(16 << 10, caps, 3), "l1");
@@ -53,14 +47,6 @@ TEST(CpuCaches, CapacitiesAreAscendingAndPositive) {
   const auto caps = cpu_cache_capacities(2);
   for (std::size_t i = 1; i < caps.size(); ++i) EXPECT_LE(caps[i - 1], caps[i]);
   for (auto c : caps) EXPECT_GT(c, 0u);
-}
-
-TEST(Output, LabelTokensAreAddedOnce) {
-  EXPECT_EQ(add_label_token("", "throttled"), "throttled");
-  EXPECT_EQ(add_label_token("level:l1", "throttled"), "level:l1 throttled");
-  EXPECT_EQ(add_label_token("level:l1 throttled", "throttled"), "level:l1 throttled");
-  EXPECT_EQ(add_label_token("a,throttled", "throttled"), "a,throttled");
-  EXPECT_EQ(add_label_token("throttled_not", "throttled"), "throttled_not throttled");
 }
 
 // A results file as Google Benchmark writes it (here by hand, as an older version might): the

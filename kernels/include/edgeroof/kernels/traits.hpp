@@ -1,5 +1,6 @@
-// What each kernel does per element, as data: the benchmark counters and the roofline fitter both
-// read these, so a bandwidth figure and the kernel that produced it cannot drift apart.
+// What each kernel does per element, as data. bench/ turns these into every benchmark's flops and
+// bytes counters; the roofline fitter (reports/) reads those counters from the results file, never
+// a figure of its own, so a bandwidth figure and the kernel that produced it cannot drift apart.
 #pragma once
 
 #include <array>

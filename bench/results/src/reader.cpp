@@ -1,4 +1,6 @@
-#include "edgeroof/reports/results.hpp"
+#include "edgeroof/results/reader.hpp"
+
+#include "edgeroof/results/keys.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -16,7 +18,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace edgeroof::reports {
+namespace edgeroof::results {
 
 using nlohmann::json;
 
@@ -27,7 +29,7 @@ std::optional<double> BenchmarkRecord::counter(const std::string& key) const {
 }
 
 bool BenchmarkRecord::throttled() const {
-  const double v = counter("throttled").value_or(0.0);
+  const double v = counter(counters::throttled).value_or(0.0);
   if (!is_aggregate()) return v == 1.0;
   // A spread of the flag is no flag; its mean, median, min or max is above 0 when a repetition was.
   return aggregate_name != "stddev" && aggregate_name != "cv" && v > 0.0;
@@ -90,15 +92,6 @@ bool is_builtin_key(const std::string& key) {
                                   "skip_message"};
   return std::find_if(std::begin(builtin), std::end(builtin), [&](const char* b) { return key == b; }) !=
          std::end(builtin);
-}
-
-// The counters of the results contract (DESIGN.md): quantities that cannot be negative.
-bool is_contract_counter(const std::string& key) {
-  static const char* contract[] = {"flops",   "bytes",           "ai",        "FLOP/s",  "B/s",
-                                   "power_W", "clock_min_ratio", "throttled", "energy_J"};
-  return std::find_if(std::begin(contract), std::end(contract), [&](const char* c) { return key == c; }) !=
-             std::end(contract) ||
-         key.rfind("energy_J.", 0) == 0;
 }
 
 std::string number_text(double v) {
@@ -269,9 +262,9 @@ void read_counters(const Entry& e, BenchmarkRecord& r) {
     if (!value.is_number() || is_builtin_key(key)) continue;  // strings, objects, null: not counters
     const double v = value.get<double>();
     if (!std::isfinite(v)) e.fail(key, "is not a finite number");
-    if (is_contract_counter(key)) {
+    if (counters::is_non_negative(key)) {
       if (v < 0.0) e.fail(key, "= " + number_text(v) + " is negative");
-      if (key == "throttled" && !r.is_aggregate() && v != 0.0 && v != 1.0)
+      if (key == counters::throttled && !r.is_aggregate() && v != 0.0 && v != 1.0)
         e.fail(key, "= " + number_text(v) + " is not 0 or 1");
     }
     r.counters[key] = v;
@@ -413,24 +406,6 @@ std::vector<ResultsFile> parse_results(const std::vector<std::string>& texts, co
   return in_parallel<ResultsFile>(texts.size(), [&](std::size_t i) { return parse_results(texts[i], origins[i]); });
 }
 
-std::optional<BenchmarkName> parse_benchmark_name(const std::string& name) {
-  BenchmarkName n;
-  std::stringstream ss(name);
-  std::string part;
-  while (std::getline(ss, part, '/')) n.parts.push_back(part);
-  if (n.parts.size() < 4) return std::nullopt;
-  n.family = n.parts[0];
-  n.backend = n.parts[1];
-  n.what = n.parts[2];
-  const std::string& last = n.parts.back();
-  const auto colon = last.find(':');
-  if (colon != std::string::npos) {
-    n.param_key = last.substr(0, colon);
-    n.param_value = last.substr(colon + 1);
-  }
-  return n;
-}
-
 std::map<std::string, std::vector<const BenchmarkRecord*>> repetitions_by_name(const ResultsFile& file) {
   std::map<std::string, std::vector<const BenchmarkRecord*>> out;
   for (const auto& b : file.benchmarks) {
@@ -446,4 +421,4 @@ double median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-}  // namespace edgeroof::reports
+}  // namespace edgeroof::results
