@@ -1,9 +1,9 @@
 #include "edgeroof/kernels/cpu.hpp"
 #include "families.hpp"
 #include "harness.hpp"
+#include "kernel_families.hpp"
 
 #include "edgeroof/results/keys.hpp"
-#include "edgeroof/results/names.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -23,39 +23,31 @@ kc::ThreadPool& pool() {
   return instance;
 }
 
+// The CPU's part of the family template (kernel_families.hpp): the pool's kernels on the wall clock.
+struct CpuBackend {
+  static std::unique_ptr<kernels::ComputeKernel> make_compute(Dtype dtype, std::size_t elements) {
+    return std::make_unique<kc::ComputeKernel>(pool(), dtype, elements);
+  }
+  static std::unique_ptr<kernels::MemoryBench> make_memory(kernels::MemoryKernel kind, std::uint64_t working_set) {
+    return std::make_unique<kc::MemoryBench>(pool(), kind, working_set);
+  }
+  template <class F>
+  static void timed_loop(benchmark::State& state, F&& iteration) {
+    EnergyWindow energy(state);
+    for (auto _ : state) iteration();
+    energy.finish();
+  }
+  template <class F>
+  static void guarded(benchmark::State&, F&& body) {
+    body();
+  }
+  static void add_counters(benchmark::State& state) { state.counters[results::counters::pool_threads] = pool().size(); }
+  static benchmark::internal::Benchmark* use_timer(benchmark::internal::Benchmark* b) { return b->UseRealTime(); }
+};
+
 // Memory traffic one iteration of a memory benchmark moves at least: enough to dwarf the pool's
 // dispatch (a few microseconds) even for working sets that fit in L1.
 constexpr std::uint64_t memory_target_bytes = std::uint64_t(64) << 20;
-
-double compute_tolerance(Dtype d) { return d == Dtype::fp64 ? 1e-12 : 1e-5; }
-
-void compute_benchmark(benchmark::State& state, Dtype dtype, int flops, std::size_t elements) {
-  kc::ComputeKernel kernel(pool(), dtype, elements);
-  kernel.run(flops, 1);  // warm-up: pages touched, caches and clocks settled
-  EnergyWindow energy(state);
-  for (auto _ : state) kernel.run(flops, 1);
-  energy.finish();
-  if (!check_result(state, kernel.max_relative_error(), compute_tolerance(dtype))) return;
-  const double n = static_cast<double>(kernel.elements());
-  set_work_counters(state, {n * flops, static_cast<double>(kernel.bytes_per_pass())});
-  state.counters[results::counters::pool_threads] = pool().size();
-}
-
-void memory_benchmark(benchmark::State& state, kernels::MemoryKernel kind, std::uint64_t working_set,
-                      std::string level) {
-  kc::MemoryBench bench(pool(), kind, working_set);
-  const std::uint64_t passes = passes_for(bench.bytes_per_pass(), memory_target_bytes);
-  bench.run(1);
-  EnergyWindow energy(state);
-  for (auto _ : state) bench.run(passes);
-  energy.finish();
-  if (!check_result(state, bench.max_relative_error(), 1e-12)) return;
-  set_work_counters(state, {static_cast<double>(bench.flops_per_pass() * passes),
-                            static_cast<double>(bench.bytes_per_pass() * passes)});
-  state.counters[results::counters::working_set_bytes] = static_cast<double>(bench.working_set_bytes());
-  state.counters[results::counters::pool_threads] = pool().size();
-  state.SetLabel(results::level_token(level));
-}
 
 }  // namespace
 
@@ -88,30 +80,17 @@ void register_cpu_families(const Options& options, Context& context) {
   std::uint64_t top = smallest;
   while (top < largest) top *= 2;
 
+  KernelPlan plan;
+  plan.backend = "cpu";
+  plan.dtypes = {Dtype::fp32, Dtype::fp64};
   // The compute array lives in DRAM, so low intensities trace the bandwidth slope.
-  const std::uint64_t compute_bytes = std::max<std::uint64_t>(std::uint64_t(64) << 20, last_level * 4);
-  for (Dtype dtype : {Dtype::fp32, Dtype::fp64}) {
-    for (double ai : kernels::default_intensities()) {
-      const auto flops = kernels::flops_for_intensity(dtype, ai);
-      if (!flops) continue;
-      const std::size_t elements = compute_bytes / kernels::size_of(dtype);
-      const std::string name =
-          results::format_name(results::ComputeName{"cpu", std::string(kernels::name_of(dtype)), ai});
-      benchmark::RegisterBenchmark(name.c_str(), compute_benchmark, dtype, *flops, elements)
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
-    }
-  }
-  for (auto kind : kernels::memory_kernels) {
-    for (std::uint64_t ws : working_sets(smallest, top)) {
-      const std::string name =
-          results::format_name(results::MemoryName{"cpu", std::string(kernels::name_of(kind)), ws});
-      const std::string level = memory_level(ws, caps.data(), static_cast<int>(caps.size()));
-      benchmark::RegisterBenchmark(name.c_str(), memory_benchmark, kind, ws, level)
-          ->UseRealTime()
-          ->Unit(benchmark::kMicrosecond);
-    }
-  }
+  plan.compute_bytes = std::max<std::uint64_t>(std::uint64_t(64) << 20, last_level * 4);
+  plan.working_sets = working_sets(smallest, top);
+  plan.cache_capacities = caps;
+  plan.memory_target_bytes = memory_target_bytes;
+  plan.compute_unit = benchmark::kMillisecond;
+  plan.memory_unit = benchmark::kMicrosecond;
+  register_kernel_families<CpuBackend>(plan);
 
   const auto& info = benchmark::CPUInfo::Get();
   context["cpu.threads"] = std::to_string(threads);

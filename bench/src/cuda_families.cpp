@@ -4,6 +4,7 @@
 #include "edgeroof/kernels/cuda.hpp"
 #include "families.hpp"
 #include "harness.hpp"
+#include "kernel_families.hpp"
 
 #include "edgeroof/results/keys.hpp"
 #include "edgeroof/results/names.hpp"
@@ -24,44 +25,29 @@ using cuda_timing::guarded;
 using cuda_timing::stream;
 using cuda_timing::timed_loop;
 
-double tolerance(Dtype d) {
-  switch (d) {
-  case Dtype::fp16:
-    return 2e-2;
-  case Dtype::fp32:
-    return 1e-5;
-  case Dtype::fp64:
-    return 1e-12;
+// The GPU's part of the family template (kernel_families.hpp): kernels on the one stream, timed
+// with its events.
+struct CudaBackend {
+  static std::unique_ptr<kernels::ComputeKernel> make_compute(Dtype dtype, std::size_t elements) {
+    return std::make_unique<kc::ComputeKernel>(dtype, elements, stream().stream);
   }
-  return 0.0;
-}
-
-void compute_benchmark(benchmark::State& state, Dtype dtype, int flops, std::size_t elements) {
-  guarded(state, [&] {
-    kc::ComputeKernel kernel(dtype, elements, stream().stream);
-    kernel.launch(flops);
-    timed_loop(state, [&] { kernel.launch(flops); });
-    if (!check_result(state, kernel.max_relative_error(), tolerance(dtype))) return;
-    set_work_counters(state, {double(kernel.elements()) * flops, double(kernel.bytes_per_pass())});
-  });
-}
+  static std::unique_ptr<kernels::MemoryBench> make_memory(kernels::MemoryKernel kind, std::uint64_t working_set) {
+    return std::make_unique<kc::MemoryBench>(kind, working_set, stream().stream);
+  }
+  template <class F>
+  static void timed_loop(benchmark::State& state, F&& iteration) {
+    cuda_timing::timed_loop(state, iteration);
+  }
+  template <class F>
+  static void guarded(benchmark::State& state, F&& body) {
+    cuda_timing::guarded(state, body);
+  }
+  static void add_counters(benchmark::State&) {}
+  static benchmark::internal::Benchmark* use_timer(benchmark::internal::Benchmark* b) { return b->UseManualTime(); }
+};
 
 // Traffic one iteration moves at least, so that launch latency is a small part of it.
 constexpr std::uint64_t memory_target_bytes = std::uint64_t(1) << 30;
-
-void memory_benchmark(benchmark::State& state, kernels::MemoryKernel kind, std::uint64_t working_set,
-                      std::string level) {
-  guarded(state, [&] {
-    kc::MemoryBench bench(kind, working_set, stream().stream);
-    const std::uint64_t passes = passes_for(bench.bytes_per_pass(), memory_target_bytes);
-    bench.launch(1);
-    timed_loop(state, [&] { bench.launch(passes); });
-    if (!check_result(state, bench.max_relative_error(), 1e-12)) return;
-    set_work_counters(state, {double(bench.flops_per_pass() * passes), double(bench.bytes_per_pass() * passes)});
-    state.counters[results::counters::working_set_bytes] = double(bench.working_set_bytes());
-    state.SetLabel(results::level_token(level));
-  });
-}
 
 void gemm_benchmark(benchmark::State& state, kc::GemmType type, int n) {
   guarded(state, [&] {
@@ -77,6 +63,29 @@ std::string version_text(int v) {  // 12040 -> "12.4"
   return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
 }
 
+// cuda.*, cublas.version and device.*: the GPU the families run on.
+void add_cuda_context(const kc::DeviceInfo& dev, Context& context) {
+  context["cuda.device.name"] = dev.name;
+  context["cuda.device.index"] = std::to_string(dev.index);
+  context["cuda.cc"] = std::to_string(dev.cc_major) + "." + std::to_string(dev.cc_minor);
+  context["cuda.sm_count"] = std::to_string(dev.sm_count);
+  if (dev.fp32_lanes_per_sm > 0) context["cuda.fp32_lanes_per_sm"] = std::to_string(dev.fp32_lanes_per_sm);
+  if (dev.sm_clock_khz > 0) context["cuda.sm_clock_max_khz"] = std::to_string(dev.sm_clock_khz);
+  if (dev.memory_clock_khz > 0) context["cuda.memory_clock_max_khz"] = std::to_string(dev.memory_clock_khz);
+  if (dev.memory_bus_bits > 0) context["cuda.memory_bus_bits"] = std::to_string(dev.memory_bus_bits);
+  context["cuda.integrated"] = dev.integrated ? "true" : "false";
+  context[results::context::cuda_runtime] = version_text(dev.runtime_version);
+  context["cuda.driver"] = version_text(dev.driver_version);
+  if (dev.cublas_version > 0) {
+    context["cublas.version"] = std::to_string(dev.cublas_version / 10000) + "." +
+                                std::to_string((dev.cublas_version / 100) % 100) + "." +
+                                std::to_string(dev.cublas_version % 100);
+  }
+  context[results::context::device_l2_bytes] = std::to_string(dev.l2_bytes);
+  context[results::context::device_global_bytes] = std::to_string(dev.global_bytes);
+  context[results::context::device_name] = dev.name;
+}
+
 }  // namespace
 
 bool register_cuda_families(const Options& options, Context& context) {
@@ -84,7 +93,7 @@ bool register_cuda_families(const Options& options, Context& context) {
   try {
     dev = kc::probe_device(options.cuda_device);
   } catch (const kc::Error& e) {
-    context["cuda.skipped"] = e.what();
+    context[results::context::cuda_skipped] = e.what();
     return false;
   }
   const std::string backend = "cuda";
@@ -95,29 +104,18 @@ bool register_cuda_families(const Options& options, Context& context) {
       std::min(memory_cap, std::max<std::uint64_t>(std::uint64_t(256) << 20, l2 * std::uint64_t(options.dram_factor)));
   const std::uint64_t compute_bytes = std::min(memory_cap, std::max<std::uint64_t>(std::uint64_t(64) << 20, l2 * 4));
 
-  for (Dtype dtype : {Dtype::fp16, Dtype::fp32, Dtype::fp64}) {
-    for (double ai : kernels::default_intensities()) {
-      const auto flops = kernels::flops_for_intensity(dtype, ai);
-      if (!flops) continue;
-      const std::string name =
-          results::format_name(results::ComputeName{backend, std::string(kernels::name_of(dtype)), ai});
-      benchmark::RegisterBenchmark(name.c_str(), compute_benchmark, dtype, *flops,
-                                   compute_bytes / kernels::size_of(dtype))
-          ->UseManualTime()
-          ->Unit(benchmark::kMicrosecond);
-    }
-  }
+  KernelPlan plan;
+  plan.backend = backend;
+  plan.dtypes = {Dtype::fp16, Dtype::fp32, Dtype::fp64};
+  plan.compute_bytes = compute_bytes;
+  plan.working_sets = working_sets(std::uint64_t(256) << 10, largest);
   // L1 is shared with shared memory and its size is not reported; 32 KiB per SM fits every split.
-  const std::uint64_t caps[2] = {std::uint64_t(dev.sm_count) * (32u << 10), l2};
-  for (auto kind : kernels::memory_kernels) {
-    for (std::uint64_t ws : working_sets(std::uint64_t(256) << 10, largest)) {
-      const std::string name =
-          results::format_name(results::MemoryName{backend, std::string(kernels::name_of(kind)), ws});
-      benchmark::RegisterBenchmark(name.c_str(), memory_benchmark, kind, ws, memory_level(ws, caps, 2))
-          ->UseManualTime()
-          ->Unit(benchmark::kMicrosecond);
-    }
-  }
+  plan.cache_capacities = {std::uint64_t(dev.sm_count) * (32u << 10), l2};
+  plan.memory_target_bytes = memory_target_bytes;
+  plan.compute_unit = benchmark::kMicrosecond;
+  plan.memory_unit = benchmark::kMicrosecond;
+  register_kernel_families<CudaBackend>(plan);
+
   constexpr int gemm_n = 8192;
   for (auto type : {kc::GemmType::fp16, kc::GemmType::tf32, kc::GemmType::int8}) {
     if (!kc::supports(type, dev.cc_major, dev.cc_minor)) continue;
@@ -127,25 +125,7 @@ bool register_cuda_families(const Options& options, Context& context) {
         ->Unit(benchmark::kMillisecond);
   }
 
-  context["cuda.device.name"] = dev.name;
-  context["cuda.device.index"] = std::to_string(dev.index);
-  context["cuda.cc"] = std::to_string(dev.cc_major) + "." + std::to_string(dev.cc_minor);
-  context["cuda.sm_count"] = std::to_string(dev.sm_count);
-  if (dev.fp32_lanes_per_sm > 0) context["cuda.fp32_lanes_per_sm"] = std::to_string(dev.fp32_lanes_per_sm);
-  if (dev.sm_clock_khz > 0) context["cuda.sm_clock_max_khz"] = std::to_string(dev.sm_clock_khz);
-  if (dev.memory_clock_khz > 0) context["cuda.memory_clock_max_khz"] = std::to_string(dev.memory_clock_khz);
-  if (dev.memory_bus_bits > 0) context["cuda.memory_bus_bits"] = std::to_string(dev.memory_bus_bits);
-  context["cuda.integrated"] = dev.integrated ? "true" : "false";
-  context["cuda.runtime"] = version_text(dev.runtime_version);
-  context["cuda.driver"] = version_text(dev.driver_version);
-  if (dev.cublas_version > 0) {
-    context["cublas.version"] = std::to_string(dev.cublas_version / 10000) + "." +
-                                std::to_string((dev.cublas_version / 100) % 100) + "." +
-                                std::to_string(dev.cublas_version % 100);
-  }
-  context["device.l2_bytes"] = std::to_string(dev.l2_bytes);
-  context["device.global_bytes"] = std::to_string(dev.global_bytes);
-  context["device.name"] = dev.name;
+  add_cuda_context(dev, context);
   return true;
 }
 

@@ -208,10 +208,10 @@ void init_compute(ThreadPool& pool, void* data, std::size_t n, std::size_t align
   });
 }
 
-// compute_initial() repeats every 1024 elements, so 1024 expected values cover any array.
+// compute_initial() repeats, so one period of expected values covers any array.
 template <class T>
 std::vector<double> expected_table(int flops, std::uint64_t passes) {
-  std::vector<double> table(1024);
+  std::vector<double> table(compute_initial_period);
   for (std::size_t i = 0; i < table.size(); ++i) {
     table[i] = compute_expected(static_cast<double>(static_cast<T>(compute_initial(i))), flops, passes);
   }
@@ -232,49 +232,46 @@ double compute_error(const void* data, std::size_t n, int flops, std::uint64_t p
 
 std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
 
+// Elements of one vector block of the dtype; only fp32 and fp64 are built for the CPU.
+std::size_t compute_align(Dtype dtype) {
+  if (dtype == Dtype::fp32) return block_elements<float>;
+  if (dtype == Dtype::fp64) return block_elements<double>;
+  throw std::invalid_argument("CPU compute kernel: dtype " + std::string(name_of(dtype)) + " is not built for the CPU");
+}
+
+std::size_t compute_elements(const ThreadPool& pool, Dtype dtype, std::size_t elements) {
+  return round_up(std::max<std::size_t>(elements, 1), compute_align(dtype) * static_cast<std::size_t>(pool.size()));
+}
+
 }  // namespace
 
-ComputeKernel::ComputeKernel(ThreadPool& pool, Dtype dtype, std::size_t elements) : m_pool(pool), m_dtype(dtype) {
-  if (dtype == Dtype::fp32) {
-    m_align = block_elements<float>;
-  } else if (dtype == Dtype::fp64) {
-    m_align = block_elements<double>;
-  } else {
-    throw std::invalid_argument("CPU compute kernel: dtype " + std::string(name_of(dtype)) +
-                                " is not built for the CPU");
-  }
-  m_elements = round_up(std::max<std::size_t>(elements, 1), m_align * static_cast<std::size_t>(pool.size()));
-  m_buffer = Buffer(m_elements * size_of(dtype));
+ComputeKernel::ComputeKernel(ThreadPool& pool, Dtype dtype, std::size_t elements)
+    : kernels::ComputeKernel(dtype, compute_elements(pool, dtype, elements)),
+      m_pool(pool),
+      m_align(compute_align(dtype)),
+      m_buffer(this->elements() * size_of(dtype)) {
   reset();
 }
 
-void ComputeKernel::reset() {
-  if (m_dtype == Dtype::fp32) {
-    init_compute<float>(m_pool, m_buffer.data(), m_elements, m_align);
+void ComputeKernel::do_reset() {
+  if (dtype() == Dtype::fp32) {
+    init_compute<float>(m_pool, m_buffer.data(), elements(), m_align);
   } else {
-    init_compute<double>(m_pool, m_buffer.data(), m_elements, m_align);
+    init_compute<double>(m_pool, m_buffer.data(), elements(), m_align);
   }
-  m_passes = 0;
-  m_flops = 0;
 }
 
-void ComputeKernel::run(int flops_per_element, std::uint64_t passes) {
-  if (m_passes != 0 && flops_per_element != m_flops) {
-    throw std::logic_error("ComputeKernel: reset() before changing the FLOP count");
-  }
-  if (m_dtype == Dtype::fp32) {
-    run_compute<float>(m_pool, m_buffer.data(), m_elements, m_align, flops_per_element, passes);
+void ComputeKernel::do_run(int flops_per_element, std::uint64_t passes) {
+  if (dtype() == Dtype::fp32) {
+    run_compute<float>(m_pool, m_buffer.data(), elements(), m_align, flops_per_element, passes);
   } else {
-    run_compute<double>(m_pool, m_buffer.data(), m_elements, m_align, flops_per_element, passes);
+    run_compute<double>(m_pool, m_buffer.data(), elements(), m_align, flops_per_element, passes);
   }
-  m_flops = flops_per_element;
-  m_passes += passes;
 }
 
-double ComputeKernel::max_relative_error() const {
-  if (m_passes == 0) return 0.0;
-  return m_dtype == Dtype::fp32 ? compute_error<float>(m_buffer.data(), m_elements, m_flops, m_passes)
-                                : compute_error<double>(m_buffer.data(), m_elements, m_flops, m_passes);
+double ComputeKernel::do_max_relative_error() {
+  return dtype() == Dtype::fp32 ? compute_error<float>(m_buffer.data(), elements(), flops(), passes())
+                                : compute_error<double>(m_buffer.data(), elements(), flops(), passes());
 }
 
 // ---- memory ----------------------------------------------------------------------------------
@@ -311,15 +308,16 @@ void triad_range(double* __restrict a, const double* __restrict b, const double*
 }  // namespace
 
 MemoryBench::MemoryBench(ThreadPool& pool, MemoryKernel kernel, std::size_t working_set_bytes)
-    : m_pool(pool), m_kernel(kernel), m_align(block_elements<double>) {
+    : kernels::MemoryBench(kernel), m_pool(pool), m_align(block_elements<double>) {
   const auto arrays = static_cast<std::size_t>(traffic_of(kernel).arrays);
-  m_elements = round_up(std::max<std::size_t>(working_set_bytes / (arrays * sizeof(double)), 1),
-                        m_align * static_cast<std::size_t>(pool.size()));
-  for (std::size_t k = 0; k < arrays; ++k) m_arrays.emplace_back(m_elements * sizeof(double));
+  set_elements(round_up(std::max<std::size_t>(working_set_bytes / (arrays * sizeof(double)), 1),
+                        m_align * static_cast<std::size_t>(pool.size())));
+  const std::size_t n = elements();
+  for (std::size_t k = 0; k < arrays; ++k) m_arrays.emplace_back(n * sizeof(double));
   m_sums.assign(static_cast<std::size_t>(pool.size()), 0.0);
   const double init[3] = {memory_init_a, memory_init_b, memory_init_c};
   m_pool.run([&](int w) {
-    const Range r = chunk(m_elements, m_align, w, m_pool.size());
+    const Range r = chunk(n, m_align, w, m_pool.size());
     for (std::size_t k = 0; k < arrays; ++k) {
       auto* x = static_cast<double*>(m_arrays[k].data());
       std::fill(x + r.begin, x + r.end, init[k]);
@@ -327,15 +325,16 @@ MemoryBench::MemoryBench(ThreadPool& pool, MemoryKernel kernel, std::size_t work
   });
 }
 
-void MemoryBench::run(std::uint64_t passes) {
+void MemoryBench::do_run(std::uint64_t passes) {
   auto* a = static_cast<double*>(m_arrays[0].data());
   auto* b = m_arrays.size() > 1 ? static_cast<double*>(m_arrays[1].data()) : nullptr;
   auto* c = m_arrays.size() > 2 ? static_cast<double*>(m_arrays[2].data()) : nullptr;
-  const std::uint64_t first = m_passes;
+  const std::uint64_t first = this->passes();
+  const MemoryKernel kind = kernel();
   m_pool.run([&](int w) {
-    const Range r = chunk(m_elements, m_align, w, m_pool.size());
+    const Range r = chunk(elements(), m_align, w, m_pool.size());
     for (std::uint64_t p = 0; p < passes; ++p) {
-      switch (m_kernel) {
+      switch (kind) {
       case MemoryKernel::read:
         m_sums[static_cast<std::size_t>(w)] = read_range(a, r);
         break;
@@ -352,22 +351,21 @@ void MemoryBench::run(std::uint64_t passes) {
       detail::compiler_barrier();
     }
   });
-  m_passes += passes;
 }
 
-double MemoryBench::max_relative_error() const {
-  if (m_passes == 0) return 0.0;
+double MemoryBench::do_max_relative_error() {
+  const std::size_t n = elements();
   auto worst_of = [&](const Buffer& buf, double want) {
     const auto* x = static_cast<const double*>(buf.data());
     double worst = 0.0;
-    for (std::size_t i = 0; i < m_elements; ++i) worst = std::max(worst, std::fabs(x[i] - want) / std::fabs(want));
+    for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, std::fabs(x[i] - want) / std::fabs(want));
     return worst;
   };
-  switch (m_kernel) {
+  switch (kernel()) {
   case MemoryKernel::read: {
     double worst = 0.0;
     for (int w = 0; w < m_pool.size(); ++w) {
-      const Range r = chunk(m_elements, m_align, w, m_pool.size());
+      const Range r = chunk(n, m_align, w, m_pool.size());
       const double want = memory_init_a * static_cast<double>(r.end - r.begin);
       const double got = m_sums[static_cast<std::size_t>(w)];
       worst = std::max(worst, want == 0.0 ? std::fabs(got) : std::fabs(got - want) / want);
@@ -375,7 +373,7 @@ double MemoryBench::max_relative_error() const {
     return worst;
   }
   case MemoryKernel::write:
-    return worst_of(m_arrays[0], static_cast<double>(m_passes));
+    return worst_of(m_arrays[0], static_cast<double>(passes()));
   case MemoryKernel::copy:
     return worst_of(m_arrays[1], memory_init_a);
   case MemoryKernel::triad:

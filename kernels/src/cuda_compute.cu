@@ -67,14 +67,14 @@ template <>
 __global__ void init_kernel<float>(float* data, std::size_t n) {
   for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n;
        i += std::size_t(gridDim.x) * blockDim.x) {
-    data[i] = static_cast<float>(0.5 + static_cast<double>(i % 1024) / 1024.0);
+    data[i] = static_cast<float>(compute_initial(i));
   }
 }
 template <>
 __global__ void init_kernel<double>(double* data, std::size_t n) {
   for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n;
        i += std::size_t(gridDim.x) * blockDim.x) {
-    data[i] = 0.5 + static_cast<double>(i % 1024) / 1024.0;
+    data[i] = compute_initial(i);
   }
 }
 template <>
@@ -82,8 +82,7 @@ __global__ void init_kernel<__half2>(__half2* data, std::size_t units) {
   for (std::size_t u = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; u < units;
        u += std::size_t(gridDim.x) * blockDim.x) {
     const std::size_t i = 2 * u;
-    data[u] = __floats2half2_rn(static_cast<float>(0.5 + static_cast<double>(i % 1024) / 1024.0),
-                                static_cast<float>(0.5 + static_cast<double>((i + 1) % 1024) / 1024.0));
+    data[u] = __floats2half2_rn(static_cast<float>(compute_initial(i)), static_cast<float>(compute_initial(i + 1)));
   }
 }
 
@@ -148,7 +147,7 @@ double max_error(const DeviceBuffer& buf, std::size_t elements, int flops, std::
   constexpr std::size_t lanes = std::is_same_v<T, __half2> ? 2 : 1;
   std::vector<T> host(elements / lanes);
   EDGEROOF_CUDA_CHECK(cudaMemcpy(host.data(), buf.data(), host.size() * sizeof(T), cudaMemcpyDeviceToHost));
-  std::vector<double> table(1024);  // compute_initial() repeats every 1024 elements
+  std::vector<double> table(compute_initial_period);  // compute_initial() repeats
   for (std::size_t i = 0; i < table.size(); ++i) table[i] = compute_expected(round_initial<T>(i), flops, passes);
   double worst = 0.0;
   for (std::size_t i = 0; i < elements; ++i) {
@@ -162,16 +161,16 @@ double max_error(const DeviceBuffer& buf, std::size_t elements, int flops, std::
 }  // namespace
 
 ComputeKernel::ComputeKernel(Dtype dtype, std::size_t elements, cudaStream_t stream)
-    : m_dtype(dtype),
-      m_elements((elements + 2 * elements_per_block - 1) / (2 * elements_per_block) * (2 * elements_per_block)),
+    : kernels::ComputeKernel(
+          dtype, (elements + 2 * elements_per_block - 1) / (2 * elements_per_block) * (2 * elements_per_block)),
       m_stream(stream),
-      m_data(m_elements * size_of(dtype)) {
+      m_data(this->elements() * size_of(dtype)) {
   reset();
 }
 
-void ComputeKernel::reset() {
-  const std::size_t units = units_of(m_dtype, m_elements);
-  switch (m_dtype) {
+void ComputeKernel::do_reset() {
+  const std::size_t units = units_of(dtype(), elements());
+  switch (dtype()) {
   case Dtype::fp16:
     init_kernel<<<1024, 256, 0, m_stream>>>(static_cast<__half2*>(m_data.data()), units);
     break;
@@ -183,40 +182,36 @@ void ComputeKernel::reset() {
     break;
   }
   EDGEROOF_CUDA_CHECK(cudaGetLastError());
-  m_flops = 0;
-  m_passes = 0;
 }
 
-void ComputeKernel::launch(int flops_per_element) {
-  if (m_passes != 0 && flops_per_element != m_flops)
-    throw Error("ComputeKernel: reset() before changing the FLOP count");
-  const std::size_t units = units_of(m_dtype, m_elements);
+void ComputeKernel::do_run(int flops_per_element, std::uint64_t passes) {
+  const std::size_t units = units_of(dtype(), elements());
   const auto seq = std::make_index_sequence<compute_flop_counts.size()>{};
-  switch (m_dtype) {
-  case Dtype::fp16:
-    launch_for(flops_per_element, static_cast<__half2*>(m_data.data()), units, m_stream, seq);
-    break;
-  case Dtype::fp32:
-    launch_for(flops_per_element, static_cast<float*>(m_data.data()), units, m_stream, seq);
-    break;
-  case Dtype::fp64:
-    launch_for(flops_per_element, static_cast<double*>(m_data.data()), units, m_stream, seq);
-    break;
+  for (std::uint64_t p = 0; p < passes; ++p) {
+    switch (dtype()) {
+    case Dtype::fp16:
+      launch_for(flops_per_element, static_cast<__half2*>(m_data.data()), units, m_stream, seq);
+      break;
+    case Dtype::fp32:
+      launch_for(flops_per_element, static_cast<float*>(m_data.data()), units, m_stream, seq);
+      break;
+    case Dtype::fp64:
+      launch_for(flops_per_element, static_cast<double*>(m_data.data()), units, m_stream, seq);
+      break;
+    }
   }
-  m_flops = flops_per_element;
-  ++m_passes;
 }
 
-double ComputeKernel::max_relative_error() {
-  EDGEROOF_CUDA_CHECK(cudaStreamSynchronize(m_stream));
-  if (m_passes == 0) return 0.0;
-  switch (m_dtype) {
+void ComputeKernel::do_wait() { EDGEROOF_CUDA_CHECK(cudaStreamSynchronize(m_stream)); }
+
+double ComputeKernel::do_max_relative_error() {
+  switch (dtype()) {
   case Dtype::fp16:
-    return max_error<__half2>(m_data, m_elements, m_flops, m_passes);
+    return max_error<__half2>(m_data, elements(), flops(), passes());
   case Dtype::fp32:
-    return max_error<float>(m_data, m_elements, m_flops, m_passes);
+    return max_error<float>(m_data, elements(), flops(), passes());
   case Dtype::fp64:
-    return max_error<double>(m_data, m_elements, m_flops, m_passes);
+    return max_error<double>(m_data, elements(), flops(), passes());
   }
   return 0.0;
 }

@@ -77,7 +77,7 @@ double worst_against(const DeviceBuffer& buf, std::size_t n, double want) {
 }  // namespace
 
 MemoryBench::MemoryBench(MemoryKernel kernel, std::size_t working_set_bytes, cudaStream_t stream)
-    : m_kernel(kernel), m_stream(stream) {
+    : kernels::MemoryBench(kernel), m_stream(stream) {
   const auto arrays = static_cast<std::size_t>(traffic_of(kernel).arrays);
   int device = 0;
   EDGEROOF_CUDA_CHECK(cudaGetDevice(&device));
@@ -88,30 +88,31 @@ MemoryBench::MemoryBench(MemoryKernel kernel, std::size_t working_set_bytes, cud
   m_blocks = std::max(1, sms * std::max(1, per_sm));
   // Whole 16-byte pairs, and never fewer than one pair per thread of the grid.
   const std::size_t unit = 2;
-  m_elements = std::max<std::size_t>(working_set_bytes / (arrays * sizeof(double)) / unit * unit, unit);
+  const std::size_t n = std::max<std::size_t>(working_set_bytes / (arrays * sizeof(double)) / unit * unit, unit);
+  set_elements(n);
   const std::size_t threads = std::size_t(m_blocks) * block_threads;
-  if (m_elements / 2 < threads) m_blocks = static_cast<int>(std::max<std::size_t>(1, m_elements / 2 / block_threads));
-  m_a = DeviceBuffer(m_elements * sizeof(double));
-  if (arrays > 1) m_b = DeviceBuffer(m_elements * sizeof(double));
-  if (arrays > 2) m_c = DeviceBuffer(m_elements * sizeof(double));
+  if (n / 2 < threads) m_blocks = static_cast<int>(std::max<std::size_t>(1, n / 2 / block_threads));
+  m_a = DeviceBuffer(n * sizeof(double));
+  if (arrays > 1) m_b = DeviceBuffer(n * sizeof(double));
+  if (arrays > 2) m_c = DeviceBuffer(n * sizeof(double));
   m_sums = DeviceBuffer(std::size_t(m_blocks) * sizeof(double));
-  fill_kernel<<<1024, 256, 0, m_stream>>>(static_cast<double*>(m_a.data()), m_elements, memory_init_a);
-  if (arrays > 1) fill_kernel<<<1024, 256, 0, m_stream>>>(static_cast<double*>(m_b.data()), m_elements, memory_init_b);
-  if (arrays > 2) fill_kernel<<<1024, 256, 0, m_stream>>>(static_cast<double*>(m_c.data()), m_elements, memory_init_c);
+  fill_kernel<<<1024, 256, 0, m_stream>>>(static_cast<double*>(m_a.data()), n, memory_init_a);
+  if (arrays > 1) fill_kernel<<<1024, 256, 0, m_stream>>>(static_cast<double*>(m_b.data()), n, memory_init_b);
+  if (arrays > 2) fill_kernel<<<1024, 256, 0, m_stream>>>(static_cast<double*>(m_c.data()), n, memory_init_c);
   EDGEROOF_CUDA_CHECK(cudaGetLastError());
 }
 
-void MemoryBench::launch(std::uint64_t passes) {
-  const std::size_t n2 = m_elements / 2;
+void MemoryBench::do_run(std::uint64_t passes) {
+  const std::size_t n2 = elements() / 2;
   auto* a = static_cast<double2*>(m_a.data());
   auto* b = static_cast<double2*>(m_b.data());
   auto* c = static_cast<double2*>(m_c.data());
-  switch (m_kernel) {
+  switch (kernel()) {
   case MemoryKernel::read:
     read_kernel<<<m_blocks, block_threads, 0, m_stream>>>(a, n2, passes, static_cast<double*>(m_sums.data()));
     break;
   case MemoryKernel::write:
-    write_kernel<<<m_blocks, block_threads, 0, m_stream>>>(a, n2, m_passes, passes);
+    write_kernel<<<m_blocks, block_threads, 0, m_stream>>>(a, n2, this->passes(), passes);
     break;
   case MemoryKernel::copy:
     copy_kernel<<<m_blocks, block_threads, 0, m_stream>>>(a, b, n2, passes);
@@ -121,28 +122,28 @@ void MemoryBench::launch(std::uint64_t passes) {
     break;
   }
   EDGEROOF_CUDA_CHECK(cudaGetLastError());
-  m_passes += passes;
   m_last_launch_passes = passes;
 }
 
-double MemoryBench::max_relative_error() {
-  EDGEROOF_CUDA_CHECK(cudaStreamSynchronize(m_stream));
-  if (m_passes == 0) return 0.0;
-  switch (m_kernel) {
+void MemoryBench::do_wait() { EDGEROOF_CUDA_CHECK(cudaStreamSynchronize(m_stream)); }
+
+double MemoryBench::do_max_relative_error() {
+  const std::size_t n = elements();
+  switch (kernel()) {
   case MemoryKernel::read: {
     std::vector<double> sums(static_cast<std::size_t>(m_blocks));
     EDGEROOF_CUDA_CHECK(cudaMemcpy(sums.data(), m_sums.data(), sums.size() * sizeof(double), cudaMemcpyDeviceToHost));
     double total = 0.0;
     for (double s : sums) total += s;
-    const double want = memory_init_a * static_cast<double>(m_elements) * static_cast<double>(m_last_launch_passes);
+    const double want = memory_init_a * static_cast<double>(n) * static_cast<double>(m_last_launch_passes);
     return std::fabs(total - want) / want;
   }
   case MemoryKernel::write:
-    return worst_against(m_a, m_elements, static_cast<double>(m_passes));
+    return worst_against(m_a, n, static_cast<double>(passes()));
   case MemoryKernel::copy:
-    return worst_against(m_b, m_elements, memory_init_a);
+    return worst_against(m_b, n, memory_init_a);
   case MemoryKernel::triad:
-    return worst_against(m_a, m_elements, memory_init_b + memory_scalar * memory_init_c);
+    return worst_against(m_a, n, memory_init_b + memory_scalar * memory_init_c);
   }
   return 0.0;
 }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <memory>
 #include <set>
 #include <stdexcept>
 
@@ -106,4 +107,25 @@ TEST(CpuMemory, EveryKernelProducesStreamValues) {
     EXPECT_EQ(m.bytes_per_pass(), m.elements() * ek::memory_bytes_per_element(kind, ek::Dtype::fp64));
     EXPECT_NEAR(static_cast<double>(m.working_set_bytes()), double(1 << 20), double(1 << 20) * 0.05);
   }
+}
+
+// The CPU kernels through the backend interface bench/ uses for every backend.
+TEST(CpuBackend, KernelsWorkThroughTheSharedInterface) {
+  std::unique_ptr<ek::ComputeKernel> compute = std::make_unique<kc::ComputeKernel>(pool(), ek::Dtype::fp64, 4096);
+  EXPECT_EQ(compute->max_relative_error(), 0.0);  // nothing run yet
+  compute->run(16, 2);
+  EXPECT_LE(compute->max_relative_error(), compute->tolerance());
+  EXPECT_EQ(compute->tolerance(), 1e-12);
+  EXPECT_EQ(compute->flops_per_pass(16), 16.0 * static_cast<double>(compute->elements()));
+  EXPECT_EQ(compute->dtype(), ek::Dtype::fp64);
+  compute->reset();
+  EXPECT_NO_THROW(compute->run(32, 1));  // a new FLOP count after reset()
+  EXPECT_THROW(compute->run(5, 1), std::logic_error);
+
+  std::unique_ptr<ek::MemoryBench> memory = std::make_unique<kc::MemoryBench>(pool(), ek::MemoryKernel::triad, 1 << 20);
+  EXPECT_EQ(memory->max_relative_error(), 0.0);
+  memory->run(2);
+  EXPECT_LE(memory->max_relative_error(), memory->tolerance());
+  EXPECT_EQ(memory->kernel(), ek::MemoryKernel::triad);
+  EXPECT_EQ(memory->flops_per_pass(), memory->elements() * 2);
 }

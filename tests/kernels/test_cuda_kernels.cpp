@@ -33,8 +33,8 @@ TEST_F(Cuda, ComputeEveryDtypeAndFlopCount) {
     kc::ComputeKernel k(dtype, 1 << 16, m_stream);
     for (int flops : ek::compute_flop_counts) {
       k.reset();
-      k.launch(flops);
-      k.launch(flops);
+      k.run(flops, 1);
+      k.run(flops, 1);
       const double tol = dtype == ek::Dtype::fp16 ? 2e-2 : dtype == ek::Dtype::fp32 ? 1e-5 : 1e-12;
       EXPECT_LE(k.max_relative_error(), tol) << ek::name_of(dtype) << " flops=" << flops;
     }
@@ -45,7 +45,7 @@ TEST_F(Cuda, MemoryKernelsInCacheAndDram) {
   for (auto kind : ek::memory_kernels) {
     for (std::size_t ws : {std::size_t(1) << 18, std::size_t(64) << 20}) {
       kc::MemoryBench m(kind, ws, m_stream);
-      m.launch(3);
+      m.run(3);
       EXPECT_LE(m.max_relative_error(), 1e-12) << ek::name_of(kind) << " " << ws;
     }
   }

@@ -68,3 +68,21 @@ TEST(KernelTraits, ParseDtypeRoundTrips) {
   for (auto d : {ek::Dtype::fp16, ek::Dtype::fp32, ek::Dtype::fp64}) EXPECT_EQ(ek::parse_dtype(ek::name_of(d)), d);
   EXPECT_FALSE(ek::parse_dtype("fp8").has_value());
 }
+
+// compute_initial() is constexpr, so the device code's initial values are the host's.
+static_assert(ek::compute_initial(0) == 0.5);
+static_assert(ek::compute_initial(512) == 1.0);
+static_assert(ek::compute_initial(ek::compute_initial_period + 3) == ek::compute_initial(3));
+
+TEST(KernelTraits, InitialValuesAreDistinctWithinAPeriod) {
+  EXPECT_EQ(ek::compute_initial(1), 0.5 + 1.0 / 1024.0);
+  EXPECT_EQ(ek::compute_initial(1023), 0.5 + 1023.0 / 1024.0);
+  EXPECT_EQ(ek::compute_initial(1024), 0.5);
+}
+
+TEST(KernelTraits, TolerancesPerDtype) {
+  EXPECT_EQ(ek::compute_tolerance(ek::Dtype::fp16), 2e-2);
+  EXPECT_EQ(ek::compute_tolerance(ek::Dtype::fp32), 1e-5);
+  EXPECT_EQ(ek::compute_tolerance(ek::Dtype::fp64), 1e-12);
+  EXPECT_EQ(ek::memory_tolerance, 1e-12);
+}

@@ -2,6 +2,7 @@
 // FLOP count) and the STREAM-style memory kernels. No timing here: bench/ times these calls.
 #pragma once
 
+#include "edgeroof/kernels/backend.hpp"
 #include "edgeroof/kernels/traits.hpp"
 
 #include <atomic>
@@ -80,63 +81,36 @@ private:
   std::size_t m_bytes = 0;
 };
 
-// The compute family: every element goes through flops_per_element FLOPs per pass (traits.hpp).
-class ComputeKernel {
+// The compute family (backend.hpp) on the pool's threads, each on its own chunk of the array.
+class ComputeKernel final : public kernels::ComputeKernel {
 public:
-  // Dtype fp32 or fp64; elements is rounded up to a whole block per worker.
+  // Dtype fp32 or fp64 (std::invalid_argument otherwise); elements is rounded up to a whole block
+  // per worker.
   ComputeKernel(ThreadPool& pool, Dtype dtype, std::size_t elements);
 
-  // Resets the data to compute_initial() and forgets the passes run so far.
-  void reset();
-  // Runs `passes` passes of the instance for flops_per_element (one of compute_flop_counts).
-  void run(int flops_per_element, std::uint64_t passes);
-  // Largest relative error of any element against compute_expected() after all passes since
-  // reset(), which must have used one FLOP count.
-  [[nodiscard]] double max_relative_error() const;
-
-  [[nodiscard]] std::size_t elements() const { return m_elements; }
-  [[nodiscard]] Dtype dtype() const { return m_dtype; }
-  [[nodiscard]] std::size_t bytes_per_pass() const { return m_elements * compute_bytes_per_element(m_dtype); }
-
 private:
+  void do_reset() override;
+  void do_run(int flops_per_element, std::uint64_t passes) override;
+  double do_max_relative_error() override;
+
   ThreadPool& m_pool;
-  Dtype m_dtype;
-  std::size_t m_elements;
   std::size_t m_align;
   Buffer m_buffer;
-  int m_flops = 0;
-  std::uint64_t m_passes = 0;
 };
 
-// A STREAM-style memory kernel on fp64 arrays whose sizes add up to the working set.
-class MemoryBench {
+// The memory kernels (backend.hpp) on the pool's threads, each on its own chunk of every array.
+class MemoryBench final : public kernels::MemoryBench {
 public:
   MemoryBench(ThreadPool& pool, MemoryKernel kernel, std::size_t working_set_bytes);
 
-  void run(std::uint64_t passes);
-  // Largest relative error of the arrays (or the read kernel's sums) against the expected values.
-  [[nodiscard]] double max_relative_error() const;
-
-  [[nodiscard]] MemoryKernel kernel() const { return m_kernel; }
-  [[nodiscard]] std::size_t elements() const { return m_elements; }  // per array
-  [[nodiscard]] std::size_t working_set_bytes() const {
-    return m_elements * sizeof(double) * static_cast<std::size_t>(traffic_of(m_kernel).arrays);
-  }
-  [[nodiscard]] std::size_t bytes_per_pass() const {
-    return m_elements * memory_bytes_per_element(m_kernel, Dtype::fp64);
-  }
-  [[nodiscard]] std::size_t flops_per_pass() const {
-    return m_elements * static_cast<std::size_t>(traffic_of(m_kernel).flops);
-  }
-
 private:
+  void do_run(std::uint64_t passes) override;
+  double do_max_relative_error() override;
+
   ThreadPool& m_pool;
-  MemoryKernel m_kernel;
-  std::size_t m_elements;
   std::size_t m_align;
   std::vector<Buffer> m_arrays;
   std::vector<double> m_sums;  // read kernel: one sum per worker
-  std::uint64_t m_passes = 0;
 };
 
 }  // namespace edgeroof::kernels::cpu

@@ -3,6 +3,7 @@
 // CUDA events on the stream it passes in.
 #pragma once
 
+#include "edgeroof/kernels/backend.hpp"
 #include "edgeroof/kernels/traits.hpp"
 
 #include <cstddef>
@@ -84,52 +85,36 @@ private:
   std::size_t m_bytes = 0;
 };
 
-// The compute family on `elements` values of `dtype` (fp16 values are processed in pairs).
-class ComputeKernel {
+// The compute family (backend.hpp) on `elements` values of `dtype` (fp16 values are processed in
+// pairs); each pass is one launch on the stream.
+class ComputeKernel final : public kernels::ComputeKernel {
 public:
   ComputeKernel(Dtype dtype, std::size_t elements, cudaStream_t stream);
-  void reset();
-  // Enqueues one pass of flops_per_element FLOPs per element on the stream.
-  void launch(int flops_per_element);
-  // Waits for the stream and checks every element against compute_expected().
-  [[nodiscard]] double max_relative_error();
-  [[nodiscard]] std::size_t elements() const { return m_elements; }
-  [[nodiscard]] std::size_t bytes_per_pass() const { return m_elements * compute_bytes_per_element(m_dtype); }
 
 private:
-  Dtype m_dtype;
-  std::size_t m_elements;
+  void do_reset() override;
+  void do_run(int flops_per_element, std::uint64_t passes) override;
+  double do_max_relative_error() override;
+  void do_wait() override;
+
   cudaStream_t m_stream;
   DeviceBuffer m_data;
-  int m_flops = 0;
-  std::uint64_t m_passes = 0;
 };
 
-// A STREAM-style kernel on fp64 arrays; each launch makes `passes` passes with the same
+// The memory kernels (backend.hpp); one launch makes all the passes of a run() with the same
 // thread-to-address mapping, so working sets that fit stay in L1 or L2.
-class MemoryBench {
+class MemoryBench final : public kernels::MemoryBench {
 public:
   MemoryBench(MemoryKernel kernel, std::size_t working_set_bytes, cudaStream_t stream);
-  void launch(std::uint64_t passes);
-  [[nodiscard]] double max_relative_error();
-  [[nodiscard]] std::size_t elements() const { return m_elements; }
-  [[nodiscard]] std::size_t working_set_bytes() const {
-    return m_elements * sizeof(double) * static_cast<std::size_t>(traffic_of(m_kernel).arrays);
-  }
-  [[nodiscard]] std::size_t bytes_per_pass() const {
-    return m_elements * memory_bytes_per_element(m_kernel, Dtype::fp64);
-  }
-  [[nodiscard]] std::size_t flops_per_pass() const {
-    return m_elements * static_cast<std::size_t>(traffic_of(m_kernel).flops);
-  }
 
 private:
-  MemoryKernel m_kernel;
-  std::size_t m_elements;
+  void do_run(std::uint64_t passes) override;
+  double do_max_relative_error() override;
+  void do_wait() override;
+
   cudaStream_t m_stream;
   int m_blocks = 0;
   DeviceBuffer m_a, m_b, m_c, m_sums;
-  std::uint64_t m_passes = 0;
   std::uint64_t m_last_launch_passes = 0;
 };
 

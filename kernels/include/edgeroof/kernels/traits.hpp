@@ -11,6 +11,13 @@
 #include <string_view>
 #include <vector>
 
+// Functions that device code calls too: __host__ __device__ where nvcc compiles them.
+#if defined(__CUDACC__)
+#define EDGEROOF_HOST_DEVICE __host__ __device__
+#else
+#define EDGEROOF_HOST_DEVICE
+#endif
+
 namespace edgeroof::kernels {
 
 enum class Dtype { fp16, fp32, fp64 };
@@ -60,8 +67,26 @@ struct ComputeParams {
 // in double precision, for checking a kernel's output.
 [[nodiscard]] double compute_expected(double x0, int flops_per_element, std::uint64_t passes);
 
-// Initial value of element i: distinct values so that no two FMA chains start alike.
-[[nodiscard]] inline double compute_initial(std::size_t i) { return 0.5 + static_cast<double>(i % 1024) / 1024.0; }
+// Initial value of element i: distinct values so that no two FMA chains start alike. They repeat
+// every compute_initial_period elements, so that many expected values cover any array.
+inline constexpr std::size_t compute_initial_period = 1024;
+[[nodiscard]] EDGEROOF_HOST_DEVICE constexpr double compute_initial(std::size_t i) {
+  return 0.5 + static_cast<double>(i % compute_initial_period) / static_cast<double>(compute_initial_period);
+}
+
+// The largest relative error a correct compute kernel shows after its passes: the rounding of the
+// recurrence in the element's own precision (fp16 as half2 on GPUs).
+[[nodiscard]] constexpr double compute_tolerance(Dtype d) {
+  switch (d) {
+  case Dtype::fp16:
+    return 2e-2;
+  case Dtype::fp32:
+    return 1e-5;
+  case Dtype::fp64:
+    return 1e-12;
+  }
+  return 0.0;
+}
 
 // ---- memory kernels --------------------------------------------------------------------------
 // STREAM convention: only the explicit traffic counts (a store's write-allocate read does not).
@@ -105,5 +130,7 @@ inline constexpr double memory_scalar = 3.0;
 inline constexpr double memory_init_a = 1.0;
 inline constexpr double memory_init_b = 2.0;
 inline constexpr double memory_init_c = 0.5;
+// Memory kernels move exact values (sums of whole numbers for read), so any error is a fault.
+inline constexpr double memory_tolerance = 1e-12;
 
 }  // namespace edgeroof::kernels
