@@ -67,6 +67,7 @@ bool take_value(const char* arg, const char* flag, std::string& value) {
 }
 
 using edgeroof::bench::UsageError;
+namespace keys = edgeroof::results::context;
 
 int parse_int(const std::string& text, const char* flag) {
   const auto v = edgeroof::power::parse_int64(text);
@@ -215,22 +216,22 @@ void add_clock_context(const edgeroof::power::ClockSampler& clocks, edgeroof::be
   for (const auto& domain : clocks.domains()) sampled += (sampled.empty() ? "" : ",") + domain.name;
   if (clocks.has_nvml_reasons()) sampled += (sampled.empty() ? "" : ",") + std::string("nvml.reasons");
   if (sampled.empty()) return;
-  context["clocks.sampled"] = sampled;
-  context["clocks.period_s"] = edgeroof::results::format_number(clocks.period_s());
+  context[keys::clocks_sampled] = sampled;
+  context[keys::clocks_period_s] = edgeroof::results::format_number(clocks.period_s());
 }
 
 // sensor.*, idle_power_W: which sensor, which rails, and what the machine draws doing nothing.
 void add_sensor_context(edgeroof::power::EnergySensor& sensor, double idle_s, int min_updates,
                         edgeroof::bench::Context& context) {
   using edgeroof::results::format_number;
-  context["sensor.name"] = sensor.name();
+  context[keys::sensor_name] = sensor.name();
   if (!sensor.available()) {
-    context["sensor.unavailable"] = sensor.unavailable_reason();
+    context[keys::sensor_unavailable] = sensor.unavailable_reason();
     return;
   }
   if (const auto period = sensor.update_period_s()) {
-    context["sensor.period_s"] = format_number(*period);
-    context["sensor.period_source"] = sensor.period_source();
+    context[keys::sensor_period_s] = format_number(*period);
+    context[keys::sensor_period_source] = sensor.period_source();
   }
   std::string rails;
   for (const auto& rail : sensor.rails()) {
@@ -238,8 +239,8 @@ void add_sensor_context(edgeroof::power::EnergySensor& sensor, double idle_s, in
     context["sensor.rail." + rail.name + ".unit"] = rail.unit;
     if (!rail.inside.empty()) context["sensor.rail." + rail.name + ".inside"] = rail.inside;
   }
-  context["sensor.rails"] = rails;
-  context["sensor.total"] = sensor.total_description();
+  context[keys::sensor_rails] = rails;
+  context[keys::sensor_total] = sensor.total_description();
   if (idle_s <= 0.0) return;
   try {
     // Up to ten windows for the spread, but none shorter than --min-sensor-updates where that fits.
@@ -249,7 +250,7 @@ void add_sensor_context(edgeroof::power::EnergySensor& sensor, double idle_s, in
     }
     const auto idle = edgeroof::bench::measure_idle_power(sensor, idle_s, windows);
     if (idle.windows == 0) return;
-    context["idle_power_W"] = format_number(idle.mean_W);
+    context[keys::idle_power_W] = format_number(idle.mean_W);
     if (idle.windows > 1) context["idle_power_W.stddev"] = format_number(idle.stddev_W);
     context["idle_power_W.windows"] = std::to_string(idle.windows);
     context["idle_power_W.duration_s"] = format_number(idle.duration_s);
@@ -271,17 +272,71 @@ void register_and_describe(const Flags& flags, const edgeroof::power::ClockSampl
   bench::Context context;
   bench::register_cpu_families(options, context);
   const bool cuda = bench::register_cuda_families(options, context);
-  if (!cuda) std::fprintf(stderr, "edgeroof-bench: CUDA families skipped: %s\n", context["cuda.skipped"].c_str());
+  if (!cuda) std::fprintf(stderr, "edgeroof-bench: CUDA families skipped: %s\n", context[keys::cuda_skipped].c_str());
   bench::register_layer_families(options, context, cuda);
-  context["edgeroof.version"] = EDGEROOF_VERSION;
-  context["device.backend"] = cuda ? "cuda,cpu" : "cpu";
-  if (!cuda && context.count("cpu.model")) context["device.name"] = context["cpu.model"];
-  if (const auto l4t = power::read_l4t_release(options.root)) context["l4t.release"] = *l4t;
+  context[keys::edgeroof_version] = EDGEROOF_VERSION;
+  context[keys::device_backend] = cuda ? "cuda,cpu" : "cpu";
+  if (!cuda && context.count(keys::cpu_model)) context[keys::device_name] = context[keys::cpu_model];
+  if (const auto l4t = power::read_l4t_release(options.root)) context[keys::l4t_release] = *l4t;
   for (const auto& [key, value] : power::read_current_clocks(options.root))
-    context["clocks.start." + key] = std::to_string(value);
+    context[keys::clocks_start_prefix + key] = std::to_string(value);
   if (clocks != nullptr) add_clock_context(*clocks, context);
   add_sensor_context(sensor, flags.idle_s, flags.min_sensor_updates, context);
   for (const auto& [key, value] : context) benchmark::AddCustomContext(key, value);
+}
+
+// Google Benchmark's flags, parsed once before anything is measured so a wrong one costs no run
+// (they are parsed again after the sensor may have raised the minimum time). False when one is
+// not Google Benchmark's.
+bool benchmark_flags_valid(const std::vector<char*>& rest) {
+  std::vector<char*> check = rest;
+  int check_argc = static_cast<int>(check.size());
+  benchmark::Initialize(&check_argc, check.data());
+  return !benchmark::ReportUnrecognizedArguments(check_argc, check.data());
+}
+
+// The clocks every benchmark is compared with are the clocks as the run starts; none with
+// --clock-period-s=0.
+std::unique_ptr<edgeroof::power::ClockSampler> make_clock_sampler(const Flags& flags) {
+  using namespace edgeroof;
+  if (flags.clock_period_s <= 0.0) return nullptr;
+  power::ClockSamplerOptions clock_options;
+  clock_options.nvml_device = static_cast<unsigned>(flags.options.cuda_device);
+  clock_options.period_s = flags.clock_period_s;
+  return std::make_unique<power::ClockSampler>(flags.options.root, clock_options);
+}
+
+// The sensor of --sensor, handed to every energy window when it is available; says on stderr why
+// there are no energy counters when it is not.
+std::unique_ptr<edgeroof::power::EnergySensor> make_energy_sensor(const Flags& flags) {
+  using namespace edgeroof;
+  power::SensorOptions sensor_options;
+  sensor_options.nvml_device = static_cast<unsigned>(flags.options.cuda_device);
+  auto sensor = power::make_sensor(flags.sensor_kind, flags.options.root, sensor_options);
+  if (!sensor->available() && flags.sensor_kind != power::SensorKind::none) {
+    std::fprintf(stderr, "edgeroof-bench: no energy counters: %s\n", sensor->unavailable_reason().c_str());
+  }
+  for (const auto& warning : sensor->warnings()) bench::warn_once(warning);
+  bench::set_energy_sensor(sensor->available() ? sensor.get() : nullptr);
+  return sensor;
+}
+
+// Runs what the filter selects and writes the results file with the clocks at the end of the run.
+// Returns the exit status.
+int run_and_write(const Flags& flags, edgeroof::bench::Output& output) {
+  using namespace edgeroof;
+  const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  bench::set_clock_sampler(nullptr);
+  if (ran == 0) {
+    std::fprintf(stderr, "edgeroof-bench: error: no benchmark matched the filter; nothing written\n");
+    return 1;
+  }
+  bench::Context end;
+  for (const auto& [key, value] : power::read_current_clocks(flags.options.root))
+    end[keys::clocks_end_prefix + key] = std::to_string(value);
+  output.finish(end);
+  return 0;
 }
 
 int run(int argc, char** argv) {
@@ -291,35 +346,13 @@ int run(int argc, char** argv) {
     std::fputs(usage, stdout);
     return 0;
   }
-  const auto& options = flags.options;
-  // The results path and Google Benchmark's flags are checked before anything is measured; they
-  // are parsed once more below, after the sensor may have raised the minimum time.
+  // The results path and Google Benchmark's flags are checked before anything is measured.
   bench::Output output(flags.rest);
-  {
-    std::vector<char*> check = flags.rest;
-    int check_argc = static_cast<int>(check.size());
-    benchmark::Initialize(&check_argc, check.data());
-    if (benchmark::ReportUnrecognizedArguments(check_argc, check.data())) return 2;
-  }
+  if (!benchmark_flags_valid(flags.rest)) return 2;
 
-  // The clocks every benchmark is compared with are the clocks as the run starts.
-  power::ClockSamplerOptions clock_options;
-  clock_options.nvml_device = static_cast<unsigned>(options.cuda_device);
-  std::unique_ptr<power::ClockSampler> clocks;
-  if (flags.clock_period_s > 0.0) {
-    clock_options.period_s = flags.clock_period_s;
-    clocks = std::make_unique<power::ClockSampler>(options.root, clock_options);
-  }
+  const auto clocks = make_clock_sampler(flags);
   bench::set_clock_sampler(clocks.get());
-
-  power::SensorOptions sensor_options;
-  sensor_options.nvml_device = static_cast<unsigned>(options.cuda_device);
-  const auto sensor = power::make_sensor(flags.sensor_kind, options.root, sensor_options);
-  if (!sensor->available() && flags.sensor_kind != power::SensorKind::none) {
-    std::fprintf(stderr, "edgeroof-bench: no energy counters: %s\n", sensor->unavailable_reason().c_str());
-  }
-  for (const auto& warning : sensor->warnings()) bench::warn_once(warning);
-  bench::set_energy_sensor(sensor->available() ? sensor.get() : nullptr);
+  const auto sensor = make_energy_sensor(flags);
   std::string min_time_arg;
   raise_min_time(*sensor, flags, min_time_arg);
 
@@ -328,20 +361,7 @@ int run(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(rest_argc, flags.rest.data())) return 2;
 
   register_and_describe(flags, clocks.get(), *sensor);
-
-  const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  bench::set_clock_sampler(nullptr);
-  if (ran == 0) {
-    std::fprintf(stderr, "edgeroof-bench: error: no benchmark matched the filter; nothing written\n");
-    return 1;
-  }
-
-  bench::Context end;
-  for (const auto& [key, value] : power::read_current_clocks(options.root))
-    end["clocks.end." + key] = std::to_string(value);
-  output.finish(end);
-  return 0;
+  return run_and_write(flags, output);
 }
 
 }  // namespace
