@@ -1,0 +1,120 @@
+// Latency and energy of a DNN workload in each power mode, from the mode's two rooflines
+// (RooflineModel): per layer t = max(W / F, Q / B) and e = W·ε_flop + Q·ε_byte + π0·t, summed
+// over the layers.
+#pragma once
+
+#include "edgeroof/dnn/workload.hpp"
+#include "edgeroof/reports/fit.hpp"
+#include "edgeroof/reports/results.hpp"
+#include "edgeroof/reports/roofline_model.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace edgeroof::reports {
+
+struct PredictOptions {
+  std::string backend = "cuda";  // whose ceilings and ε the layers run on
+  std::string level = "dram";    // memory level the layers' bytes come from
+};
+
+// The backend layers run on unless told: the GPU where the rooflines measured one, else the CPU
+// (a CPU-only machine).
+[[nodiscard]] std::string default_backend(const Rooflines& rooflines);
+
+struct LayerPrediction {
+  std::string name, op, phase;
+  double flops = 0.0, bytes = 0.0;
+  std::string ceiling;  // compute ceiling used: "fp16-tensor", "fp32", ...
+  double time_s = 0.0;
+  std::optional<double> energy_J;                      // absent where the mode has no energy fit
+  std::string bound;                                   // "compute" or "memory"
+  std::optional<double> measured_s;                    // a layer benchmark of the same layer, phase and batch
+  [[nodiscard]] std::optional<double> error() const {  // (predicted − measured) / measured
+    if (!measured_s || *measured_s <= 0.0) return std::nullopt;
+    return (time_s - *measured_s) / *measured_s;
+  }
+};
+
+struct ModePrediction {
+  std::string key, name;
+  double latency_s = 0.0;
+  std::optional<double> energy_J;
+  std::string note;  // why energy is absent, when it is
+  std::vector<LayerPrediction> layers;
+};
+
+struct Prediction {
+  std::string model, dtype, phase, backend;
+  std::int64_t batch = 1;
+  std::vector<ModePrediction> modes;
+};
+
+// Latency and energy of a whole workload in one mode.
+struct ModeCost {
+  std::string key, name;
+  std::optional<int> id;
+  double latency_s = 0.0;
+  std::optional<double> energy_J;  // absent where the mode has no energy fit for the backend
+};
+
+// What one mode charges a group of layers (same dtype, same tensor-op flag).
+struct Charge {
+  std::string ceiling;  // dtype of the compute ceiling: "fp16-tensor" for tensor ops where measured
+  RooflineModel model;  // that ceiling, the bandwidth of the level, and the backend's energy constants
+};
+
+// A workload grouped by what a mode charges its layers, so that thousands of modes can be costed
+// with a few map look-ups per mode rather than per layer (tune).
+class WorkloadCoster {
+public:
+  // Throws InputError for a workload that counts no FLOPs and no bytes (there is nothing to cost).
+  WorkloadCoster(const dnn::Workload& workload, PredictOptions options);
+  // Throws InputError naming the mode and the ceiling when the mode lacks one a layer needs.
+  [[nodiscard]] std::vector<Charge> charges(const RooflineMode& mode) const;
+  // Throws InputError, as charges(), and when the latency or energy is not a finite number (ceilings
+  // or constants too small or large to be real): such a figure is never returned.
+  [[nodiscard]] ModeCost cost(const RooflineMode& mode) const;
+  [[nodiscard]] std::size_t group_of(std::size_t layer) const { return m_group_of[layer]; }
+
+private:
+  struct Group {
+    std::string dtype;
+    bool tensor_op = false;
+    std::vector<double> flops, bytes;
+  };
+  PredictOptions m_options;
+  std::vector<Group> m_groups;
+  std::vector<std::size_t> m_group_of;
+};
+
+// Every mode's totals, as tune needs them. A mode that lacks a ceiling the workload needs is
+// left out and counted, with the first reason; throws InputError when no mode is left.
+struct CostedModes {
+  std::vector<ModeCost> costs;
+  std::size_t skipped = 0;
+  std::string first_reason;
+};
+[[nodiscard]] CostedModes cost_modes(const dnn::Workload& workload, const Rooflines& rooflines,
+                                     const PredictOptions& options);
+
+// Every layer of every mode (or of the modes whose key is in `only`, when not empty). Throws
+// InputError as WorkloadCoster::cost() does.
+[[nodiscard]] Prediction predict(const dnn::Workload& workload, const Rooflines& rooflines,
+                                 const PredictOptions& options, const std::vector<std::string>& only = {});
+
+// Fills measured_s from layer benchmarks `layer/<backend>/<model>/<layer>/<token>/bs:<batch>`
+// (median real time of the repetitions), matching files to modes by their power-mode key (a file
+// without one belongs to the only mode of a one-mode prediction). A
+// benchmark names the first layer of its shape and the pass (token "fwd", or the suffix of the
+// backward layer: "bwd_data", "bwd_filter", ...); the other layers of that shape (same token,
+// FLOPs and bytes) share its time.
+// Returns how many layers got a measurement.
+std::size_t attach_measurements(Prediction& prediction, const std::vector<ResultsFile>& files);
+
+[[nodiscard]] nlohmann::json to_json(const Prediction& p);
+
+}  // namespace edgeroof::reports
