@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace edgeroof::reports {
+namespace edgeroof::power {
 
 struct SettleOptions {
   double timeout_s = 120.0;
@@ -36,7 +36,7 @@ struct SettleResult {
 };
 
 // Temperatures of /sys/class/thermal/thermal_zone*/temp (millidegrees) under root, in °C.
-[[nodiscard]] std::vector<double> read_thermal_zones_C(const power::Root& root);
+[[nodiscard]] std::vector<double> read_thermal_zones_C(const Root& root);
 
 // Polls temperatures and idle power until both are settled or the timeout passes. `read_power_W`
 // may be empty or return nullopt (no sensor): then only temperatures count. `sleep_s` and `stop`
@@ -69,33 +69,32 @@ struct SweepSummary {
 // "power_mode.key=...,power_mode.name=...,...": the mode as --benchmark_context (absent = unknown).
 // `clock_settle_s` is how long the clocks took to read back as the mode's after the first write
 // (power_mode.clock_settle_s, measured; absent where nothing was applied).
-[[nodiscard]] std::string mode_context(const power::PowerMode& mode,
-                                       const std::optional<SettleResult>& settled = std::nullopt,
+[[nodiscard]] std::string mode_context(const PowerMode& mode, const std::optional<SettleResult>& settled = std::nullopt,
                                        std::optional<double> clock_settle_s = std::nullopt);
 
 // The argv of edgeroof-bench for one mode.
-[[nodiscard]] std::vector<std::string> bench_argv(const power::PowerMode& mode, const SweepOptions& options,
+[[nodiscard]] std::vector<std::string> bench_argv(const PowerMode& mode, const SweepOptions& options,
                                                   const std::optional<SettleResult>& settled = std::nullopt,
                                                   std::optional<double> clock_settle_s = std::nullopt);
 
 // The nvpmodel.conf to use: `host_path` when given (it must parse), else ROOT/etc/nvpmodel.conf
 // when it exists; nullopt otherwise (not a Jetson).
-[[nodiscard]] std::optional<power::NvpmodelConf> find_nvpmodel_conf(const power::Root& root,
-                                                                    const std::optional<std::string>& host_path);
+[[nodiscard]] std::optional<NvpmodelConf> find_nvpmodel_conf(const Root& root,
+                                                             const std::optional<std::string>& host_path);
 
 // The modes of --modes SPEC: `nvpmodel:all`, `nvpmodel:ID,ID`, `grid:SPEC`; `current` gives an
-// empty list (the caller runs the mode found). Throws power::ModeError, also for a conf without
+// empty list (the caller runs the mode found). Throws ModeError, also for a conf without
 // modes, an id outside 0..INT_MAX or given twice, and a grid of more than max_grid_modes.
-[[nodiscard]] std::vector<power::PowerMode> select_modes(const std::string& spec, const power::FrequencyTables& tables,
-                                                         const std::optional<power::NvpmodelConf>& conf);
+[[nodiscard]] std::vector<PowerMode> select_modes(const std::string& spec, const FrequencyTables& tables,
+                                                  const std::optional<NvpmodelConf>& conf);
 
 // The mode as `modes --format json` lists it.
-[[nodiscard]] nlohmann::json mode_to_json(const power::PowerMode& mode);
+[[nodiscard]] nlohmann::json mode_to_json(const PowerMode& mode);
 
 // Runs the sweep. `controller` is nullptr for `--modes current` (nothing is applied or restored).
 // After each apply, the clocks are read back until they match, within the controller's patience().
 // Progress and ETA go to `log`; the dry run prints the writes and the bench command lines there.
-[[nodiscard]] SweepSummary run_sweep(power::ModeController* controller, const std::vector<power::PowerMode>& modes,
+[[nodiscard]] SweepSummary run_sweep(ModeController* controller, const std::vector<PowerMode>& modes,
                                      const SweepOptions& options, std::ostream& log);
 
-}  // namespace edgeroof::reports
+}  // namespace edgeroof::power

@@ -1,4 +1,4 @@
-#include "edgeroof/reports/sweep.hpp"
+#include "edgeroof/power/sweep.hpp"
 
 #include "edgeroof/power/controller_process.hpp"
 #include "edgeroof/power/sysfs.hpp"
@@ -16,7 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace edgeroof::reports {
+namespace edgeroof::power {
 namespace {
 
 namespace fs = std::filesystem;
@@ -63,7 +63,7 @@ public:
       throw std::runtime_error(m_path.string() + ": not a failed-modes file (" + e.what() + ")");
     }
   }
-  void record(const power::PowerMode& mode, const std::string& stage, const std::string& reason) {
+  void record(const PowerMode& mode, const std::string& stage, const std::string& reason) {
     m_entries[mode.key] = {{"key", mode.key}, {"name", mode.name}, {"stage", stage}, {"reason", reason}};
     save();
   }
@@ -80,7 +80,7 @@ private:
     }
     nlohmann::json doc = {{"failed", nlohmann::json::array()}};
     for (const auto& [key, entry] : m_entries) doc["failed"].push_back(entry);
-    power::atomic_write(m_path, doc.dump(2) + "\n");
+    atomic_write(m_path, doc.dump(2) + "\n");
   }
   fs::path m_path;
   std::map<std::string, nlohmann::json> m_entries;
@@ -88,7 +88,7 @@ private:
 
 }  // namespace
 
-std::vector<double> read_thermal_zones_C(const power::Root& root) {
+std::vector<double> read_thermal_zones_C(const Root& root) {
   std::vector<double> temps;
   for (const auto& name : root.list("/sys/class/thermal")) {
     if (name.rfind("thermal_zone", 0) != 0) continue;
@@ -138,7 +138,7 @@ SettleResult settle(const SettleOptions& options, const std::function<std::vecto
   }
 }
 
-std::string mode_context(const power::PowerMode& mode, const std::optional<SettleResult>& settled,
+std::string mode_context(const PowerMode& mode, const std::optional<SettleResult>& settled,
                          std::optional<double> clock_settle_s) {
   std::vector<std::string> kv{"power_mode.key=" + context_safe(mode.key), "power_mode.name=" + context_safe(mode.name)};
   if (mode.id) kv.push_back("power_mode.id=" + std::to_string(*mode.id));
@@ -155,7 +155,7 @@ std::string mode_context(const power::PowerMode& mode, const std::optional<Settl
   return joined(kv, ",");
 }
 
-std::vector<std::string> bench_argv(const power::PowerMode& mode, const SweepOptions& options,
+std::vector<std::string> bench_argv(const PowerMode& mode, const SweepOptions& options,
                                     const std::optional<SettleResult>& settled, std::optional<double> clock_settle_s) {
   std::vector<std::string> argv{options.bench, "--benchmark_out=" + (options.out_dir / (mode.key + ".json")).string(),
                                 "--benchmark_out_format=json",
@@ -165,53 +165,49 @@ std::vector<std::string> bench_argv(const power::PowerMode& mode, const SweepOpt
   return argv;
 }
 
-std::optional<power::NvpmodelConf> find_nvpmodel_conf(const power::Root& root,
-                                                      const std::optional<std::string>& host_path) {
-  if (host_path) return power::load_nvpmodel_conf(*host_path);
+std::optional<NvpmodelConf> find_nvpmodel_conf(const Root& root, const std::optional<std::string>& host_path) {
+  if (host_path) return load_nvpmodel_conf(*host_path);
   const auto path = root.resolve("/etc/nvpmodel.conf");
   std::error_code ec;
   if (!fs::exists(path, ec)) return std::nullopt;
-  return power::load_nvpmodel_conf(path.string());
+  return load_nvpmodel_conf(path.string());
 }
 
-std::vector<power::PowerMode> select_modes(const std::string& spec, const power::FrequencyTables& tables,
-                                           const std::optional<power::NvpmodelConf>& conf) {
+std::vector<PowerMode> select_modes(const std::string& spec, const FrequencyTables& tables,
+                                    const std::optional<NvpmodelConf>& conf) {
   if (spec == "current") return {};
-  if (spec.rfind("grid:", 0) == 0) return power::enumerate_grid(power::parse_grid_spec(spec.substr(5)), tables);
+  if (spec.rfind("grid:", 0) == 0) return enumerate_grid(parse_grid_spec(spec.substr(5)), tables);
   if (spec.rfind("nvpmodel:", 0) != 0)
-    throw power::ModeError("--modes '" + spec + "': expected current, nvpmodel:all, nvpmodel:ID,ID or grid:SPEC");
-  if (!conf)
-    throw power::ModeError("--modes " + spec + ": no nvpmodel.conf (not a Jetson?); name one with --nvpmodel-conf");
-  std::vector<power::PowerMode> modes;
+    throw ModeError("--modes '" + spec + "': expected current, nvpmodel:all, nvpmodel:ID,ID or grid:SPEC");
+  if (!conf) throw ModeError("--modes " + spec + ": no nvpmodel.conf (not a Jetson?); name one with --nvpmodel-conf");
+  std::vector<PowerMode> modes;
   const std::string list = spec.substr(9);
   if (list == "all") {
-    if (conf->modes.empty())
-      throw power::ModeError("--modes " + spec + ": " + conf->source + " has no POWER_MODEL section");
-    for (const auto& m : conf->modes) modes.push_back(power::to_power_mode(m, tables));
+    if (conf->modes.empty()) throw ModeError("--modes " + spec + ": " + conf->source + " has no POWER_MODEL section");
+    for (const auto& m : conf->modes) modes.push_back(to_power_mode(m, tables));
     return modes;
   }
   std::stringstream ids(list);
   std::string id;
   while (std::getline(ids, id, ',')) {
     const bool digits = !id.empty() && id.find_first_not_of("0123456789") == std::string::npos;
-    if (!digits) throw power::ModeError("--modes " + spec + ": '" + id + "' is not a mode id");
+    if (!digits) throw ModeError("--modes " + spec + ": '" + id + "' is not a mode id");
     // nvpmodel's ids are ints: a larger one must not wrap around to another mode's.
-    const auto n = power::parse_int64(id);
+    const auto n = parse_int64(id);
     if (!n || *n > INT_MAX)
-      throw power::ModeError("--modes " + spec + ": id " + id + " is out of range (0 to " + std::to_string(INT_MAX) +
-                             ")");
+      throw ModeError("--modes " + spec + ": id " + id + " is out of range (0 to " + std::to_string(INT_MAX) + ")");
     const auto* m = conf->find_mode(static_cast<int>(*n));
-    if (m == nullptr) throw power::ModeError("--modes " + spec + ": " + conf->source + " has no POWER_MODEL ID=" + id);
+    if (m == nullptr) throw ModeError("--modes " + spec + ": " + conf->source + " has no POWER_MODEL ID=" + id);
     for (const auto& seen : modes) {
-      if (seen.id == m->id) throw power::ModeError("--modes " + spec + ": id " + id + " given twice");
+      if (seen.id == m->id) throw ModeError("--modes " + spec + ": id " + id + " given twice");
     }
-    modes.push_back(power::to_power_mode(*m, tables));
+    modes.push_back(to_power_mode(*m, tables));
   }
-  if (modes.empty()) throw power::ModeError("--modes nvpmodel: needs 'all' or ids");
+  if (modes.empty()) throw ModeError("--modes nvpmodel: needs 'all' or ids");
   return modes;
 }
 
-nlohmann::json mode_to_json(const power::PowerMode& mode) {
+nlohmann::json mode_to_json(const PowerMode& mode) {
   nlohmann::json j = {{"key", mode.key}, {"name", mode.name}};
   if (mode.id) j["id"] = *mode.id;
   // Unknown is absent, never a made-up value.
@@ -228,15 +224,15 @@ enum class Outcome { done, failed, stopped };
 
 // What the modes of one sweep share.
 struct SweepRun {
-  power::ModeController* controller;
+  ModeController* controller;
   const SweepOptions& options;
   std::ostream& log;
   FailedList failed;
   std::function<bool()> stop;
   std::function<void(double)> sleep_s;
 
-  [[nodiscard]] fs::path out_of(const power::PowerMode& m) const { return options.out_dir / (m.key + ".json"); }
-  [[nodiscard]] bool has_results(const power::PowerMode& m) const {
+  [[nodiscard]] fs::path out_of(const PowerMode& m) const { return options.out_dir / (m.key + ".json"); }
+  [[nodiscard]] bool has_results(const PowerMode& m) const {
     std::error_code ec;
     return fs::exists(out_of(m), ec);
   }
@@ -247,13 +243,13 @@ void remove_partial(const fs::path& out) {
   fs::remove(out.string() + ".partial", ec);
 }
 
-std::string verify_failure(const power::ClockWait& wait, double timeout_s) {
+std::string verify_failure(const ClockWait& wait, double timeout_s) {
   if (wait.unreadable) return wait.diffs.at(0);
   return "clocks not in effect after " + format_number(timeout_s, 3) + " s: " + joined(wait.diffs, "; ");
 }
 
 // Apply, wait for the clocks, settle, bench: one mode of a run that is not a dry run.
-Outcome run_mode(SweepRun& run, const power::PowerMode& mode, const std::string& tag) {
+Outcome run_mode(SweepRun& run, const PowerMode& mode, const std::string& tag) {
   const fs::path out = run.out_of(mode);
   remove_partial(out);
   const auto fail = [&](const std::string& stage, const std::string& reason) {
@@ -286,7 +282,7 @@ Outcome run_mode(SweepRun& run, const power::PowerMode& mode, const std::string&
   run.log << tag << ": " << clocks << state << "; benchmarking\n";
   std::optional<int> status;
   try {
-    power::ChildProcess child(bench_argv(mode, run.options, settled, clock_settle_s));
+    ChildProcess child(bench_argv(mode, run.options, settled, clock_settle_s));
     status = child.wait(run.stop);
   } catch (const std::exception& e) {
     return fail("bench", e.what());
@@ -308,8 +304,8 @@ Outcome run_mode(SweepRun& run, const power::PowerMode& mode, const std::string&
 
 }  // namespace
 
-SweepSummary run_sweep(power::ModeController* controller, const std::vector<power::PowerMode>& modes,
-                       const SweepOptions& options, std::ostream& log) {
+SweepSummary run_sweep(ModeController* controller, const std::vector<PowerMode>& modes, const SweepOptions& options,
+                       std::ostream& log) {
   SweepSummary summary;
   if (!options.dry_run) fs::create_directories(options.out_dir);
   SweepRun run{controller,
@@ -324,7 +320,7 @@ SweepSummary run_sweep(power::ModeController* controller, const std::vector<powe
   std::size_t left = 0;
   for (const auto& m : modes) left += run.has_results(m) ? 0 : 1;
   const bool control = controller != nullptr && !options.dry_run && left > 0;
-  std::optional<power::RestoreGuard> guard;  // restores when an exception leaves this function
+  std::optional<RestoreGuard> guard;  // restores when an exception leaves this function
   if (control) {
     controller->save();
     guard.emplace(*controller);
@@ -371,4 +367,4 @@ SweepSummary run_sweep(power::ModeController* controller, const std::vector<powe
   return summary;
 }
 
-}  // namespace edgeroof::reports
+}  // namespace edgeroof::power
