@@ -1,8 +1,8 @@
 // `edgeroof modes`: the predefined nvpmodel modes, or the custom grid, with caps resolved.
 #include "commands.hpp"
 #include "edgeroof/power/mode.hpp"
+#include "edgeroof/power/mode_select.hpp"
 #include "edgeroof/power/nvpmodel.hpp"
-#include "edgeroof/power/sweep.hpp"
 
 #include <iostream>
 

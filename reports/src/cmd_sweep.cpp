@@ -2,8 +2,11 @@
 #include "commands.hpp"
 #include "edgeroof/power/controller.hpp"
 #include "edgeroof/power/controller_process.hpp"
+#include "edgeroof/power/mode_select.hpp"
+#include "edgeroof/power/nvpmodel.hpp"
 #include "edgeroof/power/sensor.hpp"
 #include "edgeroof/power/sweep.hpp"
+#include "edgeroof/power/thermal.hpp"
 
 #include <chrono>
 #include <csignal>

@@ -1,10 +1,12 @@
-// edgeroof sweep: settling, the bench command line and context, and whole sweeps of the `edgeroof`
+// edgeroof sweep: the bench command line and context, the modes of --modes SPEC, and whole sweeps of the `edgeroof`
 // executable over a fake Orin AGX tree with a fake bench: interrupted with SIGINT and resumed, on
 // clocks that follow at once and on stand-in kernels whose clocks follow 50 and 400 ms late, with a
 // verify timeout shorter than the kernel, with a mode whose write the kernel refuses, and bad input
 // to `sweep` and `modes` (exact exit codes and one-line messages, nothing written).
 #include "../data/modes/fake_orin.hpp"
 #include "edgeroof/power/controller_process.hpp"
+#include "edgeroof/power/mode_select.hpp"
+#include "edgeroof/power/nvpmodel.hpp"
 #include "edgeroof/power/sweep.hpp"
 #include "fake_kernel.hpp"
 #include "program.hpp"
@@ -29,13 +31,6 @@ namespace {
 
 const std::string fake_bench = std::string(EDGEROOF_TEST_DATA_DIR) + "/modes/fake-bench.sh";
 const std::string gpu_cur = std::string(edgeroof::testing::fake_orin_gpu) + "/cur_freq";
-
-// A scripted sequence of readings; the last one repeats.
-template <typename T>
-std::function<T()> script(std::vector<T> values) {
-  auto i = std::make_shared<std::size_t>(0);
-  return [values, i] { return values[std::min((*i)++, values.size() - 1)]; };
-}
 
 std::set<std::string> files_in(const fs::path& dir) {
   std::set<std::string> names;
@@ -119,38 +114,6 @@ protected:
 };
 
 }  // namespace
-
-TEST(Settle, WaitsForTemperatureAndSteadyPower) {
-  power::SettleOptions o;
-  o.timeout_s = 60;
-  o.poll_s = 2;
-  o.max_temp_C = 50;
-  o.power_samples = 3;
-  o.power_tolerance = 0.05;
-  double slept = 0;
-  const auto sleep = [&](double s) { slept += s; };
-  // Cool from the start; power 9.0, 8.0, 7.6, 7.5, 7.4: the first window of 3 within 5% of its mean
-  // (and at least 0.1 W) is 7.6, 7.5, 7.4 (spread 0.2 <= 0.375), read after 4 polls of 2 s.
-  const auto r = power::settle(o, script<std::vector<double>>({{41.0, 39.5}}),
-                               script<std::optional<double>>({9.0, 8.0, 7.6, 7.5, 7.4}), sleep, nullptr);
-  EXPECT_TRUE(r.settled);
-  EXPECT_DOUBLE_EQ(r.waited_s, 8.0);
-  EXPECT_DOUBLE_EQ(slept, 8.0);
-  EXPECT_NEAR(*r.idle_power_W, 7.5, 1e-12);
-  EXPECT_DOUBLE_EQ(*r.max_temp_C, 41.0);
-  // Hot until the third reading; no sensor: temperatures alone decide.
-  const auto hot = power::settle(o, script<std::vector<double>>({{61.0}, {55.0}, {49.9}}), nullptr, sleep, nullptr);
-  EXPECT_TRUE(hot.settled);
-  EXPECT_DOUBLE_EQ(hot.waited_s, 4.0);
-  EXPECT_FALSE(hot.idle_power_W.has_value());
-  // Never cool: gives up at the timeout and says why.
-  o.timeout_s = 6;
-  const auto never = power::settle(o, script<std::vector<double>>({{70.0}}),
-                                   script<std::optional<double>>({std::nullopt}), sleep, nullptr);
-  EXPECT_FALSE(never.settled);
-  EXPECT_DOUBLE_EQ(never.waited_s, 6.0);
-  EXPECT_EQ(never.reason, "hottest thermal zone at 70.0 °C, limit 50.0");
-}
 
 TEST(SweepContext, ContextAndBenchCommandLine) {
   power::PowerMode m;
