@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -193,6 +194,14 @@ NvpmodelConf load_nvpmodel_conf(const std::string& host_path) {
   } catch (const ModeError& e) {
     throw ModeError(host_path + ": " + e.what());
   }
+}
+
+std::optional<NvpmodelConf> find_nvpmodel_conf(const Root& root, const std::optional<std::string>& host_path) {
+  if (host_path) return load_nvpmodel_conf(*host_path);
+  const auto path = root.resolve("/etc/nvpmodel.conf");
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::nullopt;
+  return load_nvpmodel_conf(path.string());
 }
 
 PowerMode to_power_mode(const NvpmodelMode& mode, const FrequencyTables& tables) {

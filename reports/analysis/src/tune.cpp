@@ -1,9 +1,11 @@
 #include "edgeroof/reports/tune.hpp"
 
+#include "edgeroof/power/sysfs.hpp"
+
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
-#include <sstream>
 
 namespace edgeroof::reports {
 
@@ -127,44 +129,44 @@ TuneResult tune(const std::vector<ModeCost>& all, const TuneConstraint& constrai
   return out;
 }
 
-std::string nvpmodel_stanza(const RooflineMode& mode, int id, int cpu_count) {
-  if (cpu_count < 1 || cpu_count > kMaxCpuCount) {
-    throw InputError("a board of " + std::to_string(cpu_count) + " CPU cores is not plausible (1 to " +
-                     std::to_string(kMaxCpuCount) + ")");
-  }
-  if (mode.cpu_online && *mode.cpu_online > cpu_count) {
-    throw InputError("mode " + mode.key + " had " + std::to_string(*mode.cpu_online) +
-                     " CPUs online, more than the board's " + std::to_string(cpu_count) + " cores");
-  }
-  if (id < 0) throw InputError("an nvpmodel id cannot be negative (" + std::to_string(id) + ")");
-  std::string name = "EDGEROOF_";
-  for (char c : mode.key)
-    name += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(c)) : '_';
-  std::ostringstream s;
-  s << "< POWER_MODEL ID=" << id << " NAME=" << name << " >\n";
-  const int online = mode.cpu_online.value_or(cpu_count);
-  if (mode.cpu_online) {
-    for (int core = 0; core < cpu_count; ++core)
-      s << "CPU_ONLINE CORE_" << core << ' ' << (core < online ? 1 : 0) << "\n";
-  }
-  if (mode.cpu_khz) {
-    // Orin AGX: cpu0-3 are CPU_A78_0, cpu4-7 CPU_A78_1, cpu8-11 CPU_A78_2; only online clusters.
-    for (int cluster = 0; cluster * 4 < online; ++cluster) {
-      s << "CPU_A78_" << cluster << " MIN_FREQ " << *mode.cpu_khz << "\n";
-      s << "CPU_A78_" << cluster << " MAX_FREQ " << *mode.cpu_khz << "\n";
-    }
-  }
-  if (mode.gpu_hz) s << "GPU MIN_FREQ " << *mode.gpu_hz << "\nGPU MAX_FREQ " << *mode.gpu_hz << "\n";
+namespace {
+
+// The mode as the nvpmodel.conf writer takes it: the measured frequencies, which it pins.
+power::PowerMode stanza_mode(const RooflineMode& mode) {
+  power::PowerMode m;
+  m.key = mode.key;
+  m.name = mode.name;
+  m.cpu_online = mode.cpu_online;
+  m.cpu_max_khz = mode.cpu_khz;
+  m.gpu_max_hz = mode.gpu_hz;
+  m.emc_max_hz = mode.emc_hz;
   if (const auto tpc = mode.context.find("power_mode.tpc_pg_mask"); tpc != mode.context.end()) {
-    s << "TPC_POWER_GATING TPC_PG_MASK " << tpc->second << "\n";
+    // Text from a results file goes into a conf line only as the number it must be.
+    const auto mask = power::parse_int64(tpc->second);
+    if (!mask || *mask < 0 || *mask > UINT32_MAX) {
+      throw InputError("mode " + mode.key + ": power_mode.tpc_pg_mask " + power::quoted_value(tpc->second) +
+                       " is not a TPC mask (0 to " + std::to_string(UINT32_MAX) + ")");
+    }
+    m.tpc_pg_mask = *mask;
   }
-  if (mode.emc_hz) s << "EMC MAX_FREQ " << *mode.emc_hz << "\n";
-  return s.str();
+  return m;
 }
 
-std::string nvpmodel_command(const std::string& conf_file, int id) {
-  return "sudo nvpmodel -f " + conf_file + " -m " + std::to_string(id);
+}  // namespace
+
+std::string nvpmodel_stanza(const RooflineMode& mode, int id, const power::CpuLayout& layout) {
+  try {
+    return power::nvpmodel_stanza(stanza_mode(mode), id, layout);
+  } catch (const power::ModeError& e) {
+    throw InputError(e.what());
+  }
 }
+
+std::string nvpmodel_stanza(const RooflineMode& mode, int id, int cpu_count) {
+  return nvpmodel_stanza(mode, id, power::orin_agx_cpu_layout(cpu_count));
+}
+
+std::string nvpmodel_command(const std::string& conf_file, int id) { return power::nvpmodel_command(conf_file, id); }
 
 json to_json(const TuneResult& r) {
   json j = {{"constraint", r.constraint},

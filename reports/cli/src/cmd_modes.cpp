@@ -1,8 +1,8 @@
 // `edgeroof modes`: the predefined nvpmodel modes, or the custom grid, with caps resolved.
 #include "commands.hpp"
 #include "edgeroof/power/mode.hpp"
+#include "edgeroof/power/mode_select.hpp"
 #include "edgeroof/power/nvpmodel.hpp"
-#include "edgeroof/reports/sweep.hpp"
 
 #include <iostream>
 
@@ -19,7 +19,7 @@ int run(const Args& args) {
   if (const auto spec = args.get("--grid")) {
     modes = power::enumerate_grid(power::parse_grid_spec(*spec), tables);
   } else {
-    const auto conf = reports::find_nvpmodel_conf(root, args.get("--nvpmodel-conf"));
+    const auto conf = power::find_nvpmodel_conf(root, args.get("--nvpmodel-conf"));
     if (!conf)
       throw power::ModeError("no " + root.resolve("/etc/nvpmodel.conf").string() +
                              " (not a Jetson?): use --grid SPEC or --nvpmodel-conf FILE");
@@ -28,7 +28,7 @@ int run(const Args& args) {
   }
   if (format_of(args) == Format::json) {
     nlohmann::json doc = {{"modes", nlohmann::json::array()}};
-    for (const auto& m : modes) doc["modes"].push_back(reports::mode_to_json(m));
+    for (const auto& m : modes) doc["modes"].push_back(power::mode_to_json(m));
     std::cout << doc.dump(2) << "\n";
     return 0;
   }

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 #include "edgeroof/power/nvpmodel.hpp"
+#include "edgeroof/power/nvpmodel_writer.hpp"
 #include "edgeroof/power/sysfs.hpp"
 #include "edgeroof/reports/tune.hpp"
 #include "model_args.hpp"
@@ -97,6 +98,7 @@ NvpmodelPlan plan_nvpmodel(const Args& args, const reports::RooflineMode& chosen
     } catch (const std::exception& e) {
       throw reports::InputError(echo(*base) + ": " + e.what());
     }
+    conf->source = echo(*base);  // names the file in the layout's errors
     if (given_id && conf->find_mode(static_cast<int>(*given_id)) != nullptr) {
       throw UsageError("--nvpmodel-id " + std::to_string(*given_id) + " is taken in " + echo(*base));
     }
@@ -111,7 +113,9 @@ NvpmodelPlan plan_nvpmodel(const Args& args, const reports::RooflineMode& chosen
     }
   }
   set_cpu_count(plan, args, conf ? &*conf : nullptr, base.value_or(""), rooflines);
-  plan.stanza = reports::nvpmodel_stanza(chosen, plan.id, plan.cpu_count);
+  // The CPU cluster PARAMs of the board's conf; without one, those of an Orin AGX, as the core count.
+  const auto layout = conf ? power::cpu_layout(*conf, plan.cpu_count) : power::orin_agx_cpu_layout(plan.cpu_count);
+  plan.stanza = reports::nvpmodel_stanza(chosen, plan.id, layout);
   plan.conf_out = args.get_or("--conf-out", "edgeroof-nvpmodel.conf");
   plan.command = reports::nvpmodel_command(plan.conf_out, plan.id);
   return plan;
@@ -230,7 +234,8 @@ const Command& tune_command() {
               "--max-latency-ms; with --max-power-W it is the fastest mode whose average power stays under the\n"
               "cap. MAXN is the mode named or keyed MAXN, else nvpmodel id 0. The chosen mode is printed as an\n"
               "nvpmodel.conf POWER_MODEL section (CPU and GPU clocks pinned at the measured frequencies, EMC\n"
-              "capped, CPU clusters of 4 as on Orin AGX) with the command that applies it.",
+              "capped, with the CPU cluster PARAMs of --nvpmodel-conf, else Orin AGX's CPU_A78_<n> clusters of 4)\n"
+              "with the command that applies it.",
               workload_options(),
               false,
               run};

@@ -64,6 +64,11 @@ inline constexpr std::size_t max_nvpmodel_conf_bytes = 1024 * 1024;
 // Errors name the file.
 [[nodiscard]] NvpmodelConf load_nvpmodel_conf(const std::string& host_path);
 
+// The nvpmodel.conf to use: `host_path` when given (it must parse), else ROOT/etc/nvpmodel.conf
+// when it exists; nullopt otherwise (not a Jetson).
+[[nodiscard]] std::optional<NvpmodelConf> find_nvpmodel_conf(const Root& root,
+                                                             const std::optional<std::string>& host_path);
+
 // The power mode an nvpmodel mode sets, with its caps resolved against the tables: MAX_FREQ -1 or
 // 0 is the table maximum, MIN_FREQ 0 the minimum and -1 the maximum, any other cap the table
 // entry the driver picks under it. CPU frequencies are the highest over the CPU_* clusters the

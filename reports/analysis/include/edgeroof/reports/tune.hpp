@@ -3,6 +3,7 @@
 // nvpmodel.conf POWER_MODEL section.
 #pragma once
 
+#include "edgeroof/power/nvpmodel_writer.hpp"
 #include "edgeroof/reports/fit.hpp"
 #include "edgeroof/reports/predict.hpp"
 
@@ -41,13 +42,17 @@ struct TuneResult {
 [[nodiscard]] bool is_maxn(const ModeCost& mode);
 
 // The most CPU cores a board is taken to have; a count beyond it is a typo, not a board.
-inline constexpr int kMaxCpuCount = 1024;
+inline constexpr int kMaxCpuCount = power::max_board_cpus;
 
 // A POWER_MODEL section that sets the mode's measured frequencies (CPU and GPU pinned, min = max;
-// EMC capped) and CPU cores, for an nvpmodel.conf of a Jetson AGX Orin (CPU clusters of 4 cores,
-// parameters CPU_A78_<n>); settings whose frequency was not measured are left out. `cpu_count` is
-// the number of cores of the board (cores beyond cpu_online are switched off). Throws InputError
-// for a count outside 1..kMaxCpuCount, a mode with more cores online than that, or a negative id.
+// EMC capped) and CPU cores, with the CPU cluster PARAMs of `layout` (power::cpu_layout of the
+// board's nvpmodel.conf); settings whose frequency was not measured are left out. Cores beyond
+// cpu_online are switched off. Throws InputError for a core count outside 1..kMaxCpuCount, a mode
+// with more cores online than that, a negative id, a CPU frequency and no cluster to set it, or a
+// power_mode.tpc_pg_mask that is no mask.
+[[nodiscard]] std::string nvpmodel_stanza(const RooflineMode& mode, int id, const power::CpuLayout& layout);
+// The same for a Jetson AGX Orin of `cpu_count` cores (clusters CPU_A78_<n> of 4), the board
+// assumed where no nvpmodel.conf is given.
 [[nodiscard]] std::string nvpmodel_stanza(const RooflineMode& mode, int id, int cpu_count);
 
 // "sudo nvpmodel -f FILE -m ID".

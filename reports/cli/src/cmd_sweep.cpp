@@ -2,8 +2,11 @@
 #include "commands.hpp"
 #include "edgeroof/power/controller.hpp"
 #include "edgeroof/power/controller_process.hpp"
+#include "edgeroof/power/mode_select.hpp"
+#include "edgeroof/power/nvpmodel.hpp"
 #include "edgeroof/power/sensor.hpp"
-#include "edgeroof/reports/sweep.hpp"
+#include "edgeroof/power/sweep.hpp"
+#include "edgeroof/power/thermal.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -38,7 +41,7 @@ void run_nvpmodel(const std::vector<std::string>& argv) {
 
 // The sweep's options from the command line; every bad value is a usage error, found before the
 // machine is touched or anything is written.
-reports::SweepOptions options_of(const Args& args, power::Patience& patience) {
+power::SweepOptions options_of(const Args& args, power::Patience& patience) {
   const auto out = args.get("--out");
   if (!out) throw UsageError("--out DIR is required");
   for (const auto& a : args.passthrough) {
@@ -47,7 +50,7 @@ reports::SweepOptions options_of(const Args& args, power::Patience& patience) {
         throw UsageError(std::string(own) + "... is set by sweep for each mode; leave it out of the bench flags");
     }
   }
-  reports::SweepOptions options;
+  power::SweepOptions options;
   options.out_dir = *out;
   options.bench = args.get_or("--bench", default_bench());
   options.bench_args = args.passthrough;
@@ -93,13 +96,13 @@ int run(const Args& args) {
   const auto modes_spec = args.get("--modes");
   if (!modes_spec) throw UsageError("--modes is required (current, nvpmodel:all, nvpmodel:ID,ID or grid:SPEC)");
   power::Patience patience;
-  reports::SweepOptions options = options_of(args, patience);
+  power::SweepOptions options = options_of(args, patience);
   const power::Root root(*options.root);
   const bool dry_run = options.dry_run;
-  const auto conf = reports::find_nvpmodel_conf(root, args.get("--nvpmodel-conf"));
+  const auto conf = power::find_nvpmodel_conf(root, args.get("--nvpmodel-conf"));
   const auto tables = power::read_frequency_tables(root);
-  auto modes = reports::select_modes(*modes_spec, tables, conf);
-  options.read_temps_C = [root] { return reports::read_thermal_zones_C(root); };
+  auto modes = power::select_modes(*modes_spec, tables, conf);
+  options.read_temps_C = [root] { return power::read_thermal_zones_C(root); };
   if (!dry_run) options.read_power_W = idle_power_reader(root);
 
   power::ModeIo io(root);
@@ -120,7 +123,7 @@ int run(const Args& args) {
 
   power::StopSignals signals;
   options.stop_requested = [] { return power::StopSignals::requested(); };
-  const auto summary = reports::run_sweep(current ? nullptr : controller.get(), modes, options, log);
+  const auto summary = power::run_sweep(current ? nullptr : controller.get(), modes, options, log);
   if (dry_run) return 0;
   log << "sweep: " << summary.done << " done, " << summary.skipped << " already there, " << summary.failed << " failed";
   if (summary.failed > 0) log << " (reasons in " << (fs::path(out) / "failed.json").string() << ")";

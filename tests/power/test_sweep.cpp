@@ -1,12 +1,14 @@
-// edgeroof sweep: settling, the bench command line and context, and whole sweeps of the `edgeroof`
+// edgeroof sweep: the bench command line and context, the modes of --modes SPEC, and whole sweeps of the `edgeroof`
 // executable over a fake Orin AGX tree with a fake bench: interrupted with SIGINT and resumed, on
 // clocks that follow at once and on stand-in kernels whose clocks follow 50 and 400 ms late, with a
 // verify timeout shorter than the kernel, with a mode whose write the kernel refuses, and bad input
 // to `sweep` and `modes` (exact exit codes and one-line messages, nothing written).
 #include "../data/modes/fake_orin.hpp"
-#include "../power/fake_kernel.hpp"
 #include "edgeroof/power/controller_process.hpp"
-#include "edgeroof/reports/sweep.hpp"
+#include "edgeroof/power/mode_select.hpp"
+#include "edgeroof/power/nvpmodel.hpp"
+#include "edgeroof/power/sweep.hpp"
+#include "fake_kernel.hpp"
 #include "program.hpp"
 
 #include <gtest/gtest.h>
@@ -29,13 +31,6 @@ namespace {
 
 const std::string fake_bench = std::string(EDGEROOF_TEST_DATA_DIR) + "/modes/fake-bench.sh";
 const std::string gpu_cur = std::string(edgeroof::testing::fake_orin_gpu) + "/cur_freq";
-
-// A scripted sequence of readings; the last one repeats.
-template <typename T>
-std::function<T()> script(std::vector<T> values) {
-  auto i = std::make_shared<std::size_t>(0);
-  return [values, i] { return values[std::min((*i)++, values.size() - 1)]; };
-}
 
 std::set<std::string> files_in(const fs::path& dir) {
   std::set<std::string> names;
@@ -120,38 +115,6 @@ protected:
 
 }  // namespace
 
-TEST(Settle, WaitsForTemperatureAndSteadyPower) {
-  reports::SettleOptions o;
-  o.timeout_s = 60;
-  o.poll_s = 2;
-  o.max_temp_C = 50;
-  o.power_samples = 3;
-  o.power_tolerance = 0.05;
-  double slept = 0;
-  const auto sleep = [&](double s) { slept += s; };
-  // Cool from the start; power 9.0, 8.0, 7.6, 7.5, 7.4: the first window of 3 within 5% of its mean
-  // (and at least 0.1 W) is 7.6, 7.5, 7.4 (spread 0.2 <= 0.375), read after 4 polls of 2 s.
-  const auto r = reports::settle(o, script<std::vector<double>>({{41.0, 39.5}}),
-                                 script<std::optional<double>>({9.0, 8.0, 7.6, 7.5, 7.4}), sleep, nullptr);
-  EXPECT_TRUE(r.settled);
-  EXPECT_DOUBLE_EQ(r.waited_s, 8.0);
-  EXPECT_DOUBLE_EQ(slept, 8.0);
-  EXPECT_NEAR(*r.idle_power_W, 7.5, 1e-12);
-  EXPECT_DOUBLE_EQ(*r.max_temp_C, 41.0);
-  // Hot until the third reading; no sensor: temperatures alone decide.
-  const auto hot = reports::settle(o, script<std::vector<double>>({{61.0}, {55.0}, {49.9}}), nullptr, sleep, nullptr);
-  EXPECT_TRUE(hot.settled);
-  EXPECT_DOUBLE_EQ(hot.waited_s, 4.0);
-  EXPECT_FALSE(hot.idle_power_W.has_value());
-  // Never cool: gives up at the timeout and says why.
-  o.timeout_s = 6;
-  const auto never = reports::settle(o, script<std::vector<double>>({{70.0}}),
-                                     script<std::optional<double>>({std::nullopt}), sleep, nullptr);
-  EXPECT_FALSE(never.settled);
-  EXPECT_DOUBLE_EQ(never.waited_s, 6.0);
-  EXPECT_EQ(never.reason, "hottest thermal zone at 70.0 °C, limit 50.0");
-}
-
 TEST(SweepContext, ContextAndBenchCommandLine) {
   power::PowerMode m;
   m.key = "nvp1-mode-15w";
@@ -161,29 +124,29 @@ TEST(SweepContext, ContextAndBenchCommandLine) {
   m.cpu_max_khz = 1036800;
   m.gpu_max_hz = 318750000;
   m.emc_max_hz = 2133000000;
-  reports::SettleResult settled;
+  power::SettleResult settled;
   settled.settled = true;
   settled.idle_power_W = 7.25;
-  EXPECT_EQ(reports::mode_context(m, settled, 0.0523),
+  EXPECT_EQ(power::mode_context(m, settled, 0.0523),
             "power_mode.key=nvp1-mode-15w,power_mode.name=MODE_15W_x,power_mode.id=1,power_mode.gpu_hz=318750000,"
             "power_mode.emc_hz=2133000000,power_mode.cpu_khz=1036800,power_mode.cpu_online=4,"
             "power_mode.clock_settle_s=0.052300,power_mode.settled=true,power_mode.idle_power_W=7.250");
   // Nothing applied (--modes current): no settle time, rather than a made-up 0.
-  EXPECT_EQ(reports::mode_context(m, std::nullopt).find("clock_settle_s"), std::string::npos);
-  reports::SweepOptions o;
+  EXPECT_EQ(power::mode_context(m, std::nullopt).find("clock_settle_s"), std::string::npos);
+  power::SweepOptions o;
   o.bench = "/opt/edgeroof-bench";
   o.out_dir = "/results";
   o.root = "/";
   o.bench_args = {"--benchmark_filter=memory"};
-  const auto argv = reports::bench_argv(m, o);
+  const auto argv = power::bench_argv(m, o);
   ASSERT_EQ(argv.size(), 5u);
   EXPECT_EQ(argv[0], "/opt/edgeroof-bench");
   EXPECT_EQ(argv[1], "--benchmark_out=/results/nvp1-mode-15w.json");
   EXPECT_EQ(argv[2], "--benchmark_out_format=json");
   EXPECT_EQ(argv[4], "--benchmark_filter=memory");
   o.root = "/tmp/tree";
-  EXPECT_EQ(reports::bench_argv(m, o)[4], "--root=/tmp/tree");
-  const auto j = reports::mode_to_json(m);
+  EXPECT_EQ(power::bench_argv(m, o)[4], "--root=/tmp/tree");
+  const auto j = power::mode_to_json(m);
   EXPECT_EQ(
       j.dump(),
       R"({"cpu_max_khz":1036800,"cpu_online":4,"emc_max_hz":2133000000,"gpu_max_hz":318750000,"id":1,"key":"nvp1-mode-15w","name":"MODE,15W=x"})");
@@ -194,7 +157,7 @@ namespace {
 std::string select_error(const std::string& spec, const power::FrequencyTables& tables,
                          const std::optional<power::NvpmodelConf>& conf) {
   try {
-    (void)reports::select_modes(spec, tables, conf);
+    (void)power::select_modes(spec, tables, conf);
   } catch (const power::ModeError& e) {
     return e.what();
   }
@@ -205,16 +168,16 @@ std::string select_error(const std::string& spec, const power::FrequencyTables& 
 
 TEST_F(Sweep, SelectsModesFromTheSpec) {
   const power::Root root(m_orin->dir());
-  const auto conf = reports::find_nvpmodel_conf(root, std::nullopt);
+  const auto conf = power::find_nvpmodel_conf(root, std::nullopt);
   ASSERT_TRUE(conf.has_value());
   const auto tables = power::read_frequency_tables(root);
-  EXPECT_EQ(reports::select_modes("nvpmodel:all", tables, conf).size(), 4u);
-  const auto two = reports::select_modes("nvpmodel:3,0", tables, conf);
+  EXPECT_EQ(power::select_modes("nvpmodel:all", tables, conf).size(), 4u);
+  const auto two = power::select_modes("nvpmodel:3,0", tables, conf);
   ASSERT_EQ(two.size(), 2u);
   EXPECT_EQ(two[0].key, "nvp3-mode-50w");
   EXPECT_EQ(two[1].key, "nvp0-maxn");
-  EXPECT_EQ(reports::select_modes("grid:cores=2;cpu=268800", tables, conf).size(), 13u * 4u);
-  EXPECT_TRUE(reports::select_modes("current", tables, conf).empty());
+  EXPECT_EQ(power::select_modes("grid:cores=2;cpu=268800", tables, conf).size(), 13u * 4u);
+  EXPECT_TRUE(power::select_modes("current", tables, conf).empty());
   const std::string conf_path = (m_orin->dir() / "etc/nvpmodel.conf").string();
   EXPECT_EQ(select_error("nvpmodel:7", tables, conf), "--modes nvpmodel:7: " + conf_path + " has no POWER_MODEL ID=7");
   EXPECT_EQ(select_error("nvpmodel:1x", tables, conf), "--modes nvpmodel:1x: '1x' is not a mode id");
@@ -225,8 +188,8 @@ TEST_F(Sweep, SelectsModesFromTheSpec) {
   EXPECT_EQ(select_error("nvpmodel:99999999999999999999", tables, conf),
             "--modes nvpmodel:99999999999999999999: id 99999999999999999999 is out of range (0 to 2147483647)");
   EXPECT_EQ(select_error("nvpmodel:1,1", tables, conf), "--modes nvpmodel:1,1: id 1 given twice");
-  EXPECT_THROW((void)reports::select_modes("maxn", tables, conf), power::ModeError);
-  EXPECT_THROW((void)reports::select_modes("nvpmodel:all", tables, std::nullopt), power::ModeError);
+  EXPECT_THROW((void)power::select_modes("maxn", tables, conf), power::ModeError);
+  EXPECT_THROW((void)power::select_modes("nvpmodel:all", tables, std::nullopt), power::ModeError);
 }
 
 namespace {
@@ -488,7 +451,7 @@ TEST_F(Sweep, AnExceptionMidSweepStillRestores) {
   power::PowerMode a, b;
   a.key = "a";
   b.key = "b";
-  reports::SweepOptions o;
+  power::SweepOptions o;
   o.out_dir = m_out;
   o.bench = fake_bench;
   o.root = m_orin->dir().string();
@@ -496,13 +459,13 @@ TEST_F(Sweep, AnExceptionMidSweepStillRestores) {
   RecordingController c;
   c.explode_on = "b";
   std::ostringstream log;
-  EXPECT_THROW((void)reports::run_sweep(&c, {a, b}, o, log), std::runtime_error);
+  EXPECT_THROW((void)power::run_sweep(&c, {a, b}, o, log), std::runtime_error);
   EXPECT_EQ(c.calls, (std::vector<std::string>{"save", "apply a", "apply b", "restore"}));
   EXPECT_EQ(files_in(m_out), (std::set<std::string>{"a.json"}));
   // All done already: nothing to apply, so the machine is not touched at all.
   c.calls.clear();
   c.explode_on.clear();
-  const auto again = reports::run_sweep(&c, {a}, o, log);
+  const auto again = power::run_sweep(&c, {a}, o, log);
   EXPECT_EQ(again.skipped, 1);
   EXPECT_TRUE(c.calls.empty());
 }
