@@ -105,7 +105,7 @@ Chart time_roofline(const RooflineMode& m, const std::vector<Point>& points, con
     if (!bw) continue;
     c.plot(curve(grid, ckey + " roof (" + si_text(ceiling.value, "FLOP/s") + ")",
                  where(m, "roof " + ckey + " over " + bw->first),
-                 [&](double i) { return std::min(ceiling.value, i * bw->second); }),
+                 [&, peak = ceiling.value](double i) { return std::min(peak, i * bw->second); }),
            "with lines lw 2");
     const double ridge = ceiling.value / bw->second;
     if (positive_finite(ridge)) ridges.row(ridge, ceiling.value, ckey + "@" + bw->first);  // else drawable() warned
