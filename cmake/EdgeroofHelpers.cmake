@@ -23,7 +23,9 @@ endfunction()
 # edgeroof_add_test(<name> SOURCES <files...> [LIBS <targets...>] [LABELS <labels...>]
 #                   [DEVICE] [TIMEOUT <s>])
 # One GoogleTest executable per component, registered with CTest as one test. DEVICE tests need
-# real hardware and are only registered with EDGEROOF_ENABLE_DEVICE_TESTS=ON.
+# real hardware and are only registered with EDGEROOF_ENABLE_DEVICE_TESTS=ON; they get
+# EDGEROOF_DEVICE_TEST=1, so that EDGEROOF_DEVICE_MISSING (tests/support/device.hpp) fails them
+# where the hardware is not found instead of skipping.
 function(edgeroof_add_test name)
   cmake_parse_arguments(ARG "DEVICE" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
   if(ARG_DEVICE AND NOT EDGEROOF_ENABLE_DEVICE_TESTS)
@@ -34,6 +36,9 @@ function(edgeroof_add_test name)
   target_compile_definitions(${name} PRIVATE
     EDGEROOF_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/tests/data"
     EDGEROOF_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  if(ARG_DEVICE)
+    target_compile_definitions(${name} PRIVATE EDGEROOF_DEVICE_TEST=1)
+  endif()
   edgeroof_target_defaults(${name})
   add_test(NAME ${name} COMMAND ${name})
   set(labels unit ${ARG_LABELS})
