@@ -1,6 +1,7 @@
 // GPU layer kernels (device test: needs a CUDA GPU): every small layer of every op and pass, in
 // fp32 and fp16, against the direct evaluation of its definition; the GEMMs through cuBLAS, the
-// rest through cuDNN or edgeroof's own kernels.
+// rest through cuDNN or edgeroof's own kernels. Fails with the reason when no GPU is usable.
+#include "device.hpp"
 #include "edgeroof/dnn/layer_kernels_cuda.hpp"
 #include "edgeroof/kernels/cuda.hpp"
 #include "layer_test_cases.hpp"
@@ -13,8 +14,17 @@ using namespace edgeroof::dnn;
 
 class CudaStream : public ::testing::Test {
 protected:
-  void SetUp() override { EDGEROOF_CUDA_CHECK(cudaStreamCreate(&m_stream)); }
-  void TearDown() override { (void)cudaStreamDestroy(m_stream); }
+  void SetUp() override {
+    try {
+      (void)edgeroof::kernels::cuda::probe_device(0);
+    } catch (const edgeroof::kernels::cuda::Unavailable& e) {
+      EDGEROOF_DEVICE_MISSING(e.what());
+    }
+    EDGEROOF_CUDA_CHECK(cudaStreamCreate(&m_stream));
+  }
+  void TearDown() override {
+    if (m_stream != nullptr) (void)cudaStreamDestroy(m_stream);
+  }
   cudaStream_t m_stream = nullptr;
 };
 

@@ -31,7 +31,7 @@ bool is_contract_counter(const std::string& key) {
 }
 
 // What the reader hands on is a number the rest can compute with: finite, and the times and the
-// contract's counters (DESIGN.md) not negative.
+// contract's counters (README.md, Contracts) not negative.
 void check_records(const ResultsFile& file) {
   for (const auto& b : file.benchmarks) {
     for (const auto& [key, value] : b.counters) {

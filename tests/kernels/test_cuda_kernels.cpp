@@ -1,5 +1,6 @@
 // Device test (EDGEROOF_ENABLE_DEVICE_TESTS=ON, label "device"): every CUDA kernel computes what
-// its metadata promises. Skipped with the reason when no GPU is usable.
+// its metadata promises. Fails with the reason when no GPU is usable.
+#include "device.hpp"
 #include "edgeroof/kernels/cuda.hpp"
 
 #include <gtest/gtest.h>
@@ -15,7 +16,7 @@ protected:
     try {
       m_dev = kc::probe_device(0);
     } catch (const kc::Unavailable& e) {
-      GTEST_SKIP() << e.what();
+      EDGEROOF_DEVICE_MISSING(e.what());
     }
     EDGEROOF_CUDA_CHECK(cudaStreamCreate(&m_stream));
   }

@@ -1,7 +1,9 @@
 // Device check of the NVML sensor (label `device`, EDGEROOF_ENABLE_DEVICE_TESTS=ON, run by
 // .ci/device-check): a compute and a memory benchmark with --sensor=nvml must report energy_J and
 // a power_W between the idle power and the GPU's power limit, with idle_power_W in the context.
-// Skipped where there is no NVIDIA driver (a Jetson has INA3221 rails instead).
+// Fails where there is no NVIDIA driver (EDGEROOF_DEVICE_MISSING): a Jetson, whose rails are
+// INA3221's, has no NVML either.
+#include "device.hpp"
 #include "edgeroof/power/sensor.hpp"
 
 #include <gtest/gtest.h>
@@ -39,7 +41,7 @@ std::optional<double> power_limit_W() {
 TEST(NvmlDevice, IdleWindowHasPlausiblePower) {
   auto sensor = power::make_nvml_sensor({});
   if (!sensor->available() && sensor->unavailable_reason().find("cannot load") != std::string::npos) {
-    GTEST_SKIP() << sensor->unavailable_reason();
+    EDGEROOF_DEVICE_MISSING(sensor->unavailable_reason());
   }
   ASSERT_TRUE(sensor->available()) << sensor->unavailable_reason();
   std::printf("nvml: rail %s in %s, update period %s\n", sensor->rails()[0].name.c_str(),
@@ -56,7 +58,9 @@ TEST(NvmlDevice, IdleWindowHasPlausiblePower) {
 }
 
 TEST(NvmlDevice, ComputeAndMemoryBenchmarksReportEnergy) {
-  if (!power::make_nvml_sensor({})->available()) GTEST_SKIP() << "no NVML";
+  if (auto sensor = power::make_nvml_sensor({}); !sensor->available()) {
+    EDGEROOF_DEVICE_MISSING("no NVML: " + sensor->unavailable_reason());
+  }
   namespace fs = std::filesystem;
   const fs::path out = fs::temp_directory_path() / ("edgeroof-nvml-" + std::to_string(::getpid()) + ".json");
   const std::string command =
