@@ -13,7 +13,7 @@
 set(EDGEROOF_CLANG_FLAGS -std=c++17 -O1 -gline-tables-only -fno-omit-frame-pointer
     -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined)
 set(_clang_includes)
-foreach(dir reports/include dnn/include power/include kernels/include)
+foreach(dir reports/include dnn/model/include power/include kernels/include)
   list(APPEND _clang_includes -I${PROJECT_SOURCE_DIR}/${dir})
 endforeach()
 set(_clang_defines)
