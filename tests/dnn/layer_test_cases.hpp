@@ -5,6 +5,7 @@
 #include "edgeroof/dnn/layer_kernels.hpp"
 
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace edgeroof::dnn::layer_cases {
@@ -19,9 +20,7 @@ inline LayerCost conv(const std::string& name, Shape x, std::int64_t k, std::int
   const auto out = [&](std::int64_t in) { return (in + 2 * pad - dilation * (r - 1) - 1) / stride + 1; };
   l.inputs = {x, {k, x[1] / groups, r, r}};
   l.outputs = {{x[0], k, out(x[2]), out(x[3])}};
-  l.attrs = {{"kernel", {r, r}},      {"stride", {stride, stride}},
-             {"padding", {pad, pad}}, {"dilation", {dilation, dilation}},
-             {"groups", {groups}},    {"bias", {0}}};
+  l.params = Conv2dParams{k, {r, r}, {stride, stride}, {pad, pad}, {dilation, dilation}, groups, false};
   l.flops = 1.0;
   return l;
 }
@@ -40,7 +39,12 @@ inline LayerCost simple(const std::string& name, const std::string& op, std::vec
 inline LayerCost pool(const std::string& name, const std::string& op, Shape x, Shape y, std::int64_t k,
                       std::int64_t stride, std::int64_t pad) {
   LayerCost l = simple(name, op, {std::move(x)}, std::move(y));
-  l.attrs = {{"kernel", {k, k}}, {"stride", {stride, stride}}, {"padding", {pad, pad}}};
+  l.params = PoolParams{{k, k}, {stride, stride}, {pad, pad}};
+  return l;
+}
+
+inline LayerCost with_params(LayerCost l, LayerParams params) {
+  l.params = params;
   return l;
 }
 
@@ -63,7 +67,7 @@ inline std::vector<LayerCase> small_layer_cases() {
     }
   }
   LayerCost biased = conv("biased", {1, 2, 5, 5}, 3, 3, 1, 1);
-  biased.attrs["bias"] = {1};
+  std::get<Conv2dParams>(biased.params).bias = true;
   cases.push_back({biased, Pass::forward, 1e-5});
   for (Pass pass : {Pass::forward, Pass::backward_data}) {
     cases.push_back({pool("maxpool", "maxpool", {2, 3, 8, 8}, {2, 3, 4, 4}, 3, 2, 1), pass, 1e-5});
@@ -72,18 +76,21 @@ inline std::vector<LayerCase> small_layer_cases() {
     for (const char* op : {"relu", "gelu", "silu", "hardswish", "sigmoid"})
       cases.push_back({simple(op, op, {{2, 3, 5, 5}}, {2, 3, 5, 5}), pass, 2e-5});
     cases.push_back({simple("softmax", "softmax", {{2, 3, 7}}, {2, 3, 7}), pass, 1e-5});
-    cases.push_back({simple("bn", "batchnorm", {{4, 3, 5, 5}, {3}, {3}}, {4, 3, 5, 5}), pass, 1e-4});
-    cases.push_back({simple("ln", "layernorm", {{2, 3, 16}, {16}, {16}}, {2, 3, 16}), pass, 1e-4});
+    cases.push_back(
+        {with_params(simple("bn", "batchnorm", {{4, 3, 5, 5}, {3}, {3}}, {4, 3, 5, 5}), NormParams{}), pass, 1e-4});
+    cases.push_back(
+        {with_params(simple("ln", "layernorm", {{2, 3, 16}, {16}, {16}}, {2, 3, 16}), NormParams{}), pass, 1e-4});
   }
-  LayerCost bn_train = simple("bn_train", "batchnorm", {{4, 3, 5, 5}, {3}, {3}}, {4, 3, 5, 5});
-  bn_train.attrs["training"] = {1};
+  LayerCost bn_train =
+      with_params(simple("bn_train", "batchnorm", {{4, 3, 5, 5}, {3}, {3}}, {4, 3, 5, 5}), NormParams{});
+  bn_train.step = Step::training;
   cases.push_back({bn_train, Pass::forward, 1e-4});
   for (Pass pass : {Pass::forward, Pass::backward_data}) {
     LayerCost cat = simple("concat", "concat", {{2, 3, 4}, {2, 1, 4}, {2, 2, 4}}, {2, 6, 4});
-    cat.attrs = {{"axis", {1}}};
+    cat.params = ConcatParams{1};
     cases.push_back({cat, pass, 1e-6});
     LayerCost up = simple("upsample", "upsample", {{2, 3, 3, 4}}, {2, 3, 6, 8});
-    up.attrs = {{"scale", {2, 2}}};
+    up.params = UpsampleParams{2};
     cases.push_back({up, pass, 1e-6});
   }
   cases.push_back({simple("add", "add", {{2, 3, 4}, {2, 3, 4}}, {2, 3, 4}), Pass::forward, 1e-6});

@@ -1,6 +1,6 @@
 // Layer kernels: the layer families' selection, the direct references the checks use (against hand
 // derivations), and the oneDNN kernels on small shapes against those references.
-#include "../../dnn/src/layer_problem.hpp"
+#include "../../dnn/kernels/src/layer_problem.hpp"
 #include "edgeroof/dnn/layer_kernels.hpp"
 #include "layer_test_cases.hpp"
 
@@ -75,8 +75,8 @@ TEST(DistinctLayers, TrainingForwardThatDiffersGetsItsOwnBenchmark) {
   EXPECT_EQ(layers[2].token, "fwd_train");
   EXPECT_EQ(layers[2].pass, Pass::forward);
   EXPECT_EQ(layers[2].counted.flops, 7.0);
-  EXPECT_TRUE(d::training_forward(layers[2].forward));
-  EXPECT_FALSE(d::training_forward(layers[1].forward));
+  EXPECT_TRUE(d::training_forward(layers[2].forward, layers[2].pass));
+  EXPECT_FALSE(d::training_forward(layers[1].forward, layers[1].pass));
 }
 
 TEST(DistinctLayers, BmmSecondOperandGradientRunsAsWeightsPass) {
@@ -173,7 +173,7 @@ TEST(LayerReference, StridedPaddedConvolution) {
 
 TEST(LayerReference, PoolingSoftmaxBatchnorm) {
   LayerCost mp = simple("mp", "maxpool", {{1, 1, 4, 4}}, {1, 1, 2, 2});
-  mp.attrs = {{"kernel", {2, 2}}, {"stride", {2, 2}}, {"padding", {0, 0}}};
+  mp.params = PoolParams{{2, 2}, {2, 2}, {0, 0}};
   const auto g = d::pool_geometry(mp);
   std::vector<float> x{1, 9, 2, 3, 4, 5, 8, 6, 0, 0, 7, 7, 1, 2, 3, 1}, dy{10, 20, 30, 40};
   EXPECT_EQ(d::pool_forward_at(g, x.data(), 1).value, 8.0);
@@ -193,10 +193,10 @@ TEST(LayerReference, PoolingSoftmaxBatchnorm) {
   EXPECT_DOUBLE_EQ(d::softmax_backward_at(sg, y.data(), dys.data(), 0).value, 0.25);  // 0.5 * (1 - 0.5)
 
   // One channel of x = {1, 3}: mean 2, variance 1; dy = {1, 0}.
-  const d::NormGeometry ng{2, 1, 1};
+  const d::NormGeometry ng{2, 1, 1, NormParams{}.epsilon};
   const std::vector<float> bx{1, 3}, bdy{1, 0}, gamma{1}, beta{0.5f}, mean{2}, var{1};
   EXPECT_NEAR(d::batchnorm_inference_at(ng, bx.data(), gamma.data(), beta.data(), mean.data(), var.data(), 0).value,
-              -1.0 / std::sqrt(1.0 + d::batchnorm_epsilon) + 0.5, 1e-12);
+              -1.0 / std::sqrt(1.0 + NormParams{}.epsilon) + 0.5, 1e-12);
   // xhat = {-1, 1} (to eps); mean dy = 0.5, mean dy*xhat = -0.5: dx0 = 1 - 0.5 - (-1)(-0.5) = 0.
   EXPECT_NEAR(d::batchnorm_backward_at(ng, bx.data(), bdy.data(), gamma.data(), 0).value, 0.0, 1e-5);
 }
@@ -204,7 +204,7 @@ TEST(LayerReference, PoolingSoftmaxBatchnorm) {
 // One row x = {0, 1, 2}: mean 1, variance 2/3, xhat = {-sqrt(1.5), 0, sqrt(1.5)}; with dy = {1, 0, 0}
 // and gamma = 1: dx = sqrt(1.5) * (dy - 1/3 - xhat * (-sqrt(1.5)/3)) = {sqrt(1.5)/6, -sqrt(1.5)/3, ...}.
 TEST(LayerReference, LayernormMatchesHandDerivation) {
-  const d::RowGeometry g{1, 3};
+  const d::RowGeometry g{1, 3, NormParams{}.epsilon};
   const std::vector<float> x{0, 1, 2}, gamma{1, 1, 1}, beta{0.5f, 0, 0}, dy{1, 0, 0};
   EXPECT_NEAR(d::layernorm_forward_at(g, x.data(), gamma.data(), beta.data(), 0).value, -std::sqrt(1.5) + 0.5, 1e-5);
   EXPECT_NEAR(d::layernorm_forward_at(g, x.data(), gamma.data(), beta.data(), 1).value, 0.0, 1e-12);
@@ -216,7 +216,7 @@ TEST(LayerReference, LayernormMatchesHandDerivation) {
 // Upsampling [[1, 2], [3, 4]] by 2 repeats each value in a 2x2 block; its backward sums them.
 TEST(LayerReference, ConcatAndUpsample) {
   LayerCost cat = simple("c", "concat", {{1, 2}, {1, 3}}, {1, 5});
-  cat.attrs = {{"axis", {1}}};
+  cat.params = ConcatParams{1};
   const auto g = d::concat_geometry(cat);
   const std::vector<float> a{1, 2}, b{3, 4, 5}, dy{10, 20, 30, 40, 50};
   EXPECT_EQ(d::concat_forward_at(g, {a.data(), b.data()}, 3).value, 4.0);
@@ -224,7 +224,7 @@ TEST(LayerReference, ConcatAndUpsample) {
   EXPECT_EQ(d::concat_backward_at(g, dy.data(), 0, 1).value, 20.0);
 
   LayerCost up = simple("u", "upsample", {{1, 1, 2, 2}}, {1, 1, 4, 4});
-  up.attrs = {{"scale", {2, 2}}};
+  up.params = UpsampleParams{2};
   const auto u = d::upsample_geometry(up);
   const std::vector<float> x{1, 2, 3, 4};
   EXPECT_EQ(d::upsample_forward_at(u, x.data(), 1 * 4 + 2).value, 2.0);  // row 1, col 2 <- (0, 1)

@@ -49,7 +49,8 @@ TEST(Conv2d, ForwardAndBothBackwardPassesByHand) {
   EXPECT_DOUBLE_EQ(l["c/bwd_filter"].bytes, (300 + 200 + 216 + 6) * 4);
   EXPECT_EQ(l["c/bwd_filter"].phase, "backward_weights");
   EXPECT_EQ(l["c/bwd_filter"].inputs, l["c"].inputs);  // every phase carries the forward shapes
-  EXPECT_EQ(l["c"].attrs.at("padding"), (std::vector<std::int64_t>{1, 1}));
+  EXPECT_EQ(std::get<Conv2dParams>(l["c"].params).padding, (Pair{1, 1}));
+  EXPECT_EQ(attrs_of(l["c"].params).at("padding"), (std::vector<std::int64_t>{1, 1}));
   EXPECT_DOUBLE_EQ(l["c/update"].flops, 2 * 222);
   EXPECT_DOUBLE_EQ(l["c/update"].bytes, 3 * 222 * 4);
 }
@@ -170,7 +171,8 @@ TEST(Attention, FusedEqualsUnfusedArithmeticAndCausalCountsUnmaskedPairs) {
   EXPECT_DOUBLE_EQ(l["full"].bytes, 4 * 64 * 4);  // Q, K, V, O
   EXPECT_DOUBLE_EQ(l["causal"].flops, 2 * (1 + 2 + 3 + 4) * 37);
   EXPECT_DOUBLE_EQ(l["decode"].flops, 2 * 6 * 37);  // the new token sees the whole cache
-  EXPECT_EQ(l["causal"].attrs.at("causal"), (std::vector<std::int64_t>{1}));
+  EXPECT_TRUE(std::get<AttentionParams>(l["causal"].params).causal);
+  EXPECT_EQ(attrs_of(l["causal"].params).at("causal"), (std::vector<std::int64_t>{1}));
 
   WorkloadOptions o = opts();
   o.fused_attention = false;

@@ -17,7 +17,9 @@ double forward_macs(const Workload& w, const std::set<std::string>& ops = {"conv
   for (const auto& l : w.layers) {
     if (l.phase != "forward" || ops.count(l.op) == 0) continue;
     double m = l.flops;
-    if ((l.op == "conv2d" || l.op == "linear") && l.attrs.count("bias") && l.attrs.at("bias")[0] == 1) {
+    const auto* conv = std::get_if<Conv2dParams>(&l.params);
+    const auto* linear = std::get_if<LinearParams>(&l.params);
+    if ((conv != nullptr && conv->bias) || (linear != nullptr && linear->bias)) {
       m -= element_count(l.outputs[0]);  // the bias adds are not multiply-adds
     }
     macs += m / 2;

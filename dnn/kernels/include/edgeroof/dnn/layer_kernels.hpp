@@ -35,7 +35,7 @@ enum class Pass { forward, backward_data, backward_weights };
 // bwd_weights for every other op.
 [[nodiscard]] std::string pass_token(Pass pass, std::string_view op);
 
-// One layer at one pass, made from the layer's FORWARD LayerCost (its shapes and attrs define the
+// One layer at one pass, made from the layer's FORWARD LayerCost (its shapes and params define the
 // problem; a backward LayerCost may describe its tensors differently). Inputs are filled with
 // fixed pseudo-random values, so max_relative_error() can evaluate the layer's definition directly.
 class LayerKernel {
@@ -83,7 +83,7 @@ private:
 // "2.6.3", or nullopt without oneDNN.
 [[nodiscard]] std::optional<std::string> onednn_version();
 
-// One benchmark of a layer family: a distinct (op, pass, dtype, shapes, attrs) of a workload.
+// One benchmark of a layer family: a distinct (op, pass, dtype, shapes, params, step) of a workload.
 struct DistinctLayer {
   LayerCost forward;  // the first forward layer with this shape (its name names the benchmark)
   LayerCost counted;  // the LayerCost of this pass: its flops and bytes are the counters

@@ -154,8 +154,8 @@ void launch_backward(Eltwise op, const void* x, const void* dy, void* dx, i64 co
 }  // namespace
 
 void layernorm_forward(const void* x, const float* gamma, const float* beta, void* y, float* mean, float* inv_std,
-                       i64 rows, i64 cols, bool half, cudaStream_t stream) {
-  const float eps = static_cast<float>(layernorm_epsilon);
+                       i64 rows, i64 cols, double epsilon, bool half, cudaStream_t stream) {
+  const float eps = static_cast<float>(epsilon);
   if (half) {
     layernorm_forward_kernel<<<unsigned(rows), block, 0, stream>>>(static_cast<const __half*>(x), gamma, beta,
                                                                    static_cast<__half*>(y), mean, inv_std, cols, eps);

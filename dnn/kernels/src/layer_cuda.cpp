@@ -151,7 +151,7 @@ private:
       DeviceTensor y = tensor(n);
       layernorm_forward(m_x.data(), static_cast<const float*>(m_gamma.data()), static_cast<const float*>(m_beta.data()),
                         y.data(), static_cast<float*>(m_mean.data()), static_cast<float*>(m_inv_std.data()), m_g.rows,
-                        m_g.cols, m_half, m_stream);
+                        m_g.cols, m_g.epsilon, m_half, m_stream);
       EDGEROOF_CUDA_CHECK(cudaStreamSynchronize(m_stream));
       m_dy = tensor(n, fill(n, 24));
     }
@@ -162,7 +162,7 @@ private:
     const auto* gamma = static_cast<const float*>(m_gamma.data());
     if (pass() == Pass::forward) {
       layernorm_forward(m_x.data(), gamma, static_cast<const float*>(m_beta.data()), m_out.data(), nullptr, nullptr,
-                        m_g.rows, m_g.cols, m_half, m_stream);
+                        m_g.rows, m_g.cols, m_g.epsilon, m_half, m_stream);
     } else {
       layernorm_backward(m_x.data(), m_dy.data(), gamma, static_cast<const float*>(m_mean.data()),
                          static_cast<const float*>(m_inv_std.data()), m_out.data(), m_g.rows, m_g.cols, m_half,

@@ -23,8 +23,8 @@
 // (gradient of the inputs; omitted when no input needs one, e.g. the first conv of a CNN) and
 // "backward_weights" (gradient of the parameters, bias gradient included), then one "optimizer"
 // layer per parameterised layer. Every phase of a layer carries the FORWARD shapes (inputs = x,
-// weights...; outputs = y) and the forward attrs, so a kernel for that phase can be built from it;
-// its name is the forward name plus a suffix: "/bwd_data", "/bwd_filter" (conv2d),
+// weights...; outputs = y) and the forward parameters (layer_params.hpp), so a kernel for that phase can be built from
+// it; its name is the forward name plus a suffix: "/bwd_data", "/bwd_filter" (conv2d),
 // "/bwd_weights" (others), "/bwd_a", "/bwd_b" (the two operand gradients of matmul and bmm),
 // "/update" (optimizer).
 //  * conv2d / linear: backward-data and backward-weights are each one GEMM-like pass with the
@@ -72,21 +72,7 @@ struct Tensor {
   std::size_t producer = 0;
 };
 
-struct Conv2dParams {
-  std::int64_t out_channels = 0;
-  std::array<std::int64_t, 2> kernel{1, 1};
-  std::array<std::int64_t, 2> stride{1, 1};
-  std::array<std::int64_t, 2> padding{0, 0};
-  std::array<std::int64_t, 2> dilation{1, 1};
-  std::int64_t groups = 1;  // in_channels for depthwise
-  bool bias = false;
-};
-
-struct PoolParams {
-  std::array<std::int64_t, 2> kernel{1, 1};
-  std::array<std::int64_t, 2> stride{1, 1};
-  std::array<std::int64_t, 2> padding{0, 0};
-};
+// Conv2dParams, PoolParams and the other typed parameters: layer_params.hpp.
 
 // Adds layers to a workload, one op at a time, with the counts of every phase the options ask
 // for. Shapes are checked: a mismatch throws ModelError naming the layer.
@@ -161,7 +147,7 @@ private:
   // `primary` is the activation input the L2 option may find in L2 (WorkloadOptions::l2_bytes).
   void emit(const Tensor& primary, const std::string& name, const std::string& op, const std::vector<Shape>& inputs,
             const Shape& output, bool tensor_op, double forward_flops, double forward_bytes,
-            const std::vector<Phase>& backward, const std::map<std::string, std::vector<std::int64_t>>& attrs = {});
+            const std::vector<Phase>& backward, const LayerParams& params = {});
   // The optimizer update of one layer's parameters (training only).
   void update(const std::string& name, const std::vector<Shape>& params);
   Tensor gemm(const std::string& name, const std::string& op, const Tensor& a, const Tensor& b, const Shape& y,

@@ -1,6 +1,7 @@
 // What every backend of the layer kernels shares: the problem a forward LayerCost describes
-// (geometry read from its shapes and attrs), deterministic input values, and direct evaluations of
-// each layer's definition at one output element, which check the libraries' results.
+// (geometry read from its shapes and typed parameters, layer_geometry.cpp), deterministic input values, and direct
+// evaluations of each layer's definition at one output element, which check the libraries' results
+// (layer_reference.cpp).
 #pragma once
 
 #include "edgeroof/dnn/layer_kernels.hpp"
@@ -12,6 +13,13 @@
 namespace edgeroof::dnn::detail {
 
 using i64 = std::int64_t;
+
+// "[2,3,4]": a shape in error messages and benchmark keys.
+[[nodiscard]] inline std::string bracket_text(const std::vector<i64>& s) {
+  std::string t = "[";
+  for (std::size_t i = 0; i < s.size(); ++i) t += (i ? "," : "") + std::to_string(s[i]);
+  return t + "]";
+}
 
 // Convolution, NCHW activations and KCRS weights (C per group).
 struct ConvGeometry {
@@ -51,14 +59,14 @@ enum class Eltwise { relu, gelu, silu, hardswish, sigmoid };
 // Batch normalization over the channels of an [N, C, spatial...] tensor.
 struct NormGeometry {
   i64 n = 0, c = 0, spatial = 1;
+  double epsilon = 0.0;  // NormParams::epsilon
   [[nodiscard]] i64 size() const { return n * c * spatial; }
 };
-constexpr double batchnorm_epsilon = 1e-5;
-constexpr double layernorm_epsilon = 1e-5;
 
 // Softmax and layernorm over the last axis: `rows` vectors of `cols` values.
 struct RowGeometry {
   i64 rows = 0, cols = 0;
+  double epsilon = 0.0;  // layernorm's NormParams::epsilon; unused by softmax
 };
 
 // Elementwise add or mul; the second operand may broadcast (a dimension of 1 where the first has
@@ -90,14 +98,14 @@ struct UpsampleGeometry {
   [[nodiscard]] i64 output_size() const { return input_size() * scale * scale; }
 };
 
-// Whether a forward LayerCost is a training-mode forward (distinct_layers marks them).
-[[nodiscard]] inline bool training_forward(const LayerCost& l) {
-  const auto it = l.attrs.find("training");
-  return it != l.attrs.end() && !it->second.empty() && it->second[0] != 0;
+// Whether the kernel of `l` at `pass` is a training step's forward (Step::training), which
+// computes differently from inference for some ops (batchnorm with the batch's statistics).
+[[nodiscard]] inline bool training_forward(const LayerCost& l, Pass pass) {
+  return pass == Pass::forward && l.step == Step::training;
 }
 
 // Readers of a forward LayerCost; each throws LayerKernelError naming the layer when its shapes
-// or attrs do not describe such a layer.
+// or parameters do not describe such a layer.
 [[nodiscard]] ConvGeometry conv_geometry(const LayerCost& l);
 // The GEMM a linear/matmul/bmm layer performs at `pass` (backward_weights of matmul/bmm is the
 // gradient of the second operand).

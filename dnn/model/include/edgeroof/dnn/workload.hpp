@@ -1,7 +1,9 @@
-// The workload table of a model (DESIGN.md, `edgeroof model --format json`): per layer its
+// The workload table of a model (README.md, Contracts; `edgeroof model --format json`): per layer its
 // analytic FLOPs and DRAM bytes for one inference or one training step. reports/ predicts time
 // and energy from it; dnn/ builds it from the zoo or an ONNX file.
 #pragma once
+
+#include "edgeroof/dnn/layer_params.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -31,13 +33,11 @@ struct LayerCost {
   double bytes = 0.0;      // DRAM traffic: inputs, weights and outputs, no reuse between layers
   std::string dtype;       // "fp32", "fp16", "bf16", "int8"
   bool tensor_op = false;  // GEMM-like (conv, matmul, attention): may run on tensor cores
-  // What the shapes do not say, for building the layer's kernel: conv2d has "kernel" [r, s],
-  // "stride" [sh, sw], "padding" [ph, pw], "dilation" [dh, dw], "groups" [g], "bias" [0|1];
-  // pooling has "kernel", "stride", "padding"; attention has "heads" [h], "causal" [0|1] and
-  // "kv_heads" [hk] (grouped queries when hk < h); linear has "bias" [0|1]; concat "axis" [a];
-  // upsample "scale" [s, s]; lstm "hidden" [H]. Every phase of a layer carries the forward
-  // shapes and attrs (dnn/ops.hpp).
-  std::map<std::string, std::vector<std::int64_t>> attrs;
+  // What the shapes do not say, for building the layer's kernel (layer_params.hpp). Every phase
+  // of a layer carries the forward shapes and parameters (dnn/ops.hpp).
+  LayerParams params;
+  // Whether the layer is part of a training step (the table's "phase" says it for all layers).
+  Step step = Step::inference;
 };
 
 struct Workload {
@@ -75,6 +75,16 @@ struct WorkloadOptions {
 [[nodiscard]] std::vector<std::string> zoo_models();
 
 [[nodiscard]] nlohmann::json to_json(const Workload& w);
+// A layer's parameters as the table's "attrs": conv2d has "kernel" [r, s], "stride" [sh, sw],
+// "padding" [ph, pw], "dilation" [dh, dw], "groups" [g], "bias" [0|1]; pooling has "kernel",
+// "stride", "padding"; attention has "heads" [h], "causal" [0|1] and "kv_heads" [hk]; linear has
+// "bias" [0|1]; concat "axis" [a]; upsample "scale" [s, s]; lstm "hidden" [H]; others nothing.
+[[nodiscard]] std::map<std::string, std::vector<std::int64_t>> attrs_of(const LayerParams& params);
+// The parameters of an `op` layer from a table's attrs (absent ones take the structs' defaults,
+// unknown ones are ignored); `output` gives conv2d its out_channels.
+[[nodiscard]] LayerParams params_from_attrs(const std::string& op,
+                                            const std::map<std::string, std::vector<std::int64_t>>& attrs,
+                                            const std::vector<Shape>& outputs);
 // Throws ModelError naming `origin` when the document is not a workload table.
 [[nodiscard]] Workload workload_from_json(const nlohmann::json& doc, const std::string& origin);
 

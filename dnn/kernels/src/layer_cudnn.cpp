@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace edgeroof::dnn {
@@ -220,15 +222,46 @@ private:
   DeviceTensor m_a, m_b, m_out, m_bias;
 };
 
-// --- pooling ---------------------------------------------------------------------------------
+// --- ops whose backward takes the forward's output: pooling, activations, softmax --------------
 
-class Pool final : public CudaLayerKernel {
+// prepare() runs the forward once, so that a backward has its y; a run is one forward or one
+// backward call.
+class ForwardBackward : public CudaLayerKernel {
+protected:
+  using CudaLayerKernel::CudaLayerKernel;
+  virtual void forward(cudnnHandle_t handle) = 0;
+  virtual void backward(cudnnHandle_t handle) = 0;
+  // x holds `x_values`; y has `y_count` values; a backward also gets dy (from `dy_seed`) and dx.
+  void prepare_pass(const std::vector<float>& x_values, i64 y_count, std::uint32_t dy_seed, std::string algorithm) {
+    const auto x_count = static_cast<i64>(x_values.size());
+    m_x = tensor(x_count, x_values);
+    m_y = tensor(y_count);
+    forward(cudnn_handle(m_stream));
+    if (pass() == Pass::backward_data) {
+      (void)m_y.download(m_stream);  // the backward is checked against the y it was given
+      m_dy = tensor(y_count, fill(y_count, dy_seed));
+      m_dx = tensor(x_count);
+    }
+    set_algorithm(std::move(algorithm));
+    do_run();
+  }
+  void do_run() override {
+    if (pass() == Pass::forward) {
+      forward(cudnn_handle(m_stream));
+    } else {
+      backward(cudnn_handle(m_stream));
+    }
+  }
+  DeviceTensor m_x, m_y, m_dy, m_dx;
+};
+
+class Pool final : public ForwardBackward {
 public:
   Pool(const LayerCost& l, Pass pass, cudaStream_t stream)
-      : CudaLayerKernel(l, pass, stream),
+      : ForwardBackward(l, pass, stream),
         m_g(pool_geometry(l)),
-        m_x(m_g.n, m_g.c, m_g.h, m_g.w, data_type(m_half)),
-        m_y(m_g.n, m_g.c, m_g.p, m_g.q, data_type(m_half)) {
+        m_x_desc(m_g.n, m_g.c, m_g.h, m_g.w, data_type(m_half)),
+        m_y_desc(m_g.n, m_g.c, m_g.p, m_g.q, data_type(m_half)) {
     EDGEROOF_CUDNN_CHECK(cudnnCreatePoolingDescriptor(&m_pool));
   }
   ~Pool() override { (void)cudnnDestroyPoolingDescriptor(m_pool); }
@@ -240,43 +273,31 @@ private:
     EDGEROOF_CUDNN_CHECK(cudnnSetPooling2dDescriptor(
         m_pool, g.max ? CUDNN_POOLING_MAX : CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING, CUDNN_NOT_PROPAGATE_NAN,
         int(g.kernel_h), int(g.kernel_w), int(g.pad_h), int(g.pad_w), int(g.stride_h), int(g.stride_w)));
-    m_in = tensor(g.input_size(), fill(g.input_size(), 7));
-    m_fwd_out = tensor(g.output_size());
-    EDGEROOF_CUDNN_CHECK(
-        cudnnPoolingForward(cudnn_handle(m_stream), m_pool, &one, m_x.d, m_in.data(), &zero, m_y.d, m_fwd_out.data()));
-    if (pass() == Pass::backward_data) {
-      m_dy = tensor(g.output_size(), fill(g.output_size(), 8));
-      m_dx = tensor(g.input_size());
-    }
-    set_algorithm(std::string("cudnn:pooling_") + (g.max ? "max" : "avg_include_pad"));
-    do_run();
+    prepare_pass(fill(g.input_size(), 7), g.output_size(), 8,
+                 std::string("cudnn:pooling_") + (g.max ? "max" : "avg_include_pad"));
   }
-  void do_run() override {
-    const auto handle = cudnn_handle(m_stream);
-    if (pass() == Pass::forward) {
-      EDGEROOF_CUDNN_CHECK(
-          cudnnPoolingForward(handle, m_pool, &one, m_x.d, m_in.data(), &zero, m_y.d, m_fwd_out.data()));
-    } else {
-      EDGEROOF_CUDNN_CHECK(cudnnPoolingBackward(handle, m_pool, &one, m_y.d, m_fwd_out.data(), m_y.d, m_dy.data(),
-                                                m_x.d, m_in.data(), &zero, m_x.d, m_dx.data()));
-    }
+  void forward(cudnnHandle_t handle) override {
+    EDGEROOF_CUDNN_CHECK(
+        cudnnPoolingForward(handle, m_pool, &one, m_x_desc.d, m_x.data(), &zero, m_y_desc.d, m_y.data()));
+  }
+  void backward(cudnnHandle_t handle) override {
+    EDGEROOF_CUDNN_CHECK(cudnnPoolingBackward(handle, m_pool, &one, m_y_desc.d, m_y.data(), m_y_desc.d, m_dy.data(),
+                                              m_x_desc.d, m_x.data(), &zero, m_x_desc.d, m_dx.data()));
   }
   double do_max_relative_error() override {
-    if (pass() == Pass::forward) return sampled(m_fwd_out, [&](i64 i) { return pool_forward_at(m_g, m_in.host(), i); });
-    return sampled(m_dx, [&](i64 i) { return pool_backward_at(m_g, m_in.host(), m_dy.host(), i); });
+    if (pass() == Pass::forward) return sampled(m_y, [&](i64 i) { return pool_forward_at(m_g, m_x.host(), i); });
+    return sampled(m_dx, [&](i64 i) { return pool_backward_at(m_g, m_x.host(), m_dy.host(), i); });
   }
   PoolGeometry m_g;
-  TensorDesc m_x, m_y;
+  TensorDesc m_x_desc, m_y_desc;
   cudnnPoolingDescriptor_t m_pool = nullptr;
-  DeviceTensor m_in, m_fwd_out, m_dy, m_dx;
 };
 
-// --- ReLU, SiLU (swish with beta 1), sigmoid -------------------------------------------------
-
-class Activation final : public CudaLayerKernel {
+// ReLU, SiLU (swish with beta 1), sigmoid.
+class Activation final : public ForwardBackward {
 public:
   Activation(const LayerCost& l, Pass pass, cudaStream_t stream)
-      : CudaLayerKernel(l, pass, stream), m_op(eltwise_of(l)) {
+      : ForwardBackward(l, pass, stream), m_op(eltwise_of(l)) {
     for (auto d : l.inputs[0]) m_size *= d;
     EDGEROOF_CUDNN_CHECK(cudnnCreateActivationDescriptor(&m_act));
   }
@@ -292,26 +313,15 @@ private:
     if (m_op == Eltwise::silu) EDGEROOF_CUDNN_CHECK(cudnnSetActivationDescriptorSwishBeta(m_act, 1.0));
     EDGEROOF_CUDNN_CHECK(
         cudnnSetTensor4dDescriptor(m_desc.d, CUDNN_TENSOR_NCHW, data_type(m_half), 1, int(m_size), 1, 1));
-    m_x = tensor(m_size, fill(m_size, 9, -4.0f, 4.0f));
-    m_y = tensor(m_size);
-    EDGEROOF_CUDNN_CHECK(
-        cudnnActivationForward(cudnn_handle(m_stream), m_act, &one, m_desc.d, m_x.data(), &zero, m_desc.d, m_y.data()));
-    if (pass() == Pass::backward_data) {
-      m_dy = tensor(m_size, fill(m_size, 10));
-      m_dx = tensor(m_size);
-    }
-    set_algorithm("cudnn:activation");
-    do_run();
+    prepare_pass(fill(m_size, 9, -4.0f, 4.0f), m_size, 10, "cudnn:activation");
   }
-  void do_run() override {
-    const auto handle = cudnn_handle(m_stream);
-    if (pass() == Pass::forward) {
-      EDGEROOF_CUDNN_CHECK(
-          cudnnActivationForward(handle, m_act, &one, m_desc.d, m_x.data(), &zero, m_desc.d, m_y.data()));
-    } else {
-      EDGEROOF_CUDNN_CHECK(cudnnActivationBackward(handle, m_act, &one, m_desc.d, m_y.data(), m_desc.d, m_dy.data(),
-                                                   m_desc.d, m_x.data(), &zero, m_desc.d, m_dx.data()));
-    }
+  void forward(cudnnHandle_t handle) override {
+    EDGEROOF_CUDNN_CHECK(
+        cudnnActivationForward(handle, m_act, &one, m_desc.d, m_x.data(), &zero, m_desc.d, m_y.data()));
+  }
+  void backward(cudnnHandle_t handle) override {
+    EDGEROOF_CUDNN_CHECK(cudnnActivationBackward(handle, m_act, &one, m_desc.d, m_y.data(), m_desc.d, m_dy.data(),
+                                                 m_desc.d, m_x.data(), &zero, m_desc.d, m_dx.data()));
   }
   double do_max_relative_error() override {
     if (pass() == Pass::forward) return sampled(m_y, [&](i64 i) { return eltwise_forward_at(m_op, m_x.host()[i]); });
@@ -321,15 +331,13 @@ private:
   i64 m_size = 1;
   cudnnActivationDescriptor_t m_act = nullptr;
   TensorDesc m_desc;
-  DeviceTensor m_x, m_y, m_dy, m_dx;
 };
 
-// --- softmax over the last axis: cuDNN's per-instance softmax over C of [rows, cols, 1, 1] ----
-
-class Softmax final : public CudaLayerKernel {
+// Softmax over the last axis: cuDNN's per-instance softmax over C of [rows, cols, 1, 1].
+class Softmax final : public ForwardBackward {
 public:
   Softmax(const LayerCost& l, Pass pass, cudaStream_t stream)
-      : CudaLayerKernel(l, pass, stream),
+      : ForwardBackward(l, pass, stream),
         m_g(softmax_geometry(l)),
         m_desc(m_g.rows, m_g.cols, 1, 1, data_type(m_half)) {}
   [[nodiscard]] double tolerance() const override { return m_half ? 2e-3 : 1e-5; }
@@ -337,27 +345,16 @@ public:
 private:
   void do_prepare() override {
     const i64 n = m_g.rows * m_g.cols;
-    m_x = tensor(n, fill(n, 11, -4.0f, 4.0f));
-    m_y = tensor(n);
-    forward();
-    if (pass() == Pass::backward_data) {
-      (void)m_y.download(m_stream);  // the backward is checked against the y it was given
-      m_dy = tensor(n, fill(n, 12));
-      m_dx = tensor(n);
-    }
-    set_algorithm("cudnn:softmax_accurate");
-    do_run();
+    prepare_pass(fill(n, 11, -4.0f, 4.0f), n, 12, "cudnn:softmax_accurate");
   }
-  void forward() {
-    EDGEROOF_CUDNN_CHECK(cudnnSoftmaxForward(cudnn_handle(m_stream), CUDNN_SOFTMAX_ACCURATE,
-                                             CUDNN_SOFTMAX_MODE_INSTANCE, &one, m_desc.d, m_x.data(), &zero, m_desc.d,
-                                             m_y.data()));
+  void forward(cudnnHandle_t handle) override {
+    EDGEROOF_CUDNN_CHECK(cudnnSoftmaxForward(handle, CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_INSTANCE, &one,
+                                             m_desc.d, m_x.data(), &zero, m_desc.d, m_y.data()));
   }
-  void do_run() override {
-    if (pass() == Pass::forward) return forward();
-    EDGEROOF_CUDNN_CHECK(cudnnSoftmaxBackward(cudnn_handle(m_stream), CUDNN_SOFTMAX_ACCURATE,
-                                              CUDNN_SOFTMAX_MODE_INSTANCE, &one, m_desc.d, m_y.data(), m_desc.d,
-                                              m_dy.data(), &zero, m_desc.d, m_dx.data()));
+  void backward(cudnnHandle_t handle) override {
+    EDGEROOF_CUDNN_CHECK(cudnnSoftmaxBackward(handle, CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_INSTANCE, &one,
+                                              m_desc.d, m_y.data(), m_desc.d, m_dy.data(), &zero, m_desc.d,
+                                              m_dx.data()));
   }
   double do_max_relative_error() override {
     if (pass() == Pass::forward) return sampled(m_y, [&](i64 i) { return softmax_forward_at(m_g, m_x.host(), i); });
@@ -365,7 +362,6 @@ private:
   }
   RowGeometry m_g;
   TensorDesc m_desc;
-  DeviceTensor m_x, m_y, m_dy, m_dx;
 };
 
 // --- batch normalization (spatial): inference with running statistics; training backward -----
@@ -395,45 +391,45 @@ private:
       DeviceTensor y = tensor(n);
       EDGEROOF_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(
           cudnn_handle(m_stream), CUDNN_BATCHNORM_SPATIAL, &one, &zero, m_x_desc.d, m_x.data(), m_x_desc.d, y.data(),
-          m_param_desc.d, m_gamma.data(), m_beta.data(), 0.1, m_mean.data(), m_var.data(), batchnorm_epsilon,
+          m_param_desc.d, m_gamma.data(), m_beta.data(), 0.1, m_mean.data(), m_var.data(), m_g.epsilon,
           m_saved_mean.data(), m_saved_inv_std.data()));
       EDGEROOF_CUDA_CHECK(cudaStreamSynchronize(m_stream));
       m_dy = tensor(n, fill(n, 18));
       m_dgamma = float_tensor(c);
       m_dbeta = float_tensor(c);
     }
-    if (training_forward(layer())) {
+    if (training_forward(layer(), pass())) {
       m_saved_mean = float_tensor(c);
       m_saved_inv_std = float_tensor(c);
     }
-    set_algorithm(std::string("cudnn:batchnorm_spatial_") + (pass() != Pass::forward     ? "backward"
-                                                             : training_forward(layer()) ? "training"
-                                                                                         : "inference"));
+    set_algorithm(std::string("cudnn:batchnorm_spatial_") + (pass() != Pass::forward             ? "backward"
+                                                             : training_forward(layer(), pass()) ? "training"
+                                                                                                 : "inference"));
     do_run();
   }
   void do_run() override {
     const auto handle = cudnn_handle(m_stream);
     if (pass() == Pass::forward) {
-      if (training_forward(layer())) {
+      if (training_forward(layer(), pass())) {
         EDGEROOF_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(
             handle, CUDNN_BATCHNORM_SPATIAL, &one, &zero, m_x_desc.d, m_x.data(), m_x_desc.d, m_out.data(),
-            m_param_desc.d, m_gamma.data(), m_beta.data(), 0.1, m_mean.data(), m_var.data(), batchnorm_epsilon,
+            m_param_desc.d, m_gamma.data(), m_beta.data(), 0.1, m_mean.data(), m_var.data(), m_g.epsilon,
             m_saved_mean.data(), m_saved_inv_std.data()));
         return;
       }
       EDGEROOF_CUDNN_CHECK(cudnnBatchNormalizationForwardInference(
           handle, CUDNN_BATCHNORM_SPATIAL, &one, &zero, m_x_desc.d, m_x.data(), m_x_desc.d, m_out.data(),
-          m_param_desc.d, m_gamma.data(), m_beta.data(), m_mean.data(), m_var.data(), batchnorm_epsilon));
+          m_param_desc.d, m_gamma.data(), m_beta.data(), m_mean.data(), m_var.data(), m_g.epsilon));
       return;
     }
     EDGEROOF_CUDNN_CHECK(cudnnBatchNormalizationBackward(
         handle, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &zero, m_x_desc.d, m_x.data(), m_x_desc.d, m_dy.data(),
-        m_x_desc.d, m_out.data(), m_param_desc.d, m_gamma.data(), m_dgamma.data(), m_dbeta.data(), batchnorm_epsilon,
+        m_x_desc.d, m_out.data(), m_param_desc.d, m_gamma.data(), m_dgamma.data(), m_dbeta.data(), m_g.epsilon,
         m_saved_mean.data(), m_saved_inv_std.data()));
   }
   double do_max_relative_error() override {
     if (pass() == Pass::forward) {
-      if (training_forward(layer())) {
+      if (training_forward(layer(), pass())) {
         return sampled(m_out,
                        [&](i64 i) { return batchnorm_training_at(m_g, m_x.host(), m_gamma.host(), m_beta.host(), i); });
       }

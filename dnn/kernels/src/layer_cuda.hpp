@@ -53,7 +53,7 @@ void upsample_nearest(const void* from, void* to, i64 n_c, i64 h, i64 w, i64 sca
 // Layernorm over rows of `cols` values (one block per row): the forward stores each row's mean and
 // 1/std when `mean` is not null; the backward computes dx from them.
 void layernorm_forward(const void* x, const float* gamma, const float* beta, void* y, float* mean, float* inv_std,
-                       i64 rows, i64 cols, bool half, cudaStream_t stream);
+                       i64 rows, i64 cols, double epsilon, bool half, cudaStream_t stream);
 void layernorm_backward(const void* x, const void* dy, const float* gamma, const float* mean, const float* inv_std,
                         void* dx, i64 rows, i64 cols, bool half, cudaStream_t stream);
 
