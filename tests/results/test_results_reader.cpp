@@ -1,5 +1,5 @@
 // The results reader on the JSON of Google Benchmark 1.5 to 1.9 and on hostile files
-// (`edgeroof compare` on the same files: tests/reports/test_compare_inputs.cpp).
+// (`edgeroof compare` on the same files: tests/cli/test_compare_inputs.cpp).
 #include "edgeroof/results/reader.hpp"
 
 #include "program.hpp"
