@@ -20,6 +20,21 @@ function(edgeroof_cpu_arch target)
   endif()
 endfunction()
 
+# edgeroof_add_library(<name> [INCLUDE <dir>] SOURCES <files...>): the library of one room,
+# edgeroof_<name> with the alias edgeroof::<name>, C++17, the project's warnings, and <dir> (default
+# include/) as its public include directory.
+function(edgeroof_add_library name)
+  cmake_parse_arguments(ARG "" "INCLUDE" "SOURCES" ${ARGN})
+  if(NOT ARG_INCLUDE)
+    set(ARG_INCLUDE include)
+  endif()
+  add_library(edgeroof_${name} ${ARG_SOURCES})
+  add_library(edgeroof::${name} ALIAS edgeroof_${name})
+  target_include_directories(edgeroof_${name} PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/${ARG_INCLUDE}>)
+  target_compile_features(edgeroof_${name} PUBLIC cxx_std_17)
+  edgeroof_target_defaults(edgeroof_${name})
+endfunction()
+
 # edgeroof_add_test(<name> SOURCES <files...> [LIBS <targets...>] [LABELS <labels...>]
 #                   [DEVICE] [TIMEOUT <s>])
 # One GoogleTest executable per component, registered with CTest as one test. DEVICE tests need

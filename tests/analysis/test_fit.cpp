@@ -41,17 +41,6 @@ TEST(Results, MalformedInputIsOneClearError) {
   EXPECT_THROW((void)load_results("/no/such/file.json"), InputError);
 }
 
-TEST(Names, SplitIntoFamilyBackendWhatParameter) {
-  const auto n = parse_benchmark_name("memory/cuda/triad/bytes:1024");
-  ASSERT_TRUE(n);
-  EXPECT_EQ(n->family, "memory");
-  EXPECT_EQ(n->backend, "cuda");
-  EXPECT_EQ(n->what, "triad");
-  EXPECT_EQ(n->param_key, "bytes");
-  EXPECT_EQ(n->param_value, "1024");
-  EXPECT_FALSE(parse_benchmark_name("BM_Foo"));
-}
-
 TEST(Fit, CeilingsAreTheBestMedianOfTheirKind) {
   const auto a = parse_results(results_json(5.3e11, 4.3e10, "maxn"), "a.json");
   const auto b = parse_results(results_json(5.1e11, 4.5e10, "maxn"), "b.json");

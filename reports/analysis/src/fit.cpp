@@ -102,8 +102,8 @@ FileRuns runs_of(const ResultsFile& file, Warnings& warnings) {
 
 // Rates of every repetition of every benchmark in a mode's files, pooled by name.
 struct Pooled {
-  std::optional<BenchmarkName> parsed;  // parsed once: a grid sweep has thousands of files
-  std::string level;                    // of a memory benchmark: its label's level:X token
+  std::optional<results::NameParts> parsed;  // parsed once: a grid sweep has thousands of files
+  std::string level;                         // of a memory benchmark: its label's level:X token
   std::vector<double> flops_rate, bytes_rate;
   std::vector<double> energy_J, flops, bytes, time_s;  // per iteration, repetitions with energy_J
   bool throttled = false;
@@ -191,7 +191,7 @@ std::size_t pool_file(std::map<std::string, Pooled>& pooled, RooflineMode& mode,
   for (const auto& [name, records] : runs.runs) {
     auto& p = pooled[name];
     if (!p.parsed) {
-      p.parsed = parse_benchmark_name(name);
+      p.parsed = results::split_name(name);
       if (!records.empty()) p.level = results::level_of_label(records.front()->label);
     }
     if (runs.throttled.count(name) != 0) p.throttled = true;

@@ -114,7 +114,7 @@ namespace {
 // scale (no FLOPs: a read kernel) and, with a warning, for one whose figures are impossible.
 std::optional<Point> point_of(const ResultsFile& file, const std::string& name,
                               const std::vector<const BenchmarkRecord*>& reps, std::vector<std::string>& warnings) {
-  const auto parsed = parse_benchmark_name(name);
+  const auto parsed = results::split_name(name);
   if (!parsed) return std::nullopt;
   std::vector<double> flops, bytes, time, energy, power;
   for (const auto* r : reps) {

@@ -6,9 +6,6 @@
 #include "edgeroof/results/names.hpp"
 #include "edgeroof/results/reader.hpp"
 
-#include <optional>
-#include <string>
-
 namespace edgeroof::reports {
 
 using results::BenchmarkRecord;
@@ -21,11 +18,5 @@ using results::parse_results;
 using results::read_text_file;
 using results::repetitions_by_name;
 using results::ResultsFile;
-
-// The generic split of a name (results::split_name) under the name reports/ has used for it.
-using BenchmarkName = results::NameParts;
-[[nodiscard]] inline std::optional<BenchmarkName> parse_benchmark_name(const std::string& name) {
-  return results::split_name(name);
-}
 
 }  // namespace edgeroof::reports
