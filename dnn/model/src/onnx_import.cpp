@@ -230,76 +230,19 @@ private:
   void node(const onnx::NodeProto& n, int index) {
     const std::string name = n.name().empty() ? n.op_type() + "_" + std::to_string(index) : n.name();
     const std::string& op = n.op_type();
-    const Tensor* x = n.input_size() > 0 ? tensor(n.input(0)) : nullptr;
-    std::optional<Tensor> y;
-    if (!n.domain().empty() && n.domain() != "ai.onnx") {
-      // A custom domain's op has no counting rule here.
-    } else if (kViews.count(op) || shape_arithmetic(n)) {
+    const bool standard = n.domain().empty() || n.domain() == "ai.onnx";  // a custom domain has no rules here
+    if (standard && (kViews.count(op) || shape_arithmetic(n))) {
       bool grad = false;
       for (const auto& in : n.input()) grad = grad || (tensor(in) != nullptr && tensor(in)->needs_grad);
-      for (const auto& out : n.output()) {
-        Shape s;
-        if (inferred(out, s)) m_tensors[out] = {s, grad};
-      }
+      keep_inferred_outputs(n, grad);
       return;
-    } else if (op == "Conv" && x != nullptr && n.input_size() >= 2 && weight(n.input(1)) && x->shape.size() == 4) {
-      y = conv(n, name, *x);
-    } else if ((op == "Gemm" || op == "MatMul") && x != nullptr && n.input_size() >= 2) {
-      y = gemm(n, name, *x);
-    } else if (kActivations.count(op) && x != nullptr) {
-      y = m_builder.activation(name, kActivations.at(op), *x);
-    } else if ((op == "Add" || op == "Mul" || kBinaryOps.count(op)) && n.input_size() == 2) {
-      y = binary(n, name);
-    } else if (kReductions.count(op) && x != nullptr) {
-      Shape out;
-      if (inferred(n.output(0), out)) y = m_builder.reduce(name, kReductions.at(op), *x, out);
-    } else if (op == "BatchNormalization" && x != nullptr) {
-      y = m_builder.batchnorm(name, *x);
-    } else if (op == "LayerNormalization" && x != nullptr && integer(n, "axis", -1) == -1) {
-      y = m_builder.layernorm(name, *x);
-    } else if (op == "Softmax" && x != nullptr &&
-               (integer(n, "axis", -1) == -1 ||
-                integer(n, "axis", -1) == static_cast<std::int64_t>(x->shape.size()) - 1)) {
-      y = m_builder.softmax(name, *x);
-    } else if ((op == "MaxPool" || op == "AveragePool") && x != nullptr && x->shape.size() == 4 && symmetric(n)) {
-      const auto k = ints(n, "kernel_shape", {1, 1});
-      const auto s = ints(n, "strides", {1, 1});
-      const auto p = ints(n, "pads", {0, 0, 0, 0});
-      const PoolParams pp{{k[0], k[1]}, {s[0], s[1]}, {p[0], p[1]}};
-      y = op == "MaxPool" ? m_builder.maxpool(name, *x, pp) : m_builder.avgpool(name, *x, pp);
-    } else if (op == "GlobalAveragePool" && x != nullptr && x->shape.size() == 4) {
-      y = m_builder.global_avgpool(name, *x);
-    } else if (op == "Concat") {
-      std::vector<Tensor> xs;
-      for (const auto& in : n.input()) {
-        if (tensor(in) == nullptr) break;
-        xs.push_back(*tensor(in));
-      }
-      if (static_cast<int>(xs.size()) == n.input_size()) y = m_builder.concat(name, xs, integer(n, "axis", 0));
-    } else if ((op == "Resize" || op == "Upsample") && x != nullptr && x->shape.size() == 4 &&
-               (text(n, "mode").empty() || text(n, "mode") == "nearest")) {
-      Shape out;
-      if (inferred(n.output(0), out) && out.size() == 4 && out[2] % x->shape[2] == 0 &&
-          out[2] / x->shape[2] == out[3] / x->shape[3] && out[3] % x->shape[3] == 0) {
-        y = m_builder.upsample(name, *x, out[2] / x->shape[2]);
-      }
-    } else if (op == "Gather" && n.input_size() == 2 && weight(n.input(0)) && weight(n.input(0))->size() == 2 &&
-               tensor(n.input(1)) && integer(n, "axis", 0) == 0) {
-      const Shape& table = *weight(n.input(0));
-      y = m_builder.embedding(name, *tensor(n.input(1)), table[0], table[1]);
-    } else if (op == "LSTM" && x != nullptr && x->shape.size() == 3 &&
-               (text(n, "direction").empty() || text(n, "direction") == "forward")) {
-      const Tensor h = m_builder.lstm(name, *x, integer(n, "hidden_size", 0));
-      y = Tensor{{h.shape[0], 1, h.shape[1], h.shape[2]}, h.needs_grad};  // ONNX Y: [T, directions, N, H]
     }
+    const std::optional<Tensor> y = standard ? counted(n, name) : std::nullopt;
     if (!y) {
       // Listed, never counted as zero; its outputs keep their inferred shapes so that the nodes
       // after it are still counted.
       m_builder.unsupported(op);
-      for (const auto& out : n.output()) {
-        Shape s;
-        if (inferred(out, s)) m_tensors[out] = {s, true};
-      }
+      keep_inferred_outputs(n, true);
       return;
     }
     // The builder's shape must be what ONNX inferred; a disagreement means a rule is wrong for
@@ -310,6 +253,84 @@ private:
                        " differs from ONNX's " + shape_text(expected));
     }
     m_tensors[n.output(0)] = *y;
+  }
+
+  void keep_inferred_outputs(const onnx::NodeProto& n, bool needs_grad) {
+    for (const auto& out : n.output()) {
+      Shape s;
+      if (inferred(out, s)) m_tensors[out] = {s, needs_grad};
+    }
+  }
+
+  // The layer a standard node counts as, or nothing where no rule covers it (op or its attributes).
+  std::optional<Tensor> counted(const onnx::NodeProto& n, const std::string& name) {
+    const std::string& op = n.op_type();
+    const Tensor* x = n.input_size() > 0 ? tensor(n.input(0)) : nullptr;
+    if (op == "Conv" && x != nullptr && n.input_size() >= 2 && weight(n.input(1)) && x->shape.size() == 4)
+      return conv(n, name, *x);
+    if ((op == "Gemm" || op == "MatMul") && x != nullptr && n.input_size() >= 2) return gemm(n, name, *x);
+    if (kActivations.count(op) && x != nullptr) return m_builder.activation(name, kActivations.at(op), *x);
+    if ((op == "Add" || op == "Mul" || kBinaryOps.count(op)) && n.input_size() == 2) return binary(n, name);
+    if (kReductions.count(op) && x != nullptr) {
+      Shape out;
+      if (inferred(n.output(0), out)) return m_builder.reduce(name, kReductions.at(op), *x, out);
+      return std::nullopt;
+    }
+    if (op == "BatchNormalization" && x != nullptr) return m_builder.batchnorm(name, *x);
+    if (op == "LayerNormalization" && x != nullptr && integer(n, "axis", -1) == -1)
+      return m_builder.layernorm(name, *x);
+    if (op == "Softmax" && x != nullptr &&
+        (integer(n, "axis", -1) == -1 || integer(n, "axis", -1) == static_cast<std::int64_t>(x->shape.size()) - 1))
+      return m_builder.softmax(name, *x);
+    if (op == "Concat") return concat(n, name);
+    if (op == "Gather") return embedding(n, name);
+    if (x != nullptr) return counted_shaped(n, name, *x);
+    return std::nullopt;
+  }
+
+  // Pools, resizes and LSTMs: rules that look at the input's shape.
+  std::optional<Tensor> counted_shaped(const onnx::NodeProto& n, const std::string& name, const Tensor& x) {
+    const std::string& op = n.op_type();
+    if ((op == "MaxPool" || op == "AveragePool") && x.shape.size() == 4 && symmetric(n)) {
+      const auto k = ints(n, "kernel_shape", {1, 1});
+      const auto s = ints(n, "strides", {1, 1});
+      const auto p = ints(n, "pads", {0, 0, 0, 0});
+      const PoolParams pp{{k[0], k[1]}, {s[0], s[1]}, {p[0], p[1]}};
+      return op == "MaxPool" ? m_builder.maxpool(name, x, pp) : m_builder.avgpool(name, x, pp);
+    }
+    if (op == "GlobalAveragePool" && x.shape.size() == 4) return m_builder.global_avgpool(name, x);
+    if ((op == "Resize" || op == "Upsample") && x.shape.size() == 4 &&
+        (text(n, "mode").empty() || text(n, "mode") == "nearest")) {
+      Shape out;
+      if (inferred(n.output(0), out) && out.size() == 4 && out[2] % x.shape[2] == 0 &&
+          out[2] / x.shape[2] == out[3] / x.shape[3] && out[3] % x.shape[3] == 0) {
+        return m_builder.upsample(name, x, out[2] / x.shape[2]);
+      }
+      return std::nullopt;
+    }
+    if (op == "LSTM" && x.shape.size() == 3 && (text(n, "direction").empty() || text(n, "direction") == "forward")) {
+      const Tensor h = m_builder.lstm(name, x, integer(n, "hidden_size", 0));
+      return Tensor{{h.shape[0], 1, h.shape[1], h.shape[2]}, h.needs_grad};  // ONNX Y: [T, directions, N, H]
+    }
+    return std::nullopt;
+  }
+
+  // An embedding lookup: Gather of rows (axis 0) of a 2-D weight table by a tensor of indices.
+  std::optional<Tensor> embedding(const onnx::NodeProto& n, const std::string& name) {
+    if (n.input_size() != 2 || integer(n, "axis", 0) != 0) return std::nullopt;
+    const Shape* table = weight(n.input(0));
+    const Tensor* indices = tensor(n.input(1));
+    if (table == nullptr || table->size() != 2 || indices == nullptr) return std::nullopt;
+    return m_builder.embedding(name, *indices, (*table)[0], (*table)[1]);
+  }
+
+  std::optional<Tensor> concat(const onnx::NodeProto& n, const std::string& name) {
+    std::vector<Tensor> xs;
+    for (const auto& in : n.input()) {
+      if (tensor(in) == nullptr) return std::nullopt;
+      xs.push_back(*tensor(in));
+    }
+    return m_builder.concat(name, xs, integer(n, "axis", 0));
   }
 
   // Integer arithmetic on shapes (Shape -> Gather -> Concat -> Reshape in exported graphs): every
