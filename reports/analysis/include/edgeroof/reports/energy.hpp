@@ -9,6 +9,11 @@
 
 namespace edgeroof::reports {
 
+// A 95% interval [lo, hi] around a figure (lo <= figure <= hi).
+struct Interval {
+  double lo = 0.0, hi = 0.0;
+};
+
 // Dense column-major-free matrix for the small least-squares problems of the energy fit.
 struct Matrix {
   std::size_t rows = 0, cols = 0;
@@ -50,6 +55,14 @@ struct EnergyFit {
   std::vector<EnergyResidual> residuals;
   std::vector<std::string> benchmarks;
   std::optional<double> idle_power_W;  // measured separately by edgeroof-bench
+  // 95% intervals beside each figure (absent where they could not be computed).
+  std::map<std::string, Interval> eps_flop_ci95, eps_byte_ci95;
+  std::optional<Interval> static_ci95;
+  // Condition number of the weighted, column-scaled design; large when π0 and ε_byte cannot be
+  // told apart (memory-bound benchmarks only: Q/T is the same for all of them).
+  std::optional<double> condition;
+  // Why a figure is unsure, one line each, naming the benchmarks that would separate it.
+  std::vector<std::string> warnings;
   // π0 minus the measured idle power: what running costs beyond idling even with no work done.
   [[nodiscard]] std::optional<double> static_vs_idle_W() const {
     if (!idle_power_W) return std::nullopt;

@@ -19,6 +19,7 @@ namespace edgeroof::reports {
 struct Ceiling {
   double value = 0.0;
   std::string source;  // benchmark name
+  std::optional<Interval> ci95;
 };
 
 struct RooflineMode {
@@ -27,6 +28,11 @@ struct RooflineMode {
   std::optional<int> id;
   std::optional<std::int64_t> gpu_hz, emc_hz, cpu_khz;
   std::optional<int> cpu_online;
+  std::optional<std::int64_t> tpc_pg_mask;  // power_mode.tpc_pg_mask (set bit = TPC off)
+  // "measured" (fitted from its own results) or "modeled" (mode-space model, modespace.hpp).
+  std::string source = "measured";
+  // The knobs of a modeled mode that lie outside the measured modes' range ("gpu_hz", ...).
+  std::vector<std::string> extrapolated;
   std::vector<std::string> files;
   std::map<std::string, Ceiling> compute_flops_per_s;    // "<backend>/<dtype>"
   std::map<std::string, Ceiling> bandwidth_bytes_per_s;  // "<backend>/<level>"
