@@ -93,6 +93,15 @@ double t95(double dof) {
   return 1.96 + 2.5 / dof + 1.5 / (dof * dof);
 }
 
+std::vector<double> huber_factors(const std::vector<double>& z) {
+  std::vector<double> a;
+  for (double v : z) a.push_back(std::abs(v));
+  const double scale = std::max(1.4826 * median(a), 1e-12);
+  std::vector<double> h;
+  for (double v : a) h.push_back(v <= 2.5 * scale ? 1.0 : 2.5 * scale / v);
+  return h;
+}
+
 std::vector<double> invert_spd(std::vector<double> a, std::size_t n) {
   double trace = 0.0;
   for (std::size_t i = 0; i < n; ++i) trace += a[i * n + i];
@@ -117,9 +126,27 @@ PowerLawFit::PowerLawFit(const std::vector<Observation>& obs, std::vector<PowerT
     m_offset.push_back(np);
     np += 1 + t.knobs.size();
   }
-  m_free.assign(np, true);
-  std::vector<double> theta0(np, 1.0);
-  // An exponent is free where its knob varies; with few modes the exponents beyond them stay 1.
+  choose_free(obs);
+  const auto sigma = relative_sigmas(obs);
+  std::vector<double> w;
+  for (double s : sigma) w.push_back(1.0 / s);
+  double sse = fit_all_sharpness(obs, w);
+  // Two Huber rounds: a mode whose figure a throttled or disturbed run pulled down counts less.
+  for (int round = 0; round < 2; ++round) {
+    std::vector<double> z;
+    for (std::size_t i = 0; i < obs.size(); ++i)
+      z.push_back(w[i] * (log_value(obs[i].x, m_theta) - std::log(obs[i].value)));
+    const auto h = huber_factors(z);
+    for (std::size_t i = 0; i < obs.size(); ++i) w[i] = std::sqrt(h[i]) / sigma[i];
+    sse = fit_all_sharpness(obs, w);
+  }
+  finish(obs, w, sse);
+  m_sigma_new = median(sigma);
+}
+
+// An exponent is free where its knob varies; with few modes the exponents beyond them stay 1.
+void PowerLawFit::choose_free(const std::vector<Observation>& obs) {
+  m_free.assign(m_offset.back() + 1 + m_terms.back().knobs.size(), true);
   std::size_t free_count = 0;
   for (std::size_t t = 0; t < m_terms.size(); ++t) {
     free_count += 1;
@@ -135,7 +162,12 @@ PowerLawFit::PowerLawFit(const std::vector<Observation>& obs, std::vector<PowerT
       if (m_free[m_offset[t] + 1 + k]) ++free_count;
     }
   }
-  // Each term starts as the upper envelope of the data with unit exponents.
+}
+
+// Each term starts as the upper envelope of the data with unit exponents; the sharpness of the
+// smooth minimum is the best of a few.
+double PowerLawFit::fit_all_sharpness(const std::vector<Observation>& obs, const std::vector<double>& w) {
+  std::vector<double> theta0(m_free.size(), 1.0);
   for (std::size_t t = 0; t < m_terms.size(); ++t) {
     double c = -std::numeric_limits<double>::infinity();
     for (const auto& o : obs) {
@@ -145,9 +177,6 @@ PowerLawFit::PowerLawFit(const std::vector<Observation>& obs, std::vector<PowerT
     }
     theta0[m_offset[t]] = c + (m_terms.size() > 1 ? 0.05 : 0.0);
   }
-  const auto sigma = relative_sigmas(obs);
-  std::vector<double> w;
-  for (double s : sigma) w.push_back(1.0 / s);
   const std::vector<double> sharpness =
       m_terms.size() > 1 ? std::vector<double>{2, 4, 8, 16, 32} : std::vector<double>{8};
   double best = std::numeric_limits<double>::infinity(), best_p = 8.0;
@@ -162,7 +191,11 @@ PowerLawFit::PowerLawFit(const std::vector<Observation>& obs, std::vector<PowerT
     }
   }
   m_p = best_p;
-  // Covariance of the free parameters from the weighted Jacobian at the solution.
+  return best;
+}
+
+// Covariance of the free parameters from the weighted Jacobian at the solution.
+void PowerLawFit::finish(const std::vector<Observation>& obs, const std::vector<double>& w, double sse) {
   std::size_t pf = 0;
   for (bool f : m_free) pf += f ? 1 : 0;
   std::vector<double> jac;
@@ -175,11 +208,10 @@ PowerLawFit::PowerLawFit(const std::vector<Observation>& obs, std::vector<PowerT
   }
   m_rms = std::sqrt(rms / static_cast<double>(obs.size()));
   m_dof = static_cast<double>(obs.size()) - static_cast<double>(pf);
-  m_s2 = m_dof >= 1.0 ? best / m_dof : 1.0;
-  m_s2 = std::max(m_s2, 1.0);  // the measured modes' own noise is a floor on what can be known
+  // The measured modes' own noise is a floor on what can be known.
+  m_s2 = std::max(m_dof >= 1.0 ? sse / m_dof : 1.0, 1.0);
   m_cov = invert_spd(normal_matrix(jac, obs.size(), pf), pf);
   for (double& v : m_cov) v *= m_s2;
-  m_sigma_new = median(sigma);
 }
 
 double PowerLawFit::log_value(const Features& x, const std::vector<double>& theta) const {
@@ -300,6 +332,20 @@ std::string PowerLawFit::form() const {
 
 BasisFit::BasisFit(const std::vector<Observation>& obs, Basis basis) : m_basis(std::move(basis)) {
   const auto sigma = relative_sigmas(obs);
+  auto sig = sigma;
+  double sse = fit_knees(obs, sig);
+  for (int round = 0; round < 2; ++round) {  // Huber, as for the ceilings
+    std::vector<double> z;
+    for (std::size_t i = 0; i < obs.size(); ++i) z.push_back((predict(obs[i].x) / obs[i].value - 1.0) / sigma[i]);
+    const auto h = huber_factors(z);
+    for (std::size_t i = 0; i < obs.size(); ++i) sig[i] = sigma[i] / std::sqrt(h[i]);
+    sse = fit_knees(obs, sig);
+  }
+  finish(obs, sig, sse);
+  m_sigma_new = median(sigma);
+}
+
+double BasisFit::fit_knees(const std::vector<Observation>& obs, const std::vector<double>& sigma) {
   double best = std::numeric_limits<double>::infinity();
   for (double knee : m_basis.knees) {
     std::vector<double> theta;
@@ -310,6 +356,11 @@ BasisFit::BasisFit(const std::vector<Observation>& obs, Basis basis) : m_basis(s
       m_theta = theta;
     }
   }
+  return best;
+}
+
+void BasisFit::finish(const std::vector<Observation>& obs, const std::vector<double>& sigma, double sse) {
+  m_active.clear();
   for (std::size_t j = 0; j < m_theta.size(); ++j) {
     if (m_theta[j] > 0.0) m_active.push_back(j);
   }
@@ -324,10 +375,9 @@ BasisFit::BasisFit(const std::vector<Observation>& obs, Basis basis) : m_basis(s
   }
   m_rms = std::sqrt(rms / static_cast<double>(obs.size()));
   m_dof = static_cast<double>(obs.size()) - static_cast<double>(m_active.size());
-  m_s2 = std::max(m_dof >= 1.0 ? best / m_dof : 1.0, 1.0);
+  m_s2 = std::max(m_dof >= 1.0 ? sse / m_dof : 1.0, 1.0);
   m_cov = invert_spd(normal_matrix(jac, obs.size(), m_active.size()), m_active.size());
   for (double& v : m_cov) v *= m_s2;
-  m_sigma_new = median(sigma);
 }
 
 // NNLS on the rows scaled by 1 / (σ·value) and the columns to unit norm; the weighted sum of squares.

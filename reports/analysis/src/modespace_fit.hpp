@@ -55,6 +55,9 @@ private:
   [[nodiscard]] double log_value(const Features& x, const std::vector<double>& theta) const;
   [[nodiscard]] std::vector<double> gradient(const Features& x, const std::vector<double>& theta) const;  // free ones
   double solve(const std::vector<Observation>& obs, const std::vector<double>& w, std::vector<double>& theta) const;
+  void choose_free(const std::vector<Observation>& obs);
+  double fit_all_sharpness(const std::vector<Observation>& obs, const std::vector<double>& w);
+  void finish(const std::vector<Observation>& obs, const std::vector<double>& w, double sse);
 
   std::vector<PowerTerm> m_terms;
   std::vector<std::size_t> m_offset;  // first parameter of each term (its c)
@@ -85,6 +88,8 @@ public:
 private:
   double fit_at(const std::vector<Observation>& obs, const std::vector<double>& sigma, double knee,
                 std::vector<double>& theta) const;
+  double fit_knees(const std::vector<Observation>& obs, const std::vector<double>& sigma);
+  void finish(const std::vector<Observation>& obs, const std::vector<double>& sigma, double sse);
 
   Basis m_basis;
   double m_knee = 0.0;
@@ -93,6 +98,10 @@ private:
   std::vector<double> m_cov;  // active × active
   double m_s2 = 0.0, m_sigma_new = 0.0, m_dof = 0.0, m_rms = 0.0;
 };
+
+// Huber's weight factors (1 within 2.5 robust standard deviations, falling as 1/|z| beyond) of
+// standardised residuals.
+[[nodiscard]] std::vector<double> huber_factors(const std::vector<double>& z);
 
 // Inverse of a small symmetric positive (semi)definite matrix, row-major; a tiny ridge keeps a
 // nearly singular one finite.
