@@ -252,6 +252,33 @@ TEST_F(ModeSpace, AKnobTheMeasuredModesNeverVariedCannotBePredicted) {
   }
 }
 
+// A GPU whose only knob is its locked clock (NVML): five clocks measured predict the other eight.
+TEST(ModeSpaceOneKnob, LockedGpuClocksOnly) {
+  PhysicsBoard board;
+  board.cores = {12};
+  board.cpu_khz = {2201600};
+  board.emc_hz = {3199000000};
+  const auto all = board.modes();
+  ASSERT_EQ(all.size(), 13u);
+  std::mt19937 rng(3);
+  Rooflines measured;
+  for (std::size_t i : {0, 3, 6, 9, 12}) measured.modes.push_back(board.mode(all[i], 0.005, rng));
+  const auto predicted = predict_modes(measured, all);
+  double worst = 0.0;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const auto truth = board.mode(all[i], 0.0, rng);
+    for (const char* k : {"cuda/dram", "cuda/l2"})
+      worst = std::max(worst, std::abs(predicted.modes[i].bandwidth_bytes_per_s.at(k).value /
+                                           truth.bandwidth_bytes_per_s.at(k).value -
+                                       1.0));
+    worst = std::max(worst, std::abs(predicted.modes[i].compute_flops_per_s.at("cuda/fp32").value /
+                                         truth.compute_flops_per_s.at("cuda/fp32").value -
+                                     1.0));
+  }
+  EXPECT_LT(worst, 0.03);
+  EXPECT_TRUE(predicted.warnings.empty());
+}
+
 TEST(ModesFile, RefusesWhatIsNotAModesList) {
   auto error = [](const char* text) {
     try {
