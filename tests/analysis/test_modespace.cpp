@@ -142,7 +142,7 @@ TEST_F(ModeSpace, FortyFourPlannedModesPredictEveryModeWithin3Percent) {
 // most 1% more than the true optimum. BERT-large's optimum lies 4.8% below the top GPU clock,
 // where the noise of the measured fastest mode decides (printed, not asserted: see the note).
 TEST_F(ModeSpace, TuningOnPredictionsKeepsTheBound) {
-  const auto predicted = predict_modes(planned(board, all, 44, 11, kNoise), all);
+  const auto predicted = decision_rooflines(predict_modes(planned(board, all, 44, 11, kNoise), all));
   const auto physics = measure(board, all, keys_of(all), 0.0, 7);
   const TuneConstraint bound{TuneConstraint::Kind::max_slowdown, 0.05};
   for (const char* name : {"resnet50", "bert_large"}) {
@@ -314,6 +314,35 @@ TEST(ModeSpaceOneKnob, LockedGpuClocksOnly) {
   }
   EXPECT_LT(worst, 0.03);
   EXPECT_TRUE(predicted.warnings.empty());
+}
+
+// Deciding by a measured mode: its measurement and the model's prediction, weighted by precision.
+TEST(DecisionRooflines, WeighTheMeasurementAgainstTheModel) {
+  RooflineMode measured;
+  measured.key = "m";
+  measured.compute_flops_per_s["cuda/fp32"] = {100.0, "b",
+                                               Interval{100.0 / std::exp(0.0392), 100.0 * std::exp(0.0392)}};
+  measured.bandwidth_bytes_per_s["cuda/dram"] = {50.0, "b", std::nullopt};
+  EnergyFit e;
+  e.static_W = 10.0;
+  e.static_ci95 = Interval{9.608, 10.392};  // σ = 0.2 W
+  measured.energy["cuda"] = e;
+  auto model = std::make_shared<RooflineMode>(measured);
+  model->compute_flops_per_s["cuda/fp32"] = {110.0, "model",
+                                             Interval{110.0 / std::exp(0.0392), 110.0 * std::exp(0.0392)}};
+  model->bandwidth_bytes_per_s["cuda/dram"] = {60.0, "model", Interval{55.0, 65.0}};
+  model->energy["cuda"].static_W = 11.0;
+  model->energy["cuda"].static_ci95 = Interval{11.0 - 0.784, 11.0 + 0.784};  // σ = 0.4 W
+  measured.modeled = model;
+  RooflineMode modeled = *model;
+  modeled.key = "p";
+  const auto d = decision_rooflines(Rooflines{{measured, modeled}, {}});
+  EXPECT_NEAR(d.modes[0].compute_flops_per_s.at("cuda/fp32").value, std::sqrt(100.0 * 110.0), 1e-9);  // equal σ in log
+  EXPECT_NEAR(d.modes[0].energy.at("cuda").static_W, (10.0 / 0.04 + 11.0 / 0.16) / (1 / 0.04 + 1 / 0.16), 1e-9);
+  EXPECT_NEAR(d.modes[0].energy.at("cuda").static_ci95->hi - d.modes[0].energy.at("cuda").static_W,
+              1.96 / std::sqrt(1 / 0.04 + 1 / 0.16), 1e-9);
+  EXPECT_EQ(d.modes[0].bandwidth_bytes_per_s.at("cuda/dram").value, 50.0);  // no interval of its own: kept
+  EXPECT_EQ(d.modes[1].compute_flops_per_s.at("cuda/fp32").value, 110.0);   // a modeled mode: as it is
 }
 
 TEST(ModesFile, RefusesWhatIsNotAModesList) {
