@@ -38,8 +38,7 @@ void check_knobs(const std::vector<ModeKnobs>& measured, const std::vector<ModeK
       const auto v = def.get(t);
       const std::string name = def.name;
       if (seen.size() > 1) {
-        if (!v && name != "tpc_pg_mask")
-          throw InputError("mode " + t.key + " has no " + name + ", which the measured modes vary");
+        if (!v) throw InputError("mode " + t.key + " has no " + name + ", which the measured modes vary");
         continue;
       }
       if (!v || seen.count(*v)) continue;
