@@ -95,6 +95,11 @@ double t95(double dof) {
   return 1.96 + 2.5 / dof + 1.5 / (dof * dof);
 }
 
+double residual_scale(double sse, double dof) {
+  if (dof >= 8.0) return sse / dof;
+  return std::max(dof >= 1.0 ? sse / dof : 1.0, 1.0);
+}
+
 std::vector<double> huber_factors(const std::vector<double>& z) {
   std::vector<double> a;
   for (double v : z) a.push_back(std::abs(v));
@@ -210,8 +215,7 @@ void PowerLawFit::finish(const std::vector<Observation>& obs, const std::vector<
   }
   m_rms = std::sqrt(rms / static_cast<double>(obs.size()));
   m_dof = static_cast<double>(obs.size()) - static_cast<double>(pf);
-  // The measured modes' own noise is a floor on what can be known.
-  m_s2 = std::max(m_dof >= 1.0 ? sse / m_dof : 1.0, 1.0);
+  m_s2 = residual_scale(sse, m_dof);
   m_cov = invert_spd(normal_matrix(jac, obs.size(), pf), pf);
   for (double& v : m_cov) v *= m_s2;
 }
@@ -378,7 +382,7 @@ void BasisFit::finish(const std::vector<Observation>& obs, const std::vector<dou
   }
   m_rms = std::sqrt(rms / static_cast<double>(obs.size()));
   m_dof = static_cast<double>(obs.size()) - static_cast<double>(m_active.size());
-  m_s2 = std::max(m_dof >= 1.0 ? sse / m_dof : 1.0, 1.0);
+  m_s2 = residual_scale(sse, m_dof);
   m_cov = invert_spd(normal_matrix(jac, obs.size(), m_active.size()), m_active.size());
   for (double& v : m_cov) v *= m_s2;
 }

@@ -99,6 +99,11 @@ private:
   double m_s2 = 0.0, m_sigma_new = 0.0, m_dof = 0.0, m_rms = 0.0;
 };
 
+// The variance factor s² of the weighted residuals: the weights are the measured modes' own
+// intervals, which can be too wide (t of 2 degrees of freedom for 3 repetitions) or too narrow
+// (misfit), so with 8 degrees of freedom or more the scatter decides; below that it may only widen.
+[[nodiscard]] double residual_scale(double sse, double dof);
+
 // Huber's weight factors (1 within 2.5 robust standard deviations, falling as 1/|z| beyond) of
 // standardised residuals.
 [[nodiscard]] std::vector<double> huber_factors(const std::vector<double>& z);
