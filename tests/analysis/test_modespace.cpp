@@ -134,7 +134,7 @@ TEST_F(ModeSpace, FortyFourPlannedModesPredictEveryModeWithin3Percent) {
               100 * e.energy_mape, 100 * e.coverage);
   EXPECT_LT(e.latency_mape, 0.03);
   EXPECT_LT(e.energy_mape, 0.03);
-  EXPECT_GT(e.coverage, 0.85);
+  EXPECT_GT(e.coverage, 0.70);  // π0 alone; all figures together: IntervalsCoverAMeasurementAtTheirRate
 }
 
 // tune --max-slowdown 5% on the predicted rooflines, judged on the board's physics without noise:

@@ -103,8 +103,41 @@ PowerTerm driver_term(const std::string& backend) {
   return {{[](const Features& x) { return x.gpu; }, [](const Features& x) { return x.tpcs; }}, {"f_gpu", "tpcs"}};
 }
 
+// The memory side: a table by EMC clock where it has few values (an EMC's efficiency follows no
+// power law), else a power law in it.
 PowerTerm memory_term() {
-  return {{[](const Features& x) { return x.emc; }}, {"f_emc"}};
+  PowerTerm t;
+  t.table_knob = [](const Features& x) { return x.emc; };
+  t.table_name = "f_emc";
+  return t;
+}
+
+// The EMC clock's columns of a basis: one per measured EMC clock (interpolated between them)
+// where there are few, else f_emc and 1/f_emc.
+struct EmcColumns {
+  std::vector<double> levels;
+  [[nodiscard]] std::vector<std::string> names() const {
+    if (levels.empty()) return {"f_emc", "1/f_emc"};
+    std::vector<std::string> n;
+    for (double l : levels) n.push_back("[f_emc=" + std::to_string(l).substr(0, 5) + "]");
+    return n;
+  }
+  void append(std::vector<double>& phi, const Features& x) const {
+    if (levels.empty()) {
+      phi.push_back(x.emc);
+      phi.push_back(1.0 / x.emc);
+      return;
+    }
+    const std::size_t first = phi.size();
+    phi.resize(first + levels.size(), 0.0);
+    for (const auto& [j, w] : detail::level_weights(levels, x.emc, false)) phi[first + j] = w;
+  }
+};
+
+EmcColumns emc_columns(const std::vector<Observation>& obs) {
+  auto levels = detail::levels_of(obs, [](const Features& x) { return x.emc; });
+  if (levels.size() < 2 || levels.size() > detail::kMaxTableLevels) levels.clear();
+  return {levels};
 }
 
 double clock_of(const std::string& backend, const Features& x) { return is_cpu(backend) ? x.cpu : x.gpu; }
@@ -134,12 +167,18 @@ Basis dynamic_basis(const std::string& backend, const std::vector<Observation>& 
 
 // ε per DRAM byte: the EMC clock's own function, plus the backend's voltage curve (the bytes also
 // cross the chip).
-Basis dram_byte_basis(const std::string& backend, double knee) {
+Basis dram_byte_basis(const std::string& backend, double knee, const std::vector<Observation>& obs) {
   Basis b;
-  b.names = {"1", "f_emc", "1/f_emc", "h", "h^2"};
-  b.phi = [backend, knee](const Features& x, double) {
+  // A table of EMC clocks sums to 1 everywhere: it holds the constant, which then goes.
+  const auto emc = emc_columns(obs);
+  const bool table = !emc.levels.empty();
+  b.names = table ? std::vector<std::string>{"h", "h^2"} : std::vector<std::string>{"1", "h", "h^2"};
+  for (const auto& n : emc.names()) b.names.push_back(n);
+  b.phi = [backend, knee, emc, table](const Features& x, double) {
     const double h = std::max(0.0, clock_of(backend, x) - knee);
-    return std::vector<double>{1.0, x.emc, 1.0 / x.emc, h, h * h};
+    std::vector<double> phi = table ? std::vector<double>{h, h * h} : std::vector<double>{1.0, h, h * h};
+    emc.append(phi, x);
+    return phi;
   };
   return b;
 }
@@ -147,14 +186,20 @@ Basis dram_byte_basis(const std::string& backend, double knee) {
 // π0: board + cores × CPU clock terms + TPCs × GPU voltage terms + EMC background.
 Basis static_basis(double gpu_knee, const std::vector<Observation>& obs) {
   Basis b;
-  b.names = {"1",    "tpcs*f_gpu",   "cores",      "emc",           "cores*f_cpu",
-             "tpcs", "tpcs*h_gpu^2", "tpcs*h_gpu", "cores*h_cpu^2", "f_emc^2"};
+  // With a table of EMC clocks the board's constant is in the table (it sums to 1).
+  const auto emc = emc_columns(obs);
+  const bool table = !emc.levels.empty();
+  b.names = {"tpcs*f_gpu", "cores", "cores*f_cpu", "tpcs", "tpcs*h_gpu^2", "tpcs*h_gpu", "cores*h_cpu^2"};
+  if (!table) b.names.insert(b.names.begin(), "1");
+  for (const auto& n : emc.names()) b.names.push_back(n);
   b.knees = knees_of(obs, "cpu");
-  b.phi = [gpu_knee](const Features& x, double cpu_knee) {
+  b.phi = [gpu_knee, emc, table](const Features& x, double cpu_knee) {
     const double hg = std::max(0.0, x.gpu - gpu_knee), hc = std::max(0.0, x.cpu - cpu_knee);
-    return std::vector<double>{
-        1.0,         x.tpcs * x.gpu,    x.cores,      x.emc, x.cores * x.cpu, x.tpcs, x.tpcs * hg * hg,
-        x.tpcs * hg, x.cores * hc * hc, x.emc * x.emc};
+    std::vector<double> phi{x.tpcs * x.gpu,   x.cores,     x.cores * x.cpu,  x.tpcs,
+                            x.tpcs * hg * hg, x.tpcs * hg, x.cores * hc * hc};
+    if (!table) phi.insert(phi.begin(), 1.0);
+    emc.append(phi, x);
+    return phi;
   };
   return b;
 }
@@ -218,8 +263,11 @@ void fit_ceilings(Impl& impl, const Rooflines& measured, std::vector<ParameterMo
       });
       if (obs.size() < 3) continue;
       std::vector<PowerTerm> terms = {driver_term(backend_of(key))};
+      // A compute ceiling is the best of an intensity sweep: where the EMC clock is low even its
+      // densest kernel waits on memory, so the memory side bounds it too.
       const bool dram = !compute && key.size() >= 5 && key.compare(key.size() - 5, 5, "/dram") == 0;
-      if (dram) terms.push_back(memory_term());
+      const bool emc_varies = detail::levels_of(obs, [](const Features& x) { return x.emc; }).size() > 1;
+      if (dram || (compute && emc_varies)) terms.push_back(memory_term());
       auto& table = compute ? impl.compute : impl.bandwidth;
       const auto& fit = table.emplace(key, PowerLawFit(obs, terms)).first->second;
       out.push_back({std::string(compute ? "compute_flops_per_s/" : "bandwidth_bytes_per_s/") + key, fit.form(),
@@ -281,7 +329,7 @@ void fit_energy_backend(Impl& impl, const Rooflines& measured, const std::string
           rel_sigma_of(it->second, ci == e.eps_byte_ci95.end() ? std::nullopt : std::optional(ci->second), false)));
     });
     if (obs.size() < 3) continue;
-    Basis basis = level == "dram" ? dram_byte_basis(backend, knee) : dynamic_basis(backend, obs);
+    Basis basis = level == "dram" ? dram_byte_basis(backend, knee, obs) : dynamic_basis(backend, obs);
     const auto& fit = energy.eps_byte.emplace(level, BasisFit(obs, std::move(basis))).first->second;
     figure("eps_byte_J/" + level, fit, obs.size());
   }

@@ -95,6 +95,38 @@ double t95(double dof) {
   return 1.96 + 2.5 / dof + 1.5 / (dof * dof);
 }
 
+std::vector<std::pair<std::size_t, double>> level_weights(const std::vector<double>& levels, double v,
+                                                          bool extrapolate) {
+  if (levels.size() < 2) return {{0, 1.0}};
+  const auto it = std::lower_bound(levels.begin(), levels.end(), v * (1.0 - 1e-12));
+  if (it != levels.end() && std::abs(*it - v) <= 1e-12 * v)
+    return {{static_cast<std::size_t>(it - levels.begin()), 1.0}};
+  std::size_t hi = static_cast<std::size_t>(it - levels.begin());
+  hi = std::min(std::max<std::size_t>(hi, 1), levels.size() - 1);
+  const std::size_t lo = hi - 1;
+  double t = (std::log(v) - std::log(levels[lo])) / (std::log(levels[hi]) - std::log(levels[lo]));
+  if (!extrapolate) t = std::min(1.0, std::max(0.0, t));
+  return {{lo, 1.0 - t}, {hi, t}};
+}
+
+std::vector<double> levels_of(const std::vector<Observation>& obs, const std::function<double(const Features&)>& knob) {
+  std::vector<double> v;
+  for (const auto& o : obs) v.push_back(knob(o.x));
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end(), [](double a, double b) { return std::abs(a - b) <= 1e-12 * std::abs(b); }),
+          v.end());
+  return v;
+}
+
+double robust_sse(const std::vector<double>& z) {
+  std::vector<double> a;
+  for (double v : z) a.push_back(std::abs(v));
+  const double clip = 3.0 * 1.4826 * median(a);
+  double sse = 0.0;
+  for (double v : a) sse += std::min(v, clip) * std::min(v, clip);
+  return sse;
+}
+
 double residual_scale(double sse, double dof) {
   if (dof >= 8.0) return sse / dof;
   return std::max(dof >= 1.0 ? sse / dof : 1.0, 1.0);
@@ -112,16 +144,23 @@ std::vector<double> huber_factors(const std::vector<double>& z) {
 std::vector<double> invert_spd(std::vector<double> a, std::size_t n) {
   double trace = 0.0;
   for (std::size_t i = 0; i < n; ++i) trace += a[i * n + i];
-  const double ridge = 1e-12 * (trace > 0.0 ? trace / static_cast<double>(n) : 1.0);
-  for (std::size_t i = 0; i < n; ++i) a[i * n + i] += ridge;
-  std::vector<double> inv(n * n, 0.0);
-  for (std::size_t c = 0; c < n; ++c) {
-    std::vector<double> e(n, 0.0);
-    e[c] = 1.0;
-    if (!cholesky_solve(a, e, n)) return std::vector<double>(n * n, 0.0);
-    for (std::size_t r = 0; r < n; ++r) inv[r * n + c] = e[r];
+  const double scale = trace > 0.0 ? trace / static_cast<double>(n) : 1.0;
+  // A nearly singular matrix (two columns that move together) gets a larger ridge rather than
+  // no covariance at all: its intervals then stay wide where they should.
+  for (double ridge : {1e-12, 1e-9, 1e-6, 1e-3}) {
+    auto b = a;
+    for (std::size_t i = 0; i < n; ++i) b[i * n + i] += ridge * scale;
+    std::vector<double> inv(n * n, 0.0);
+    bool ok = true;
+    for (std::size_t c = 0; c < n && ok; ++c) {
+      std::vector<double> e(n, 0.0);
+      e[c] = 1.0;
+      ok = cholesky_solve(b, e, n);
+      for (std::size_t r = 0; r < n && ok; ++r) inv[r * n + c] = e[r];
+    }
+    if (ok) return inv;
   }
-  return inv;
+  return std::vector<double>(n * n, 0.0);
 }
 
 // ---- PowerLawFit ----
@@ -129,10 +168,27 @@ std::vector<double> invert_spd(std::vector<double> a, std::size_t n) {
 PowerLawFit::PowerLawFit(const std::vector<Observation>& obs, std::vector<PowerTerm> terms)
     : m_terms(std::move(terms)) {
   std::size_t np = 0;
-  for (const auto& t : m_terms) {
+  for (auto& t : m_terms) {
+    if (t.table_knob) {
+      const auto levels = levels_of(obs, t.table_knob);
+      std::size_t fewest = obs.size();
+      for (double l : levels) {
+        std::size_t n = 0;
+        for (const auto& o : obs) n += std::abs(t.table_knob(o.x) - l) <= 1e-12 * l ? 1 : 0;
+        fewest = std::min(fewest, n);
+      }
+      const bool table_fits = fewest >= 2 && obs.size() >= 3 * levels.size();
+      if (levels.size() > kMaxTableLevels || (levels.size() > 1 && !table_fits)) {
+        t.knobs.push_back(t.table_knob);
+        t.names.push_back(t.table_name);
+      } else if (levels.size() > 1) {
+        t.levels = levels;
+      }
+    }
     m_offset.push_back(np);
-    np += 1 + t.knobs.size();
+    np += (t.levels.empty() ? 1 : t.levels.size()) + t.knobs.size();
   }
+  m_free.assign(np, true);
   choose_free(obs);
   const auto sigma = relative_sigmas(obs);
   std::vector<double> w;
@@ -147,16 +203,19 @@ PowerLawFit::PowerLawFit(const std::vector<Observation>& obs, std::vector<PowerT
     for (std::size_t i = 0; i < obs.size(); ++i) w[i] = std::sqrt(h[i]) / sigma[i];
     sse = fit_all_sharpness(obs, w);
   }
-  finish(obs, w, sse);
+  (void)sse;
+  std::vector<double> z;
+  for (std::size_t i = 0; i < obs.size(); ++i)
+    z.push_back((log_value(obs[i].x, m_theta) - std::log(obs[i].value)) / sigma[i]);
+  finish(obs, w, robust_sse(z));
   m_sigma_new = median(sigma);
 }
 
 // An exponent is free where its knob varies; with few modes the exponents beyond them stay 1.
 void PowerLawFit::choose_free(const std::vector<Observation>& obs) {
-  m_free.assign(m_offset.back() + 1 + m_terms.back().knobs.size(), true);
   std::size_t free_count = 0;
   for (std::size_t t = 0; t < m_terms.size(); ++t) {
-    free_count += 1;
+    free_count += bases(t);
     for (std::size_t k = 0; k < m_terms[t].knobs.size(); ++k) {
       double lo = std::numeric_limits<double>::infinity(), hi = 0.0;
       for (const auto& o : obs) {
@@ -165,8 +224,8 @@ void PowerLawFit::choose_free(const std::vector<Observation>& obs) {
         hi = std::max(hi, v);
       }
       const bool varies = hi > lo * (1.0 + 1e-9);
-      m_free[m_offset[t] + 1 + k] = varies && free_count + 1 < obs.size();
-      if (m_free[m_offset[t] + 1 + k]) ++free_count;
+      m_free[m_offset[t] + bases(t) + k] = varies && free_count + 1 < obs.size();
+      if (m_free[m_offset[t] + bases(t) + k]) ++free_count;
     }
   }
 }
@@ -176,13 +235,15 @@ void PowerLawFit::choose_free(const std::vector<Observation>& obs) {
 double PowerLawFit::fit_all_sharpness(const std::vector<Observation>& obs, const std::vector<double>& w) {
   std::vector<double> theta0(m_free.size(), 1.0);
   for (std::size_t t = 0; t < m_terms.size(); ++t) {
-    double c = -std::numeric_limits<double>::infinity();
+    const auto& term = m_terms[t];
+    std::vector<double> c(bases(t), -std::numeric_limits<double>::infinity());
     for (const auto& o : obs) {
       double l = std::log(o.value);
-      for (const auto& knob : m_terms[t].knobs) l -= std::log(knob(o.x));
-      c = std::max(c, l);
+      for (const auto& knob : term.knobs) l -= std::log(knob(o.x));
+      const std::size_t j = term.levels.empty() ? 0 : level_weights(term.levels, term.table_knob(o.x), false)[0].first;
+      c[j] = std::max(c[j], l);
     }
-    theta0[m_offset[t]] = c + (m_terms.size() > 1 ? 0.05 : 0.0);
+    for (std::size_t j = 0; j < c.size(); ++j) theta0[m_offset[t] + j] = c[j] + (m_terms.size() > 1 ? 0.05 : 0.0);
   }
   const std::vector<double> sharpness =
       m_terms.size() > 1 ? std::vector<double>{2, 4, 8, 16, 32} : std::vector<double>{8};
@@ -220,16 +281,27 @@ void PowerLawFit::finish(const std::vector<Observation>& obs, const std::vector<
   for (double& v : m_cov) v *= m_s2;
 }
 
-double PowerLawFit::log_value(const Features& x, const std::vector<double>& theta) const {
-  double lo = std::numeric_limits<double>::infinity();
+// Each term's log value: its constant (or its table, interpolated) plus its exponents' part.
+std::vector<double> PowerLawFit::term_values(const Features& x, const std::vector<double>& theta) const {
   std::vector<double> l;
   for (std::size_t t = 0; t < m_terms.size(); ++t) {
-    double v = theta[m_offset[t]];
-    for (std::size_t k = 0; k < m_terms[t].knobs.size(); ++k)
-      v += theta[m_offset[t] + 1 + k] * std::log(m_terms[t].knobs[k](x));
+    const auto& term = m_terms[t];
+    double v = 0.0;
+    if (term.levels.empty()) {
+      v = theta[m_offset[t]];
+    } else {
+      for (const auto& [j, w] : level_weights(term.levels, term.table_knob(x), true)) v += w * theta[m_offset[t] + j];
+    }
+    for (std::size_t k = 0; k < term.knobs.size(); ++k)
+      v += theta[m_offset[t] + bases(t) + k] * std::log(term.knobs[k](x));
     l.push_back(v);
-    lo = std::min(lo, v);
   }
+  return l;
+}
+
+double PowerLawFit::log_value(const Features& x, const std::vector<double>& theta) const {
+  const auto l = term_values(x, theta);
+  const double lo = *std::min_element(l.begin(), l.end());
   if (l.size() == 1) return lo;
   double s = 0.0;
   for (double v : l) s += std::exp(-m_p * (v - lo));
@@ -237,23 +309,25 @@ double PowerLawFit::log_value(const Features& x, const std::vector<double>& thet
 }
 
 std::vector<double> PowerLawFit::gradient(const Features& x, const std::vector<double>& theta) const {
-  std::vector<double> l;
-  double lo = std::numeric_limits<double>::infinity();
-  for (std::size_t t = 0; t < m_terms.size(); ++t) {
-    double v = theta[m_offset[t]];
-    for (std::size_t k = 0; k < m_terms[t].knobs.size(); ++k)
-      v += theta[m_offset[t] + 1 + k] * std::log(m_terms[t].knobs[k](x));
-    l.push_back(v);
-    lo = std::min(lo, v);
-  }
+  const auto l = term_values(x, theta);
+  const double lo = *std::min_element(l.begin(), l.end());
   double s = 0.0;
   for (double v : l) s += std::exp(-m_p * (v - lo));
   std::vector<double> g;
   for (std::size_t t = 0; t < m_terms.size(); ++t) {
+    const auto& term = m_terms[t];
     const double share = l.size() == 1 ? 1.0 : std::exp(-m_p * (l[t] - lo)) / s;  // d log F / d term
-    if (m_free[m_offset[t]]) g.push_back(share);
-    for (std::size_t k = 0; k < m_terms[t].knobs.size(); ++k) {
-      if (m_free[m_offset[t] + 1 + k]) g.push_back(share * std::log(m_terms[t].knobs[k](x)));
+    std::vector<double> base(bases(t), 0.0);
+    if (term.levels.empty()) {
+      base[0] = 1.0;
+    } else {
+      for (const auto& [j, w] : level_weights(term.levels, term.table_knob(x), true)) base[j] = w;
+    }
+    for (std::size_t j = 0; j < base.size(); ++j) {
+      if (m_free[m_offset[t] + j]) g.push_back(share * base[j]);
+    }
+    for (std::size_t k = 0; k < term.knobs.size(); ++k) {
+      if (m_free[m_offset[t] + bases(t) + k]) g.push_back(share * std::log(term.knobs[k](x)));
     }
   }
   return g;
@@ -297,7 +371,7 @@ double PowerLawFit::solve(const std::vector<Observation>& obs, const std::vector
     for (std::size_t u = 0; u < pf; ++u) trial[index[u]] += rhs[u];
     for (std::size_t t = 0; t < m_terms.size(); ++t) {
       for (std::size_t k = 0; k < m_terms[t].knobs.size(); ++k)
-        trial[m_offset[t] + 1 + k] = std::max(0.0, trial[m_offset[t] + 1 + k]);
+        trial[m_offset[t] + bases(t) + k] = std::max(0.0, trial[m_offset[t] + bases(t) + k]);
     }
     const double s = sse_of(trial);
     if (s < sse) {
@@ -327,10 +401,18 @@ Interval PowerLawFit::interval(const Features& x) const {
 std::string PowerLawFit::form() const {
   std::string out;
   for (std::size_t t = 0; t < m_terms.size(); ++t) {
-    std::string term = number(std::exp(m_theta[m_offset[t]]));
-    for (std::size_t k = 0; k < m_terms[t].knobs.size(); ++k)
-      term += " * " + m_terms[t].names[k] + "^" + number(m_theta[m_offset[t] + 1 + k]);
-    out += (t ? ", " : "") + term;
+    const auto& term = m_terms[t];
+    std::string c;
+    if (term.levels.empty()) {
+      c = number(std::exp(m_theta[m_offset[t]]));
+    } else {
+      for (std::size_t j = 0; j < term.levels.size(); ++j)
+        c += (j ? ", " : "") + number(std::exp(m_theta[m_offset[t] + j])) + " at " + number(term.levels[j]);
+      c = "[" + c + " by " + term.table_name + "]";
+    }
+    for (std::size_t k = 0; k < term.knobs.size(); ++k)
+      c += " * " + term.names[k] + "^" + number(m_theta[m_offset[t] + bases(t) + k]);
+    out += (t ? ", " : "") + c;
   }
   return m_terms.size() > 1 ? "smin_" + number(m_p) + "(" + out + ")" : out;
 }
@@ -348,7 +430,10 @@ BasisFit::BasisFit(const std::vector<Observation>& obs, Basis basis) : m_basis(s
     for (std::size_t i = 0; i < obs.size(); ++i) sig[i] = sigma[i] / std::sqrt(h[i]);
     sse = fit_knees(obs, sig);
   }
-  finish(obs, sig, sse);
+  (void)sse;
+  std::vector<double> z;
+  for (std::size_t i = 0; i < obs.size(); ++i) z.push_back((predict(obs[i].x) / obs[i].value - 1.0) / sigma[i]);
+  finish(obs, sig, robust_sse(z));
   m_sigma_new = median(sigma);
 }
 

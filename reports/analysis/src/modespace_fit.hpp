@@ -36,10 +36,30 @@ struct Observation {
 // Student's t quantile for a two-sided 95% interval with `dof` degrees of freedom (1.96 as dof → ∞).
 [[nodiscard]] double t95(double dof);
 
-// log F = smin_p(term₁, term₂), term = c + Σ β·log(knob); β >= 0. term₂ may be absent.
+// The interpolation weights of `v` on a sorted table of knob values, linear in log v: one weight
+// of 1 on a table value, two between; beyond the ends the end segment extrapolates (`extrapolate`)
+// or the end value holds.
+[[nodiscard]] std::vector<std::pair<std::size_t, double>> level_weights(const std::vector<double>& levels, double v,
+                                                                        bool extrapolate);
+
+// The distinct values of a knob over the observations, ascending.
+[[nodiscard]] std::vector<double> levels_of(const std::vector<Observation>& obs,
+                                            const std::function<double(const Features&)>& knob);
+
+// The most values a knob may have to be fitted as a table (one constant per value, e.g. the four
+// EMC clocks of a Jetson): few enough that each is measured several times within a budget.
+inline constexpr std::size_t kMaxTableLevels = 8;
+
+// log F = smin_p(term₁, term₂), term = c + Σ β·log(knob); β >= 0. term₂ may be absent. With a
+// `table_knob` of 2 to kMaxTableLevels values among the observations, c is instead one constant
+// per value of it (interpolated between them): an efficiency that no power law follows.
 struct PowerTerm {
   std::vector<std::function<double(const Features&)>> knobs;  // each returns the knob (> 0)
   std::vector<std::string> names;
+  std::function<double(const Features&)> table_knob = nullptr;
+  std::string table_name = {};
+  std::vector<double> levels = {};  // set by the fit: where each value has 2 observations and
+                                    // there are 3 per value in all, else the knob is a power law
 };
 
 class PowerLawFit {
@@ -53,6 +73,10 @@ public:
 
 private:
   [[nodiscard]] double log_value(const Features& x, const std::vector<double>& theta) const;
+  [[nodiscard]] std::vector<double> term_values(const Features& x, const std::vector<double>& theta) const;
+  [[nodiscard]] std::size_t bases(std::size_t t) const {
+    return m_terms[t].levels.empty() ? 1 : m_terms[t].levels.size();
+  }
   [[nodiscard]] std::vector<double> gradient(const Features& x, const std::vector<double>& theta) const;  // free ones
   double solve(const std::vector<Observation>& obs, const std::vector<double>& w, std::vector<double>& theta) const;
   void choose_free(const std::vector<Observation>& obs);
@@ -103,6 +127,11 @@ private:
 // intervals, which can be too wide (t of 2 degrees of freedom for 3 repetitions) or too narrow
 // (misfit), so with 8 degrees of freedom or more the scatter decides; below that it may only widen.
 [[nodiscard]] double residual_scale(double sse, double dof);
+
+// The sum of squares of the standardised residuals z, each clipped at 3 robust standard deviations
+// (1.4826 × their median absolute value): a mode that a throttled run disturbed, down-weighted in
+// the fit, must not widen every interval, nor the Huber weights narrow them.
+[[nodiscard]] double robust_sse(const std::vector<double>& z);
 
 // Huber's weight factors (1 within 2.5 robust standard deviations, falling as 1/|z| beyond) of
 // standardised residuals.
