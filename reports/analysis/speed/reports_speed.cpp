@@ -4,7 +4,10 @@
 // (benchmarks, repetitions, layers) is that of a real sweep with one repetition per benchmark.
 #include "edgeroof/power/mode.hpp"
 #include "edgeroof/reports/fit.hpp"
+#include "edgeroof/reports/modespace.hpp"
+#include "edgeroof/reports/plan.hpp"
 #include "edgeroof/reports/tune.hpp"
+#include "modespace_board.hpp"
 #include "synthetic_results.hpp"
 
 #include <benchmark/benchmark.h>
@@ -132,11 +135,52 @@ void BM_ParseFitAndTune(benchmark::State& state) {
   set_counters(state);
 }
 
+// 44 measured modes of the physics board (tests/analysis/modespace_board.hpp) and its 4,368 modes.
+struct Sampled {
+  std::vector<reports::ModeKnobs> all;
+  reports::Rooflines measured;
+};
+const Sampled& sampled() {
+  static const Sampled s = [] {
+    Sampled out;
+    const testing::PhysicsBoard board;
+    out.all = board.modes();
+    std::mt19937 rng(5);
+    for (std::size_t i = 0; i < out.all.size(); i += 99)
+      out.measured.modes.push_back(board.mode(out.all[i], 0.01, rng));
+    return out;
+  }();
+  return s;
+}
+
+// The mode-space model fitted to 44 modes and every mode predicted, written and read back as
+// rooflines.json text: what `edgeroof fit --predict-modes` adds to the fit.
+void BM_PredictModes(benchmark::State& state) {
+  const auto& s = sampled();
+  for (auto _ : state) {
+    const auto text = reports::to_json(reports::predict_modes(s.measured, s.all)).dump();
+    benchmark::DoNotOptimize(reports::rooflines_from_json(nlohmann::json::parse(text), "rooflines.json"));
+  }
+  state.counters["modes"] = static_cast<double>(s.all.size());
+  state.counters["measured"] = static_cast<double>(s.measured.modes.size());
+}
+
+// One plan of 11 modes with 44 measured, over 4,368 candidates.
+void BM_Plan(benchmark::State& state) {
+  const auto& s = sampled();
+  reports::PlanOptions o;
+  o.budget = 55;
+  for (auto _ : state) benchmark::DoNotOptimize(reports::plan_modes(s.all, s.measured, o));
+  state.counters["modes"] = static_cast<double>(s.all.size());
+}
+
 BENCHMARK(BM_ParseResults)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Fit)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Tune)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_FitAndTune)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ParseFitAndTune)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PredictModes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Plan)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
