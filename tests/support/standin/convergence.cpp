@@ -37,13 +37,17 @@ reports::Rooflines truth_of(const ConvergenceOptions& o, const std::vector<power
 }
 
 // The measured modes' results read and fitted together, as `edgeroof fit results/` does.
-reports::Rooflines measure(const ConvergenceOptions& o, const std::vector<const power::PowerMode*>& modes) {
+// Returns the seconds that took, not counting making the files.
+double measure(const ConvergenceOptions& o, const std::vector<const power::PowerMode*>& modes,
+               reports::Rooflines& fitted) {
   std::vector<std::string> texts, origins;
   for (const auto* m : modes) {
     texts.push_back(results_json(o.board, *m, o.seed, o.noise));
     origins.push_back(m->key + ".json");
   }
-  return reports::fit_rooflines(results::parse_results(texts, origins));
+  const auto t0 = Clock::now();
+  fitted = reports::fit_rooflines(results::parse_results(texts, origins));
+  return seconds_since(t0);
 }
 
 struct Workload {
@@ -92,7 +96,7 @@ std::vector<reports::ModeCost> values(const std::map<std::string, reports::ModeC
 }
 
 struct Choice {
-  std::string key;
+  std::string key, optimum, fastest;
   double slowdown = 0, over_optimum = 0;
 };
 // tune on `got`, its choice judged on the truth.
@@ -101,7 +105,7 @@ Choice judge(const std::map<std::string, reports::ModeCost>& got, const std::map
   const auto picked = reports::tune(values(got), bound);
   const auto best = reports::tune(values(truth), bound);
   const auto& chosen = truth.at(picked.chosen.key);
-  return {picked.chosen.key, chosen.latency_s / best.fastest.latency_s - 1.0,
+  return {picked.chosen.key, best.chosen.key, best.fastest.key, chosen.latency_s / best.fastest.latency_s - 1.0,
           *chosen.energy_J / *best.chosen.energy_J - 1.0};
 }
 
@@ -216,6 +220,7 @@ BudgetScore score(const ConvergenceOptions& o, const Truth& truth, const std::ve
     const Choice c = judge(got, real, bound);
     s.tune_s += seconds_since(t0);
     const Choice cb = judge(copied, real, bound);
+    ws.optimum = c.optimum, ws.fastest = c.fastest;
     ws.chosen = c.key, ws.true_slowdown = c.slowdown, ws.energy_over_optimum = c.over_optimum;
     ws.baseline_chosen = cb.key, ws.baseline_true_slowdown = cb.slowdown,
     ws.baseline_energy_over_optimum = cb.over_optimum;
@@ -261,9 +266,7 @@ ConvergenceReport run_convergence(const ConvergenceOptions& o) {
       plan_s += seconds_since(t0);
       if (plan.measure.empty()) break;
       for (const auto& key : plan.measure) chosen.push_back(mode_by_key.at(key));
-      t0 = Clock::now();
-      measured = measure(o, chosen);
-      fit_s += seconds_since(t0);
+      fit_s += measure(o, chosen, measured);
     }
     BudgetScore s = score(o, truth, workloads, measured, targets);
     s.budget = budget, s.measured = chosen.size(), s.plan_s = plan_s, s.fit_s = fit_s;

@@ -31,7 +31,8 @@ struct WorkloadScore {
   std::string model;                                           // "resnet50:16"
   double latency_mape = 0, energy_mape = 0;                    // predicted against the truth, over all modes
   double baseline_latency_mape = 0, baseline_energy_mape = 0;  // nearest measured mode copied
-  std::string chosen;                                          // tune on the predicted rooflines
+  std::string optimum, fastest;    // the true optimum under the true bound, and the true fastest mode
+  std::string chosen;              // tune on the predicted rooflines
   double true_slowdown = 0;        // of the chosen mode's true latency over the true fastest's
   double energy_over_optimum = 0;  // of its true energy over the true optimum under the true bound
   std::string baseline_chosen;
@@ -42,7 +43,9 @@ struct BudgetScore {
   std::size_t budget = 0, measured = 0;
   std::vector<WorkloadScore> workloads;
   std::size_t covered = 0, intervals = 0;  // modeled figures whose truth lies in their ci95, of all with one
-  double fit_s = 0, predict_s = 0, plan_s = 0, tune_s = 0;  // wall time of this round's steps
+  double fit_s = 0, predict_s = 0, plan_s = 0, tune_s = 0;  // wall time: reading and fitting the measured
+                                                            // files (not making them), predict_modes,
+                                                            // plan_modes, tune on the prediction
   [[nodiscard]] double coverage() const { return intervals ? static_cast<double>(covered) / intervals : 0.0; }
 };
 
