@@ -1,6 +1,6 @@
 // edgeroof-standin: the stand-in board on the command line (README.md in this folder).
 //   modes   --board B [--grid SPEC]                      modes.json of the board's grid
-//   results --board B (--modes FILE | --grid SPEC) (--keys K,K | --all) [--seed N] --out DIR
+//   results --board B (--modes FILE | --grid SPEC) (--keys K,K | --plan PLAN.json | --all) [--seed N] --out DIR
 //           [--repetitions N] [--time-noise X] [--energy-noise X] [--throttle-share X]
 //   --benchmark_out=FILE --benchmark_context=... [--standin-board=B] [--standin-seed=N]
 //                                                        a stand-in edgeroof-bench for `edgeroof sweep`
@@ -36,7 +36,7 @@ struct InputError : std::runtime_error {
 
 constexpr const char* usage_text =
     "usage: edgeroof-standin modes --board orin-agx|orin-nx [--grid SPEC]\n"
-    "       edgeroof-standin results --board B (--modes FILE | --grid SPEC) (--keys K1,K2 | --all)\n"
+    "       edgeroof-standin results --board B (--modes FILE | --grid SPEC) (--keys K1,K2 | --plan PLAN.json | --all)\n"
     "                        [--seed N] --out DIR [--repetitions N] [--time-noise X] [--energy-noise X]\n"
     "                        [--throttle-share X]\n"
     "       edgeroof-standin --benchmark_out=FILE --benchmark_context=K=V,... [--standin-board=B]\n"
@@ -131,17 +131,20 @@ power::PowerMode mode_of_entry(const nlohmann::json& e, const std::string& where
   return m;
 }
 
-std::vector<power::PowerMode> load_modes(const std::string& path) {
+nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw InputError(path + ": cannot be read");
   std::stringstream text;
   text << in.rdbuf();
-  nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(text.str());
+    return nlohmann::json::parse(text.str());
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path + ": not JSON (" + std::string(e.what()) + ")");
   }
+}
+
+std::vector<power::PowerMode> load_modes(const std::string& path) {
+  const auto doc = read_json(path);
   if (!doc.is_object() || !doc.contains("modes") || !doc["modes"].is_array() || doc["modes"].empty())
     throw InputError(path + ": modes is missing or not a non-empty array");
   std::vector<power::PowerMode> modes;
@@ -154,21 +157,43 @@ std::vector<power::PowerMode> load_modes(const std::string& path) {
   return modes;
 }
 
+// The keys of `edgeroof plan`'s JSON: {"measure": [keys], ...}.
+std::vector<std::string> plan_keys(const std::string& path) {
+  const auto doc = read_json(path);
+  if (!doc.is_object() || !doc.contains("measure") || !doc["measure"].is_array())
+    throw InputError(path + ": measure is missing or not an array");
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < doc["measure"].size(); ++i) {
+    if (!doc["measure"][i].is_string()) throw InputError(path + ": measure[" + std::to_string(i) + "] is not a string");
+    keys.push_back(doc["measure"][i].get<std::string>());
+  }
+  return keys;
+}
+
+std::vector<std::string> listed_keys(const Flags& f) {
+  if (f.count("--keys") + f.count("--plan") != 1) throw UsageError("give one of --keys, --plan and --all");
+  if (f.count("--plan")) return plan_keys(f.at("--plan"));
+  std::vector<std::string> keys;
+  std::stringstream list(f.at("--keys"));
+  for (std::string key; std::getline(list, key, ',');) keys.push_back(key);
+  if (keys.empty()) throw UsageError("--keys names no mode");
+  return keys;
+}
+
 std::vector<power::PowerMode> selected(const std::vector<power::PowerMode>& modes, const Flags& f) {
   if (f.count("--all") != 0) {
-    if (f.count("--keys") != 0) throw UsageError("--keys and --all exclude each other");
+    if (f.count("--keys") + f.count("--plan") != 0) throw UsageError("--all excludes --keys and --plan");
     return modes;
   }
   std::map<std::string, const power::PowerMode*> by_key;
   for (const auto& m : modes) by_key[m.key] = &m;
   std::vector<power::PowerMode> out;
-  std::stringstream list(required(f, "--keys"));
-  for (std::string key; std::getline(list, key, ',');) {
+  const char* origin = f.count("--plan") ? "--plan" : "--keys";
+  for (const auto& key : listed_keys(f)) {
     const auto it = by_key.find(key);
-    if (it == by_key.end()) throw InputError("--keys: mode '" + key + "' is not in the mode list");
+    if (it == by_key.end()) throw InputError(std::string(origin) + ": mode '" + key + "' is not in the mode list");
     out.push_back(*it->second);
   }
-  if (out.empty()) throw UsageError("--keys names no mode");
   return out;
 }
 
@@ -191,8 +216,8 @@ int cmd_modes(int argc, char** argv) {
 
 int cmd_results(int argc, char** argv) {
   const Flags f = parse_flags(argc, argv, 2,
-                              {"--board", "--modes", "--grid", "--keys", "--all", "--seed", "--out", "--repetitions",
-                               "--time-noise", "--energy-noise", "--throttle-share"});
+                              {"--board", "--modes", "--grid", "--keys", "--plan", "--all", "--seed", "--out",
+                               "--repetitions", "--time-noise", "--energy-noise", "--throttle-share"});
   const auto board = board_of(required(f, "--board"));
   if (f.count("--modes") == f.count("--grid")) throw UsageError("give one of --modes FILE and --grid SPEC");
   const auto all = f.count("--modes") ? load_modes(f.at("--modes")) : grid_of(board, f.at("--grid"));

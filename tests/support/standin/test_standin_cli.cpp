@@ -48,6 +48,15 @@ TEST(StandinCli, ResultsFitBackAndBadInputWritesNothing) {
   EXPECT_EQ(fitted.modes.at(0).cpu_online, 12);
   EXPECT_EQ(fitted.modes.at(0).gpu_hz, 1300500000);
 
+  // The keys of a plan (`edgeroof plan`'s JSON) name the modes to make.
+  const auto plan =
+      dir.write("plan.json", R"({"measure": ["c4-cpu2201600-gpu1300500000-emc665600000"], "budget": 44})");
+  const fs::path planned = dir.path() / "planned";
+  ASSERT_TRUE(test::succeeded(standin_run({"results", "--board", "orin-agx", "--modes", modes.string(), "--plan",
+                                           plan.string(), "--out", planned.string()})));
+  EXPECT_TRUE(fs::exists(planned / "c4-cpu2201600-gpu1300500000-emc665600000.json"));
+  EXPECT_EQ(files_in(planned), 1u);
+
   const fs::path none = dir.path() / "none";
   EXPECT_TRUE(test::fails_with(standin_run({"results", "--board", "orin-agx", "--modes", modes.string(), "--keys",
                                             "c4-cpu2201600-gpu1300500000-emc204000000,nope", "--out", none.string()}),
@@ -64,6 +73,10 @@ TEST(StandinCli, ResultsFitBackAndBadInputWritesNothing) {
   EXPECT_TRUE(test::fails_with(
       standin_run({"results", "--board", "orin-agx", "--modes", off_table.string(), "--all", "--out", none.string()}),
       1, "edgeroof-standin: mode fast: gpu_hz = 2000000000 is outside 114750000..1300500000 (board orin-agx)"));
+  const auto bad_plan = dir.write("bad-plan.json", R"({"measure": [3]})");
+  EXPECT_TRUE(test::fails_with(standin_run({"results", "--board", "orin-agx", "--modes", modes.string(), "--plan",
+                                            bad_plan.string(), "--out", none.string()}),
+                               1, "edgeroof-standin: " + bad_plan.string() + ": measure[0] is not a string"));
   EXPECT_EQ(files_in(none), 0u);
   EXPECT_TRUE(test::fails_with(standin_run({"results", "--board", "xavier"}), 2,
                                "edgeroof-standin: unknown stand-in board 'xavier' (orin-agx or orin-nx) (see --help)"));
