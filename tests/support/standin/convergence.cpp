@@ -150,46 +150,55 @@ reports::Rooflines nearest_copy(const reports::Rooflines& measured, const std::v
   return out;
 }
 
+// Per figure of the modeled modes: how often the truth lies in the ci95, and the mean relative error.
 struct Coverage {
-  std::size_t covered = 0, intervals = 0;
-  void add(double truth, const std::optional<reports::Interval>& ci) {
+  std::map<std::string, FigureScore> figures;
+  void add(const std::string& figure, double truth, double predicted, const std::optional<reports::Interval>& ci) {
+    auto& f = figures[figure];
+    f.modes += 1;
+    f.mape += std::abs(predicted - truth) / std::abs(truth);
     if (!ci) return;
-    ++intervals;
-    if (truth >= ci->lo && truth <= ci->hi) ++covered;
+    ++f.intervals;
+    if (truth >= ci->lo && truth <= ci->hi) ++f.covered;
   }
 };
 
-void cover_ceilings(Coverage& c, const std::map<std::string, reports::Ceiling>& got,
+void cover_ceilings(Coverage& c, const std::string& kind, const std::map<std::string, reports::Ceiling>& got,
                     const std::map<std::string, reports::Ceiling>& truth) {
   for (const auto& [k, t] : truth) {
-    if (auto it = got.find(k); it != got.end()) c.add(t.value, it->second.ci95);
+    if (auto it = got.find(k); it != got.end() && t.value > 0)
+      c.add(kind + "/" + k, t.value, it->second.value, it->second.ci95);
   }
 }
 
-void cover_map(Coverage& c, const std::map<std::string, double>& truth,
-               const std::map<std::string, reports::Interval>& ci) {
+void cover_map(Coverage& c, const std::string& kind, const std::map<std::string, double>& truth,
+               const std::map<std::string, double>& got, const std::map<std::string, reports::Interval>& ci) {
   for (const auto& [k, v] : truth) {
-    if (auto it = ci.find(k); it != ci.end()) c.add(v, it->second);
+    const auto g = got.find(k);
+    if (g == got.end() || v <= 0) continue;
+    const auto it = ci.find(k);
+    c.add(kind + "/" + k, v, g->second, it == ci.end() ? std::nullopt : std::optional<reports::Interval>(it->second));
   }
 }
 
-// Modeled figures whose true value lies inside their 95% interval.
 Coverage coverage(const reports::Rooflines& predicted,
                   const std::map<std::string, const reports::RooflineMode*>& truth) {
   Coverage c;
   for (const auto& p : predicted.modes) {
     if (p.source != "modeled") continue;
     const auto& t = *truth.at(p.key);
-    cover_ceilings(c, p.compute_flops_per_s, t.compute_flops_per_s);
-    cover_ceilings(c, p.bandwidth_bytes_per_s, t.bandwidth_bytes_per_s);
+    cover_ceilings(c, "compute_flops_per_s", p.compute_flops_per_s, t.compute_flops_per_s);
+    cover_ceilings(c, "bandwidth_bytes_per_s", p.bandwidth_bytes_per_s, t.bandwidth_bytes_per_s);
     for (const auto& [backend, te] : t.energy) {
       const auto it = p.energy.find(backend);
       if (it == p.energy.end()) continue;
-      cover_map(c, te.eps_flop_J, it->second.eps_flop_ci95);
-      cover_map(c, te.eps_byte_J, it->second.eps_byte_ci95);
-      c.add(te.static_W, it->second.static_ci95);
+      const auto& pe = it->second;
+      cover_map(c, "energy/" + backend + "/eps_flop_J", te.eps_flop_J, pe.eps_flop_J, pe.eps_flop_ci95);
+      cover_map(c, "energy/" + backend + "/eps_byte_J", te.eps_byte_J, pe.eps_byte_J, pe.eps_byte_ci95);
+      if (te.static_W > 0) c.add("energy/" + backend + "/static_W", te.static_W, pe.static_W, pe.static_ci95);
     }
   }
+  for (auto& [name, f] : c.figures) f.mape /= static_cast<double>(std::max<std::size_t>(f.modes, 1));
   return c;
 }
 
@@ -226,8 +235,8 @@ BudgetScore score(const ConvergenceOptions& o, const Truth& truth, const std::ve
     ws.baseline_energy_over_optimum = cb.over_optimum;
     s.workloads.push_back(std::move(ws));
   }
-  const Coverage c = coverage(predicted, truth.by_key);
-  s.covered = c.covered, s.intervals = c.intervals;
+  s.figures = coverage(predicted, truth.by_key).figures;
+  for (const auto& [name, f] : s.figures) s.covered += f.covered, s.intervals += f.intervals;
   return s;
 }
 
@@ -325,6 +334,14 @@ std::string to_table(const ConvergenceReport& r) {
                     b.predict_s, b.plan_s);
       out += line;
     }
+  }
+  if (r.budgets.empty()) return out;
+  const auto& last = r.budgets.back();
+  out += "figures of the modeled modes at " + std::to_string(last.measured) + " measured: mean error, ci95 coverage\n";
+  for (const auto& [name, f] : last.figures) {
+    std::snprintf(line, sizeof(line), "  %-44s %7.2f%% %7.1f%% of %zu\n", name.c_str(), 100 * f.mape,
+                  f.intervals ? 100.0 * f.covered / f.intervals : 0.0, f.intervals);
+    out += line;
   }
   return out;
 }

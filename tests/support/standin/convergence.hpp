@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,9 +40,17 @@ struct WorkloadScore {
   double baseline_true_slowdown = 0, baseline_energy_over_optimum = 0;
 };
 
+// One roofline figure ("compute_flops_per_s/cuda/fp32", "energy/cuda/static_W") over the modeled modes.
+struct FigureScore {
+  std::size_t modes = 0;
+  double mape = 0;                         // mean |predicted - true| / true
+  std::size_t covered = 0, intervals = 0;  // truth inside the ci95, of the modes with one
+};
+
 struct BudgetScore {
   std::size_t budget = 0, measured = 0;
   std::vector<WorkloadScore> workloads;
+  std::map<std::string, FigureScore> figures;
   std::size_t covered = 0, intervals = 0;  // modeled figures whose truth lies in their ci95, of all with one
   double fit_s = 0, predict_s = 0, plan_s = 0, tune_s = 0;  // wall time: reading and fitting the measured
                                                             // files (not making them), predict_modes,
