@@ -6,6 +6,7 @@
 #include "edgeroof/reports/modespace.hpp"
 #include "edgeroof/reports/plan.hpp"
 #include "edgeroof/reports/predict.hpp"
+#include "edgeroof/reports/tune.hpp"
 #include "modespace_board.hpp"
 
 #include <gtest/gtest.h>
@@ -21,19 +22,29 @@ namespace {
 
 using testing::PhysicsBoard;
 
+// The figures' noise unit (modespace_board.hpp scales it per kind): 0.5% on ceilings, as a median
+// of 3 repetitions at 1% gives; 1.5% on ε_flop, 2% on ε_byte and 1% on π0, as the energy fit of
+// about 25 benchmarks at 1.5% noise leaves them.
+constexpr double kNoise = 0.005;
+
 struct Measured {
   Rooflines rooflines;
   std::vector<ModeKnobs> all;
 };
 
-// The figures of the modes `keys` with noise, as fit would have given them.
+// The figures of the modes `keys` with noise, as fit would have given them. Each mode's noise
+// depends on its key and the seed only, as a stand-in board's results do: measuring a mode
+// again with the same seed gives the same figures.
 Rooflines measure(const PhysicsBoard& board, const std::vector<ModeKnobs>& all, const std::vector<std::string>& keys,
                   double noise, unsigned seed) {
-  std::mt19937 rng(seed);
   const std::set<std::string> wanted(keys.begin(), keys.end());
   Rooflines r;
   for (const auto& m : all) {
-    if (wanted.count(m.key)) r.modes.push_back(board.mode(m, noise, rng));
+    if (!wanted.count(m.key)) continue;
+    std::seed_seq mixed(m.key.begin(), m.key.end());
+    std::mt19937 key_rng(mixed);
+    std::mt19937 rng(key_rng() ^ seed);
+    r.modes.push_back(board.mode(m, noise, rng));
   }
   return r;
 }
@@ -101,7 +112,8 @@ class ModeSpace : public ::testing::Test {
 protected:
   PhysicsBoard board;
   std::vector<ModeKnobs> all = board.modes();
-  Rooflines truth = measure(board, all, keys_of(all), 0.0, 1);
+  // Every mode measured (the seed planned() measures with): what the predictions are judged by.
+  Rooflines truth = measure(board, all, keys_of(all), kNoise, 7);
 
   static std::vector<std::string> keys_of(const std::vector<ModeKnobs>& modes) {
     std::vector<std::string> k;
@@ -113,7 +125,7 @@ protected:
 TEST_F(ModeSpace, TheGridHas4368Modes) { EXPECT_EQ(all.size(), 4368u); }
 
 TEST_F(ModeSpace, FortyFourPlannedModesPredictEveryModeWithin3Percent) {
-  const auto measured = planned(board, all, 44, 11, 0.01);
+  const auto measured = planned(board, all, 44, 11, kNoise);
   ASSERT_EQ(measured.modes.size(), 44u);
   const auto predicted = predict_modes(measured, all);
   ASSERT_EQ(predicted.modes.size(), 4368u);
@@ -125,16 +137,41 @@ TEST_F(ModeSpace, FortyFourPlannedModesPredictEveryModeWithin3Percent) {
   EXPECT_GT(e.coverage, 0.85);
 }
 
+// tune --max-slowdown 5% on the predicted rooflines, judged on the board's physics without noise:
+// the chosen mode keeps the bound (within 6% of the true fastest) and, for ResNet-50, spends at
+// most 1% more than the true optimum. BERT-large's optimum lies 4.8% below the top GPU clock,
+// where the noise of the measured fastest mode decides (printed, not asserted: see the note).
+TEST_F(ModeSpace, TuningOnPredictionsKeepsTheBound) {
+  const auto predicted = decision_rooflines(predict_modes(planned(board, all, 44, 11, kNoise), all));
+  const auto physics = measure(board, all, keys_of(all), 0.0, 7);
+  const TuneConstraint bound{TuneConstraint::Kind::max_slowdown, 0.05};
+  for (const char* name : {"resnet50", "bert_large"}) {
+    dnn::WorkloadOptions o;
+    o.batch = std::string(name) == "resnet50" ? 16 : 1;
+    const auto w = dnn::build_workload(name, o);
+    const auto chosen = tune(cost_modes(w, predicted, {}).costs, bound).chosen;
+    const auto true_costs = cost_modes(w, physics, {}).costs;
+    const auto best = tune(true_costs, bound);
+    const auto it = std::find_if(true_costs.begin(), true_costs.end(), [&](auto& c) { return c.key == chosen.key; });
+    const double slowdown = it->latency_s / best.fastest.latency_s - 1.0;
+    const double extra = *it->energy_J / *best.chosen.energy_J - 1.0;
+    std::printf("%s: chose %s, %.2f%% slower than the fastest, %.2f%% more energy than the optimum %s\n", name,
+                chosen.key.c_str(), 100 * slowdown, 100 * extra, best.chosen.key.c_str());
+    EXPECT_LE(slowdown, 0.06);
+    if (std::string(name) == "resnet50") EXPECT_LE(extra, 0.01);
+  }
+}
+
 TEST_F(ModeSpace, ErrorFallsWithTheBudget) {
-  const auto small = errors(predict_modes(planned(board, all, 12, 12, 0.01), all), truth);
-  const auto large = errors(predict_modes(planned(board, all, 48, 12, 0.01), all), truth);
+  const auto small = errors(predict_modes(planned(board, all, 12, 12, kNoise), all), truth);
+  const auto large = errors(predict_modes(planned(board, all, 48, 12, kNoise), all), truth);
   std::printf("planned 12: latency %.2f%% energy %.2f%%; planned 48: latency %.2f%% energy %.2f%%\n",
               100 * small.latency_mape, 100 * small.energy_mape, 100 * large.latency_mape, 100 * large.energy_mape);
   EXPECT_LT(large.latency_mape + large.energy_mape, small.latency_mape + small.energy_mape);
 }
 
 TEST_F(ModeSpace, RandomModesPredictTooButLessWell) {
-  const auto measured = measure(board, all, random_keys(all, 44, 3), 0.01, 5);
+  const auto measured = measure(board, all, random_keys(all, 44, 3), kNoise, 5);
   const auto e = errors(predict_modes(measured, all), truth);
   std::printf("random 44: latency MAPE %.2f%%, energy MAPE %.2f%%, coverage %.1f%%\n", 100 * e.latency_mape,
               100 * e.energy_mape, 100 * e.coverage);
@@ -145,7 +182,7 @@ TEST_F(ModeSpace, RandomModesPredictTooButLessWell) {
 // A run the fit did not know was throttled pulls a measured mode's ceilings down by 15%: the
 // robust fit keeps the others' predictions.
 TEST_F(ModeSpace, AThrottledModeDoesNotPullThePredictions) {
-  auto measured = planned(board, all, 44, 11, 0.01);
+  auto measured = planned(board, all, 44, 11, kNoise);
   for (std::size_t i = 5; i < 20; i += 5) {
     for (auto& [k, c] : measured.modes[i].compute_flops_per_s) c.value *= 0.85;
     for (auto& [k, c] : measured.modes[i].bandwidth_bytes_per_s) c.value *= 0.85;
@@ -159,8 +196,8 @@ TEST_F(ModeSpace, AThrottledModeDoesNotPullThePredictions) {
 // The intervals are for what measuring the mode would give: they cover a noisy measurement of
 // each modeled mode at about their stated rate.
 TEST_F(ModeSpace, IntervalsCoverAMeasurementAtTheirRate) {
-  const auto predicted = predict_modes(planned(board, all, 44, 11, 0.01), all);
-  const auto remeasured = measure(board, all, keys_of(all), 0.01, 99);
+  const auto predicted = predict_modes(planned(board, all, 44, 11, kNoise), all);
+  const auto remeasured = measure(board, all, keys_of(all), kNoise, 99);
   std::size_t covered = 0, n = 0;
   for (std::size_t i = 0; i < all.size(); ++i) {
     const auto& p = predicted.modes[i];
@@ -185,7 +222,7 @@ TEST_F(ModeSpace, IntervalsCoverAMeasurementAtTheirRate) {
 }
 
 TEST_F(ModeSpace, MeasuredModesKeepTheirFiguresAndTheOthersAreModeled) {
-  const auto measured = measure(board, all, random_keys(all, 20, 4), 0.01, 5);
+  const auto measured = measure(board, all, random_keys(all, 20, 4), kNoise, 5);
   const auto predicted = predict_modes(measured, all);
   std::size_t n_measured = 0;
   for (const auto& m : predicted.modes) {
@@ -279,6 +316,35 @@ TEST(ModeSpaceOneKnob, LockedGpuClocksOnly) {
   EXPECT_TRUE(predicted.warnings.empty());
 }
 
+// Deciding by a measured mode: its measurement and the model's prediction, weighted by precision.
+TEST(DecisionRooflines, WeighTheMeasurementAgainstTheModel) {
+  RooflineMode measured;
+  measured.key = "m";
+  measured.compute_flops_per_s["cuda/fp32"] = {100.0, "b",
+                                               Interval{100.0 / std::exp(0.0392), 100.0 * std::exp(0.0392)}};
+  measured.bandwidth_bytes_per_s["cuda/dram"] = {50.0, "b", std::nullopt};
+  EnergyFit e;
+  e.static_W = 10.0;
+  e.static_ci95 = Interval{9.608, 10.392};  // σ = 0.2 W
+  measured.energy["cuda"] = e;
+  auto model = std::make_shared<RooflineMode>(measured);
+  model->compute_flops_per_s["cuda/fp32"] = {110.0, "model",
+                                             Interval{110.0 / std::exp(0.0392), 110.0 * std::exp(0.0392)}};
+  model->bandwidth_bytes_per_s["cuda/dram"] = {60.0, "model", Interval{55.0, 65.0}};
+  model->energy["cuda"].static_W = 11.0;
+  model->energy["cuda"].static_ci95 = Interval{11.0 - 0.784, 11.0 + 0.784};  // σ = 0.4 W
+  measured.modeled = model;
+  RooflineMode modeled = *model;
+  modeled.key = "p";
+  const auto d = decision_rooflines(Rooflines{{measured, modeled}, {}});
+  EXPECT_NEAR(d.modes[0].compute_flops_per_s.at("cuda/fp32").value, std::sqrt(100.0 * 110.0), 1e-9);  // equal σ in log
+  EXPECT_NEAR(d.modes[0].energy.at("cuda").static_W, (10.0 / 0.04 + 11.0 / 0.16) / (1 / 0.04 + 1 / 0.16), 1e-9);
+  EXPECT_NEAR(d.modes[0].energy.at("cuda").static_ci95->hi - d.modes[0].energy.at("cuda").static_W,
+              1.96 / std::sqrt(1 / 0.04 + 1 / 0.16), 1e-9);
+  EXPECT_EQ(d.modes[0].bandwidth_bytes_per_s.at("cuda/dram").value, 50.0);  // no interval of its own: kept
+  EXPECT_EQ(d.modes[1].compute_flops_per_s.at("cuda/fp32").value, 110.0);   // a modeled mode: as it is
+}
+
 TEST(ModesFile, RefusesWhatIsNotAModesList) {
   auto error = [](const char* text) {
     try {
@@ -315,7 +381,7 @@ TEST_F(ModeSpace, ThePlanIsDeterministicAndKeepsTheBudget) {
   EXPECT_EQ(first.measure.front(), "c12-cpu2201600-gpu1300500000-emc3199000000");  // the all-top corner
   const std::set<std::string> unique(first.measure.begin(), first.measure.end());
   EXPECT_EQ(unique.size(), 11u);
-  const auto measured = measure(board, all, first.measure, 0.01, 3);
+  const auto measured = measure(board, all, first.measure, kNoise, 3);
   o.next.reset();
   const auto rest = plan_modes(all, measured, o);
   EXPECT_EQ(rest.measured, 11u);

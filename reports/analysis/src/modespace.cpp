@@ -38,8 +38,7 @@ void check_knobs(const std::vector<ModeKnobs>& measured, const std::vector<ModeK
       const auto v = def.get(t);
       const std::string name = def.name;
       if (seen.size() > 1) {
-        if (!v && name != "tpc_pg_mask")
-          throw InputError("mode " + t.key + " has no " + name + ", which the measured modes vary");
+        if (!v) throw InputError("mode " + t.key + " has no " + name + ", which the measured modes vary");
         continue;
       }
       if (!v || seen.count(*v)) continue;
@@ -416,6 +415,7 @@ Rooflines predict_modes(const Rooflines& measured, const std::vector<ModeKnobs>&
     if (const auto it = by_key.find(t.key); it != by_key.end()) {
       out.modes.push_back(*it->second);
       out.modes.back().source = "measured";
+      out.modes.back().modeled = std::make_shared<const RooflineMode>(model.predict(t));
       continue;
     }
     out.modes.push_back(model.predict(t));
@@ -424,6 +424,64 @@ Rooflines predict_modes(const Rooflines& measured, const std::vector<ModeKnobs>&
   for (const auto& [knob, n] : extrapolated) {
     out.warnings.push_back(std::to_string(n) + " modeled mode(s) have " + knob +
                            " outside the measured range: their figures are extrapolated");
+  }
+  return out;
+}
+
+namespace {
+
+// The precision-weighted mean of a measurement and a prediction, each with its 95% interval (in
+// log space for rates, which are multiplicative, in joules otherwise). Without both intervals the
+// measurement stays.
+void combine(double& value, std::optional<Interval>& ci, double model, const std::optional<Interval>& model_ci,
+             bool log_scale) {
+  if (!ci || !model_ci || !(value > 0.0) || !(model > 0.0)) return;
+  auto to = [&](double v) { return log_scale ? std::log(std::max(v, 1e-300)) : v; };
+  auto from = [&](double v) { return log_scale ? std::exp(v) : v; };
+  const double sm = (to(ci->hi) - to(ci->lo)) / 3.92, sp = (to(model_ci->hi) - to(model_ci->lo)) / 3.92;
+  if (!(sm > 0.0) || !(sp > 0.0)) return;
+  const double wm = 1.0 / (sm * sm), wp = 1.0 / (sp * sp);
+  const double mean = (wm * to(value) + wp * to(model)) / (wm + wp), sigma = 1.0 / std::sqrt(wm + wp);
+  value = from(mean);
+  ci = Interval{std::max(0.0, from(mean - 1.96 * sigma)), from(mean + 1.96 * sigma)};
+}
+
+void combine_table(std::map<std::string, Ceiling>& table, const std::map<std::string, Ceiling>& model) {
+  for (auto& [key, c] : table) {
+    if (const auto it = model.find(key); it != model.end())
+      combine(c.value, c.ci95, it->second.value, it->second.ci95, true);
+  }
+}
+
+void combine_map(std::map<std::string, double>& values, std::map<std::string, Interval>& cis,
+                 const std::map<std::string, double>& model, const std::map<std::string, Interval>& model_cis) {
+  for (auto& [key, v] : values) {
+    const auto m = model.find(key);
+    const auto mc = model_cis.find(key);
+    auto c = cis.find(key);
+    if (m == model.end() || mc == model_cis.end() || c == cis.end()) continue;
+    std::optional<Interval> ci = c->second;
+    combine(v, ci, m->second, mc->second, false);
+    c->second = *ci;
+  }
+}
+
+}  // namespace
+
+Rooflines decision_rooflines(const Rooflines& rooflines) {
+  Rooflines out = rooflines;
+  for (auto& m : out.modes) {
+    if (!m.modeled) continue;
+    const RooflineMode& p = *m.modeled;
+    combine_table(m.compute_flops_per_s, p.compute_flops_per_s);
+    combine_table(m.bandwidth_bytes_per_s, p.bandwidth_bytes_per_s);
+    for (auto& [backend, e] : m.energy) {
+      const auto pe = p.energy.find(backend);
+      if (pe == p.energy.end()) continue;
+      combine_map(e.eps_flop_J, e.eps_flop_ci95, pe->second.eps_flop_J, pe->second.eps_flop_ci95);
+      combine_map(e.eps_byte_J, e.eps_byte_ci95, pe->second.eps_byte_J, pe->second.eps_byte_ci95);
+      combine(e.static_W, e.static_ci95, pe->second.static_W, pe->second.static_ci95, false);
+    }
   }
   return out;
 }

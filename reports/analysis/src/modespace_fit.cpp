@@ -9,6 +9,8 @@ namespace edgeroof::reports::detail {
 
 namespace {
 
+const double kWidestLogHalf = std::log(1e3);
+
 double median(std::vector<double> v) {
   if (v.empty()) return 0.0;
   std::sort(v.begin(), v.end());
@@ -312,7 +314,8 @@ double PowerLawFit::predict(const Features& x) const { return std::exp(log_value
 Interval PowerLawFit::interval(const Features& x) const {
   const auto g = gradient(x, m_theta);
   const double var = m_s2 * m_sigma_new * m_sigma_new + quadratic_form(m_cov, g);
-  const double half = t95(m_dof) * std::sqrt(var);
+  // Beyond a factor of 1000 either way an interval says nothing more (and exp would overflow).
+  const double half = std::min(t95(m_dof) * std::sqrt(var), kWidestLogHalf);
   const double v = predict(x);
   return {v * std::exp(-half), v * std::exp(half)};
 }
@@ -423,7 +426,7 @@ Interval BasisFit::interval(const Features& x) const {
   for (std::size_t j : m_active) g.push_back(phi[j]);
   const double v = predict(x);
   const double var = m_s2 * (m_sigma_new * v) * (m_sigma_new * v) + quadratic_form(m_cov, g);
-  const double half = t95(m_dof) * std::sqrt(var);
+  const double half = std::min(t95(m_dof) * std::sqrt(var), 1e3 * std::abs(v));
   return {std::max(0.0, v - half), v + half};
 }
 

@@ -42,7 +42,8 @@ const std::vector<detail::KnobDef>& detail::knob_defs() {
       {"cpu_khz", [](const ModeKnobs& m) { return as_double(m.cpu_khz); }},
       {"gpu_hz", [](const ModeKnobs& m) { return as_double(m.gpu_hz); }},
       {"emc_hz", [](const ModeKnobs& m) { return as_double(m.emc_hz); }},
-      {"tpc_pg_mask", [](const ModeKnobs& m) { return as_double(m.tpc_pg_mask); }},
+      // No mask is every TPC on, as a mask of 0 (older results and predefined modes have none).
+      {"tpc_pg_mask", [](const ModeKnobs& m) { return std::optional<double>(m.tpc_pg_mask ? *m.tpc_pg_mask : 0); }},
   };
   return defs;
 }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,9 @@ struct RooflineMode {
   std::string source = "measured";
   // The knobs of a modeled mode that lie outside the measured modes' range ("gpu_hz", ...).
   std::vector<std::string> extrapolated;
+  // For a measured mode of predict_modes: what the mode-space model predicts for it (its figures
+  // and intervals), so that decisions can weigh one noisy measurement against the model.
+  std::shared_ptr<const RooflineMode> modeled;
   std::vector<std::string> files;
   std::map<std::string, Ceiling> compute_flops_per_s;    // "<backend>/<dtype>"
   std::map<std::string, Ceiling> bandwidth_bytes_per_s;  // "<backend>/<level>"

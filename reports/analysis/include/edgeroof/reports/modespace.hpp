@@ -78,4 +78,11 @@ private:
 // Measured modes that are not in `targets` are left out. Warnings say what was extrapolated.
 [[nodiscard]] Rooflines predict_modes(const Rooflines& measured, const std::vector<ModeKnobs>& targets);
 
+// The rooflines to decide by (tune, plan): a measured mode that carries the model's prediction
+// (`modeled`) gets, figure by figure, the precision-weighted mean of its measurement and that
+// prediction, with the narrower interval of the two combined; the others are as they are. One
+// measurement is one draw of its noise: choosing the least energy among many such draws favours
+// the luckiest, and a lucky fastest mode tightens every latency bound.
+[[nodiscard]] Rooflines decision_rooflines(const Rooflines& rooflines);
+
 }  // namespace edgeroof::reports
