@@ -215,6 +215,8 @@ BudgetScore score(const ConvergenceOptions& o, const Truth& truth, const std::ve
   const auto predicted = reports::predict_modes(measured, targets);
   s.predict_s = seconds_since(t0);
   const auto baseline = nearest_copy(measured, targets);
+  // tune decides by each measured mode's measurement and prediction combined (decision_rooflines).
+  const auto decide = reports::decision_rooflines(predicted);
   const reports::TuneConstraint bound{reports::TuneConstraint::Kind::max_slowdown, o.max_slowdown};
   for (std::size_t w = 0; w < workloads.size(); ++w) {
     const auto& real = truth.costs[w];
@@ -226,7 +228,7 @@ BudgetScore score(const ConvergenceOptions& o, const Truth& truth, const std::ve
     ws.latency_mape = m.latency, ws.energy_mape = m.energy;
     ws.baseline_latency_mape = b.latency, ws.baseline_energy_mape = b.energy;
     t0 = Clock::now();
-    const Choice c = judge(got, real, bound);
+    const Choice c = judge(costs_by_key(workloads[w].workload, decide), real, bound);
     s.tune_s += seconds_since(t0);
     const Choice cb = judge(copied, real, bound);
     ws.optimum = c.optimum, ws.fastest = c.fastest;
