@@ -78,6 +78,13 @@ double number_flag(const Flags& f, const std::string& name, double fallback, dou
   return v;
 }
 
+unsigned seed_of(const std::string& text, const char* flag) {
+  const auto v = power::parse_int64(text);
+  if (!v || *v < 0 || *v > 4294967295LL)
+    throw UsageError(std::string(flag) + " '" + text + "' is not a whole number from 0 to 4294967295");
+  return static_cast<unsigned>(*v);
+}
+
 std::string required(const Flags& f, const std::string& name) {
   const auto it = f.find(name);
   if (it == f.end()) throw UsageError(name + " is required");
@@ -199,7 +206,9 @@ std::vector<power::PowerMode> selected(const std::vector<power::PowerMode>& mode
 
 standin::NoiseOptions noise_of(const Flags& f) {
   standin::NoiseOptions n;
-  n.repetitions = static_cast<int>(number_flag(f, "--repetitions", n.repetitions, 1, 100));
+  const double reps = number_flag(f, "--repetitions", n.repetitions, 1, 100);
+  if (reps != std::floor(reps)) throw UsageError("--repetitions '" + f.at("--repetitions") + "' is not a whole number");
+  n.repetitions = static_cast<int>(reps);
   n.time = number_flag(f, "--time-noise", n.time, 0, 0.5);
   n.energy = number_flag(f, "--energy-noise", n.energy, 0, 0.5);
   n.throttle_share = number_flag(f, "--throttle-share", n.throttle_share, 0, 1);
@@ -222,7 +231,7 @@ int cmd_results(int argc, char** argv) {
   if (f.count("--modes") == f.count("--grid")) throw UsageError("give one of --modes FILE and --grid SPEC");
   const auto all = f.count("--modes") ? load_modes(f.at("--modes")) : grid_of(board, f.at("--grid"));
   const auto modes = selected(all, f);
-  const auto seed = static_cast<unsigned>(number_flag(f, "--seed", 1, 0, 4294967295.0));
+  const auto seed = seed_of(f.count("--seed") ? f.at("--seed") : "1", "--seed");
   const auto noise = noise_of(f);
   const fs::path out = required(f, "--out");
   std::vector<std::string> texts;
@@ -297,14 +306,13 @@ int cmd_bench(int argc, char** argv) {
       throw UsageError("unknown argument '" + a + "'");
   }
   if (out.empty()) throw UsageError("--benchmark_out=FILE is required");
-  const auto seed = power::parse_int64(seed_text);
-  if (!seed || *seed < 0 || *seed > 4294967295LL) throw UsageError("--standin-seed '" + seed_text + "' is not a seed");
+  const auto seed = seed_of(seed_text, "--standin-seed");
   const auto board = board_of(board_name);
   power::PowerMode mode = mode_of_context(context);
   fill_from_board(mode, board);
   std::string text;
   try {
-    text = standin::results_json(board, mode, static_cast<unsigned>(*seed));
+    text = standin::results_json(board, mode, seed);
   } catch (const std::invalid_argument& e) {
     throw InputError(std::string(e.what()) + " (board " + board.name + ")");
   }
