@@ -83,9 +83,10 @@ inline constexpr double kIdlePriorRelativeSigma = 0.25;
 
 // The condition number of the weighted, column-scaled design above which the fit warns. The
 // relative error of a constant can reach the condition number times the relative noise of the
-// joules; sensors give ~0.5-1% per benchmark, so 100 allows errors up to about the size of the
-// constant itself. The suite's intensity sweep gives ~20-40, memory benchmarks alone several hundred to
-// infinity.
+// joules; sensors give ~0.5-1% per benchmark, so at 100 an error as large as the constant itself
+// is possible. The suite's default sweep gives ~13 (synthetic Orin mode, every grid mode of
+// edgeroof-reports-speed below 100); DRAM triads alone ~190 with 1% noise on times, and 1/ε
+// (exactly collinear) without.
 inline constexpr double kConditionWarning = 100.0;
 
 struct EnergyFitOptions {
