@@ -86,8 +86,11 @@ struct Rooflines {
 [[nodiscard]] nlohmann::json to_json(const Rooflines& r);
 // Every field is checked as it is read: a wrong type or an impossible figure (a ceiling that is
 // not positive, a negative ε or π0, R² above 1, a frequency that is not a positive whole number,
-// two modes with one key) throws InputError with one line naming `origin`, the mode and the JSON
-// path: "rooflines.json: modes[3] (maxn): energy.cuda.eps_flop_J.fp32 = -1e-12 is negative".
+// two modes with one key, a source other than "measured" or "modeled", an unknown knob in
+// "extrapolated", an interval that is not [lo, hi] of finite numbers of its figure's sign with
+// lo <= figure <= hi, a condition number below 1) throws InputError with one line naming `origin`,
+// the mode and the JSON path: "rooflines.json: modes[3] (maxn): energy.cuda.eps_flop_J.fp32 =
+// -1e-12 is negative".
 [[nodiscard]] Rooflines rooflines_from_json(const nlohmann::json& doc, const std::string& origin);
 [[nodiscard]] Rooflines load_rooflines(const std::filesystem::path& path);
 
