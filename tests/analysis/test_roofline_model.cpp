@@ -52,9 +52,9 @@ TEST(RooflineModel, WithoutAnEnergyFitOnlyTime) {
 TEST(RooflineModel, OfAModeOfRooflinesJson) {
   RooflineMode mode;
   mode.key = "maxn";
-  mode.compute_flops_per_s["cuda/fp16"] = {1e12, "compute/cuda/fp16/ai:256"};
-  mode.compute_flops_per_s["cuda/fp16-tensor"] = {4e12, "compute/cuda/fp16-tensor/ai:256"};
-  mode.bandwidth_bytes_per_s["cuda/dram"] = {1e11, "memory/cuda/triad/bytes:268435456"};
+  mode.compute_flops_per_s["cuda/fp16"] = {1e12, "compute/cuda/fp16/ai:256", std::nullopt};
+  mode.compute_flops_per_s["cuda/fp16-tensor"] = {4e12, "compute/cuda/fp16-tensor/ai:256", std::nullopt};
+  mode.bandwidth_bytes_per_s["cuda/dram"] = {1e11, "memory/cuda/triad/bytes:268435456", std::nullopt};
   EnergyFit fit;
   fit.eps_flop_J["fp16"] = 2e-12;
   fit.eps_byte_J["dram"] = 8e-11;

@@ -108,8 +108,8 @@ TEST(Tune, KnownOptimumOfASyntheticGrid) {
       RooflineMode m;
       m.key = "g" + std::to_string(static_cast<int>(g * 1000)) + "-e" + std::to_string(static_cast<int>(e * 1000));
       m.name = g == 1.0 && e == 2.0 ? "MAXN" : m.key;
-      m.compute_flops_per_s["cuda/fp32"] = {4e12 * g, ""};
-      m.bandwidth_bytes_per_s["cuda/dram"] = {1e11 * e, ""};
+      m.compute_flops_per_s["cuda/fp32"] = {4e12 * g, "", std::nullopt};
+      m.bandwidth_bytes_per_s["cuda/dram"] = {1e11 * e, "", std::nullopt};
       EnergyFit fit;
       fit.eps_flop_J["fp32"] = 1e-12 * (1.0 + g);
       fit.eps_byte_J["dram"] = 1e-10;
@@ -185,8 +185,8 @@ TEST(Tune, ModesWhoseCostIsNotFiniteAreLeftOut) {
   for (double flops_per_s : {1e-300, 1e12}) {
     RooflineMode m;
     m.key = flops_per_s < 1.0 ? "tiny" : "real";
-    m.compute_flops_per_s["cuda/fp32"] = {flops_per_s, ""};
-    m.bandwidth_bytes_per_s["cuda/dram"] = {1e11, ""};
+    m.compute_flops_per_s["cuda/fp32"] = {flops_per_s, "", std::nullopt};
+    m.bandwidth_bytes_per_s["cuda/dram"] = {1e11, "", std::nullopt};
     EnergyFit fit;
     fit.eps_flop_J["fp32"] = 1e-12;
     fit.eps_byte_J["dram"] = 1e-10;

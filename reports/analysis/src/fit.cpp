@@ -29,6 +29,25 @@ std::map<std::string, double> RooflineMode::ridge_points() const {
   return out;
 }
 
+std::optional<Interval> median_ci95(const std::vector<double>& values) {
+  const std::size_t n = values.size();
+  if (n < 2) return std::nullopt;
+  for (double v : values) {
+    if (!std::isfinite(v)) return std::nullopt;
+  }
+  double mean = 0.0;
+  for (double v : values) mean += v;
+  mean /= static_cast<double>(n);
+  double ss = 0.0;
+  for (double v : values) ss += (v - mean) * (v - mean);
+  const double sd = std::sqrt(ss / static_cast<double>(n - 1));
+  // The median's standard error of normal data, sqrt(π/2)·σ/√n.
+  const double half =
+      t_quantile_975(static_cast<double>(n - 1)) * 1.2533141373155003 * sd / std::sqrt(static_cast<double>(n));
+  const double mid = median(values);
+  return Interval{std::max(0.0, mid - half), mid + half};
+}
+
 namespace {
 
 std::string number_text(double v) {
@@ -202,9 +221,11 @@ std::size_t pool_file(std::map<std::string, Pooled>& pooled, RooflineMode& mode,
   return usable;
 }
 
-void keep_best(std::map<std::string, Ceiling>& table, const std::string& key, double value, const std::string& source) {
+void keep_best(std::map<std::string, Ceiling>& table, const std::string& key, const std::vector<double>& rates,
+               const std::string& source) {
+  const double value = median(rates);
   auto it = table.find(key);
-  if (it == table.end() || value > it->second.value) table[key] = {value, source};
+  if (it == table.end() || value > it->second.value) table[key] = {value, source, median_ci95(rates)};
 }
 
 void fit_time(RooflineMode& mode, const std::map<std::string, Pooled>& pooled) {
@@ -212,10 +233,9 @@ void fit_time(RooflineMode& mode, const std::map<std::string, Pooled>& pooled) {
     const auto& parsed = p.parsed;
     if (!parsed || p.throttled) continue;
     if (parsed->family == "compute" && !p.flops_rate.empty()) {
-      keep_best(mode.compute_flops_per_s, results::ceiling_key(parsed->backend, parsed->what), median(p.flops_rate),
-                name);
+      keep_best(mode.compute_flops_per_s, results::ceiling_key(parsed->backend, parsed->what), p.flops_rate, name);
     } else if (parsed->family == "memory" && !p.bytes_rate.empty()) {
-      keep_best(mode.bandwidth_bytes_per_s, results::ceiling_key(parsed->backend, p.level), median(p.bytes_rate), name);
+      keep_best(mode.bandwidth_bytes_per_s, results::ceiling_key(parsed->backend, p.level), p.bytes_rate, name);
     }
   }
 }
@@ -236,31 +256,53 @@ std::optional<double> context_power(const RooflineMode& mode, const std::string&
   return std::nullopt;
 }
 
+// The energy samples of a benchmark: one per repetition, charged to its columns.
+void add_energy_samples(std::vector<EnergySample>& out, const std::string& name, const Pooled& p) {
+  const auto& parsed = *p.parsed;
+  std::string flop, byte;
+  if (parsed.family == "compute") {
+    flop = parsed.what;
+    byte = "dram";
+  } else if (parsed.family == "memory" && !p.level.empty() && p.level != "mixed") {
+    byte = p.level;
+  } else {
+    return;  // layers and mixed working sets: no single column to charge
+  }
+  for (std::size_t i = 0; i < p.energy_J.size(); ++i)
+    out.push_back({name, flop, byte, p.flops[i], p.bytes[i], p.time_s[i], p.energy_J[i]});
+}
+
+// The options of one backend's fit: the idle prior and, for its warnings, the ridge point of each
+// dtype against DRAM bandwidth.
+EnergyFitOptions energy_options(const RooflineMode& mode, const std::string& backend, std::optional<double> idle) {
+  EnergyFitOptions o;
+  o.idle_power_W = idle;
+  o.backend = backend;
+  const std::string suffix = "@dram";
+  for (const auto& [key, ai] : mode.ridge_points()) {
+    if (key.size() <= suffix.size() || key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    const auto [b, dtype] = results::split_ceiling_key(key.substr(0, key.size() - suffix.size()));
+    if (b == backend) o.ridge_ai[dtype] = ai;
+  }
+  return o;
+}
+
 void fit_energy_of(RooflineMode& mode, const std::map<std::string, Pooled>& pooled, Warnings& warnings) {
   std::map<std::string, std::vector<EnergySample>> by_backend;
   for (const auto& [name, p] : pooled) {
-    if (p.energy_J.empty() || p.throttled) continue;
-    const auto& parsed = p.parsed;
-    if (!parsed) continue;
-    EnergySample s{name, "", "", median(p.flops), median(p.bytes), median(p.time_s), median(p.energy_J)};
-    if (parsed->family == "compute") {
-      s.column_flop = parsed->what;
-      s.column_byte = "dram";
-    } else if (parsed->family == "memory" && !p.level.empty() && p.level != "mixed") {
-      s.column_byte = p.level;
-    } else {
-      continue;  // layers and mixed working sets: no single column to charge
-    }
-    by_backend[parsed->backend].push_back(std::move(s));
+    if (p.energy_J.empty() || p.throttled || !p.parsed) continue;
+    add_energy_samples(by_backend[p.parsed->backend], name, p);
   }
   // edgeroof-bench measures idle power before its benchmarks; edgeroof sweep after settling a mode.
   auto idle = context_power(mode, "idle_power_W", warnings);
   if (!idle) idle = context_power(mode, "power_mode.idle_power_W", warnings);
   for (const auto& [backend, samples] : by_backend) {
-    if (auto fit = fit_energy(samples)) {
-      fit->idle_power_W = idle;
-      mode.energy[backend] = std::move(*fit);
-    }
+    auto fit = fit_energy(samples, energy_options(mode, backend, idle));
+    if (!fit) continue;
+    for (const auto& w : fit->warnings)
+      warnings.add("energy\n" + mode.key + "\n" + backend + "\n" + w,
+                   "mode " + mode.key + ": energy " + backend + ": " + w);
+    mode.energy[backend] = std::move(*fit);
   }
 }
 
@@ -296,6 +338,7 @@ void set_identity(RooflineMode& m, const ResultsFile& file, Warnings& warnings) 
   m.cpu_khz = context_integer(file, "power_mode.cpu_khz", 1, any, warnings);
   const auto online = context_integer(file, "power_mode.cpu_online", 1, 1024, warnings);
   if (online) m.cpu_online = static_cast<int>(*online);
+  m.tpc_pg_mask = context_integer(file, "power_mode.tpc_pg_mask", 0, any, warnings);
   m.context = file.context;
 }
 

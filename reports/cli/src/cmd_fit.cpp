@@ -21,13 +21,53 @@ std::vector<reports::ResultsFile> load_all(const std::vector<std::string>& paths
   return files;
 }
 
+// "lo .. hi" of a 95% interval, or "" where the figure has none.
+std::string interval_text(const std::optional<reports::Interval>& i, const char* unit) {
+  return i ? si(i->lo, unit) + " .. " + si(i->hi, unit) : std::string();
+}
+
+std::string interval_text(const std::map<std::string, reports::Interval>& table, const std::string& key,
+                          const char* unit) {
+  const auto it = table.find(key);
+  return it == table.end() ? std::string() : interval_text(it->second, unit);
+}
+
+void add_energy_rows(Table& t, const reports::RooflineMode& m) {
+  for (const auto& [backend, e] : m.energy) {
+    char fit[160];
+    std::snprintf(fit, sizeof(fit), "weighted NNLS (relative residuals) over %zu benchmarks, R^2 = %.4f",
+                  e.benchmarks.size(), e.r2);
+    std::string how = fit;
+    if (e.condition) {
+      std::snprintf(fit, sizeof(fit), ", condition %.3g", *e.condition);
+      how += fit;
+    }
+    for (const auto& [dtype, v] : e.eps_flop_J) {
+      t.add({m.key, "eps_flop " + backend + "/" + dtype, si(v, "J/FLOP"),
+             interval_text(e.eps_flop_ci95, dtype, "J/FLOP"), how});
+    }
+    for (const auto& [level, v] : e.eps_byte_J) {
+      t.add({m.key, "eps_byte " + backend + "/" + level, si(v, "J/B"), interval_text(e.eps_byte_ci95, level, "J/B"),
+             how});
+    }
+    std::string idle = how;
+    if (e.idle_power_W) {
+      idle += "; idle power " + si(*e.idle_power_W, "W") +
+              " (measured, a soft prior on pi0), pi0 - idle = " + si(*e.static_vs_idle_W(), "W");
+    }
+    t.add({m.key, "pi0 " + backend, si(e.static_W, "W"), interval_text(e.static_ci95, "W"), idle});
+  }
+}
+
 std::string summary(const reports::Rooflines& r) {
-  Table t({"mode", "ceiling", "value", "measured by"});
+  Table t({"mode", "ceiling", "value", "95% interval", "measured by"});
   for (const auto& m : r.modes) {
-    for (const auto& [key, c] : m.compute_flops_per_s) t.add({m.key, key, si(c.value, "FLOP/s"), c.source});
-    for (const auto& [key, c] : m.bandwidth_bytes_per_s) t.add({m.key, key, si(c.value, "B/s"), c.source});
+    for (const auto& [key, c] : m.compute_flops_per_s)
+      t.add({m.key, key, si(c.value, "FLOP/s"), interval_text(c.ci95, "FLOP/s"), c.source});
+    for (const auto& [key, c] : m.bandwidth_bytes_per_s)
+      t.add({m.key, key, si(c.value, "B/s"), interval_text(c.ci95, "B/s"), c.source});
     for (const auto& [key, ai] : m.ridge_points())
-      t.add({m.key, "ridge " + key, si(ai, "FLOP/B"), "derived: FLOP/s / B/s"});
+      t.add({m.key, "ridge " + key, si(ai, "FLOP/B"), "", "derived: FLOP/s / B/s"});
     for (const auto& [key, peak] : reports::derived_peaks(m.context)) {
       const auto& measured = key == "cuda/dram" ? m.bandwidth_bytes_per_s : m.compute_flops_per_s;
       std::string row = "derived, not measured: " + peak.formula;
@@ -36,24 +76,11 @@ std::string summary(const reports::Rooflines& r) {
         std::snprintf(pct, sizeof(pct), "; measured = %.1f%%", 100.0 * it->second.value / peak.value);
         row += pct;
       }
-      t.add({m.key, "peak " + key, si(peak.value, key == "cuda/dram" ? "B/s" : "FLOP/s"), row});
+      t.add({m.key, "peak " + key, si(peak.value, key == "cuda/dram" ? "B/s" : "FLOP/s"), "", row});
     }
-    for (const auto& [backend, e] : m.energy) {
-      char fit[96];
-      std::snprintf(fit, sizeof(fit), "NNLS fit over %zu benchmarks, R^2 = %.4f", e.benchmarks.size(), e.r2);
-      for (const auto& [dtype, v] : e.eps_flop_J)
-        t.add({m.key, "eps_flop " + backend + "/" + dtype, si(v, "J/FLOP"), fit});
-      for (const auto& [level, v] : e.eps_byte_J)
-        t.add({m.key, "eps_byte " + backend + "/" + level, si(v, "J/B"), fit});
-      std::string idle = fit;
-      if (e.idle_power_W) {
-        idle +=
-            "; idle power " + si(*e.idle_power_W, "W") + " (measured), pi0 - idle = " + si(*e.static_vs_idle_W(), "W");
-      }
-      t.add({m.key, "pi0 " + backend, si(e.static_W, "W"), idle});
-    }
+    add_energy_rows(t, m);
     for (const auto& [reason, names] : m.excluded) {
-      t.add({m.key, "left out (" + reason + ")", std::to_string(names.size()) + " benchmark(s)",
+      t.add({m.key, "left out (" + reason + ")", std::to_string(names.size()) + " benchmark(s)", "",
              names.front() + (names.size() > 1 ? ", ..." : "")});
     }
   }

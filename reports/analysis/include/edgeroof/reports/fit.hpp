@@ -19,9 +19,15 @@ namespace edgeroof::reports {
 // A ceiling and the benchmark it was measured by.
 struct Ceiling {
   double value = 0.0;
-  std::string source;  // benchmark name
-  std::optional<Interval> ci95;
+  std::string source;            // benchmark name
+  std::optional<Interval> ci95;  // of that benchmark's median rate (median_ci95); none from 1 repetition
 };
+
+// A 95% interval of the median of repetitions: median ± t(0.975, n−1) · sqrt(π/2) · s / √n, s the
+// sample standard deviation (the median's standard error for normal data), lo clipped at 0. The
+// sample deviation rather than the MAD: with 3 repetitions the MAD is the smaller of two
+// deviations, too often near 0. None for fewer than 2 values or one not finite.
+[[nodiscard]] std::optional<Interval> median_ci95(const std::vector<double>& values);
 
 struct RooflineMode {
   std::string key;   // stable identifier: power_mode.key from the context, else the file's stem
@@ -62,7 +68,11 @@ struct Rooflines {
 // of its repetitions; per ceiling the best benchmark of its kind. With energy_J counters also the
 // energy roofline of each backend (energy.hpp): compute benchmarks charge their FLOPs to their
 // dtype and their bytes to DRAM, memory benchmarks their bytes to their level (label level:X;
-// their few FLOPs are folded into ε_byte), π0 is charged for the real time.
+// their few FLOPs are folded into ε_byte), π0 is charged for the real time. The energy fit takes
+// every repetition as a row, the context's idle_power_W as a soft prior on π0, and its warnings
+// (constants it cannot separate) reach `warnings` as "mode <key>: energy <backend>: ...". A
+// ceiling's ci95 comes from the repetitions of the benchmark that set it (median_ci95); the
+// context's power_mode.tpc_pg_mask becomes tpc_pg_mask.
 //
 // Nothing impossible becomes a figure. A repetition whose rate the ceiling needs (FLOP/s of a
 // compute benchmark, B/s of a memory one) is not finite and positive, or whose energy_J, flops,
@@ -80,8 +90,11 @@ struct Rooflines {
 [[nodiscard]] nlohmann::json to_json(const Rooflines& r);
 // Every field is checked as it is read: a wrong type or an impossible figure (a ceiling that is
 // not positive, a negative ε or π0, R² above 1, a frequency that is not a positive whole number,
-// two modes with one key) throws InputError with one line naming `origin`, the mode and the JSON
-// path: "rooflines.json: modes[3] (maxn): energy.cuda.eps_flop_J.fp32 = -1e-12 is negative".
+// two modes with one key, a source other than "measured" or "modeled", an unknown knob in
+// "extrapolated", an interval that is not [lo, hi] of finite numbers of its figure's sign with
+// lo <= figure <= hi, a condition number below 1) throws InputError with one line naming `origin`,
+// the mode and the JSON path: "rooflines.json: modes[3] (maxn): energy.cuda.eps_flop_J.fp32 =
+// -1e-12 is negative".
 [[nodiscard]] Rooflines rooflines_from_json(const nlohmann::json& doc, const std::string& origin);
 [[nodiscard]] Rooflines load_rooflines(const std::filesystem::path& path);
 
