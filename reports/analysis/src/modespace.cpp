@@ -112,34 +112,6 @@ PowerTerm memory_term() {
   return t;
 }
 
-// The EMC clock's columns of a basis: one per measured EMC clock (interpolated between them)
-// where there are few, else f_emc and 1/f_emc.
-struct EmcColumns {
-  std::vector<double> levels;
-  [[nodiscard]] std::vector<std::string> names() const {
-    if (levels.empty()) return {"f_emc", "1/f_emc"};
-    std::vector<std::string> n;
-    for (double l : levels) n.push_back("[f_emc=" + std::to_string(l).substr(0, 5) + "]");
-    return n;
-  }
-  void append(std::vector<double>& phi, const Features& x) const {
-    if (levels.empty()) {
-      phi.push_back(x.emc);
-      phi.push_back(1.0 / x.emc);
-      return;
-    }
-    const std::size_t first = phi.size();
-    phi.resize(first + levels.size(), 0.0);
-    for (const auto& [j, w] : detail::level_weights(levels, x.emc, false)) phi[first + j] = w;
-  }
-};
-
-EmcColumns emc_columns(const std::vector<Observation>& obs) {
-  auto levels = detail::levels_of(obs, [](const Features& x) { return x.emc; });
-  if (levels.size() < 2 || levels.size() > detail::kMaxTableLevels) levels.clear();
-  return {levels};
-}
-
 double clock_of(const std::string& backend, const Features& x) { return is_cpu(backend) ? x.cpu : x.gpu; }
 
 // Candidate knees of a hinge: 0 (no flat part) and every measured clock below the top.
@@ -166,19 +138,14 @@ Basis dynamic_basis(const std::string& backend, const std::vector<Observation>& 
 }
 
 // ε per DRAM byte: the EMC clock's own function, plus the backend's voltage curve (the bytes also
-// cross the chip).
-Basis dram_byte_basis(const std::string& backend, double knee, const std::vector<Observation>& obs) {
+// cross the chip). Unlike the bandwidth, a table by EMC clock here fits each clock's share of the
+// noise of π0 and ε_byte (which the per-mode fits trade against each other): smooth forms only.
+Basis dram_byte_basis(const std::string& backend, double knee) {
   Basis b;
-  // A table of EMC clocks sums to 1 everywhere: it holds the constant, which then goes.
-  const auto emc = emc_columns(obs);
-  const bool table = !emc.levels.empty();
-  b.names = table ? std::vector<std::string>{"h", "h^2"} : std::vector<std::string>{"1", "h", "h^2"};
-  for (const auto& n : emc.names()) b.names.push_back(n);
-  b.phi = [backend, knee, emc, table](const Features& x, double) {
+  b.names = {"1", "f_emc", "1/f_emc", "h", "h^2"};
+  b.phi = [backend, knee](const Features& x, double) {
     const double h = std::max(0.0, clock_of(backend, x) - knee);
-    std::vector<double> phi = table ? std::vector<double>{h, h * h} : std::vector<double>{1.0, h, h * h};
-    emc.append(phi, x);
-    return phi;
+    return std::vector<double>{1.0, x.emc, 1.0 / x.emc, h, h * h};
   };
   return b;
 }
@@ -186,20 +153,14 @@ Basis dram_byte_basis(const std::string& backend, double knee, const std::vector
 // π0: board + cores × CPU clock terms + TPCs × GPU voltage terms + EMC background.
 Basis static_basis(double gpu_knee, const std::vector<Observation>& obs) {
   Basis b;
-  // With a table of EMC clocks the board's constant is in the table (it sums to 1).
-  const auto emc = emc_columns(obs);
-  const bool table = !emc.levels.empty();
-  b.names = {"tpcs*f_gpu", "cores", "cores*f_cpu", "tpcs", "tpcs*h_gpu^2", "tpcs*h_gpu", "cores*h_cpu^2"};
-  if (!table) b.names.insert(b.names.begin(), "1");
-  for (const auto& n : emc.names()) b.names.push_back(n);
+  b.names = {"1",    "tpcs*f_gpu",   "cores",      "f_emc",         "cores*f_cpu",
+             "tpcs", "tpcs*h_gpu^2", "tpcs*h_gpu", "cores*h_cpu^2", "f_emc^2"};
   b.knees = knees_of(obs, "cpu");
-  b.phi = [gpu_knee, emc, table](const Features& x, double cpu_knee) {
+  b.phi = [gpu_knee](const Features& x, double cpu_knee) {
     const double hg = std::max(0.0, x.gpu - gpu_knee), hc = std::max(0.0, x.cpu - cpu_knee);
-    std::vector<double> phi{x.tpcs * x.gpu,   x.cores,     x.cores * x.cpu,  x.tpcs,
-                            x.tpcs * hg * hg, x.tpcs * hg, x.cores * hc * hc};
-    if (!table) phi.insert(phi.begin(), 1.0);
-    emc.append(phi, x);
-    return phi;
+    return std::vector<double>{
+        1.0,         x.tpcs * x.gpu,    x.cores,      x.emc, x.cores * x.cpu, x.tpcs, x.tpcs * hg * hg,
+        x.tpcs * hg, x.cores * hc * hc, x.emc * x.emc};
   };
   return b;
 }
@@ -329,7 +290,7 @@ void fit_energy_backend(Impl& impl, const Rooflines& measured, const std::string
           rel_sigma_of(it->second, ci == e.eps_byte_ci95.end() ? std::nullopt : std::optional(ci->second), false)));
     });
     if (obs.size() < 3) continue;
-    Basis basis = level == "dram" ? dram_byte_basis(backend, knee, obs) : dynamic_basis(backend, obs);
+    Basis basis = level == "dram" ? dram_byte_basis(backend, knee) : dynamic_basis(backend, obs);
     const auto& fit = energy.eps_byte.emplace(level, BasisFit(obs, std::move(basis))).first->second;
     figure("eps_byte_J/" + level, fit, obs.size());
   }
@@ -344,14 +305,21 @@ void fit_energy_backend(Impl& impl, const Rooflines& measured, const std::string
   impl.energy.emplace(backend, std::move(energy));
 }
 
+// What a modeled mode's context says: the device and software keys every measured mode shares
+// (derived peaks and the report read them), not the host's or a run's. Thousands of modes carry it.
 std::map<std::string, std::string> shared_context(const Rooflines& measured) {
-  std::map<std::string, std::string> shared = measured.modes.front().context;
-  for (const auto& m : measured.modes) {
-    for (auto it = shared.begin(); it != shared.end();) {
-      const auto other = m.context.find(it->first);
-      const bool same = other != m.context.end() && other->second == it->second;
-      it = same && it->first.rfind("power_mode.", 0) != 0 ? std::next(it) : shared.erase(it);
-    }
+  static const std::vector<std::string> prefixes = {"device.", "edgeroof.", "l4t.", "cuda.", "cudnn.", "sensor."};
+  std::map<std::string, std::string> shared;
+  for (const auto& entry : measured.modes.front().context) {
+    const std::string& k = entry.first;  // C++17 lambdas cannot capture structured bindings
+    const std::string& v = entry.second;
+    const bool wanted =
+        std::any_of(prefixes.begin(), prefixes.end(), [&](const auto& p) { return k.rfind(p, 0) == 0; });
+    const bool same = std::all_of(measured.modes.begin(), measured.modes.end(), [&](const RooflineMode& m) {
+      const auto it = m.context.find(k);
+      return it != m.context.end() && it->second == v;
+    });
+    if (wanted && same) shared[k] = v;
   }
   return shared;
 }
@@ -416,7 +384,7 @@ EnergyFit modeled_energy(const Impl::Energy& e, const Features& x) {
     fit.static_ci95 = e.static_W->interval(x);
   }
   fit.idle_power_W = e.idle_power_W;
-  fit.r2 = 0.0;
+  fit.r2 = std::numeric_limits<double>::quiet_NaN();  // no fit of its own
   return fit;
 }
 

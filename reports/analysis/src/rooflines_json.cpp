@@ -72,12 +72,15 @@ json energy_json(const EnergyFit& e) {
   j["eps_flop_J"] = e.eps_flop_J;
   j["eps_byte_J"] = e.eps_byte_J;
   j["static_W"] = e.static_W;
-  j["r2"] = e.r2;
-  json residuals = json::array();
-  for (const auto& r : e.residuals)
-    residuals.push_back({{"name", r.name}, {"measured_J", r.measured_J}, {"fitted_J", r.fitted_J}});
-  j["residuals"] = residuals;
-  j["benchmarks"] = e.benchmarks;
+  // A modeled mode has no fit of its own: no R², residuals or benchmarks.
+  if (std::isfinite(e.r2)) j["r2"] = e.r2;
+  if (!e.benchmarks.empty()) {
+    json residuals = json::array();
+    for (const auto& r : e.residuals)
+      residuals.push_back({{"name", r.name}, {"measured_J", r.measured_J}, {"fitted_J", r.fitted_J}});
+    j["residuals"] = residuals;
+    j["benchmarks"] = e.benchmarks;
+  }
   if (!e.eps_flop_ci95.empty()) j["eps_flop_J_ci95"] = intervals_json(e.eps_flop_ci95);
   if (!e.eps_byte_ci95.empty()) j["eps_byte_J_ci95"] = intervals_json(e.eps_byte_ci95);
   if (e.static_ci95) j["static_W_ci95"] = interval_json(*e.static_ci95);
@@ -154,6 +157,16 @@ EnergyFit energy_from(const Fields& f) {
   return e;
 }
 
+void figures_from(const Fields& f, RooflineMode& m) {
+  const auto sources = f.string_map("sources");
+  m.compute_flops_per_s = ceilings_from(f, "compute_flops_per_s", sources);
+  m.bandwidth_bytes_per_s = ceilings_from(f, "bandwidth_bytes_per_s", sources);
+  if (f.has("energy")) {
+    const Fields energy = f.child("energy");
+    for (const auto& [backend, e] : f.value("energy").items()) m.energy[backend] = energy_from(energy.child(backend));
+  }
+}
+
 RooflineMode mode_from(const json& j, const std::string& where) {
   const Fields f(j, where);
   RooflineMode m;
@@ -167,12 +180,12 @@ RooflineMode mode_from(const json& j, const std::string& where) {
   if (const auto online = f.optional_integer("cpu_online", 1, 1024)) m.cpu_online = static_cast<int>(*online);
   m.tpc_pg_mask = f.optional_integer("tpc_pg_mask", 0, kAnyPositive);
   provenance_from(f, m);
-  const auto sources = f.string_map("sources");
-  m.compute_flops_per_s = ceilings_from(f, "compute_flops_per_s", sources);
-  m.bandwidth_bytes_per_s = ceilings_from(f, "bandwidth_bytes_per_s", sources);
-  if (f.has("energy")) {
-    const Fields energy = f.child("energy");
-    for (const auto& [backend, e] : f.value("energy").items()) m.energy[backend] = energy_from(energy.child(backend));
+  figures_from(f, m);
+  if (f.has("modeled")) {
+    if (m.source != "measured") f.fail("modeled", " is there, but the mode is not measured");
+    auto modeled = std::make_shared<RooflineMode>();
+    figures_from(f.child("modeled"), *modeled);
+    m.modeled = std::move(modeled);
   }
   if (f.has("excluded")) {
     const Fields excluded = f.child("excluded");
@@ -181,6 +194,26 @@ RooflineMode mode_from(const json& j, const std::string& where) {
   m.files = f.strings("files");
   m.context = f.string_map("context");
   return m;
+}
+
+}  // namespace
+
+namespace {
+
+// The figures of a mode (ceilings with their intervals and sources, energies), as written for the
+// mode itself and for the model's prediction of a measured mode ("modeled").
+void figures_json(const RooflineMode& m, json& j) {
+  json sources = json::object(), compute_ci = json::object(), bandwidth_ci = json::object();
+  j["compute_flops_per_s"] = ceilings_json(m.compute_flops_per_s, sources, compute_ci);
+  j["bandwidth_bytes_per_s"] = ceilings_json(m.bandwidth_bytes_per_s, sources, bandwidth_ci);
+  if (!compute_ci.empty()) j["compute_flops_per_s_ci95"] = compute_ci;
+  if (!bandwidth_ci.empty()) j["bandwidth_bytes_per_s_ci95"] = bandwidth_ci;
+  j["sources"] = sources;
+  if (!m.energy.empty()) {
+    json energy = json::object();
+    for (const auto& [backend, e] : m.energy) energy[backend] = energy_json(e);
+    j["energy"] = energy;
+  }
 }
 
 }  // namespace
@@ -199,20 +232,15 @@ json to_json(const Rooflines& r) {
     if (m.tpc_pg_mask) j["tpc_pg_mask"] = *m.tpc_pg_mask;
     j["source"] = m.source;
     if (!m.extrapolated.empty()) j["extrapolated"] = m.extrapolated;
-    json sources = json::object(), compute_ci = json::object(), bandwidth_ci = json::object();
-    j["compute_flops_per_s"] = ceilings_json(m.compute_flops_per_s, sources, compute_ci);
-    j["bandwidth_bytes_per_s"] = ceilings_json(m.bandwidth_bytes_per_s, sources, bandwidth_ci);
-    if (!compute_ci.empty()) j["compute_flops_per_s_ci95"] = compute_ci;
-    if (!bandwidth_ci.empty()) j["bandwidth_bytes_per_s_ci95"] = bandwidth_ci;
-    j["sources"] = sources;
+    figures_json(m, j);
     j["ridge_ai"] = m.ridge_points();
-    if (!m.energy.empty()) {
-      json energy = json::object();
-      for (const auto& [backend, e] : m.energy) energy[backend] = energy_json(e);
-      j["energy"] = energy;
+    if (m.modeled) {
+      json modeled;
+      figures_json(*m.modeled, modeled);
+      j["modeled"] = modeled;
     }
     if (!m.excluded.empty()) j["excluded"] = m.excluded;
-    j["files"] = m.files;
+    if (!m.files.empty()) j["files"] = m.files;
     j["context"] = m.context;
     modes.push_back(std::move(j));
   }
