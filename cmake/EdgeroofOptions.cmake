@@ -12,6 +12,10 @@ set(EDGEROOF_ENABLE_CUDA AUTO CACHE STRING "Build the CUDA backend: ON, OFF or A
 set_property(CACHE EDGEROOF_ENABLE_CUDA PROPERTY STRINGS AUTO ON OFF)
 option(EDGEROOF_ENABLE_DEVICE_TESTS "Register tests that need real hardware (GPU, power rails)" OFF)
 option(EDGEROOF_BUILD_TESTS "Build the unit tests" ON)
+# The sanitizer builds compile the libraries they test whole once more (ASan and UBSan for the fuzz
+# targets in tests/fuzz, TSan for the sampler in tests/tsan), over a third of a CPU-only build.
+# OFF leaves both folders out; CI's fresh-root job uses it, as the host's test run has them.
+option(EDGEROOF_SANITIZER_TESTS "Build and run the fuzz targets (ASan, UBSan) and the sampler under TSan" ON)
 set(EDGEROOF_CPU_ARCH native CACHE STRING
     "Instruction set the CPU kernels are built for (-march/-mcpu value; empty for the compiler default)")
 
