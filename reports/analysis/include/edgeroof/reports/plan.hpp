@@ -17,8 +17,8 @@
 namespace edgeroof::reports {
 
 struct PlanOptions {
-  std::size_t budget = 44;            // modes to measure in all, the measured ones included
-  std::optional<std::size_t> next;    // how many to pick now; default: the rest of the budget
+  std::size_t budget = 44;          // modes to measure in all, the measured ones included
+  std::optional<std::size_t> next;  // how many to pick now; default: the rest of the budget
 };
 
 struct Plan {
