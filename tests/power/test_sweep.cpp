@@ -408,10 +408,10 @@ TEST_F(Sweep, ModesCommandListsResolvedModesAsJson) {
   ASSERT_EQ(doc["modes"].size(), 4u);
   EXPECT_EQ(
       doc["modes"][0].dump(),
-      R"({"cpu_max_khz":2201600,"cpu_online":12,"emc_max_hz":3199000000,"gpu_max_hz":1300500000,"id":0,"key":"nvp0-maxn","name":"MAXN"})");
+      R"({"cpu_max_khz":2201600,"cpu_online":12,"emc_max_hz":3199000000,"gpu_max_hz":1300500000,"id":0,"key":"nvp0-maxn","name":"MAXN","tpc_pg_mask":0})");
   EXPECT_EQ(
       doc["modes"][1].dump(),
-      R"({"cpu_max_khz":1036800,"cpu_online":4,"emc_max_hz":2133000000,"gpu_max_hz":318750000,"id":1,"key":"nvp1-mode-15w","name":"MODE_15W"})");
+      R"({"cpu_max_khz":1036800,"cpu_online":4,"emc_max_hz":2133000000,"gpu_max_hz":318750000,"id":1,"key":"nvp1-mode-15w","name":"MODE_15W","tpc_pg_mask":248})");
   const auto grid_run = run_edgeroof(
       {"modes", "--root", m_orin->dir().string(), "--grid", "cores=all;cpu=all;gpu=all;emc=all", "--format", "json"});
   ASSERT_TRUE(succeeded(grid_run));
@@ -419,7 +419,7 @@ TEST_F(Sweep, ModesCommandListsResolvedModesAsJson) {
   ASSERT_EQ(grid["modes"].size(), 4368u);
   EXPECT_EQ(
       grid["modes"][4367].dump(),
-      R"({"cpu_max_khz":2201600,"cpu_online":12,"emc_max_hz":3199000000,"gpu_max_hz":1300500000,"key":"c12-cpu2201600-gpu1300500000-emc3199000000","name":"c12-cpu2201600-gpu1300500000-emc3199000000"})");
+      R"({"cpu_max_khz":2201600,"cpu_online":12,"emc_max_hz":3199000000,"gpu_max_hz":1300500000,"key":"c12-cpu2201600-gpu1300500000-emc3199000000","name":"c12-cpu2201600-gpu1300500000-emc3199000000","tpc_pg_mask":0})");
   // A malformed conf: one line naming the file and the line, exit status 1.
   m_orin->put("/etc/nvpmodel.conf", "< POWER_MODEL ID=1 NAME=A >\nGPU MAX_FREQ\n");
   EXPECT_TRUE(fails_with(run_edgeroof({"modes", "--root", m_orin->dir().string()}), 1,
