@@ -55,6 +55,7 @@ nlohmann::json mode_to_json(const PowerMode& mode) {
   if (mode.cpu_max_khz) j["cpu_max_khz"] = *mode.cpu_max_khz;
   if (mode.gpu_max_hz) j["gpu_max_hz"] = *mode.gpu_max_hz;
   if (mode.emc_max_hz) j["emc_max_hz"] = *mode.emc_max_hz;
+  if (mode.tpc_pg_mask) j["tpc_pg_mask"] = *mode.tpc_pg_mask;
   return j;
 }
 

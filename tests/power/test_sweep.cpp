@@ -16,6 +16,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -407,10 +408,10 @@ TEST_F(Sweep, ModesCommandListsResolvedModesAsJson) {
   ASSERT_EQ(doc["modes"].size(), 4u);
   EXPECT_EQ(
       doc["modes"][0].dump(),
-      R"({"cpu_max_khz":2201600,"cpu_online":12,"emc_max_hz":3199000000,"gpu_max_hz":1300500000,"id":0,"key":"nvp0-maxn","name":"MAXN"})");
+      R"({"cpu_max_khz":2201600,"cpu_online":12,"emc_max_hz":3199000000,"gpu_max_hz":1300500000,"id":0,"key":"nvp0-maxn","name":"MAXN","tpc_pg_mask":0})");
   EXPECT_EQ(
       doc["modes"][1].dump(),
-      R"({"cpu_max_khz":1036800,"cpu_online":4,"emc_max_hz":2133000000,"gpu_max_hz":318750000,"id":1,"key":"nvp1-mode-15w","name":"MODE_15W"})");
+      R"({"cpu_max_khz":1036800,"cpu_online":4,"emc_max_hz":2133000000,"gpu_max_hz":318750000,"id":1,"key":"nvp1-mode-15w","name":"MODE_15W","tpc_pg_mask":248})");
   const auto grid_run = run_edgeroof(
       {"modes", "--root", m_orin->dir().string(), "--grid", "cores=all;cpu=all;gpu=all;emc=all", "--format", "json"});
   ASSERT_TRUE(succeeded(grid_run));
@@ -418,7 +419,7 @@ TEST_F(Sweep, ModesCommandListsResolvedModesAsJson) {
   ASSERT_EQ(grid["modes"].size(), 4368u);
   EXPECT_EQ(
       grid["modes"][4367].dump(),
-      R"({"cpu_max_khz":2201600,"cpu_online":12,"emc_max_hz":3199000000,"gpu_max_hz":1300500000,"key":"c12-cpu2201600-gpu1300500000-emc3199000000","name":"c12-cpu2201600-gpu1300500000-emc3199000000"})");
+      R"({"cpu_max_khz":2201600,"cpu_online":12,"emc_max_hz":3199000000,"gpu_max_hz":1300500000,"key":"c12-cpu2201600-gpu1300500000-emc3199000000","name":"c12-cpu2201600-gpu1300500000-emc3199000000","tpc_pg_mask":0})");
   // A malformed conf: one line naming the file and the line, exit status 1.
   m_orin->put("/etc/nvpmodel.conf", "< POWER_MODEL ID=1 NAME=A >\nGPU MAX_FREQ\n");
   EXPECT_TRUE(fails_with(run_edgeroof({"modes", "--root", m_orin->dir().string()}), 1,
@@ -479,4 +480,190 @@ TEST_F(Sweep, CtrlCAtTheTerminalStopsBenchAndSweepWithoutRecordingAFailure) {
   EXPECT_TRUE(files_in(m_out).empty()) << run.err;  // no partial file, no failed.json
   EXPECT_NE(run.err.find("sweep stopped; restoring the power mode found at the start"), std::string::npos) << run.err;
   expect_restored();
+}
+
+namespace {
+
+const std::string roofline_bench = std::string(EDGEROOF_TEST_DATA_DIR) + "/modes/roofline-bench.sh";
+// The 52 candidates of the adaptive sweep tests: 12 cores at 2.2 GHz, every GPU and EMC clock.
+const std::string all_clocks = "grid:cores=12;cpu=2201600";
+
+// The results files of a sweep folder (what it writes beside them left out).
+std::set<std::string> results_in(const fs::path& dir) {
+  auto names = files_in(dir);
+  names.erase("failed.json");
+  names.erase("rooflines.json");
+  return names;
+}
+
+std::size_t count_of(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+class AdaptiveSweep : public Sweep {
+protected:
+  [[nodiscard]] std::vector<std::string> adaptive(const std::string& budget, const std::string& next,
+                                                  const std::vector<std::string>& bench_flags = {}) const {
+    std::vector<std::string> a{"sweep",
+                               "--plan",
+                               "adaptive",
+                               "--modes",
+                               all_clocks,
+                               "--budget",
+                               budget,
+                               "--next",
+                               next,
+                               "--root",
+                               m_orin->dir().string(),
+                               "--out",
+                               m_out.string(),
+                               "--bench",
+                               roofline_bench,
+                               "--settle-timeout-s",
+                               "0",
+                               "--"};
+    a.insert(a.end(), bench_flags.begin(), bench_flags.end());
+    return a;
+  }
+  // Every results file was measured in its own mode: the clocks read while the bench ran are the key's.
+  void expect_measured_in_their_modes() const {
+    for (const auto& name : results_in(m_out)) {
+      const auto doc = nlohmann::json::parse(slurp(m_out / name));
+      const std::string key = name.substr(0, name.size() - 5);
+      EXPECT_EQ(doc["context"]["power_mode.key"], key);
+      const auto gpu = key.substr(key.find("-gpu") + 4, key.find("-emc") - key.find("-gpu") - 4);
+      const auto emc = key.substr(key.find("-emc") + 4);
+      EXPECT_EQ(doc["context"]["power_mode.gpu_hz"], gpu) << key;
+      EXPECT_EQ(doc["context"]["power_mode.emc_hz"], emc) << key;
+    }
+  }
+};
+
+}  // namespace
+
+TEST_F(AdaptiveSweep, MeasuresThePlannedModesInRoundsAndResumes) {
+  const auto run = run_edgeroof(adaptive("8", "4"));
+  ASSERT_TRUE(run.exited()) << run.status() << run.err;
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  const auto first = results_in(m_out);
+  EXPECT_EQ(first.size(), 8u) << run.err;
+  expect_measured_in_their_modes();
+  expect_restored();
+  // Two rounds of four: each measures, then the next fits and models before it plans.
+  EXPECT_EQ(count_of(run.err, "; measuring 4: "), 2u) << run.err;
+  EXPECT_NE(run.err.find("adaptive sweep: round 1: 0 of a budget of 8 measured; measuring 4: "), std::string::npos);
+  EXPECT_NE(run.err.find("adaptive sweep: round 2: 4 of a budget of 8 measured; measuring 4: "), std::string::npos);
+  EXPECT_NE(run.err.find("adaptive sweep: round 3: rooflines of 52 modes (8 measured) written to " +
+                         (m_out / "rooflines.json").string()),
+            std::string::npos)
+      << run.err;
+  EXPECT_TRUE(run.err.find("adaptive sweep: 8 of a budget of 8 measured; budget reached\n") != std::string::npos ||
+              run.err.find("; stopping\n") != std::string::npos)
+      << run.err;
+  // The rooflines of every candidate, the measured ones as fitted.
+  const auto doc = nlohmann::json::parse(slurp(m_out / "rooflines.json"));
+  ASSERT_EQ(doc["modes"].size(), 52u);
+  std::size_t measured = 0;
+  for (const auto& m : doc["modes"]) {
+    const bool has_results = first.count(m["key"].get<std::string>() + ".json") != 0;
+    EXPECT_EQ(m.value("source", ""), has_results ? "measured" : "modeled") << m["key"];
+    measured += has_results ? 1 : 0;
+  }
+  EXPECT_EQ(measured, 8u);
+  std::map<std::string, std::string> nonces;
+  for (const auto& name : first)
+    nonces[name] = nlohmann::json::parse(slurp(m_out / name))["context"]["fake.nonce"].get<std::string>();
+
+  // The same budget again: everything is there, nothing is measured.
+  const auto again = run_edgeroof(adaptive("8", "4"));
+  ASSERT_TRUE(succeeded(again)) << again.err;
+  EXPECT_EQ(count_of(again.err, "; measuring "), 0u) << again.err;
+  EXPECT_NE(again.err.find("adaptive sweep: 8 of a budget of 8 measured; budget reached\n"), std::string::npos)
+      << again.err;
+  // A larger budget goes on from there and leaves the results it has alone.
+  const auto more = run_edgeroof(adaptive("10", "4"));
+  ASSERT_TRUE(succeeded(more)) << more.err;
+  EXPECT_NE(more.err.find("adaptive sweep: round 1: 8 of a budget of 10 measured; measuring 2: "), std::string::npos)
+      << more.err;
+  const auto after = results_in(m_out);
+  EXPECT_EQ(after.size(), 10u);
+  for (const auto& [name, nonce] : nonces)
+    EXPECT_EQ(nlohmann::json::parse(slurp(m_out / name))["context"]["fake.nonce"], nonce) << name;
+  expect_measured_in_their_modes();
+  expect_restored();
+}
+
+TEST_F(AdaptiveSweep, SigintStopsTheRoundAndNoFurtherRoundStarts) {
+  // The third bench sends SIGINT to edgeroof, once two results are there.
+  const auto run = run_edgeroof(adaptive("8", "4", {"--fake-sigint-at=2"}));
+  ASSERT_TRUE(run.exited()) << run.status() << run.err;
+  EXPECT_EQ(run.exit_code, 130) << run.err;
+  EXPECT_EQ(results_in(m_out).size(), 2u) << run.err;
+  EXPECT_EQ(files_in(m_out).count("rooflines.json"), 0u);
+  EXPECT_NE(run.err.find("adaptive sweep: interrupted; no further round\n"), std::string::npos) << run.err;
+  EXPECT_EQ(run.err.find("round 2"), std::string::npos) << run.err;
+  expect_restored();
+}
+
+TEST_F(AdaptiveSweep, TakesItsCandidatesFromAModesFile) {
+  const auto modes =
+      run_edgeroof({"modes", "--root", m_orin->dir().string(), "--grid",
+                    "cores=12;cpu=2201600;gpu=318750000,1300500000;emc=2133000000,3199000000", "--format", "json"});
+  ASSERT_TRUE(succeeded(modes)) << modes.err;
+  const auto listed = nlohmann::json::parse(modes.out);
+  ASSERT_EQ(listed["modes"].size(), 4u);
+  EXPECT_EQ(listed["modes"][0]["tpc_pg_mask"], 0);
+  const auto file = m_orin->dir() / "modes.json";
+  std::ofstream(file) << modes.out;
+  auto args = adaptive("3", "3");
+  args[3] = "--modes-file";
+  args[4] = file.string();
+  const auto run = run_edgeroof(args);
+  ASSERT_TRUE(run.exited()) << run.status() << run.err;
+  const auto done = results_in(m_out);
+  EXPECT_EQ(done.size(), 3u) << run.err;
+  std::set<std::string> keys;
+  for (const auto& m : listed["modes"]) keys.insert(m["key"].get<std::string>() + ".json");
+  for (const auto& name : done) EXPECT_EQ(keys.count(name), 1u) << name;
+  expect_measured_in_their_modes();
+  // A key this machine has no mode for: one line, nothing measured.
+  auto foreign = listed;
+  foreign["modes"][1]["key"] = "c12-cpu2201600-gpu999-emc2133000000";
+  const auto foreign_file = m_orin->dir() / "foreign.json";
+  std::ofstream(foreign_file) << foreign.dump();
+  args[4] = foreign_file.string();
+  args[12] = (m_orin->dir() / "other").string();
+  EXPECT_TRUE(fails_with(run_edgeroof(args), 1,
+                         "edgeroof sweep: error: " + foreign_file.string() +
+                             ": mode c12-cpu2201600-gpu999-emc2133000000 is neither in nvpmodel.conf nor in the grid "
+                             "of this machine"));
+  EXPECT_FALSE(fs::exists(m_orin->dir() / "other"));
+}
+
+TEST_F(AdaptiveSweep, BadPlanOptionsAreUsageErrors) {
+  const std::string hint = " (see 'edgeroof sweep --help')";
+  auto with = [&](std::vector<std::string> a, std::size_t at, const std::string& value) {
+    a[at] = value;
+    return a;
+  };
+  const auto base = adaptive("8", "4");
+  EXPECT_TRUE(fails_with(run_edgeroof(with(base, 2, "greedy")), 2,
+                         "edgeroof sweep: --plan takes adaptive, not 'greedy'" + hint));
+  EXPECT_TRUE(fails_with(run_edgeroof(with(base, 6, "0")), 2,
+                         "edgeroof sweep: --budget takes a whole number from 1 to 1000000, not '0'" + hint));
+  EXPECT_TRUE(fails_with(run_edgeroof(with(base, 8, "0")), 2,
+                         "edgeroof sweep: --next takes a whole number from 1 to 1000000, not '0'" + hint));
+  EXPECT_TRUE(fails_with(run_edgeroof(with(base, 4, "current")), 2,
+                         "edgeroof sweep: --plan adaptive needs modes to choose from, not current" + hint));
+  EXPECT_TRUE(fails_with(run_edgeroof(with(with(base, 1, "--budget"), 2, "8")), 2,
+                         "edgeroof sweep: --budget given twice" + hint));
+  EXPECT_TRUE(fails_with(run_edgeroof({"sweep", "--modes", all_clocks, "--budget", "8", "--out", m_out.string()}), 2,
+                         "edgeroof sweep: --budget goes with --plan adaptive" + hint));
+  EXPECT_TRUE(fails_with(run_edgeroof({"sweep", "--plan", "adaptive", "--budget", "8", "--out", m_out.string()}), 2,
+                         "edgeroof sweep: --plan adaptive takes its candidates from --modes SPEC or --modes-file "
+                         "FILE (one of them)" +
+                             hint));
+  EXPECT_FALSE(fs::exists(m_out));
 }

@@ -1,6 +1,7 @@
 #include "commands.hpp"
 #include "edgeroof/power/sysfs.hpp"
 #include "edgeroof/reports/fit.hpp"
+#include "edgeroof/reports/modespace.hpp"
 #include "edgeroof/reports/peaks.hpp"
 #include "model_args.hpp"
 
@@ -8,6 +9,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <optional>
 
 namespace edgeroof::cli {
 namespace {
@@ -87,22 +90,50 @@ std::string summary(const reports::Rooflines& r) {
   return t.render(Format::table);
 }
 
+// With --predict-modes: the measured modes as summary() shows them, then one line of counts for
+// the modeled ones, so that a list of thousands stays readable (every figure is in the JSON).
+std::string mode_space_summary(const reports::Rooflines& r, const std::string& modes_file) {
+  reports::Rooflines measured;
+  std::size_t extrapolated = 0;
+  std::map<std::string, std::size_t> by_knob;
+  for (const auto& m : r.modes) {
+    if (m.source != "modeled") {
+      measured.modes.push_back(m);
+      continue;
+    }
+    if (!m.extrapolated.empty()) ++extrapolated;
+    for (const auto& knob : m.extrapolated) ++by_knob[knob];
+  }
+  std::string text = measured.modes.empty() ? std::string() : summary(measured);
+  text += std::to_string(r.modes.size()) + " modes of " + modes_file + ": " + std::to_string(measured.modes.size()) +
+          " measured, " + std::to_string(r.modes.size() - measured.modes.size()) +
+          " modeled (mode-space model, 95% intervals in the JSON), " + std::to_string(extrapolated) +
+          " of them extrapolated beyond the measured range";
+  std::string knobs;
+  for (const auto& [knob, n] : by_knob) knobs += (knobs.empty() ? "" : ", ") + knob + " " + std::to_string(n);
+  return text + (knobs.empty() ? "" : " (" + knobs + ")") + "\n";
+}
+
 int run(const Args& args) {
   const Format format = format_of(args);
   check_output(args, "--out");
-  const auto rooflines = reports::fit_rooflines(load_all(args.positional));
+  // The modes file first: a list that does not parse is refused before any results are read.
+  const auto modes_file = args.get("--predict-modes");
+  std::optional<std::vector<reports::ModeKnobs>> targets;
+  if (modes_file) targets = reports::load_modes_file(*modes_file);
+  auto rooflines = reports::fit_rooflines(load_all(args.positional));
+  if (targets) rooflines = reports::predict_modes(rooflines, *targets);
   const auto doc = reports::to_json(rooflines);
   // What fit writes, predict, tune and plot must read: the same checks, before anything is written.
   (void)reports::rooflines_from_json(doc, "the fitted rooflines");
   for (const auto& w : rooflines.warnings) std::cerr << "edgeroof fit: warning: " << w << "\n";
   const std::string text = json_text(doc);
-  if (const auto out = args.get("--out")) {
-    power::atomic_write(*out, text);
-    std::cout << (format == Format::json ? text : summary(rooflines));
-    std::cout << "rooflines written to " << *out << "\n";
-    return 0;
-  }
-  std::cout << (format == Format::json ? text : summary(rooflines));
+  if (const auto out = args.get("--out")) power::atomic_write(*out, text);
+  if (format == Format::json)
+    std::cout << text;
+  else
+    std::cout << (modes_file ? mode_space_summary(rooflines, *modes_file) : summary(rooflines));
+  if (const auto out = args.get("--out")) std::cout << "rooflines written to " << *out << "\n";
   return 0;
 }
 
@@ -112,7 +143,7 @@ const Command& fit_command() {
   static const Command cmd{
       "fit",
       "fit the time (and energy) rooflines of each power mode from benchmark results",
-      "edgeroof fit RESULTS.json|DIR... [-o rooflines.json] [--format table|json]",
+      "edgeroof fit RESULTS.json|DIR... [--predict-modes modes.json] [-o rooflines.json] [--format table|json]",
       "Files are grouped into power modes by their context's power_mode.key (else the file name).\n"
       "Per benchmark the median of its repetitions counts; a compute ceiling is the best FLOP/s of\n"
       "its backend and dtype, a bandwidth the best B/s of the benchmarks labelled with that level.\n"
@@ -120,8 +151,18 @@ const Command& fit_command() {
       "aggregate, else its mean. Left out, with a warning on standard error: rates or energies that\n"
       "cannot be real (not finite, not positive), benchmarks whose clocks throttled (counter\n"
       "throttled = 1 or label token throttled; listed under \"excluded\" in rooflines.json), and\n"
-      "files with nothing to fit. When no file has anything to fit, nothing is written (exit 1).",
-      {output_option, format_option},
+      "files with nothing to fit. When no file has anything to fit, nothing is written (exit 1).\n\n"
+      "--predict-modes FILE (the output of 'edgeroof modes --format json') writes one entry per mode\n"
+      "of that list, in its order: a mode with results keeps its fitted figures (\"source\":\n"
+      "\"measured\"), every other mode is predicted by the mode-space model fitted to the measured\n"
+      "ones (\"source\": \"modeled\", a 95% interval beside each figure, and \"extrapolated\" naming\n"
+      "the knobs outside the measured range, with a warning). Measured modes not in the list are\n"
+      "left out. A list that does not parse, or a knob the list varies but the measured modes never\n"
+      "did (\"gpu_hz cannot be predicted: ...\"), is one error line and nothing is written (exit 1).\n"
+      "The table then shows the measured modes and one line of counts for the modeled ones.",
+      {{"--predict-modes", "FILE", "every mode of FILE (modes --format json), measured or modeled"},
+       output_option,
+       format_option},
       false,
       run};
   return cmd;

@@ -7,11 +7,14 @@
 #include "edgeroof/power/sensor.hpp"
 #include "edgeroof/power/sweep.hpp"
 #include "edgeroof/power/thermal.hpp"
+#include "edgeroof/reports/modespace.hpp"
+#include "sweep_adaptive.hpp"
 
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include <unistd.h>
@@ -92,16 +95,75 @@ std::function<std::optional<double>()> idle_power_reader(const power::Root& root
   };
 }
 
+// The modes of --modes-file as this machine defines them: each key is looked up among the modes of
+// nvpmodel.conf and the full grid of the frequency tables, so a mode is applied as `modes` lists it.
+std::vector<power::PowerMode> modes_of_file(const std::string& file, const power::FrequencyTables& tables,
+                                            const std::optional<power::NvpmodelConf>& conf) {
+  const auto listed = reports::load_modes_file(file);
+  std::map<std::string, power::PowerMode> machine;
+  if (conf) {
+    for (const auto& m : conf->modes) {
+      auto mode = power::to_power_mode(m, tables);
+      machine.emplace(mode.key, mode);
+    }
+  }
+  for (auto& m : power::enumerate_grid(power::GridSpec{}, tables)) machine.emplace(m.key, std::move(m));
+  std::vector<power::PowerMode> modes;
+  for (const auto& k : listed) {
+    const auto it = machine.find(k.key);
+    if (it == machine.end())
+      throw reports::InputError(file + ": mode " + echo(k.key) +
+                                " is neither in nvpmodel.conf nor in the grid of this machine");
+    modes.push_back(it->second);
+  }
+  return modes;
+}
+
+// --plan adaptive: --budget and --next; the candidates from --modes SPEC or --modes-file.
+reports::PlanOptions adaptive_options_of(const Args& args) {
+  const auto plan = args.get("--plan");
+  if (!plan) {
+    for (const char* o : {"--budget", "--next", "--modes-file"})
+      if (args.has(o)) throw UsageError(std::string(o) + " goes with --plan adaptive");
+    return {};
+  }
+  if (*plan != "adaptive") throw UsageError("--plan takes adaptive, not '" + echo(*plan) + "'");
+  if (args.has("--modes") == args.has("--modes-file"))
+    throw UsageError("--plan adaptive takes its candidates from --modes SPEC or --modes-file FILE (one of them)");
+  if (args.get("--modes") == std::string("current"))
+    throw UsageError("--plan adaptive needs modes to choose from, not current");
+  reports::PlanOptions options;
+  const auto budget = args.integer("--budget", 1, static_cast<std::int64_t>(power::max_grid_modes));
+  if (!budget) throw UsageError("--plan adaptive needs --budget N (modes to measure in all)");
+  options.budget = static_cast<std::size_t>(*budget);
+  if (const auto next = args.integer("--next", 1, static_cast<std::int64_t>(power::max_grid_modes)))
+    options.next = static_cast<std::size_t>(*next);
+  return options;
+}
+
+int report(const power::SweepSummary& summary, const std::string& out, std::ostream& log) {
+  log << "sweep: " << summary.done << " done, " << summary.skipped << " already there, " << summary.failed << " failed";
+  if (summary.failed > 0) log << " (reasons in " << (fs::path(out) / "failed.json").string() << ")";
+  log << "; results in " << out << "\n";
+  if (summary.interrupted)
+    return 128 + (power::StopSignals::signal_number() != 0 ? power::StopSignals::signal_number() : SIGINT);
+  return summary.failed > 0 ? 1 : 0;
+}
+
 int run(const Args& args) {
   const auto modes_spec = args.get("--modes");
-  if (!modes_spec) throw UsageError("--modes is required (current, nvpmodel:all, nvpmodel:ID,ID or grid:SPEC)");
+  const bool adaptive = args.has("--plan");
+  const auto plan = adaptive_options_of(args);
+  if (!modes_spec && !adaptive)
+    throw UsageError("--modes is required (current, nvpmodel:all, nvpmodel:ID,ID or grid:SPEC)");
   power::Patience patience;
   power::SweepOptions options = options_of(args, patience);
   const power::Root root(*options.root);
   const bool dry_run = options.dry_run;
   const auto conf = power::find_nvpmodel_conf(root, args.get("--nvpmodel-conf"));
   const auto tables = power::read_frequency_tables(root);
-  auto modes = power::select_modes(*modes_spec, tables, conf);
+  auto modes = modes_spec ? power::select_modes(*modes_spec, tables, conf)
+                          : modes_of_file(*args.get("--modes-file"), tables, conf);
   options.read_temps_C = [root] { return power::read_thermal_zones_C(root); };
   if (!dry_run) options.read_power_W = idle_power_reader(root);
 
@@ -123,14 +185,10 @@ int run(const Args& args) {
 
   power::StopSignals signals;
   options.stop_requested = [] { return power::StopSignals::requested(); };
+  if (adaptive) return run_adaptive(*controller, AdaptivePlan{modes, plan}, options, log);
   const auto summary = power::run_sweep(current ? nullptr : controller.get(), modes, options, log);
   if (dry_run) return 0;
-  log << "sweep: " << summary.done << " done, " << summary.skipped << " already there, " << summary.failed << " failed";
-  if (summary.failed > 0) log << " (reasons in " << (fs::path(out) / "failed.json").string() << ")";
-  log << "; results in " << out << "\n";
-  if (summary.interrupted)
-    return 128 + (power::StopSignals::signal_number() != 0 ? power::StopSignals::signal_number() : SIGINT);
-  return summary.failed > 0 ? 1 : 0;
+  return report(summary, out, log);
 }
 
 }  // namespace
@@ -139,7 +197,8 @@ const Command& sweep_command() {
   static const Command cmd{
       "sweep",
       "run edgeroof-bench in each power mode (apply, verify, settle, bench, restore), one JSON per mode",
-      "edgeroof sweep --modes current|nvpmodel:all|nvpmodel:ID,ID|grid:SPEC --out DIR [options] [-- BENCH FLAGS]",
+      "edgeroof sweep --modes current|nvpmodel:all|nvpmodel:ID,ID|grid:SPEC --out DIR [options] [-- BENCH FLAGS]\n"
+      "       edgeroof sweep --plan adaptive --modes SPEC|--modes-file FILE --budget N [--next K] --out DIR ...",
       "For each mode: apply it, read the clocks back until they follow (a driver changes them\n"
       "milliseconds to seconds after a write) or --verify-timeout-s passes, recording the time taken\n"
       "as power_mode.clock_settle_s; wait until every thermal zone is below --settle-temp-c and\n"
@@ -151,8 +210,19 @@ const Command& sweep_command() {
       "reason and the sweep goes on (exit status 1 at the end). The mode found at the start is\n"
       "restored at the end, on SIGINT/SIGTERM (exit status 130/143) and on errors. Predefined modes\n"
       "are applied with `nvpmodel -m ID` from PATH, and only with --root /. Grid SPEC: see\n"
-      "'edgeroof modes --help'.",
+      "'edgeroof modes --help'.\n\n"
+      "--plan adaptive measures only the modes 'edgeroof plan' picks among the candidates (--modes\n"
+      "SPEC, or --modes-file FILE from 'edgeroof modes --format json'), in rounds: measure --next K\n"
+      "modes (default: the rest of --budget), fit every result in DIR, model every candidate and\n"
+      "write DIR/rooflines.json (as 'fit --predict-modes' does), plan again. It stops when --budget\n"
+      "modes are measured, or when no watched prediction (ResNet-50 and BERT-large latency and\n"
+      "energy in every mode) moved by 1% in a round, and says which. A rerun with the same --out\n"
+      "goes on where it stopped; after SIGINT/SIGTERM no further round starts.",
       {{"--modes", "SPEC", "current, nvpmodel:all, nvpmodel:ID,ID or grid:SPEC"},
+       {"--plan", "adaptive", "measure the modes the planner picks, in rounds, until the budget or convergence"},
+       {"--modes-file", "FILE", "with --plan adaptive: the candidates (edgeroof modes --format json)"},
+       {"--budget", "N", "with --plan adaptive: modes to measure in all, the measured ones included"},
+       {"--next", "K", "with --plan adaptive: modes per round (default: the rest of the budget)"},
        {"--out|-o", "DIR", "directory of the results files (created)"},
        {"--root", "DIR", "read and write sysfs and /etc under DIR instead of /"},
        {"--nvpmodel-conf", "FILE", "nvpmodel.conf to read (default DIR/etc/nvpmodel.conf)"},

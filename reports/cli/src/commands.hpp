@@ -14,5 +14,6 @@ const Command& plot_command();
 const Command& model_command();
 const Command& modes_command();
 const Command& sweep_command();
+const Command& plan_command();
 
 }  // namespace edgeroof::cli

@@ -1,4 +1,4 @@
-// edgeroof: the reporting command line (fit, plot, model, predict, tune, compare, modes, sweep).
+// edgeroof: the reporting command line (modes, sweep, plan, fit, model, predict, tune, plot, compare).
 #include "cli.hpp"
 #include "commands.hpp"
 #include "edgeroof/dnn/checked.hpp"
@@ -15,9 +15,9 @@ using edgeroof::cli::Command;
 
 std::vector<const Command*> commands() {
   using namespace edgeroof::cli;
-  // In the order of the workflow: list and sweep modes, fit, model, predict and tune, plot, compare.
-  return {&modes_command(), &sweep_command(), &fit_command(),     &model_command(),     &predict_command(),
-          &tune_command(),  &plot_command(),  &compare_command(), &tegrastats_command()};
+  // In the order of the workflow: list, plan and sweep modes, fit, model, predict and tune, plot, compare.
+  return {&modes_command(),   &plan_command(), &sweep_command(), &fit_command(),     &model_command(),
+          &predict_command(), &tune_command(), &plot_command(),  &compare_command(), &tegrastats_command()};
 }
 
 void print_overview() {

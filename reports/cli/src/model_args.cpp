@@ -89,6 +89,9 @@ std::vector<reports::ResultsFile> load_results_paths(const std::vector<std::stri
     if (fs::is_directory(p, ec)) {
       std::vector<fs::path> in_dir;
       for (const auto& e : fs::directory_iterator(p)) {
+        // What edgeroof sweep writes beside the results (failures, the adaptive sweep's rooflines).
+        const auto name = e.path().filename();
+        if (name == "failed.json" || name == "rooflines.json") continue;
         if (e.path().extension() == ".json") in_dir.push_back(e.path());
       }
       std::sort(in_dir.begin(), in_dir.end());

@@ -34,7 +34,8 @@ inline const OptionSpec rooflines_option{"--rooflines", "FILE", "rooflines.json 
 [[nodiscard]] reports::PredictOptions predict_options_of(const Args& args, const reports::Rooflines& rooflines);
 [[nodiscard]] reports::Rooflines rooflines_of(const Args& args);
 
-// Files named on the command line; a directory stands for the *.json files in it, sorted.
+// Files named on the command line; a directory stands for the *.json files in it, sorted, but for
+// the failed.json and rooflines.json that edgeroof sweep writes there.
 [[nodiscard]] std::vector<reports::ResultsFile> load_results_paths(const std::vector<std::string>& paths);
 
 }  // namespace edgeroof::cli
