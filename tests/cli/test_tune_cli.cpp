@@ -214,6 +214,11 @@ TEST(TuneCli, TheMarginShowsInTheOutput) {
                        "interval is beyond it; by the predictions alone risky ("),
             std::string::npos)
       << r.out;
+  // The mode it would have chosen is modeled: measuring it narrows its interval.
+  EXPECT_NE(r.out.find(" J) would have been chosen: measure it with `edgeroof sweep --modes "
+                       "'grid:cores=8;cpu=1728000;gpu=1300500000;emc=3199000000' --out results/`\n"),
+            std::string::npos)
+      << r.out;
   const auto j = run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", file, "--format", "json"});
   const auto out = json::parse(j.out);
   EXPECT_EQ(out["held_back_by_margin"], 1);

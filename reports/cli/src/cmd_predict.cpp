@@ -114,7 +114,10 @@ const Command& predict_command() {
         "<dtype>-tensor ceiling for GEMM-like layers where the mode measured one) and B the bandwidth of\n"
         "--level; its energy is W*eps_flop + Q*eps_byte + pi0*t from the mode's energy fit. A mode fitted\n"
         "without energy data predicts latency only and says so. --results adds the measured time of layer\n"
-        "benchmarks (layer/<backend>/<model>/<layer>/<phase>/bs:<batch>) and the prediction's error.",
+        "benchmarks (layer/<backend>/<model>/<layer>/<phase>/bs:<batch>) and the prediction's error.\n"
+        "Modes the mode-space model filled in are marked modeled; where a mode's figures carry 95%\n"
+        "intervals, latency and energy get bounds from the ends of those intervals (latency_s_ci95,\n"
+        "energy_J_ci95 in JSON).",
         workload_options(),
         false,
         run};

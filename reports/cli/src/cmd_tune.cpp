@@ -73,15 +73,18 @@ std::string modeled_note(const reports::TuneResult& result, const reports::Roofl
   return text;
 }
 
-std::string margin_note(const reports::TuneResult& result) {
+// What the margin held back, and how to measure the mode it would otherwise have chosen (a
+// measured mode's interval is narrow: measuring it is what lets tune choose it).
+std::string margin_note(const reports::TuneResult& result, const reports::Rooflines& rooflines) {
   if (result.held_back == 0) return "";
   std::string text = std::to_string(result.held_back) +
                      " mode(s) within the bound by their prediction were held back: the upper end of their 95% "
                      "interval is beyond it";
-  if (result.without_margin) {
-    text += "; by the predictions alone " + result.without_margin->key + " (" +
-            si(*result.without_margin->energy_J, "J") + ") would have been chosen";
-  }
+  if (!result.without_margin) return text;
+  const auto& m = *result.without_margin;
+  text += "; by the predictions alone " + m.key + " (" + si(*m.energy_J, "J") + ") would have been chosen";
+  if (const auto modes = reports::sweep_modes_argument(find_mode(rooflines, m.key)); modes && m.modeled())
+    text += ": measure it with `edgeroof sweep --modes " + *modes + " --out results/`";
   return text;
 }
 
@@ -194,8 +197,8 @@ std::string csv_text(const reports::TuneResult& result) {
 }
 
 std::string table_text(const reports::TuneResult& result, const reports::CostedModes& costed,
-                       const dnn::Workload& workload, const reports::RooflineMode& chosen, const NvpmodelPlan& plan,
-                       bool conf_written) {
+                       const reports::Rooflines& rooflines, const dnn::Workload& workload,
+                       const reports::RooflineMode& chosen, const NvpmodelPlan& plan, bool conf_written) {
   std::string text = "model " + workload.model + ", batch " + std::to_string(workload.batch) + ": " +
                      result.constraint + ", over " + std::to_string(result.modes) +
                      " modes (predicted from the fitted rooflines)\n";
@@ -207,7 +210,7 @@ std::string table_text(const reports::TuneResult& result, const reports::CostedM
         std::to_string(costed.skipped) + " mode(s) left out that lack a ceiling (first: " + costed.first_reason + ")\n";
   }
   text += "\n" + row_text("chosen", result.chosen) + row_text("fastest", result.fastest);
-  for (const auto& note : {modeled_note(result, chosen), margin_note(result)}) {
+  for (const auto& note : {modeled_note(result, chosen), margin_note(result, rooflines)}) {
     if (!note.empty()) text += note + "\n";
   }
   if (result.maxn) {
@@ -259,7 +262,7 @@ int run(const Args& args) {
   } else if (format == Format::csv) {
     text = csv_text(result);
   } else {
-    text = table_text(result, costed, workload, chosen, plan, args.has("--conf-out"));
+    text = table_text(result, costed, rooflines, workload, chosen, plan, args.has("--conf-out"));
   }
   if (args.has("--conf-out")) {
     const std::string& base = plan.conf_text;
@@ -267,7 +270,7 @@ int run(const Args& args) {
   }
   emit(args, text);
   if (format != Format::table) {  // stdout is data there: the notes go to stderr
-    for (const auto& note : {modeled_note(result, chosen), margin_note(result)}) {
+    for (const auto& note : {modeled_note(result, chosen), margin_note(result, rooflines)}) {
       if (!note.empty()) std::cerr << "edgeroof tune: note: " << note << "\n";
     }
   }
@@ -288,7 +291,12 @@ const Command& tune_command() {
               "cap. MAXN is the mode named or keyed MAXN, else nvpmodel id 0. The chosen mode is printed as an\n"
               "nvpmodel.conf POWER_MODEL section (CPU and GPU clocks pinned at the measured frequencies, EMC\n"
               "capped, with the CPU cluster PARAMs of --nvpmodel-conf, else Orin AGX's CPU_A78_<n> clusters of 4)\n"
-              "with the command that applies it.",
+              "with the command that applies it.\n\n"
+              "Where a mode's figures carry 95% intervals (rooflines.json's *_ci95; every modeled mode has them),\n"
+              "tune keeps a margin: a mode is admitted only when the upper end of its latency (or power)\n"
+              "interval keeps the bound, measured from the fastest mode's predicted latency; the output says\n"
+              "what the margin held back. A modeled choice (source \"modeled\") is said to be one, with the\n"
+              "'edgeroof sweep --modes ...' that measures it.",
               workload_options(),
               false,
               run};

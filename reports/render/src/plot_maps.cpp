@@ -79,12 +79,23 @@ struct Layout {
   }
 };
 
-// The two knobs with the most values (two at least each), the others fixed at one slice.
-std::optional<Layout> layout_of(const Rooflines& r, const RooflineMode& primary) {
+// The two knobs with the most values (two at least each) among those that drive the mapped
+// backend's rooflines (GPU and EMC clocks for a GPU; CPU clock, cores and EMC for a CPU), else among
+// all: on the full Orin grid the CPU clock has the most values but moves no GPU figure. The other
+// knobs are fixed at one slice.
+std::optional<Layout> layout_of(const Rooflines& r, const RooflineMode& primary, const std::string& backend) {
   auto ks = knobs();
-  std::stable_sort(ks.begin(), ks.end(),
-                   [&](const Knob& a, const Knob& b) { return values_of(r, a).size() > values_of(r, b).size(); });
-  if (values_of(r, ks[1]).size() < 2) return std::nullopt;
+  const auto drives = [&](const Knob& k) {
+    const bool gpu_side = k.name.str() == "GPU clock", emc = k.name.str() == "EMC clock";
+    return emc || (backend == "cpu" ? !gpu_side : gpu_side);
+  };
+  const auto varies = [&](const Knob& k) { return values_of(r, k).size() >= 2; };
+  const bool driven = std::count_if(ks.begin(), ks.end(), [&](const Knob& k) { return drives(k) && varies(k); }) >= 2;
+  std::stable_sort(ks.begin(), ks.end(), [&](const Knob& a, const Knob& b) {
+    if (driven && drives(a) != drives(b)) return drives(a);
+    return values_of(r, a).size() > values_of(r, b).size();
+  });
+  if (!varies(ks[1])) return std::nullopt;
   Layout l{ks[0], ks[1], values_of(r, ks[0]), values_of(r, ks[1]), {}};
   for (std::size_t i = 2; i < ks.size(); ++i) l.fixed.emplace_back(ks[i], slice_value(r, primary, ks[i]));
   return l;
@@ -216,7 +227,8 @@ std::vector<Chart> knob_maps(const ReportInputs& in, std::vector<std::string>& n
   if (in.rooflines.modes.size() < 2) return out;
   const bool modeled = std::any_of(in.rooflines.modes.begin(), in.rooflines.modes.end(),
                                    [](const RooflineMode& m) { return m.source == "modeled"; });
-  const auto layout = layout_of(in.rooflines, in.primary);
+  const auto ckey = overlay_ceiling(in.primary);
+  const auto layout = layout_of(in.rooflines, in.primary, ckey ? backend_of(*ckey) : std::string("cuda"));
   if (!layout) {
     if (modeled) notes.push_back("knob maps left out: fewer than two knobs vary among the modes");
     return out;
