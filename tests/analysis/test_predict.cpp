@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 using namespace edgeroof::reports;
@@ -181,4 +182,142 @@ TEST(Predict, JsonFollowsTheContract) {
   for (const char* key : {"name", "op", "phase", "flops", "bytes", "time_s", "energy_J", "bound"}) {
     EXPECT_TRUE(m["layers"][0].contains(key)) << key;
   }
+}
+
+namespace {
+
+// One compute-bound fp32 layer, W = 1e10 FLOP, Q = 1e8 B.
+edgeroof::dnn::Workload one_layer() {
+  edgeroof::dnn::Workload w;
+  w.model = "one-layer";
+  w.layers.push_back({"gemm", "linear", "forward", {}, {}, 1e10, 1e8, "fp32", false, {}});
+  return w;
+}
+
+// F = 4e12 [3e12, 5e12], B = 1e11 [8e10, 1.2e11], ε_flop = 2e-12 [1e-12, 3e-12],
+// ε_byte = 1e-10 [5e-11, 2e-10], π0 = 10 [8, 12] W.
+RooflineMode mode_with_intervals() {
+  RooflineMode m;
+  m.key = "c8-gpu612000000";
+  m.source = "modeled";
+  m.extrapolated = {"gpu_hz"};
+  m.compute_flops_per_s["cuda/fp32"] = {4e12, "", Interval{3e12, 5e12}};
+  m.bandwidth_bytes_per_s["cuda/dram"] = {1e11, "", Interval{8e10, 1.2e11}};
+  EnergyFit fit;
+  fit.eps_flop_J["fp32"] = 2e-12;
+  fit.eps_flop_ci95["fp32"] = {1e-12, 3e-12};
+  fit.eps_byte_J["dram"] = 1e-10;
+  fit.eps_byte_ci95["dram"] = {5e-11, 2e-10};
+  fit.static_W = 10.0;
+  fit.static_ci95 = Interval{8.0, 12.0};
+  m.energy["cuda"] = fit;
+  return m;
+}
+
+}  // namespace
+
+// t = max(W/F, Q/B): 2.5 ms; low end max(1e10/5e12, 1e8/1.2e11) = 2 ms, high end
+// max(1e10/3e12, 1e8/8e10) = 3.333 ms.
+// E = 0.02 + 0.01 + 10·0.0025 = 0.055 J; low 0.01 + 0.005 + 8·0.002 = 0.031 J; high
+// 0.03 + 0.02 + 12·(1/300) = 0.09 J. Power (work / t + π0): 22 W; low 0.015/(1/300) + 8 = 12.5 W,
+// high 0.05/0.002 + 12 = 37 W.
+TEST(Predict, IntervalsOfTheFiguresBoundLatencyEnergyAndPower) {
+  const WorkloadCoster coster(one_layer(), PredictOptions{});
+  const auto c = coster.cost(mode_with_intervals());
+  EXPECT_NEAR(c.latency_s, 2.5e-3, 1e-15);
+  ASSERT_TRUE(c.latency_ci95 && c.energy_ci95 && c.power_ci95);
+  EXPECT_NEAR(c.latency_ci95->lo, 2e-3, 1e-15);
+  EXPECT_NEAR(c.latency_ci95->hi, 1.0 / 300.0, 1e-15);
+  EXPECT_NEAR(*c.energy_J, 0.055, 1e-15);
+  EXPECT_NEAR(c.energy_ci95->lo, 0.031, 1e-15);
+  EXPECT_NEAR(c.energy_ci95->hi, 0.09, 1e-15);
+  EXPECT_NEAR(c.power_ci95->lo, 12.5, 1e-12);
+  EXPECT_NEAR(c.power_ci95->hi, 37.0, 1e-12);
+  EXPECT_DOUBLE_EQ(c.latency_high_s(), c.latency_ci95->hi);
+  EXPECT_TRUE(c.modeled());
+  EXPECT_EQ(c.extrapolated, std::vector<std::string>{"gpu_hz"});
+  // predict() sums the same bounds layer by layer, and says where they come from.
+  const auto p = predict(one_layer(), Rooflines{{mode_with_intervals()}, {}}, PredictOptions{});
+  const auto& m = p.modes.at(0);
+  EXPECT_EQ(m.source, "modeled");
+  ASSERT_TRUE(m.latency_ci95 && m.energy_ci95 && m.layers.at(0).time_ci95);
+  EXPECT_NEAR(m.latency_ci95->hi, 1.0 / 300.0, 1e-15);
+  EXPECT_NEAR(m.energy_ci95->lo, 0.031, 1e-15);
+  EXPECT_NEAR(m.energy_ci95->hi, 0.09, 1e-15);
+  EXPECT_NEAR(m.layers[0].time_ci95->lo, 2e-3, 1e-15);
+  const auto j = to_json(p)["modes"][0];
+  EXPECT_EQ(j["source"], "modeled");
+  EXPECT_EQ(j["extrapolated"], nlohmann::json::array({"gpu_hz"}));
+  ASSERT_EQ(j["latency_s_ci95"].size(), 2u);
+  EXPECT_NEAR(j["latency_s_ci95"][0].get<double>(), 2e-3, 1e-15);
+  EXPECT_NEAR(j["energy_J_ci95"][1].get<double>(), 0.09, 1e-15);
+  EXPECT_NEAR(j["layers"][0]["time_s_ci95"][1].get<double>(), 1.0 / 300.0, 1e-15);
+}
+
+// A mode without intervals gets none (null in the JSON); one interval is enough for bounds.
+TEST(Predict, BoundsOnlyWhereTheFiguresHaveIntervals) {
+  RooflineMode m = mode_with_intervals();
+  m.source = "measured";
+  m.extrapolated.clear();
+  m.compute_flops_per_s["cuda/fp32"].ci95.reset();
+  m.bandwidth_bytes_per_s["cuda/dram"].ci95.reset();
+  auto& fit = m.energy["cuda"];
+  fit.eps_flop_ci95.clear();
+  fit.eps_byte_ci95.clear();
+  fit.static_ci95.reset();
+  const WorkloadCoster coster(one_layer(), PredictOptions{});
+  const auto none = coster.cost(m);
+  EXPECT_FALSE(none.latency_ci95 || none.energy_ci95 || none.power_ci95);
+  EXPECT_FALSE(none.modeled());
+  EXPECT_DOUBLE_EQ(none.latency_high_s(), 2.5e-3);
+  const auto j = to_json(predict(one_layer(), Rooflines{{m}, {}}, PredictOptions{}))["modes"][0];
+  EXPECT_EQ(j["source"], "measured");
+  EXPECT_TRUE(j["latency_s_ci95"].is_null());
+  EXPECT_TRUE(j["energy_J_ci95"].is_null());
+  EXPECT_FALSE(j.contains("extrapolated"));
+  // π0 alone: the latency is exact, the energy spans 8..12 W times it.
+  fit.static_ci95 = Interval{8.0, 12.0};
+  const auto p0 = coster.cost(m);
+  ASSERT_TRUE(p0.latency_ci95 && p0.energy_ci95);
+  EXPECT_DOUBLE_EQ(p0.latency_ci95->lo, 2.5e-3);
+  EXPECT_DOUBLE_EQ(p0.latency_ci95->hi, 2.5e-3);
+  EXPECT_NEAR(p0.energy_ci95->lo, 0.03 + 8.0 * 2.5e-3, 1e-15);
+  EXPECT_NEAR(p0.energy_ci95->hi, 0.03 + 12.0 * 2.5e-3, 1e-15);
+}
+
+TEST(Predict, IntervalsThatCannotBeRealAreOneClearError) {
+  const WorkloadCoster coster(one_layer(), PredictOptions{});
+  auto expect_refused = [&](const RooflineMode& m, const std::string& message) {
+    try {
+      (void)coster.cost(m);
+      ADD_FAILURE() << "no error for " << message;
+    } catch (const InputError& e) {
+      EXPECT_EQ(e.what(), message);
+    }
+  };
+  auto m = mode_with_intervals();
+  m.compute_flops_per_s["cuda/fp32"].ci95 = Interval{5e12, 6e12};
+  expect_refused(m,
+                 "mode c8-gpu612000000: compute_flops_per_s_ci95.cuda/fp32 = [5e+12, 6e+12] does not hold the "
+                 "figure 4e+12");
+  m = mode_with_intervals();
+  m.bandwidth_bytes_per_s["cuda/dram"].ci95 = Interval{0.0, 2e11};
+  expect_refused(m,
+                 "mode c8-gpu612000000: bandwidth_bytes_per_s_ci95.cuda/dram = [0, 2e+11] has a lower end that is "
+                 "not positive");
+  m = mode_with_intervals();
+  m.energy["cuda"].eps_byte_ci95["dram"] = {-1e-10, 2e-10};
+  expect_refused(m,
+                 "mode c8-gpu612000000: energy.cuda.eps_byte_J_ci95.dram = [-1e-10, 2e-10] has a negative lower "
+                 "end");
+  m = mode_with_intervals();
+  m.energy["cuda"].static_ci95 = Interval{8.0, std::numeric_limits<double>::infinity()};
+  expect_refused(m, "mode c8-gpu612000000: energy.cuda.static_W_ci95 = [8, inf] is not finite");
+  // A lower end that passes but is too small to be real: the high end would be inf, never returned.
+  m = mode_with_intervals();
+  m.compute_flops_per_s["cuda/fp32"].ci95 = Interval{1e-300, 5e12};
+  expect_refused(m,
+                 "mode c8-gpu612000000: the 95% bounds of the predicted latency are not finite: the intervals of "
+                 "its figures cannot be real");
+  EXPECT_EQ(cost_modes(one_layer(), Rooflines{{m, mode_with_intervals()}, {}}, PredictOptions{}).skipped, 1u);
 }

@@ -6,13 +6,27 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
 
 using namespace edgeroof::reports;
 
 namespace {
 
+ModeCost cost_of(const std::string& key, const std::string& name, std::optional<int> id, double latency_s,
+                 std::optional<double> energy_J) {
+  ModeCost m;
+  m.key = key;
+  m.name = name;
+  m.id = id;
+  m.latency_s = latency_s;
+  m.energy_J = energy_J;
+  return m;
+}
+
 ModeCost mode(const std::string& key, double latency_ms, double energy_J, std::optional<int> id = std::nullopt) {
-  return {key, key, id, latency_ms * 1e-3, energy_J};
+  return cost_of(key, key, id, latency_ms * 1e-3, energy_J);
 }
 
 // Powers: maxn 100 W, b 82.5 W, c 75.5 W, d 58.3 W, e 81.8 W, f 37.5 W. e is beaten by c and f
@@ -24,7 +38,7 @@ std::vector<ModeCost> table() {
           mode("d", 12.0, 0.70),
           mode("e", 11.0, 0.90),
           mode("f", 20.0, 0.75),
-          {"unmeasured", "unmeasured", {}, 1e-3, {}}};
+          cost_of("unmeasured", "unmeasured", {}, 1e-3, {})};
 }
 
 TuneConstraint slowdown(double fraction) { return {TuneConstraint::Kind::max_slowdown, fraction}; }
@@ -78,10 +92,10 @@ TEST(Tune, ParetoFront) {
 }
 
 TEST(Tune, MaxnByNameKeyOrId) {
-  EXPECT_TRUE(is_maxn({"maxn", "x", {}, 1, 1}));
-  EXPECT_TRUE(is_maxn({"k", "MAXN", {}, 1, 1}));
-  EXPECT_TRUE(is_maxn({"nvp0-maxn", "x", {}, 1, 1}));
-  EXPECT_FALSE(is_maxn({"nvp2-mode-30w", "MODE_30W", 2, 1, 1}));
+  EXPECT_TRUE(is_maxn(cost_of("maxn", "x", {}, 1, 1)));
+  EXPECT_TRUE(is_maxn(cost_of("k", "MAXN", {}, 1, 1)));
+  EXPECT_TRUE(is_maxn(cost_of("nvp0-maxn", "x", {}, 1, 1)));
+  EXPECT_FALSE(is_maxn(cost_of("nvp2-mode-30w", "MODE_30W", 2, 1, 1)));
   // No MAXN-like name: nvpmodel id 0 stands for it; neither: no saving is reported.
   auto r = tune({mode("fast", 1.0, 2.0, 0), mode("slow", 1.01, 1.0, 3)}, slowdown(0.05));
   ASSERT_TRUE(r.maxn);
@@ -90,7 +104,7 @@ TEST(Tune, MaxnByNameKeyOrId) {
   r = tune({mode("fast", 1.0, 2.0), mode("slow", 1.01, 1.0)}, slowdown(0.05));
   EXPECT_FALSE(r.maxn);
   EXPECT_FALSE(to_json(r).contains("saving_vs_maxn_pct"));
-  EXPECT_THROW((void)tune({{"a", "a", {}, 1.0, {}}}, slowdown(0.05)), InputError);
+  EXPECT_THROW((void)tune({cost_of("a", "a", {}, 1.0, {})}, slowdown(0.05)), InputError);
 }
 
 // A grid of 2 GPU clocks g x 2 EMC clocks e (GHz) for one fp32 layer of W = 1e10 FLOP, Q = 1e8 B:
@@ -213,4 +227,186 @@ TEST(Tune, ModesWhoseCostIsNotFiniteAreLeftOut) {
   } catch (const InputError& e) {
     EXPECT_STREQ(e.what(), "the workload empty counts no FLOPs and no bytes: nothing to predict");
   }
+}
+
+namespace {
+
+// A mode with a latency interval [lo, hi] in ms (and the energy's, when given).
+ModeCost bounded(const std::string& key, double latency_ms, double lo_ms, double hi_ms, double energy_J,
+                 const std::string& source = "modeled") {
+  ModeCost m = mode(key, latency_ms, energy_J);
+  m.latency_ci95 = Interval{lo_ms * 1e-3, hi_ms * 1e-3};
+  m.source = source;
+  return m;
+}
+
+}  // namespace
+
+// maxn (measured, 10 ms) sets a 5% bound of 10.5 ms. "risky" is predicted at 10.4 ms and 0.80 J,
+// but the model is unsure of it (up to 11.2 ms): were its truth 11 ms, choosing it would break the
+// bound by 10%. The margin holds it back and chooses "sure" (10.45 ms, at most 10.48 ms).
+TEST(Tune, TheMarginHoldsBackAModeWhoseUpperBoundBreaksTheBound) {
+  const std::vector<ModeCost> modes = {bounded("maxn", 10.0, 9.9, 10.1, 1.00, "measured"),
+                                       bounded("risky", 10.4, 9.8, 11.2, 0.80),
+                                       bounded("sure", 10.45, 10.4, 10.48, 0.85), mode("slow", 12.0, 0.5)};
+  const auto r = tune(modes, slowdown(0.05));
+  EXPECT_EQ(r.chosen.key, "sure");
+  EXPECT_TRUE(r.chosen.modeled());
+  EXPECT_EQ(r.fastest.key, "maxn");
+  EXPECT_NEAR(r.bound_s, 10.5e-3, 1e-15);
+  EXPECT_EQ(r.held_back, 1u);
+  ASSERT_TRUE(r.without_margin);
+  EXPECT_EQ(r.without_margin->key, "risky");  // what the point estimates alone would have picked
+  const auto j = to_json(r);
+  EXPECT_EQ(j["chosen"]["source"], "modeled");
+  EXPECT_EQ(j["fastest"]["source"], "measured");
+  EXPECT_NEAR(j["chosen"]["latency_s_ci95"][1].get<double>(), 10.48e-3, 1e-15);
+  EXPECT_NEAR(j["fastest"]["latency_s_ci95"][0].get<double>(), 9.9e-3, 1e-15);
+  EXPECT_TRUE(j["chosen"]["energy_J_ci95"].is_null());
+  EXPECT_EQ(j["held_back_by_margin"], 1);
+  EXPECT_EQ(j["without_margin"]["key"], "risky");
+  // Without intervals the same predictions choose "risky": the margin is what made the difference.
+  std::vector<ModeCost> points = modes;
+  for (auto& m : points) m.latency_ci95.reset();
+  const auto p = tune(points, slowdown(0.05));
+  EXPECT_EQ(p.chosen.key, "risky");
+  EXPECT_EQ(p.held_back, 0u);
+  EXPECT_FALSE(p.without_margin);
+  EXPECT_FALSE(to_json(p).contains("without_margin"));
+}
+
+// The fastest mode is the reference of --max-slowdown: it is admitted even when its own interval
+// is wider than the slowdown, where no other mode could be shown to keep the bound.
+TEST(Tune, TheFastestIsAdmittedWhateverItsInterval) {
+  const auto r = tune({bounded("wide", 10.0, 8.0, 12.0, 1.0), bounded("b", 10.3, 10.0, 10.6, 0.8)}, slowdown(0.05));
+  EXPECT_EQ(r.chosen.key, "wide");
+  EXPECT_TRUE(r.chosen.modeled());
+  EXPECT_EQ(r.held_back, 1u);
+  EXPECT_EQ(r.without_margin->key, "b");
+}
+
+// Under an absolute bound the margin can leave nothing: the message says why and what to measure.
+TEST(Tune, ALatencyBoundNoModeSurelyKeepsIsOneClearError) {
+  const std::vector<ModeCost> modes = {bounded("a", 10.0, 9.0, 11.5, 1.0), bounded("b", 10.5, 10.0, 11.2, 0.9),
+                                       mode("c", 13.0, 0.5)};
+  try {
+    (void)tune(modes, {TuneConstraint::Kind::max_latency, 11e-3});
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(),
+                 "no mode is surely faster than 11 ms: 2 are by their prediction, but the upper ends of their 95% "
+                 "intervals are not (the lowest is 11.2 ms, mode b): measure them");
+  }
+  EXPECT_EQ(tune(modes, {TuneConstraint::Kind::max_latency, 11.3e-3}).chosen.key, "b");
+}
+
+// The power cap is kept by the upper end of the power's interval.
+TEST(Tune, ThePowerCapIsKeptByTheUpperEndOfThePower) {
+  ModeCost a = mode("a", 10.0, 0.75);  // 75 W, up to 85 W
+  a.power_ci95 = Interval{65.0, 85.0};
+  ModeCost b = mode("b", 11.0, 0.77);  // 70 W, up to 78 W
+  b.power_ci95 = Interval{66.0, 78.0};
+  const auto r = tune({a, b}, {TuneConstraint::Kind::max_power, 80.0});
+  EXPECT_EQ(r.chosen.key, "b");
+  EXPECT_EQ(r.held_back, 1u);
+  EXPECT_EQ(r.without_margin->key, "a");
+  EXPECT_EQ(r.bound_s, 0.0);
+  try {
+    (void)tune({a, b}, {TuneConstraint::Kind::max_power, 76.0});
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(),
+                 "no mode surely stays under 76 W: 2 do by their prediction, but the upper ends of their 95% intervals "
+                 "do not (the lowest is 78 W, mode b): measure them");
+  }
+}
+
+// Energy is the objective, judged by the prediction: a mode predicted cheaper is chosen even where
+// its energy interval is wide and another's narrow.
+TEST(Tune, EnergyIsJudgedByThePrediction) {
+  ModeCost cheap = bounded("cheap", 10.2, 10.1, 10.3, 0.80);
+  cheap.energy_ci95 = Interval{0.60, 1.00};
+  ModeCost narrow = bounded("narrow", 10.2, 10.1, 10.3, 0.82, "measured");
+  narrow.energy_ci95 = Interval{0.81, 0.83};
+  EXPECT_EQ(tune({mode("maxn", 10.0, 1.0), cheap, narrow}, slowdown(0.05)).chosen.key, "cheap");
+}
+
+TEST(Tune, SweepArgumentMeasuresOneMode) {
+  RooflineMode m;
+  m.key = "c8-cpu1728000-gpu612000000-emc2133000000";
+  m.cpu_online = 8;
+  m.cpu_khz = 1728000;
+  m.gpu_hz = 612000000;
+  m.emc_hz = 2133000000;
+  EXPECT_EQ(sweep_modes_argument(m), "'grid:cores=8;cpu=1728000;gpu=612000000;emc=2133000000'");
+  m.cpu_khz.reset();
+  m.cpu_online.reset();
+  EXPECT_EQ(sweep_modes_argument(m), "'grid:gpu=612000000;emc=2133000000'");
+  m.id = 2;  // an nvpmodel mode is measured as itself (its TPC mask and clocks as the board defines them)
+  EXPECT_EQ(sweep_modes_argument(m), "nvpmodel:2");
+  EXPECT_FALSE(sweep_modes_argument(RooflineMode{}));
+}
+
+namespace {
+
+// One mode of a 13 GPU x 4 EMC grid: F = 5e12·g, B = 1.5e11·e (g, e fractions of the top clocks),
+// ε_flop = 8e-12·(0.5 + 0.5g²), ε_byte = 1e-10, π0 = 3 + 8g² + 2e W; its ceilings times `scale`,
+// with intervals of ±`width` around them.
+RooflineMode grid_mode(int gi, int ei, double scale, double width) {
+  const double g = (gi + 1) / 13.0, e = (ei + 1) / 4.0;
+  RooflineMode m;
+  m.key = "g" + std::to_string(gi) + "-e" + std::to_string(ei);
+  m.name = m.key;
+  auto ceiling = [&](double v) {
+    return Ceiling{v * scale, "", Interval{v * scale * (1 - width), v * scale * (1 + width)}};
+  };
+  m.compute_flops_per_s["cuda/fp32"] = ceiling(5e12 * g);
+  m.bandwidth_bytes_per_s["cuda/dram"] = ceiling(1.5e11 * e);
+  EnergyFit fit;
+  fit.eps_flop_J["fp32"] = 8e-12 * (0.5 + 0.5 * g * g);
+  fit.eps_byte_J["dram"] = 1e-10;
+  fit.static_W = 3.0 + 8.0 * g * g + 2.0 * e;
+  m.energy["cuda"] = fit;
+  return m;
+}
+
+}  // namespace
+
+// The corners of the grid are measured (within 0.5%); the model predicts the other modes within
+// 3%, and here every one of them truly is 3% slower than predicted (its ceilings at the low ends of
+// their intervals): the worst case for the bound. The predictions alone choose a mode that truly
+// breaks the 5% bound; the margin's choice truly keeps it.
+TEST(Tune, OnAGridWhoseModeledModesAreTrulySlowerTheMarginKeepsTheTrueBound) {
+  edgeroof::dnn::Workload w;
+  w.layers.push_back({"conv", "conv2d", "forward", {}, {}, 2e10, 2e8, "fp32", false, {}});
+  w.layers.push_back({"relu", "relu", "forward", {}, {}, 1e8, 8e8, "fp32", false, {}});
+  const WorkloadCoster coster(w, PredictOptions{});
+  std::vector<ModeCost> predicted;
+  std::map<std::string, ModeCost> truth;
+  for (int gi = 0; gi < 13; ++gi) {
+    for (int ei = 0; ei < 4; ++ei) {
+      const bool measured = (gi == 0 || gi == 12) && (ei == 0 || ei == 3);
+      RooflineMode p = grid_mode(gi, ei, 1.0, measured ? 0.005 : 0.03);
+      p.source = measured ? "measured" : "modeled";
+      predicted.push_back(coster.cost(p));
+      truth.emplace(p.key, coster.cost(grid_mode(gi, ei, measured ? 1.0 : 0.97, 0.0)));
+    }
+  }
+  double true_fastest = INFINITY;
+  for (const auto& [key, c] : truth) true_fastest = std::min(true_fastest, c.latency_s);
+  const auto r = tune(predicted, slowdown(0.05));
+  ASSERT_TRUE(r.without_margin);
+  EXPECT_GT(truth.at(r.without_margin->key).latency_s, 1.05 * true_fastest);  // the prediction alone breaks it
+  EXPECT_LE(truth.at(r.chosen.key).latency_s, 1.05 * true_fastest * (1 + 1e-12));
+  EXPECT_GT(r.held_back, 0u);
+  // The true optimum under the true bound, and what the margin's choice truly spends beyond it.
+  double optimum_J = INFINITY;
+  for (const auto& [key, c] : truth) {
+    if (c.latency_s <= 1.05 * true_fastest) optimum_J = std::min(optimum_J, *c.energy_J);
+  }
+  const double regret = *truth.at(r.chosen.key).energy_J / optimum_J - 1.0;
+  std::printf("margin: %s truly %.4g of the fastest, %.2f%% more energy than the true optimum; without: %s %.4g\n",
+              r.chosen.key.c_str(), truth.at(r.chosen.key).latency_s / true_fastest, 100.0 * regret,
+              r.without_margin->key.c_str(), truth.at(r.without_margin->key).latency_s / true_fastest);
+  EXPECT_LE(regret, 0.01);
 }

@@ -186,3 +186,111 @@ TEST_F(Plot, AGnuplotThatHangsIsEndedAtTheTimeLimit) {
   EXPECT_FALSE(fs::exists(o.out_dir));
   EXPECT_TRUE(named(m_dir.path(), ".edgeroof-plot-").empty());
 }
+
+namespace {
+
+// A 4 EMC x 3 GPU slice at 12 cores and 2.2016 GHz (MAXN's), two of its modes measured and the
+// others modeled, and two modes off the slice (a slower CPU clock). F(fp32) = 5e12·g, B = 1.5e11·e,
+// π0 = 4 + 5g + 2e W, ε_byte(dram) = 1e-10·(1 + e) (g, e: fractions of the top clocks).
+Rooflines knob_grid() {
+  Rooflines r;
+  const std::int64_t gpus[] = {612000000, 930750000, 1300500000};
+  const std::int64_t emcs[] = {204000000, 665600000, 2133000000, 3199000000};
+  auto add = [&](std::int64_t cpu_khz, std::int64_t gpu, std::int64_t emc, bool measured) {
+    RooflineMode m;
+    m.key = "c12-cpu" + std::to_string(cpu_khz) + "-gpu" + std::to_string(gpu) + "-emc" + std::to_string(emc);
+    m.name = gpu == 1300500000 && emc == 3199000000 && cpu_khz == 2201600 ? "MAXN" : m.key;
+    m.source = measured ? "measured" : "modeled";
+    m.cpu_online = 12;
+    m.cpu_khz = cpu_khz;
+    m.gpu_hz = gpu;
+    m.emc_hz = emc;
+    const double g = static_cast<double>(gpu) / 1300500000.0, e = static_cast<double>(emc) / 3199000000.0;
+    m.compute_flops_per_s["cuda/fp32"] = {5e12 * g, "", std::nullopt};
+    m.bandwidth_bytes_per_s["cuda/dram"] = {1.5e11 * e, "", std::nullopt};
+    EnergyFit fit;
+    fit.eps_flop_J["fp32"] = 8e-12;
+    fit.eps_byte_J["dram"] = 1e-10 * (1.0 + e);
+    fit.static_W = 4.0 + 5.0 * g + 2.0 * e;
+    m.energy["cuda"] = fit;
+    r.modes.push_back(m);
+  };
+  for (const auto gpu : gpus) {
+    for (const auto emc : emcs) {
+      const bool corner = (gpu == 612000000 && emc == 204000000) || (gpu == 1300500000 && emc == 3199000000);
+      add(2201600, gpu, emc, corner);
+    }
+  }
+  add(1000000, 612000000, 204000000, true);
+  add(1000000, 612000000, 665600000, false);
+  return r;
+}
+
+// The rows of the block of `data` whose comment line is `# where`, up to the blank line after it.
+std::vector<std::string> block_rows(const std::string& data, const std::string& where) {
+  std::vector<std::string> rows;
+  auto at = data.find("# " + where + "\n");
+  if (at == std::string::npos) return rows;
+  at = data.find('\n', at) + 1;
+  for (auto end = data.find('\n', at); end != std::string::npos && end > at; end = data.find('\n', at)) {
+    rows.push_back(data.substr(at, end - at));
+    at = end + 1;
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_F(Plot, KnobMapsDrawTheSliceWithMeasuredModesMarked) {
+  auto o = options("maps");
+  o.results.clear();
+  o.render = have_gnuplot();  // gnuplot must accept the scripts where it is installed
+  const auto report = write_report(knob_grid(), o);
+  const std::vector<std::string> maps = {"map_compute",  "map_bandwidth", "map_static_W",
+                                         "map_eps_byte", "map_latency",   "map_energy"};
+  for (const auto& m : maps) {
+    EXPECT_NE(std::find(report.charts.begin(), report.charts.end(), m), report.charts.end()) << m;
+    if (o.render) {
+      EXPECT_EQ(read_file(o.out_dir / (m + ".png")).substr(0, 4), "\x89PNG") << m;
+    }
+  }
+  EXPECT_TRUE(report.warnings.empty());
+  // EMC has the most values (4): x; GPU (3): y; the CPU clock and cores are fixed at MAXN's.
+  const std::string data = read_file(o.out_dir / "map_compute.dat");
+  const auto cells = block_rows(data, "knob map map_compute: cells");
+  ASSERT_EQ(cells.size(), 12u);  // the slice, not the two modes at 1 GHz
+  EXPECT_EQ(cells.front(), "0 0 2.35294118e+12");
+  EXPECT_NE(std::find(cells.begin(), cells.end(), "3 2 5e+12"), cells.end());
+  EXPECT_EQ(block_rows(data, "knob map map_compute: measured modes"),
+            (std::vector<std::string>{"\"-\" \"measured modes\"", "0 0", "3 2"}));
+  EXPECT_NE(data.find("\n0 \"cuda/fp32\"\n"), std::string::npos);  // the title's subject is data
+  const std::string script = read_file(o.out_dir / "map_compute.gp");
+  EXPECT_NE(script.find("set title 'Compute ceiling '.subject.' over EMC clock and GPU clock; slice CPU 2201.6 MHz, "
+                        "cores 12; circles: measured modes'"),
+            std::string::npos)
+      << script;
+  EXPECT_NE(script.find("set xtics ('204' 0, '665.6' 1, '2133' 2, '3199' 3)"), std::string::npos);
+  EXPECT_NE(script.find("set ytics ('612' 0, '930.75' 1, '1300.5' 2)"), std::string::npos);
+  EXPECT_NE(script.find("using 1:2:(0.5):(0.5):3 with boxxyerror"), std::string::npos);
+  EXPECT_EQ(script.find("cuda"), std::string::npos);  // names from the file stay in the data
+  // The workload's maps hold its predicted figures for the same 12 cells.
+  EXPECT_EQ(block_rows(read_file(o.out_dir / "map_energy.dat"), "knob map map_energy: cells").size(), 12u);
+  EXPECT_NE(read_file(o.out_dir / "index.html").find("map_ charts"), std::string::npos);
+}
+
+// One knob varying is no map; a note says so where modes are modeled.
+TEST_F(Plot, KnobMapsNeedTwoKnobsThatVary) {
+  Rooflines r = knob_grid();
+  r.modes.resize(3);  // a 612 MHz GPU at three EMC clocks: the EMC clock alone varies
+  auto o = options("one-knob");
+  o.results.clear();
+  o.workload.reset();
+  o.render = false;
+  const auto report = write_report(r, o);
+  EXPECT_EQ(std::count_if(report.charts.begin(), report.charts.end(),
+                          [](const std::string& c) { return c.rfind("map_", 0) == 0; }),
+            0);
+  EXPECT_NE(std::find(report.notes.begin(), report.notes.end(),
+                      "knob maps left out: fewer than two knobs vary among the modes"),
+            report.notes.end());
+}

@@ -41,6 +41,69 @@ void check_finite(const RooflineMode& mode, const PredictOptions& options, const
                    " cannot be real");
 }
 
+// The bounds are refused as the figures are: an end of the latency, energy or power that is not
+// finite (lower ends of ceilings too small to be real) is never returned.
+void check_finite_bounds(const RooflineMode& mode, const char* what, const std::optional<Interval>& ci) {
+  if (!ci || (std::isfinite(ci->lo) && std::isfinite(ci->hi))) return;
+  throw InputError("mode " + mode.key + ": the 95% bounds of the predicted " + what +
+                   " are not finite: the intervals of its figures cannot be real");
+}
+
+// The interval of one figure, checked where the mode and field are known: finite, holding the
+// figure, and with a lower end above 0 (a ceiling: a time divides by it) or at least 0 (an energy
+// constant). A figure without an interval is its own interval.
+Interval bounds_of(const RooflineMode& mode, const std::string& field, double value, const std::optional<Interval>& ci,
+                   bool ceiling, bool& bounded) {
+  if (!ci) return {value, value};
+  const bool finite = std::isfinite(ci->lo) && std::isfinite(ci->hi);
+  const bool holds = ci->lo <= value && value <= ci->hi;
+  const bool sign = ceiling ? ci->lo > 0.0 : ci->lo >= 0.0;
+  if (!finite || !holds || !sign) {
+    const std::string why = !finite  ? "is not finite"
+                            : !holds ? "does not hold the figure " + number_text(value)
+                                     : (ceiling ? "has a lower end that is not positive" : "has a negative lower end");
+    throw InputError("mode " + mode.key + ": " + field + " = [" + number_text(ci->lo) + ", " + number_text(ci->hi) +
+                     "] " + why);
+  }
+  bounded = true;
+  return *ci;
+}
+
+template <class Map>
+std::optional<Interval> interval_in(const Map& map, const std::string& key) {
+  const auto it = map.find(key);
+  return it == map.end() ? std::nullopt : std::optional<Interval>(it->second);
+}
+
+// Charge::low and Charge::high from the intervals of the figures `c.model` was built from.
+void bound_charge(const RooflineMode& mode, const std::string& backend, const std::string& level, Charge& c) {
+  c.low = c.high = c.model;
+  const std::string compute_key = backend + "/" + c.ceiling, memory_key = backend + "/" + level;
+  const auto f = bounds_of(mode, "compute_flops_per_s_ci95." + compute_key, c.model.flops_per_s,
+                           mode.compute_flops_per_s.at(compute_key).ci95, true, c.bounded);
+  const auto b = bounds_of(mode, "bandwidth_bytes_per_s_ci95." + memory_key, c.model.bytes_per_s,
+                           mode.bandwidth_bytes_per_s.at(memory_key).ci95, true, c.bounded);
+  c.low.flops_per_s = f.hi, c.high.flops_per_s = f.lo;
+  c.low.bytes_per_s = b.hi, c.high.bytes_per_s = b.lo;
+  const auto fit = mode.energy.find(backend);
+  if (!c.model.has_energy() || fit == mode.energy.end()) return;
+  const std::string field = "energy." + backend + ".";
+  const auto ef = bounds_of(mode, field + "eps_flop_J_ci95." + c.ceiling, *c.model.eps_flop_J,
+                            interval_in(fit->second.eps_flop_ci95, c.ceiling), false, c.bounded);
+  const auto eb = bounds_of(mode, field + "eps_byte_J_ci95." + level, *c.model.eps_byte_J,
+                            interval_in(fit->second.eps_byte_ci95, level), false, c.bounded);
+  const auto p0 =
+      bounds_of(mode, field + "static_W_ci95", *c.model.static_W, fit->second.static_ci95, false, c.bounded);
+  c.low.eps_flop_J = ef.lo, c.high.eps_flop_J = ef.hi;
+  c.low.eps_byte_J = eb.lo, c.high.eps_byte_J = eb.hi;
+  c.low.static_W = p0.lo, c.high.static_W = p0.hi;
+}
+
+// Sums of one set of figures (the point or an end of the intervals) over a workload.
+struct Totals {
+  double time_s = 0.0, work_J = 0.0;
+};
+
 }  // namespace
 
 std::string default_backend(const Rooflines& rooflines) {
@@ -67,6 +130,8 @@ WorkloadCoster::WorkloadCoster(const dnn::Workload& workload, PredictOptions opt
     }
     it->flops.push_back(layer.flops);
     it->bytes.push_back(layer.bytes);
+    it->total_flops += layer.flops;
+    it->total_bytes += layer.bytes;
     m_group_of.push_back(static_cast<std::size_t>(it - m_groups.begin()));
   }
 }
@@ -90,6 +155,7 @@ std::vector<Charge> WorkloadCoster::charges(const RooflineMode& mode) const {
                        " (fit results that measured it, or choose another --dtype/--backend)");
     }
     c.model = *model;
+    bound_charge(mode, backend, m_options.level, c);
     out.push_back(std::move(c));
   }
   return out;
@@ -97,29 +163,47 @@ std::vector<Charge> WorkloadCoster::charges(const RooflineMode& mode) const {
 
 ModeCost WorkloadCoster::cost(const RooflineMode& mode) const {
   const auto charge = charges(mode);
-  ModeCost out{mode.key, mode.name, mode.id, 0.0, std::nullopt};
-  bool energy = true;
-  double work_J = 0.0;
+  ModeCost out;
+  out.key = mode.key;
+  out.name = mode.name;
+  out.id = mode.id;
+  out.source = mode.source;
+  out.extrapolated = mode.extrapolated;
+  bool energy = true, bounded = false;
+  Totals point, low, high;
   for (std::size_t g = 0; g < m_groups.size(); ++g) {
-    const RooflineModel& model = charge[g].model;
-    double time_s = 0.0, flops = 0.0, bytes = 0.0;
+    const Charge& c = charge[g];
     const auto& grp = m_groups[g];
-    for (std::size_t i = 0; i < grp.flops.size(); ++i) {
-      time_s += model.time_s(grp.flops[i], grp.bytes[i]);
-      flops += grp.flops[i];
-      bytes += grp.bytes[i];
+    for (std::size_t i = 0; i < grp.flops.size(); ++i) point.time_s += c.model.time_s(grp.flops[i], grp.bytes[i]);
+    if (c.bounded) {  // the ends cost two more passes, only where there are intervals
+      for (std::size_t i = 0; i < grp.flops.size(); ++i) {
+        low.time_s += c.low.time_s(grp.flops[i], grp.bytes[i]);
+        high.time_s += c.high.time_s(grp.flops[i], grp.bytes[i]);
+      }
     }
-    out.latency_s += time_s;
-    if (model.has_energy()) {
-      work_J += model.work_energy_J(flops, bytes);
-    } else {
+    bounded = bounded || c.bounded;
+    if (!c.model.has_energy()) {
       energy = false;
+      continue;
     }
+    point.work_J += c.model.work_energy_J(grp.total_flops, grp.total_bytes);
+    low.work_J += c.low.work_energy_J(grp.total_flops, grp.total_bytes);
+    high.work_J += c.high.work_energy_J(grp.total_flops, grp.total_bytes);
   }
+  out.latency_s = point.time_s;
   // π0 is one per backend, so it is charged once for the whole latency.
-  if (energy && !charge.empty()) out.energy_J = work_J + *charge.front().model.static_W * out.latency_s;
-  if (energy && charge.empty()) out.energy_J = 0.0;
+  if (energy) out.energy_J = point.work_J + *charge.front().model.static_W * out.latency_s;
   check_finite(mode, m_options, charge, out.latency_s, out.energy_J);
+  if (!bounded) return out;
+  out.latency_ci95 = Interval{low.time_s, high.time_s};
+  if (energy) {
+    const double p0_lo = *charge.front().low.static_W, p0_hi = *charge.front().high.static_W;
+    out.energy_ci95 = Interval{low.work_J + p0_lo * low.time_s, high.work_J + p0_hi * high.time_s};
+    out.power_ci95 = Interval{low.work_J / high.time_s + p0_lo, high.work_J / low.time_s + p0_hi};
+  }
+  check_finite_bounds(mode, "latency", out.latency_ci95);
+  check_finite_bounds(mode, "energy", out.energy_ci95);
+  check_finite_bounds(mode, "power", out.power_ci95);
   return out;
 }
 
@@ -139,6 +223,46 @@ CostedModes cost_modes(const dnn::Workload& workload, const Rooflines& rooflines
   return out;
 }
 
+namespace {
+
+LayerPrediction layer_prediction(const dnn::LayerCost& layer, const Charge& c) {
+  const RooflineModel& model = c.model;
+  LayerPrediction lp;
+  lp.name = layer.name;
+  lp.op = layer.op;
+  lp.phase = layer.phase;
+  lp.flops = layer.flops;
+  lp.bytes = layer.bytes;
+  lp.ceiling = c.ceiling;
+  lp.time_s = model.time_s(layer.flops, layer.bytes);
+  if (c.bounded)
+    lp.time_ci95 = Interval{c.low.time_s(layer.flops, layer.bytes), c.high.time_s(layer.flops, layer.bytes)};
+  lp.bound = model.compute_bound(layer.flops, layer.bytes) ? "compute" : "memory";
+  if (model.has_energy()) lp.energy_J = model.energy_J(layer.flops, layer.bytes);
+  return lp;
+}
+
+// The mode's totals over its layers; the bounds are sums of the layers' bounds (π0·t summed over
+// the layers is π0 times the whole latency, as WorkloadCoster::cost charges it).
+void add_layer(ModePrediction& mp, const LayerPrediction& lp, const Charge& c, bool& energy) {
+  mp.latency_s += lp.time_s;
+  if (lp.energy_J) {
+    mp.energy_J = mp.energy_J.value_or(0.0) + *lp.energy_J;
+  } else {
+    energy = false;
+  }
+  if (!lp.time_ci95) return;
+  auto& t = mp.latency_ci95.emplace(mp.latency_ci95.value_or(Interval{}));
+  t.lo += lp.time_ci95->lo;
+  t.hi += lp.time_ci95->hi;
+  if (!lp.energy_J) return;
+  auto& e = mp.energy_ci95.emplace(mp.energy_ci95.value_or(Interval{}));
+  e.lo += c.low.energy_J(lp.flops, lp.bytes);
+  e.hi += c.high.energy_J(lp.flops, lp.bytes);
+}
+
+}  // namespace
+
 Prediction predict(const dnn::Workload& workload, const Rooflines& rooflines, const PredictOptions& options,
                    const std::vector<std::string>& only) {
   Prediction out{workload.model, workload.dtype, workload.phase, options.backend, workload.batch, {}};
@@ -146,35 +270,25 @@ Prediction predict(const dnn::Workload& workload, const Rooflines& rooflines, co
   for (const auto& mode : rooflines.modes) {
     if (!only.empty() && std::find(only.begin(), only.end(), mode.key) == only.end()) continue;
     const auto charge = coster.charges(mode);
-    ModePrediction mp{mode.key, mode.name, 0.0, std::nullopt, "", {}};
+    ModePrediction mp;
+    mp.key = mode.key;
+    mp.name = mode.name;
+    mp.source = mode.source;
+    mp.extrapolated = mode.extrapolated;
     bool energy = true;
-    double energy_J = 0.0;
     for (std::size_t i = 0; i < workload.layers.size(); ++i) {
-      const auto& layer = workload.layers[i];
       const auto& c = charge[coster.group_of(i)];
-      const RooflineModel& model = c.model;
-      LayerPrediction lp;
-      lp.name = layer.name;
-      lp.op = layer.op;
-      lp.phase = layer.phase;
-      lp.flops = layer.flops;
-      lp.bytes = layer.bytes;
-      lp.ceiling = c.ceiling;
-      lp.time_s = model.time_s(layer.flops, layer.bytes);
-      lp.bound = model.compute_bound(layer.flops, layer.bytes) ? "compute" : "memory";
-      if (model.has_energy()) {
-        lp.energy_J = model.energy_J(layer.flops, layer.bytes);
-        energy_J += *lp.energy_J;
-      } else {
-        energy = false;
-      }
-      mp.latency_s += lp.time_s;
-      mp.layers.push_back(std::move(lp));
+      mp.layers.push_back(layer_prediction(workload.layers[i], c));
+      add_layer(mp, mp.layers.back(), c, energy);
     }
-    check_finite(mode, options, charge, mp.latency_s, energy ? std::optional<double>(energy_J) : std::nullopt);
-    if (energy) {
-      mp.energy_J = energy_J;
-    } else {
+    if (!energy) {
+      mp.energy_J.reset();
+      mp.energy_ci95.reset();
+    }
+    check_finite(mode, options, charge, mp.latency_s, mp.energy_J);
+    check_finite_bounds(mode, "latency", mp.latency_ci95);
+    check_finite_bounds(mode, "energy", mp.energy_ci95);
+    if (!energy) {
       mp.note = mode.energy.count(options.backend) == 0
                     ? "no energy fit for " + options.backend + " in this mode (measured without a sensor): latency only"
                     : "the energy fit lacks an epsilon for a dtype or level of this workload: latency only";
@@ -237,6 +351,14 @@ std::size_t attach_measurements(Prediction& prediction, const std::vector<Result
   return matched;
 }
 
+namespace {
+
+json interval_json(const Interval& ci) { return json::array({ci.lo, ci.hi}); }
+
+}  // namespace
+
+json interval_json_or_null(const std::optional<Interval>& ci) { return ci ? interval_json(*ci) : json(nullptr); }
+
 json to_json(const Prediction& p) {
   json modes = json::array();
   for (const auto& m : p.modes) {
@@ -245,14 +367,22 @@ json to_json(const Prediction& p) {
       json j = {{"name", l.name},   {"op", l.op},           {"phase", l.phase},   {"flops", l.flops},
                 {"bytes", l.bytes}, {"ceiling", l.ceiling}, {"time_s", l.time_s}, {"bound", l.bound}};
       j["energy_J"] = l.energy_J ? json(*l.energy_J) : json(nullptr);
+      if (l.time_ci95) j["time_s_ci95"] = interval_json(*l.time_ci95);
       if (l.measured_s) {
         j["measured_s"] = *l.measured_s;
         j["error"] = *l.error();
       }
       layers.push_back(std::move(j));
     }
-    json j = {{"key", m.key}, {"name", m.name}, {"latency_s", m.latency_s}, {"layers", layers}};
+    json j = {{"key", m.key},
+              {"name", m.name},
+              {"source", m.source},
+              {"latency_s", m.latency_s},
+              {"latency_s_ci95", interval_json_or_null(m.latency_ci95)},
+              {"layers", layers}};
+    if (!m.extrapolated.empty()) j["extrapolated"] = m.extrapolated;
     j["energy_J"] = m.energy_J ? json(*m.energy_J) : json(nullptr);
+    j["energy_J_ci95"] = interval_json_or_null(m.energy_ci95);
     if (!m.note.empty()) j["note"] = m.note;
     modes.push_back(std::move(j));
   }

@@ -41,11 +41,116 @@ bool less_latency(const ModeCost& a, const ModeCost& b) {
 json cost_json(const ModeCost& m) {
   json j = {{"key", m.key},
             {"name", m.name},
+            {"source", m.source},
             {"latency_s", m.latency_s},
             {"energy_J", *m.energy_J},
-            {"power_W", *m.energy_J / m.latency_s}};
+            {"power_W", *m.energy_J / m.latency_s},
+            {"latency_s_ci95", interval_json_or_null(m.latency_ci95)},
+            {"energy_J_ci95", interval_json_or_null(m.energy_ci95)},
+            {"power_W_ci95", interval_json_or_null(m.power_ci95)}};
   if (m.id) j["id"] = *m.id;
+  if (!m.extrapolated.empty()) j["extrapolated"] = m.extrapolated;
   return j;
+}
+
+double power_W(const ModeCost& m) { return *m.energy_J / m.latency_s; }
+double power_high_W(const ModeCost& m) { return m.power_ci95 ? m.power_ci95->hi : power_W(m); }
+
+// The chosen mode, the one the predictions alone would have chosen, and how many modes the
+// margin held back.
+struct Choice {
+  const ModeCost* chosen = nullptr;
+  const ModeCost* by_prediction = nullptr;
+  std::size_t held_back = 0;
+};
+
+// The best mode by `better` among those `by_prediction` admits, once with the margin (`surely`
+// admits it too) and once without.
+template <class Predicted, class Surely, class Better>
+Choice choose(const std::vector<ModeCost>& modes, Predicted by_prediction, Surely surely, Better better) {
+  Choice c;
+  for (const auto& m : modes) {
+    if (!by_prediction(m)) continue;
+    if (c.by_prediction == nullptr || better(m, *c.by_prediction)) c.by_prediction = &m;
+    if (!surely(m)) {
+      ++c.held_back;
+    } else if (c.chosen == nullptr || better(m, *c.chosen)) {
+      c.chosen = &m;
+    }
+  }
+  return c;
+}
+
+// Energy is the objective, not a bound: it is judged by the prediction, the model's best estimate
+// of each mode. Ranking by the upper ends instead would favour the modes next to measured ones
+// (narrow intervals) over modes the model predicts to be cheaper, spending energy on average to
+// guard against an error nobody asked to be guarded against; the latency bound is what the user
+// asked to keep, and that is where the margin goes.
+Choice under_latency(const std::vector<ModeCost>& modes, const ModeCost& fastest, double bound_s, bool relative) {
+  // Under --max-slowdown the fastest mode is the reference the bound is measured from: it always
+  // keeps it as the user sees it, and where its own interval is wider than the slowdown no other
+  // mode could be shown to keep it, so it is the surest choice there.
+  //
+  // The reference is the fastest mode's prediction, not the lowest lower end of all intervals:
+  // the least of many predictions already errs low (the minimum of noisy estimates lies below the
+  // true minimum more often than above it), which tightens the bound; and the lowest lower end
+  // would let the widest interval of any one unsure mode (an extrapolated corner) set the bound
+  // of every other. The margin goes on the candidate, whose own error the bound does not cancel.
+  const auto surely = [&](const ModeCost& m) {
+    return (relative && m.key == fastest.key) || m.latency_high_s() <= bound_s;
+  };
+  return choose(
+      modes, [&](const ModeCost& m) { return m.latency_s <= bound_s; }, surely, less_energy);
+}
+
+Choice under_power(const std::vector<ModeCost>& modes, double cap_W) {
+  return choose(
+      modes, [&](const ModeCost& m) { return power_W(m) <= cap_W; },
+      [&](const ModeCost& m) { return power_high_W(m) <= cap_W; }, less_latency);
+}
+
+[[noreturn]] void refuse_power(const std::vector<ModeCost>& modes, const Choice& c, double cap_W) {
+  if (c.by_prediction != nullptr) {
+    const auto surest = std::min_element(modes.begin(), modes.end(), [](const ModeCost& a, const ModeCost& b) {
+      return power_high_W(a) < power_high_W(b);
+    });
+    throw InputError("no mode surely stays under " + format("%g", cap_W) + " W: " + std::to_string(c.held_back) +
+                     " do by their prediction, but the upper ends of their 95% intervals do not (the lowest is " +
+                     format("%.3g", power_high_W(*surest)) + " W, mode " + surest->key + "): measure them");
+  }
+  const auto low = std::min_element(modes.begin(), modes.end(),
+                                    [](const ModeCost& a, const ModeCost& b) { return power_W(a) < power_W(b); });
+  throw InputError("no mode stays under " + format("%g", cap_W) + " W (the lowest is " + format("%.3g", power_W(*low)) +
+                   " W, mode " + low->key + ")");
+}
+
+[[noreturn]] void refuse_latency(const std::vector<ModeCost>& modes, const Choice& c, const ModeCost& fastest,
+                                 double bound_s) {
+  if (c.by_prediction != nullptr) {
+    const auto surest = std::min_element(modes.begin(), modes.end(), [](const ModeCost& a, const ModeCost& b) {
+      return a.latency_high_s() < b.latency_high_s();
+    });
+    throw InputError("no mode is surely faster than " + format("%g", bound_s * 1e3) +
+                     " ms: " + std::to_string(c.held_back) +
+                     " are by their prediction, but the upper ends of their 95% intervals are not (the lowest is " +
+                     format("%.4g", surest->latency_high_s() * 1e3) + " ms, mode " + surest->key + "): measure them");
+  }
+  throw InputError("no mode is faster than " + format("%g", bound_s * 1e3) + " ms (the fastest is " +
+                   format("%.4g", fastest.latency_s * 1e3) + " ms, mode " + fastest.key + ")");
+}
+
+void set_maxn(TuneResult& out, const std::vector<ModeCost>& modes) {
+  const auto maxn = std::find_if(modes.begin(), modes.end(), is_maxn);
+  if (maxn != modes.end()) {
+    out.maxn = *maxn;
+  } else {
+    const auto id0 = std::find_if(modes.begin(), modes.end(), [](const ModeCost& m) { return m.id && *m.id == 0; });
+    if (id0 != modes.end()) out.maxn = *id0;
+  }
+  if (out.maxn) {
+    out.saving_vs_maxn_J = *out.maxn->energy_J - *out.chosen.energy_J;
+    out.saving_vs_maxn_pct = 100.0 * *out.saving_vs_maxn_J / *out.maxn->energy_J;
+  }
 }
 
 }  // namespace
@@ -88,45 +193,36 @@ TuneResult tune(const std::vector<ModeCost>& all, const TuneConstraint& constrai
   out.constraint = constraint.describe();
   out.fastest = *std::min_element(modes.begin(), modes.end(), less_latency);
 
-  const ModeCost* chosen = nullptr;
+  Choice c;
   if (constraint.kind == TuneConstraint::Kind::max_power) {
-    for (const auto& m : modes) {
-      if (*m.energy_J / m.latency_s <= constraint.value && (chosen == nullptr || less_latency(m, *chosen))) chosen = &m;
-    }
-    if (chosen == nullptr) {
-      const auto low = std::min_element(modes.begin(), modes.end(), [](const ModeCost& a, const ModeCost& b) {
-        return *a.energy_J / a.latency_s < *b.energy_J / b.latency_s;
-      });
-      throw InputError("no mode stays under " + format("%g", constraint.value) + " W (the lowest is " +
-                       format("%.3g", *low->energy_J / low->latency_s) + " W, mode " + low->key + ")");
-    }
+    c = under_power(modes, constraint.value);
+    if (c.chosen == nullptr) refuse_power(modes, c, constraint.value);
   } else {
-    const double bound_s = constraint.kind == TuneConstraint::Kind::max_slowdown
-                               ? out.fastest.latency_s * (1.0 + constraint.value)
-                               : constraint.value;
-    for (const auto& m : modes) {
-      if (m.latency_s <= bound_s && (chosen == nullptr || less_energy(m, *chosen))) chosen = &m;
-    }
-    if (chosen == nullptr) {
-      throw InputError("no mode is faster than " + format("%g", bound_s * 1e3) + " ms (the fastest is " +
-                       format("%.4g", out.fastest.latency_s * 1e3) + " ms, mode " + out.fastest.key + ")");
-    }
+    const bool relative = constraint.kind == TuneConstraint::Kind::max_slowdown;
+    out.bound_s = relative ? out.fastest.latency_s * (1.0 + constraint.value) : constraint.value;
+    c = under_latency(modes, out.fastest, out.bound_s, relative);
+    if (c.chosen == nullptr) refuse_latency(modes, c, out.fastest, out.bound_s);
   }
-  out.chosen = *chosen;
-
-  const auto maxn = std::find_if(modes.begin(), modes.end(), is_maxn);
-  if (maxn != modes.end()) {
-    out.maxn = *maxn;
-  } else {
-    const auto id0 = std::find_if(modes.begin(), modes.end(), [](const ModeCost& m) { return m.id && *m.id == 0; });
-    if (id0 != modes.end()) out.maxn = *id0;
-  }
-  if (out.maxn) {
-    out.saving_vs_maxn_J = *out.maxn->energy_J - *out.chosen.energy_J;
-    out.saving_vs_maxn_pct = 100.0 * *out.saving_vs_maxn_J / *out.maxn->energy_J;
-  }
+  out.chosen = *c.chosen;
+  out.held_back = c.held_back;
+  if (c.by_prediction != c.chosen) out.without_margin = *c.by_prediction;
+  set_maxn(out, modes);
   out.pareto = pareto_front(std::move(modes));
   return out;
+}
+
+std::optional<std::string> sweep_modes_argument(const RooflineMode& mode) {
+  if (mode.id) return "nvpmodel:" + std::to_string(*mode.id);
+  std::string grid;
+  const auto add = [&grid](const char* axis, const auto& v) {
+    if (v) grid += (grid.empty() ? "" : ";") + std::string(axis) + "=" + std::to_string(*v);
+  };
+  add("cores", mode.cpu_online);
+  add("cpu", mode.cpu_khz);
+  add("gpu", mode.gpu_hz);
+  add("emc", mode.emc_hz);
+  if (grid.empty()) return std::nullopt;
+  return "'grid:" + grid + "'";
 }
 
 namespace {
@@ -172,7 +268,10 @@ json to_json(const TuneResult& r) {
   json j = {{"constraint", r.constraint},
             {"modes_considered", r.modes},
             {"chosen", cost_json(r.chosen)},
-            {"fastest", cost_json(r.fastest)}};
+            {"fastest", cost_json(r.fastest)},
+            {"held_back_by_margin", r.held_back}};
+  if (r.bound_s > 0.0) j["bound_s"] = r.bound_s;
+  if (r.without_margin) j["without_margin"] = cost_json(*r.without_margin);
   if (r.maxn) {
     j["maxn"] = cost_json(*r.maxn);
     j["saving_vs_maxn_J"] = *r.saving_vs_maxn_J;

@@ -16,26 +16,59 @@ std::string percent(double fraction) {
 
 std::string energy_cell(const std::optional<double>& e) { return e ? si(*e, "J") : "-"; }
 
+// "[lo, hi]" of a bound, "-" where the mode's figures have no intervals.
+std::string interval_cell(const std::optional<reports::Interval>& ci, const char* unit) {
+  return ci ? "[" + si(ci->lo, unit) + ", " + si(ci->hi, unit) + "]" : "-";
+}
+
+// "modeled (gpu_hz extrapolated)" for a modeled mode outside the measured range.
+std::string source_cell(const reports::ModePrediction& m) {
+  std::string knobs;
+  for (const auto& k : m.extrapolated) knobs += (knobs.empty() ? "" : ", ") + k;
+  return knobs.empty() ? m.source : m.source + " (" + knobs + " extrapolated)";
+}
+
 std::string layer_table(const reports::ModePrediction& m, Format format) {
-  Table t({"layer", "op", "phase", "FLOP", "bytes", "ceiling", "bound", "time", "energy", "measured", "error"});
+  Table t(
+      {"layer", "op", "phase", "FLOP", "bytes", "ceiling", "bound", "time", "time 95%", "energy", "measured", "error"});
   for (const auto& l : m.layers) {
     t.add({l.name, l.op, l.phase, si(l.flops, ""), si(l.bytes, "B"), l.ceiling, l.bound, si(l.time_s, "s"),
-           energy_cell(l.energy_J), l.measured_s ? si(*l.measured_s, "s") : "-",
+           interval_cell(l.time_ci95, "s"), energy_cell(l.energy_J), l.measured_s ? si(*l.measured_s, "s") : "-",
            l.error() ? percent(*l.error()) : "-"});
   }
   return t.render(format);
 }
 
 std::string modes_table(const reports::Prediction& p, Format format) {
-  Table t({"mode", "latency", "energy", "power", "compute-bound layers", "note"});
+  Table t(
+      {"mode", "source", "latency", "latency 95%", "energy", "energy 95%", "power", "compute-bound layers", "note"});
   for (const auto& m : p.modes) {
     std::size_t compute = 0;
     for (const auto& l : m.layers) compute += l.bound == "compute" ? 1 : 0;
     const bool power = m.energy_J && m.latency_s > 0.0;
-    t.add({m.key, si(m.latency_s, "s"), energy_cell(m.energy_J), power ? si(*m.energy_J / m.latency_s, "W") : "-",
+    t.add({m.key, source_cell(m), si(m.latency_s, "s"), interval_cell(m.latency_ci95, "s"), energy_cell(m.energy_J),
+           interval_cell(m.energy_ci95, "J"), power ? si(*m.energy_J / m.latency_s, "W") : "-",
            std::to_string(compute) + "/" + std::to_string(m.layers.size()), m.note});
   }
   return t.render(format);
+}
+
+// The table's first lines: what was predicted, from what, and which modes are modeled.
+std::string header_text(const reports::Prediction& prediction, const dnn::Workload& workload) {
+  std::string text = "model " + prediction.model + ", batch " + std::to_string(prediction.batch) + ", " +
+                     prediction.dtype + ", " + prediction.phase + " on " + prediction.backend +
+                     " -- derived from the fitted rooflines: t = max(W/F, Q/B), e = W*eps_flop + Q*eps_byte + pi0*t\n";
+  std::size_t modeled = 0;
+  for (const auto& m : prediction.modes) modeled += m.source == "modeled" ? 1 : 0;
+  if (modeled > 0) {
+    text += std::to_string(modeled) + " of " + std::to_string(prediction.modes.size()) +
+            " mode(s) modeled by the mode-space model, not measured; bounds from the 95% intervals of their "
+            "figures beside them\n";
+  }
+  if (!workload.complete()) text += "warning: ops not counted (totals incomplete):";
+  for (const auto& op : workload.unsupported) text += " " + op;
+  if (!workload.complete()) text += "\n";
+  return text;
 }
 
 int run(const Args& args) {
@@ -52,16 +85,13 @@ int run(const Args& args) {
   } else {
     const bool layers = prediction.modes.size() == 1 || args.has("--layers");
     if (format == Format::table) {
-      text = "model " + prediction.model + ", batch " + std::to_string(prediction.batch) + ", " + prediction.dtype +
-             ", " + prediction.phase + " on " + prediction.backend +
-             " -- derived from the fitted rooflines: t = max(W/F, Q/B), e = W*eps_flop + Q*eps_byte + pi0*t\n";
-      if (!workload.complete()) text += "warning: ops not counted (totals incomplete):";
-      for (const auto& op : workload.unsupported) text += " " + op;
-      if (!workload.complete()) text += "\n";
+      text = header_text(prediction, workload);
     }
     if (layers) {
       for (const auto& m : prediction.modes) {
-        if (format == Format::table) text += "\nmode " + m.key + (m.note.empty() ? "" : " (" + m.note + ")") + "\n";
+        if (format == Format::table)
+          text += "\nmode " + m.key + (m.source == "modeled" ? " [modeled, not measured]" : "") +
+                  (m.note.empty() ? "" : " (" + m.note + ")") + "\n";
         text += layer_table(m, format);
       }
       if (format == Format::table) text += "\n";
@@ -84,7 +114,10 @@ const Command& predict_command() {
         "<dtype>-tensor ceiling for GEMM-like layers where the mode measured one) and B the bandwidth of\n"
         "--level; its energy is W*eps_flop + Q*eps_byte + pi0*t from the mode's energy fit. A mode fitted\n"
         "without energy data predicts latency only and says so. --results adds the measured time of layer\n"
-        "benchmarks (layer/<backend>/<model>/<layer>/<phase>/bs:<batch>) and the prediction's error.",
+        "benchmarks (layer/<backend>/<model>/<layer>/<phase>/bs:<batch>) and the prediction's error.\n"
+        "Modes the mode-space model filled in are marked modeled; where a mode's figures carry 95%\n"
+        "intervals, latency and energy get bounds from the ends of those intervals (latency_s_ci95,\n"
+        "energy_J_ci95 in JSON).",
         workload_options(),
         false,
         run};

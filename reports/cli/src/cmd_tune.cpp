@@ -40,11 +40,52 @@ const reports::RooflineMode& find_mode(const reports::Rooflines& r, const std::s
   throw reports::InputError("mode " + key + " vanished from the rooflines");  // cannot happen: costs come from r
 }
 
+std::string interval_text(const std::optional<reports::Interval>& ci, const char* unit) {
+  return ci ? " [" + si(ci->lo, unit) + ", " + si(ci->hi, unit) + "]" : "";
+}
+
+// A mode's row; a modeled mode's says so, and a mode with intervals shows its latency's.
 std::string row_text(const std::string& what, const reports::ModeCost& m) {
   char buf[256];
-  std::snprintf(buf, sizeof(buf), "%-8s %-44s %12s %12s %10s\n", what.c_str(), m.key.c_str(),
+  std::snprintf(buf, sizeof(buf), "%-8s %-44s %12s %12s %10s", what.c_str(), m.key.c_str(),
                 si(m.latency_s, "s").c_str(), si(*m.energy_J, "J").c_str(), si(*m.energy_J / m.latency_s, "W").c_str());
-  return buf;
+  std::string row = buf;
+  if (m.modeled()) row += "  modeled";
+  if (m.latency_ci95) row += "  latency 95%" + interval_text(m.latency_ci95, "s");
+  return row + "\n";
+}
+
+// What a modeled choice asks of the user: measure it (edgeroof sweep) or verify it.
+std::string modeled_note(const reports::TuneResult& result, const reports::RooflineMode& chosen) {
+  if (!result.chosen.modeled()) return "";
+  std::string text = "the chosen mode is modeled, not measured: measure it with ";
+  if (const auto modes = reports::sweep_modes_argument(chosen)) {
+    text += "`edgeroof sweep --modes " + *modes + " --out results/`";
+  } else {
+    text += "`edgeroof sweep` in that mode";
+  }
+  text += " (or verify it with --verify)";
+  if (!chosen.extrapolated.empty()) {
+    std::string knobs;
+    for (const auto& k : chosen.extrapolated) knobs += (knobs.empty() ? "" : ", ") + k;
+    text += "; extrapolated beyond the measured modes in " + knobs;
+  }
+  return text;
+}
+
+// What the margin held back, and how to measure the mode it would otherwise have chosen (a
+// measured mode's interval is narrow: measuring it is what lets tune choose it).
+std::string margin_note(const reports::TuneResult& result, const reports::Rooflines& rooflines) {
+  if (result.held_back == 0) return "";
+  std::string text = std::to_string(result.held_back) +
+                     " mode(s) within the bound by their prediction were held back: the upper end of their 95% "
+                     "interval is beyond it";
+  if (!result.without_margin) return text;
+  const auto& m = *result.without_margin;
+  text += "; by the predictions alone " + m.key + " (" + si(*m.energy_J, "J") + ") would have been chosen";
+  if (const auto modes = reports::sweep_modes_argument(find_mode(rooflines, m.key)); modes && m.modeled())
+    text += ": measure it with `edgeroof sweep --modes " + *modes + " --out results/`";
+  return text;
 }
 
 // Where the chosen mode goes: a POWER_MODEL section under a free id, for the board's cores.
@@ -122,8 +163,13 @@ NvpmodelPlan plan_nvpmodel(const Args& args, const reports::RooflineMode& chosen
 }
 
 std::string tune_json(const reports::TuneResult& result, const reports::CostedModes& costed,
-                      const dnn::Workload& workload, const NvpmodelPlan& plan) {
+                      const dnn::Workload& workload, const NvpmodelPlan& plan, const reports::RooflineMode& chosen) {
   auto j = reports::to_json(result);
+  if (result.chosen.modeled()) {
+    const auto modes = reports::sweep_modes_argument(chosen);
+    j["measure_chosen"] =
+        modes ? nlohmann::json("edgeroof sweep --modes " + *modes + " --out results/") : nlohmann::json(nullptr);
+  }
   j["model"] = workload.model;
   j["batch"] = workload.batch;
   j["modes_left_out"] = costed.skipped;  // lacking a ceiling the workload needs
@@ -136,10 +182,12 @@ std::string tune_json(const reports::TuneResult& result, const reports::CostedMo
 }
 
 std::string csv_text(const reports::TuneResult& result) {
-  Table t({"role", "key", "latency_s", "energy_J", "power_W"});
+  Table t({"role", "key", "latency_s", "energy_J", "power_W", "source", "latency_s_lo", "latency_s_hi"});
   auto add = [&](const std::string& role, const reports::ModeCost& m) {
+    const auto& ci = m.latency_ci95;
     t.add({role, m.key, std::to_string(m.latency_s), std::to_string(*m.energy_J),
-           std::to_string(*m.energy_J / m.latency_s)});
+           std::to_string(*m.energy_J / m.latency_s), m.source, ci ? std::to_string(ci->lo) : "",
+           ci ? std::to_string(ci->hi) : ""});
   };
   add("chosen", result.chosen);
   add("fastest", result.fastest);
@@ -149,8 +197,8 @@ std::string csv_text(const reports::TuneResult& result) {
 }
 
 std::string table_text(const reports::TuneResult& result, const reports::CostedModes& costed,
-                       const dnn::Workload& workload, const reports::RooflineMode& chosen, const NvpmodelPlan& plan,
-                       bool conf_written) {
+                       const reports::Rooflines& rooflines, const dnn::Workload& workload,
+                       const reports::RooflineMode& chosen, const NvpmodelPlan& plan, bool conf_written) {
   std::string text = "model " + workload.model + ", batch " + std::to_string(workload.batch) + ": " +
                      result.constraint + ", over " + std::to_string(result.modes) +
                      " modes (predicted from the fitted rooflines)\n";
@@ -162,6 +210,9 @@ std::string table_text(const reports::TuneResult& result, const reports::CostedM
         std::to_string(costed.skipped) + " mode(s) left out that lack a ceiling (first: " + costed.first_reason + ")\n";
   }
   text += "\n" + row_text("chosen", result.chosen) + row_text("fastest", result.fastest);
+  for (const auto& note : {modeled_note(result, chosen), margin_note(result, rooflines)}) {
+    if (!note.empty()) text += note + "\n";
+  }
   if (result.maxn) {
     text += row_text("MAXN", *result.maxn);
     char buf[160];
@@ -207,17 +258,22 @@ int run(const Args& args) {
 
   std::string text;
   if (format == Format::json) {
-    text = tune_json(result, costed, workload, plan);
+    text = tune_json(result, costed, workload, plan, chosen);
   } else if (format == Format::csv) {
     text = csv_text(result);
   } else {
-    text = table_text(result, costed, workload, chosen, plan, args.has("--conf-out"));
+    text = table_text(result, costed, rooflines, workload, chosen, plan, args.has("--conf-out"));
   }
   if (args.has("--conf-out")) {
     const std::string& base = plan.conf_text;
     power::atomic_write(plan.conf_out, base + (base.empty() || base.back() == '\n' ? "" : "\n") + "\n" + plan.stanza);
   }
   emit(args, text);
+  if (format != Format::table) {  // stdout is data there: the notes go to stderr
+    for (const auto& note : {modeled_note(result, chosen), margin_note(result, rooflines)}) {
+      if (!note.empty()) std::cerr << "edgeroof tune: note: " << note << "\n";
+    }
+  }
   return 0;
 }
 
@@ -235,7 +291,12 @@ const Command& tune_command() {
               "cap. MAXN is the mode named or keyed MAXN, else nvpmodel id 0. The chosen mode is printed as an\n"
               "nvpmodel.conf POWER_MODEL section (CPU and GPU clocks pinned at the measured frequencies, EMC\n"
               "capped, with the CPU cluster PARAMs of --nvpmodel-conf, else Orin AGX's CPU_A78_<n> clusters of 4)\n"
-              "with the command that applies it.",
+              "with the command that applies it.\n\n"
+              "Where a mode's figures carry 95% intervals (rooflines.json's *_ci95; every modeled mode has them),\n"
+              "tune keeps a margin: a mode is admitted only when the upper end of its latency (or power)\n"
+              "interval keeps the bound, measured from the fastest mode's predicted latency; the output says\n"
+              "what the margin held back. A modeled choice (source \"modeled\") is said to be one, with the\n"
+              "'edgeroof sweep --modes ...' that measures it.",
               workload_options(),
               false,
               run};

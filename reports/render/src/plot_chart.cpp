@@ -130,6 +130,14 @@ void DataBlock::row(double x, double y, const std::string& label) {
   m_rows.push_back(num(x) + " " + num(y) + (label.empty() ? "" : " " + data_string(label)));
 }
 
+void DataBlock::cell(double x, double y, double z) {
+  if (!std::isfinite(x) || !std::isfinite(y) || !std::isfinite(z)) {
+    ++m_left_out;
+    return;
+  }
+  m_rows.push_back(num(x) + " " + num(y) + " " + num(z));
+}
+
 Chart::Chart(GpText name, GpText title_before, std::string subject, GpText title_after)
     : m_name(std::move(name)),
       m_title_before(std::move(title_before)),
@@ -148,7 +156,7 @@ Chart::Chart(GpText name, GpText title_before, std::string subject, GpText title
 
 void Chart::set(GpText line) { m_settings.push_back(line.str()); }
 
-int Chart::plot(const DataBlock& block, GpText style) {
+int Chart::plot(const DataBlock& block, GpText style, GpText columns) {
   if (block.left_out() > 0) {
     m_warnings.push_back(printable(block.where()) + ": " + std::to_string(block.left_out()) + " of " +
                          std::to_string(block.left_out() + block.rows().size()) + " points of " + m_name.str() +
@@ -158,8 +166,8 @@ int Chart::plot(const DataBlock& block, GpText style) {
   m_data += (m_blocks == 0 ? "" : "\n\n") + std::string("# ") + printable(block.where()) + "\n";
   if (!block.title().empty()) m_data += "\"-\" " + data_string(block.title()) + "\n";
   for (const auto& r : block.rows()) m_data += r + "\n";
-  m_plots.push_back("'" + m_name.str() + ".dat' index " + std::to_string(m_blocks) + " using 1:2 " + style.str() +
-                    (block.title().empty() ? " notitle" : " title columnheader(2)"));
+  m_plots.push_back("'" + m_name.str() + ".dat' index " + std::to_string(m_blocks) + " using " + columns.str() + " " +
+                    style.str() + (block.title().empty() ? " notitle" : " title columnheader(2)"));
   return m_blocks++;
 }
 

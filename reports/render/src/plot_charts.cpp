@@ -206,20 +206,6 @@ Chart power_chart(const RooflineMode& m, const std::vector<Point>& points) {
   return c;
 }
 
-// The dtype every overlaid mode is drawn with: the primary mode's highest plain (non-tensor)
-// ceiling, the one most kernels run at.
-std::optional<std::string> overlay_ceiling(const RooflineMode& primary) {
-  std::optional<std::string> best;
-  double best_value = 0.0;
-  for (const auto& [key, c] : primary.compute_flops_per_s) {
-    if (key.find("-tensor") != std::string::npos || c.value <= best_value) continue;
-    best = key;
-    best_value = c.value;
-  }
-  if (!best && !primary.compute_flops_per_s.empty()) best = primary.compute_flops_per_s.begin()->first;
-  return best;
-}
-
 Chart modes_time(const std::vector<const RooflineMode*>& modes, const std::string& ckey) {
   Chart c("modes_time", "Time rooflines of " + GpText::count(modes.size()) + " power modes, ", ckey, "");
   c.set("set key below");  // mode keys are long: keep the width for the chart
@@ -286,6 +272,18 @@ Chart latency_energy(const dnn::Workload& w, const std::vector<ModeCost>& costs,
 
 }  // namespace
 
+std::optional<std::string> overlay_ceiling(const RooflineMode& primary) {
+  std::optional<std::string> best;
+  double best_value = 0.0;
+  for (const auto& [key, c] : primary.compute_flops_per_s) {
+    if (key.find("-tensor") != std::string::npos || c.value <= best_value) continue;
+    best = key;
+    best_value = c.value;
+  }
+  if (!best && !primary.compute_flops_per_s.empty()) best = primary.compute_flops_per_s.begin()->first;
+  return best;
+}
+
 std::vector<Chart> build_charts(const ReportInputs& in, std::vector<std::string>& notes) {
   std::vector<Chart> charts;
   charts.push_back(time_roofline(in.primary, in.points, in.layers));
@@ -301,6 +299,7 @@ std::vector<Chart> build_charts(const ReportInputs& in, std::vector<std::string>
     if (auto c = modes_energy(in.shown, *ckey); !c.empty()) charts.push_back(std::move(c));
   }
   if (in.tuned) charts.push_back(latency_energy(*in.workload, in.costs, *in.tuned));
+  for (auto& c : knob_maps(in, notes)) charts.push_back(std::move(c));
   // A chart with nothing to draw would be a gnuplot error: say so instead.
   std::vector<Chart> drawable;
   for (auto& c : charts) {

@@ -102,6 +102,11 @@ std::string index_html(const ReportInputs& in, const std::vector<std::string>& c
     }
     s += "</pre>\n";
   }
+  if (std::any_of(charts.begin(), charts.end(), [](const std::string& c) { return c.rfind("map_", 0) == 0; })) {
+    s += "<p>The map_ charts show one figure of every power mode over the two knobs that vary most, the other "
+         "knobs fixed at one slice (named in each title). A circle marks a measured mode; the other cells are "
+         "modeled by the mode-space model.</p>\n";
+  }
   for (const auto& c : charts) {  // chart names are the program's own
     s += "<h2>" + c + "</h2>\n";
     if (rendered) s += "<p><a href=\"" + c + ".svg\"><img src=\"" + c + ".png\" alt=\"" + c + "\"></a></p>\n";

@@ -91,7 +91,10 @@ Rooflines drawable(const Rooflines& rooflines, std::vector<std::string>& warning
 
 const RooflineMode& primary_mode(const Rooflines& r) {
   for (const auto& m : r.modes) {
-    if (is_maxn({m.key, m.name, m.id, 1.0, 1.0})) return m;
+    ModeCost named;
+    named.key = m.key;
+    named.name = m.name;
+    if (is_maxn(named)) return m;
   }
   for (const auto& m : r.modes) {
     if (m.id && *m.id == 0) return m;

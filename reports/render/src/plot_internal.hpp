@@ -65,6 +65,8 @@ public:
   // e.g. "mode maxn: roof cuda/fp32".
   DataBlock(std::string title, std::string where, Axes axes = Axes::log_log);
   void row(double x, double y, const std::string& label = {});
+  // A row "x y z" of a map (linear axes): left out and counted unless all three are finite.
+  void cell(double x, double y, double z);
   [[nodiscard]] bool empty() const { return m_rows.empty(); }
   [[nodiscard]] std::size_t left_out() const { return m_left_out; }
   [[nodiscard]] const std::string& title() const { return m_title; }
@@ -85,9 +87,9 @@ public:
   // data, read back by the script with `stats ... strcol`.
   Chart(GpText name, GpText title_before, std::string subject, GpText title_after);
   void set(GpText line);
-  // Draws the block `using 1:2 STYLE`, titled by its legend entry; an empty block is left out.
+  // Draws the block `using COLUMNS STYLE`, titled by its legend entry; an empty block is left out.
   // Returns the block's index, or -1.
-  int plot(const DataBlock& block, GpText style);
+  int plot(const DataBlock& block, GpText style, GpText columns = "1:2");
   // Writes the labels of block `index` (from plot()) beside its points.
   void labels(int index, GpText style);
   void plot_function(GpText spec);
@@ -107,6 +109,10 @@ private:
 };
 
 // ---- the charts and the page -------------------------------------------------------------------
+
+// The dtype every overlaid mode is drawn with: the primary mode's highest plain (non-tensor)
+// ceiling, the one most kernels run at.
+[[nodiscard]] std::optional<std::string> overlay_ceiling(const RooflineMode& primary);
 
 // A benchmark of one mode as a point: medians over its repetitions.
 struct Point {
@@ -143,6 +149,11 @@ struct ReportInputs {
 };
 // Every chart that has something to draw; notes say which were left out and why.
 [[nodiscard]] std::vector<Chart> build_charts(const ReportInputs& in, std::vector<std::string>& notes);
+
+// Maps of key figures over the two knobs that vary most (plot_maps.cpp), where the rooflines hold
+// modeled modes or two knobs vary: map_compute, map_bandwidth, map_static_W, map_eps_byte and, with
+// a workload, map_latency and map_energy. Notes say which were left out and why.
+[[nodiscard]] std::vector<Chart> knob_maps(const ReportInputs& in, std::vector<std::string>& notes);
 
 [[nodiscard]] std::string tune_text(const dnn::Workload& w, const TuneResult& t);
 [[nodiscard]] std::string index_html(const ReportInputs& in, const std::vector<std::string>& charts,

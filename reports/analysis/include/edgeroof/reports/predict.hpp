@@ -1,6 +1,13 @@
 // Latency and energy of a DNN workload in each power mode, from the mode's two rooflines
 // (RooflineModel): per layer t = max(W / F, Q / B) and e = W·ε_flop + Q·ε_byte + π0·t, summed
 // over the layers.
+//
+// Where the mode's figures carry 95% intervals (ci95: a measured mode's fit, or the mode-space
+// model of a modeled one), the latency and energy get conservative bounds: the formulas are
+// monotone in every figure (t falls with F and B; e rises with ε, π0 and t), so the low end takes
+// the upper ends of the ceilings and the lower ends of the energy constants, the high end the
+// other way round. The bounds hold whenever every figure lies in its interval, whatever the
+// correlations between figures; they are wider than a propagated 95% interval, never narrower.
 #pragma once
 
 #include "edgeroof/dnn/workload.hpp"
@@ -30,6 +37,7 @@ struct LayerPrediction {
   double flops = 0.0, bytes = 0.0;
   std::string ceiling;  // compute ceiling used: "fp16-tensor", "fp32", ...
   double time_s = 0.0;
+  std::optional<Interval> time_ci95;                   // where the mode's figures have intervals
   std::optional<double> energy_J;                      // absent where the mode has no energy fit
   std::string bound;                                   // "compute" or "memory"
   std::optional<double> measured_s;                    // a layer benchmark of the same layer, phase and batch
@@ -41,9 +49,12 @@ struct LayerPrediction {
 
 struct ModePrediction {
   std::string key, name;
+  std::string source = "measured";        // of the mode's rooflines: "measured" or "modeled"
+  std::vector<std::string> extrapolated;  // knobs of a modeled mode outside the measured range
   double latency_s = 0.0;
   std::optional<double> energy_J;
-  std::string note;  // why energy is absent, when it is
+  std::optional<Interval> latency_ci95, energy_ci95;  // bounds as above, where the figures have intervals
+  std::string note;                                   // why energy is absent, when it is
   std::vector<LayerPrediction> layers;
 };
 
@@ -59,12 +70,25 @@ struct ModeCost {
   std::optional<int> id;
   double latency_s = 0.0;
   std::optional<double> energy_J;  // absent where the mode has no energy fit for the backend
+  // Bounds as above (file comment), where the mode's figures have intervals; power_ci95 bounds
+  // energy / latency: (W·ε_flop + Q·ε_byte) / t + π0 at the ends that make it lowest and highest.
+  std::optional<Interval> latency_ci95, energy_ci95, power_ci95;
+  std::string source = "measured";        // RooflineMode::source
+  std::vector<std::string> extrapolated;  // RooflineMode::extrapolated
+  [[nodiscard]] bool modeled() const { return source == "modeled"; }
+  // The most the latency can be: the upper end of its interval, else the prediction.
+  [[nodiscard]] double latency_high_s() const { return latency_ci95 ? latency_ci95->hi : latency_s; }
 };
 
 // What one mode charges a group of layers (same dtype, same tensor-op flag).
 struct Charge {
   std::string ceiling;  // dtype of the compute ceiling: "fp16-tensor" for tensor ops where measured
   RooflineModel model;  // that ceiling, the bandwidth of the level, and the backend's energy constants
+  // The same figures at the ends of their intervals: `low` gives the least time and energy (upper
+  // ends of F and B, lower ends of ε and π0), `high` the most. Both are `model` where the mode has
+  // no intervals; `bounded` says whether any figure had one.
+  RooflineModel low, high;
+  bool bounded = false;
 };
 
 // A workload grouped by what a mode charges its layers, so that thousands of modes can be costed
@@ -73,7 +97,9 @@ class WorkloadCoster {
 public:
   // Throws InputError for a workload that counts no FLOPs and no bytes (there is nothing to cost).
   WorkloadCoster(const dnn::Workload& workload, PredictOptions options);
-  // Throws InputError naming the mode and the ceiling when the mode lacks one a layer needs.
+  // Throws InputError naming the mode and the ceiling when the mode lacks one a layer needs, and
+  // naming the mode and the field when an interval is not finite, does not hold its figure, or has
+  // a lower end that is not positive (a ceiling) or negative (an energy constant).
   [[nodiscard]] std::vector<Charge> charges(const RooflineMode& mode) const;
   // Throws InputError, as charges(), and when the latency or energy is not a finite number (ceilings
   // or constants too small or large to be real): such a figure is never returned.
@@ -85,6 +111,7 @@ private:
     std::string dtype;
     bool tensor_op = false;
     std::vector<double> flops, bytes;
+    double total_flops = 0.0, total_bytes = 0.0;
   };
   PredictOptions m_options;
   std::vector<Group> m_groups;
@@ -115,6 +142,11 @@ struct CostedModes {
 // Returns how many layers got a measurement.
 std::size_t attach_measurements(Prediction& prediction, const std::vector<ResultsFile>& files);
 
+// A mode's "source", "latency_s_ci95" and "energy_J_ci95" ([lo, hi], null where the figures have no
+// intervals), "extrapolated" where a modeled mode has knobs outside the measured range; a layer's
+// "time_s_ci95" where it has bounds.
 [[nodiscard]] nlohmann::json to_json(const Prediction& p);
+// [lo, hi], or null: the form of every interval in the JSON output of predict and tune.
+[[nodiscard]] nlohmann::json interval_json_or_null(const std::optional<Interval>& ci);
 
 }  // namespace edgeroof::reports

@@ -29,11 +29,27 @@ struct TuneResult {
   std::vector<ModeCost> pareto;  // ascending latency, descending energy
   std::string constraint;        // TuneConstraint::describe()
   std::size_t modes = 0;         // modes considered (those with an energy prediction)
+  double bound_s = 0.0;          // the latency bound applied (0 under a power cap)
+  // The margin: modes within the bound by their prediction whose interval reaches beyond it, left
+  // out; and the mode the predictions alone would have chosen, where that is not `chosen`.
+  std::size_t held_back = 0;
+  std::optional<ModeCost> without_margin;
 };
 
 // Modes whose energy is unknown are left out. Throws InputError when no mode has an energy
 // prediction or none meets the constraint (the message names the best that was possible).
+//
+// The margin, where modes have intervals (ModeCost::latency_ci95, power_ci95): a mode is admitted
+// only when the upper end of its interval keeps the bound, so that a mode the model is unsure of
+// keeps the bound wherever in its interval the truth lies. Under --max-slowdown the bound is
+// (1 + slowdown) times the predicted latency of the fastest mode (by prediction), which is always
+// admitted itself. The energy objective is the prediction (tune.cpp says why).
 [[nodiscard]] TuneResult tune(const std::vector<ModeCost>& modes, const TuneConstraint& constraint);
+
+// How to measure a mode with `edgeroof sweep`: its nvpmodel id (`nvpmodel:ID`) where it has one,
+// else a grid of its knobs (`'grid:cores=8;cpu=1728000;gpu=612000000;emc=2133000000'`, the
+// frequencies in kHz, Hz and Hz), quoted for a shell; nullopt for a mode without either.
+[[nodiscard]] std::optional<std::string> sweep_modes_argument(const RooflineMode& mode);
 
 // The modes no other mode beats in both latency and energy, by ascending latency.
 [[nodiscard]] std::vector<ModeCost> pareto_front(std::vector<ModeCost> modes);
