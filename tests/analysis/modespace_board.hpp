@@ -90,13 +90,13 @@ struct PhysicsBoard {
     reports::EnergyFit e;
     std::optional<reports::Interval> ci;
     e.eps_flop_J["fp32"] = noisy(4.2e-12 * (vg / 0.61) * (vg / 0.61), 3.0, &ci);
-    e.eps_flop_ci95["fp32"] = *ci;
+    if (ci) e.eps_flop_ci95["fp32"] = *ci;
     e.eps_flop_J["fp16-tensor"] = noisy(0.9e-12 * (vg / 0.61) * (vg / 0.61), 3.0, &ci);
-    e.eps_flop_ci95["fp16-tensor"] = *ci;
+    if (ci) e.eps_flop_ci95["fp16-tensor"] = *ci;
     e.eps_byte_J["dram"] = noisy(5.5e-11 + 2.0e-11 * std::sqrt(3199e6 / fm) + 1.2e-11 * vg * vg / 0.37, 4.0, &ci);
-    e.eps_byte_ci95["dram"] = *ci;
+    if (ci) e.eps_byte_ci95["dram"] = *ci;
     e.eps_byte_J["l2"] = noisy(1.5e-11 * vg * vg / 0.37, 4.0, &ci);
-    e.eps_byte_ci95["l2"] = *ci;
+    if (ci) e.eps_byte_ci95["l2"] = *ci;
     const double static_true = 4.1 + n * (0.08 + 0.30 * (fc / 2201600.0) * vc * vc) +
                                (0.9 + 2.8 * (fg / 1.3e9) * vg * vg / 0.37 + 0.8 * vg) + 0.25 + 1.3 * fm / 3199e6;
     e.static_W = noisy(static_true, 2.0, &ci);

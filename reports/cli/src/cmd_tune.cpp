@@ -2,6 +2,7 @@
 #include "edgeroof/power/nvpmodel.hpp"
 #include "edgeroof/power/nvpmodel_writer.hpp"
 #include "edgeroof/power/sysfs.hpp"
+#include "edgeroof/reports/modespace.hpp"
 #include "edgeroof/reports/tune.hpp"
 #include "model_args.hpp"
 
@@ -251,7 +252,9 @@ int run(const Args& args) {
   const auto constraint = constraint_of(args);
   const auto workload = workload_of(args);
   const auto rooflines = rooflines_of(args);
-  const auto costed = reports::cost_modes(workload, rooflines, predict_options_of(args, rooflines));
+  // A measured mode decides by its measurement and the model's prediction weighed together.
+  const auto costed =
+      reports::cost_modes(workload, reports::decision_rooflines(rooflines), predict_options_of(args, rooflines));
   const auto result = reports::tune(costed.costs, constraint);
   const auto& chosen = find_mode(rooflines, result.chosen.key);
   const auto plan = plan_nvpmodel(args, chosen, rooflines);

@@ -39,9 +39,14 @@ struct TuneResult {
 // Modes whose energy is unknown are left out. Throws InputError when no mode has an energy
 // prediction or none meets the constraint (the message names the best that was possible).
 //
+// How far the upper end of a mode's 95% latency interval may pass a latency bound, as a share of
+// the slack the bound grants over the fastest mode (--max-slowdown 5%: the upper end within 6%).
+inline constexpr double kMarginShare = 0.2;
+
 // The margin, where modes have intervals (ModeCost::latency_ci95, power_ci95): a mode is admitted
-// only when the upper end of its interval keeps the bound, so that a mode the model is unsure of
-// keeps the bound wherever in its interval the truth lies. Under --max-slowdown the bound is
+// only when its prediction keeps the bound and the upper end of its interval keeps it within
+// kMarginShare of the slack (under a power cap: the upper end keeps the cap), so that a mode the
+// model is unsure of keeps the bound nearly wherever in its interval the truth lies. Under --max-slowdown the bound is
 // (1 + slowdown) times the predicted latency of the fastest mode (by prediction), which is always
 // admitted itself. The energy objective is the prediction (tune.cpp says why).
 [[nodiscard]] TuneResult tune(const std::vector<ModeCost>& modes, const TuneConstraint& constraint);
