@@ -257,6 +257,16 @@ std::set<std::string> energy_keys(const Rooflines& measured, const std::string& 
   return keys;
 }
 
+// One ε of a mode's fit (by dtype or level) with the relative standard error of its interval.
+std::optional<std::pair<double, double>> per_key(const std::map<std::string, double>& values,
+                                                 const std::map<std::string, Interval>& cis, const std::string& key) {
+  const auto it = values.find(key);
+  if (it == values.end() || !(it->second > 0.0)) return std::nullopt;
+  const auto ci = cis.find(key);
+  return std::make_pair(it->second,
+                        rel_sigma_of(it->second, ci == cis.end() ? std::nullopt : std::optional(ci->second), false));
+}
+
 // Per-backend ε by dtype/level and π0. The GPU voltage knee found for ε_flop (fp32 first) is
 // shared by the terms of ε_byte and π0 that follow the same voltage.
 void fit_energy_backend(Impl& impl, const Rooflines& measured, const std::string& backend,
@@ -268,12 +278,7 @@ void fit_energy_backend(Impl& impl, const Rooflines& measured, const std::string
   };
   for (const auto& dtype : energy_keys(measured, backend, true)) {
     const auto obs = energy_observations(measured, impl.space, backend, [&](const EnergyFit& e) {
-      const auto it = e.eps_flop_J.find(dtype);
-      if (it == e.eps_flop_J.end() || !(it->second > 0.0)) return std::optional<std::pair<double, double>>();
-      const auto ci = e.eps_flop_ci95.find(dtype);
-      return std::make_optional(std::make_pair(
-          it->second,
-          rel_sigma_of(it->second, ci == e.eps_flop_ci95.end() ? std::nullopt : std::optional(ci->second), false)));
+      return per_key(e.eps_flop_J, e.eps_flop_ci95, dtype);
     });
     if (obs.size() < 3) continue;
     const auto& fit = energy.eps_flop.emplace(dtype, BasisFit(obs, dynamic_basis(backend, obs))).first->second;
@@ -282,12 +287,7 @@ void fit_energy_backend(Impl& impl, const Rooflines& measured, const std::string
   }
   for (const auto& level : energy_keys(measured, backend, false)) {
     const auto obs = energy_observations(measured, impl.space, backend, [&](const EnergyFit& e) {
-      const auto it = e.eps_byte_J.find(level);
-      if (it == e.eps_byte_J.end() || !(it->second > 0.0)) return std::optional<std::pair<double, double>>();
-      const auto ci = e.eps_byte_ci95.find(level);
-      return std::make_optional(std::make_pair(
-          it->second,
-          rel_sigma_of(it->second, ci == e.eps_byte_ci95.end() ? std::nullopt : std::optional(ci->second), false)));
+      return per_key(e.eps_byte_J, e.eps_byte_ci95, level);
     });
     if (obs.size() < 3) continue;
     Basis basis = level == "dram" ? dram_byte_basis(backend, knee) : dynamic_basis(backend, obs);
