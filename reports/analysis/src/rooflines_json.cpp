@@ -233,7 +233,7 @@ json to_json(const Rooflines& r) {
     j["source"] = m.source;
     if (!m.extrapolated.empty()) j["extrapolated"] = m.extrapolated;
     figures_json(m, j);
-    j["ridge_ai"] = m.ridge_points();
+    if (m.source == "measured") j["ridge_ai"] = m.ridge_points();  // derived; thousands of modeled modes go without
     if (m.modeled) {
       json modeled;
       figures_json(*m.modeled, modeled);

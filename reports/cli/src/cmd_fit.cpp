@@ -114,6 +114,8 @@ std::string mode_space_summary(const reports::Rooflines& r, const std::string& m
   return text + (knobs.empty() ? "" : " (" + knobs + ")") + "\n";
 }
 
+constexpr std::size_t kIndentedModes = 100;
+
 int run(const Args& args) {
   const Format format = format_of(args);
   check_output(args, "--out");
@@ -127,7 +129,9 @@ int run(const Args& args) {
   // What fit writes, predict, tune and plot must read: the same checks, before anything is written.
   (void)reports::rooflines_from_json(doc, "the fitted rooflines");
   for (const auto& w : rooflines.warnings) std::cerr << "edgeroof fit: warning: " << w << "\n";
-  const std::string text = json_text(doc);
+  // Thousands of modes (--predict-modes) go out without indentation: a third of the bytes is
+  // whitespace otherwise, and tune reads the file each time it runs.
+  const std::string text = rooflines.modes.size() > kIndentedModes ? doc.dump() + "\n" : json_text(doc);
   if (const auto out = args.get("--out")) power::atomic_write(*out, text);
   if (format == Format::json)
     std::cout << text;
