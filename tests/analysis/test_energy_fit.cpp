@@ -169,7 +169,8 @@ TEST(EnergyFit, IdlePowerOfASweepWhenTheBenchDidNotMeasureIt) {
   auto file = parse_results(synthetic_results(SyntheticMode{}, 11), "sweep.json");
   file.context.erase("idle_power_W");
   file.context["power_mode.idle_power_W"] = "6.25";  // edgeroof sweep, after the mode settled
-  const auto& e = fit_rooflines({file}).modes[0].energy.at("cuda");
+  const auto r = fit_rooflines({file});              // by value: a reference into the temporary would dangle
+  const auto& e = r.modes[0].energy.at("cuda");
   ASSERT_TRUE(e.idle_power_W);
   EXPECT_DOUBLE_EQ(*e.idle_power_W, 6.25);
 }

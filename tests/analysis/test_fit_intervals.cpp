@@ -111,7 +111,8 @@ TEST(EnergyFit, RepetitionsRecoverEpsByteAndStaticPowerBetterThanMedians) {
   SyntheticMode mode;
   double sum_byte = 0.0, sum_static = 0.0, max_byte = 0.0, max_static = 0.0;
   for (unsigned seed = 1; seed <= 50; ++seed) {
-    const auto& e = fitted(mode, seed).energy.at("cuda");
+    const auto m = fitted(mode, seed);  // by value: a reference into the temporary would dangle
+    const auto& e = m.energy.at("cuda");
     const double byte = std::abs(e.eps_byte_J.at("dram") / mode.eps_byte_J.at("dram") - 1.0);
     const double stat = std::abs(e.static_W / mode.static_W - 1.0);
     sum_byte += byte;
@@ -164,10 +165,9 @@ TEST(IdlePrior, DecidesStaticPowerOnlyWhereTheDataCannot) {
   // Memory benchmarks at exact times: π0·T and ε_byte·Q are the same column, and the prior puts π0 at idle.
   SyntheticMode mode;
   mode.time_noise = 0.0;
-  const auto& blind =
-      fit_rooflines({only(mode, 2, {"memory/cuda/triad/bytes:67108864", "memory/cuda/triad/bytes:268435456"})})
-          .modes.at(0)
-          .energy.at("cuda");
+  const auto fitted_blind =
+      fit_rooflines({only(mode, 2, {"memory/cuda/triad/bytes:67108864", "memory/cuda/triad/bytes:268435456"})});
+  const auto& blind = fitted_blind.modes.at(0).energy.at("cuda");
   EXPECT_NEAR(blind.static_W, mode.idle_power_W, 1e-6 * mode.idle_power_W);
   EXPECT_NEAR(blind.eps_byte_J.at("dram") / (mode.eps_byte_J.at("dram") + 1.5 / mode.bytes_per_s.at("dram")), 1.0,
               0.01);
@@ -175,7 +175,8 @@ TEST(IdlePrior, DecidesStaticPowerOnlyWhereTheDataCannot) {
   auto file = parse_results(synthetic_results(SyntheticMode{}, 2), "s.json");
   const double with_prior = fit_rooflines({file}).modes[0].energy.at("cuda").static_W;
   file.context.erase("idle_power_W");
-  const auto& without = fit_rooflines({file}).modes[0].energy.at("cuda");
+  const auto fitted_without = fit_rooflines({file});  // by value: a reference into a temporary dangles
+  const auto& without = fitted_without.modes[0].energy.at("cuda");
   EXPECT_FALSE(without.idle_power_W);
   EXPECT_NEAR(with_prior / without.static_W, 1.0, 0.003);
   EXPECT_NEAR(with_prior / 9.0, 1.0, 0.02);
@@ -186,7 +187,8 @@ TEST(IdlePrior, WithoutItACollinearFitHasNoIntervals) {
   mode.time_noise = 0.0;
   auto file = only(mode, 2, {"memory/cuda/triad/bytes:67108864", "memory/cuda/triad/bytes:268435456"});
   file.context.erase("idle_power_W");
-  const auto& e = fit_rooflines({file}).modes.at(0).energy.at("cuda");
+  const auto fitted_file = fit_rooflines({file});
+  const auto& e = fitted_file.modes.at(0).energy.at("cuda");
   EXPECT_FALSE(e.static_ci95);
   EXPECT_TRUE(e.eps_byte_ci95.empty());
   ASSERT_TRUE(e.condition);
