@@ -89,11 +89,7 @@ std::vector<double> relative_sigmas(const std::vector<Observation>& obs) {
   return out;
 }
 
-double t95(double dof) {
-  if (!(dof >= 1.0)) dof = 1.0;
-  if (dof < 3.0) return dof < 2.0 ? 12.706 : 4.303;
-  return 1.96 + 2.5 / dof + 1.5 / (dof * dof);
-}
+double t95(double dof) { return t_quantile_975(std::max(1.0, dof)); }
 
 std::vector<std::pair<std::size_t, double>> level_weights(const std::vector<double>& levels, double v,
                                                           bool extrapolate) {

@@ -33,7 +33,7 @@ struct Observation {
 // mode cannot pull the fit through itself.
 [[nodiscard]] std::vector<double> relative_sigmas(const std::vector<Observation>& obs);
 
-// Student's t quantile for a two-sided 95% interval with `dof` degrees of freedom (1.96 as dof → ∞).
+// Student's t quantile for a two-sided 95% interval (energy.hpp's t_quantile_975), dof below 1 taken as 1.
 [[nodiscard]] double t95(double dof);
 
 // The interpolation weights of `v` on a sorted table of knob values, linear in log v: one weight
