@@ -69,11 +69,26 @@ TEST(Names, GemmMemoryAndLayerNamesAreFormattedAndParsedBack) {
   EXPECT_EQ(family_of(*layer), "layer");
 }
 
+TEST(Names, ModelNamesAreFormattedAndParsedBack) {
+  EXPECT_EQ(format_name(ModelName{"cuda", "resnet50", "train_sgd", 16}), "model/cuda/resnet50/train_sgd/bs:16");
+  const auto model = parse_name("model/cpu/bert_base/inference/bs:2");
+  ASSERT_TRUE(model && std::holds_alternative<ModelName>(*model));
+  const auto& m = std::get<ModelName>(*model);
+  EXPECT_EQ(m.backend, "cpu");
+  EXPECT_EQ(m.model, "bert_base");
+  EXPECT_EQ(m.phase, "inference");
+  EXPECT_EQ(m.batch, 2);
+  EXPECT_EQ(family_of(*model), "model");
+  EXPECT_TRUE(is_model_phase("train_adam"));
+  EXPECT_FALSE(is_model_phase("train"));
+}
+
 TEST(Names, EveryWrittenFormRoundTrips) {
   for (const char* name : {"compute/cpu/fp32/ai:0.125", "compute/cuda/fp64/ai:16", "compute/cuda/tf32-tensor/gemm:8192",
                            "memory/cpu/read/bytes:16384", "memory/cuda/triad/bytes:268435456",
                            "layer/cuda/resnet50/layer3.0.conv2/bwd_filter/bs:16", "layer/cpu/toy/fc/fwd/bs:1",
-                           "layer/cuda/m/a/b/c/fwd_train/bs:2"}) {
+                           "layer/cuda/m/a/b/c/fwd_train/bs:2", "model/cpu/resnet50/inference/bs:1",
+                           "model/cuda/bert_base/train_adam/bs:16"}) {
     EXPECT_EQ(round_trip(name), name);
   }
 }
@@ -106,7 +121,10 @@ TEST(Names, WhatNoWriterMakesIsRefused) {
                            "layer/cpu/toy/fc/fwd/bs:x",
                            "layer/cpu/toy//fwd/bs:1",
                            "layer/cpu/toy/fc/fwd/batch:1",
-                           "model/cpu/resnet50/inference/bs:1",
+                           "model/cpu/resnet50/train/bs:1",
+                           "model/cpu/resnet50/inference/bs:01",
+                           "model/cpu/resnet50/x/inference/bs:1",
+                           "model/cpu/resnet50/inference",
                            "Compute/cpu/fp32/ai:1"}) {
     EXPECT_EQ(round_trip(name), "refused") << name;
   }

@@ -11,6 +11,7 @@ namespace {
 constexpr std::string_view compute_family = "compute";
 constexpr std::string_view memory_family = "memory";
 constexpr std::string_view layer_family = "layer";
+constexpr std::string_view model_family = "model";
 
 std::vector<std::string_view> split_at_slash(std::string_view name) {
   std::vector<std::string_view> parts;
@@ -112,7 +113,23 @@ std::optional<BenchmarkName> parse_layer(const std::vector<std::string_view>& pa
   return n;
 }
 
+std::optional<BenchmarkName> parse_model(const std::vector<std::string_view>& parts) {
+  if (parts.size() != 5 || !is_model_phase(parts[3])) return std::nullopt;
+  const auto bs = param_value(parts[4], "bs");
+  const auto batch = bs ? parse_count(*bs, std::numeric_limits<std::int64_t>::max()) : std::nullopt;
+  if (!batch) return std::nullopt;
+  return ModelName{std::string(parts[1]), std::string(parts[2]), std::string(parts[3]),
+                   static_cast<std::int64_t>(*batch)};
+}
+
 }  // namespace
+
+bool is_model_phase(std::string_view phase) {
+  for (const char* p : model_phases) {
+    if (phase == p) return true;
+  }
+  return false;
+}
 
 std::string format_number(double x) {
   char buf[64];
@@ -137,6 +154,10 @@ std::string format_name(const LayerName& n) {
          "/bs:" + std::to_string(n.batch);
 }
 
+std::string format_name(const ModelName& n) {
+  return std::string(model_family) + "/" + n.backend + "/" + n.model + "/" + n.phase + "/bs:" + std::to_string(n.batch);
+}
+
 std::string format_name(const BenchmarkName& name) {
   return std::visit([](const auto& n) { return format_name(n); }, name);
 }
@@ -147,12 +168,14 @@ std::optional<BenchmarkName> parse_name(std::string_view name) {
   if (parts[0] == compute_family) return parse_compute(parts);
   if (parts[0] == memory_family) return parse_memory(parts);
   if (parts[0] == layer_family) return parse_layer(parts);
+  if (parts[0] == model_family) return parse_model(parts);
   return std::nullopt;
 }
 
 std::string_view family_of(const BenchmarkName& name) {
   if (std::holds_alternative<MemoryName>(name)) return memory_family;
   if (std::holds_alternative<LayerName>(name)) return layer_family;
+  if (std::holds_alternative<ModelName>(name)) return model_family;
   return compute_family;
 }
 

@@ -49,20 +49,35 @@ struct LayerName {
   std::int64_t batch = 0;  // positive
 };
 
-using BenchmarkName = std::variant<ComputeName, GemmName, MemoryName, LayerName>;
+// model/<backend>/<model>/<phase>/bs:<batch>, e.g. "model/cpu/resnet50/inference/bs:1": one
+// iteration is one inference, or one training step with its optimizer update (phase train_sgd or
+// train_adam), of the whole model, its layers back to back.
+struct ModelName {
+  std::string backend;
+  std::string model;
+  std::string phase;       // one of model_phases
+  std::int64_t batch = 0;  // positive
+};
+// The phases a model benchmark runs: "inference", "train_sgd", "train_adam".
+inline constexpr const char* model_phases[] = {"inference", "train_sgd", "train_adam"};
+// Whether `phase` is one of model_phases.
+[[nodiscard]] bool is_model_phase(std::string_view phase);
+
+using BenchmarkName = std::variant<ComputeName, GemmName, MemoryName, LayerName, ModelName>;
 
 [[nodiscard]] std::string format_name(const ComputeName& name);
 [[nodiscard]] std::string format_name(const GemmName& name);
 [[nodiscard]] std::string format_name(const MemoryName& name);
 [[nodiscard]] std::string format_name(const LayerName& name);
+[[nodiscard]] std::string format_name(const ModelName& name);
 [[nodiscard]] std::string format_name(const BenchmarkName& name);
 
-// The name of one of the four kinds above, or nullopt: another family, an empty part, a number
+// The name of one of the five kinds above, or nullopt: another family, an empty part, a number
 // that is not positive or not in its canonical form ("ai:0.50", "bytes:016", "bs:1e3"), or a
 // suffix Google Benchmark adds ("/real_time", "_median": strip them first).
 [[nodiscard]] std::optional<BenchmarkName> parse_name(std::string_view name);
 
-// "compute" (both compute kinds), "memory" or "layer"; and the backend every kind names.
+// "compute" (both compute kinds), "memory", "layer" or "model"; and the backend every kind names.
 [[nodiscard]] std::string_view family_of(const BenchmarkName& name);
 [[nodiscard]] const std::string& backend_of(const BenchmarkName& name);
 
