@@ -120,16 +120,25 @@ WorkloadCoster::WorkloadCoster(const dnn::Workload& workload, PredictOptions opt
     throw InputError("the workload" + (workload.model.empty() ? std::string() : " " + workload.model) +
                      " counts no FLOPs and no bytes: nothing to predict");
   }
+  const Calibration* cal = m_options.calibration.get();
+  if (cal != nullptr && (cal->layers.size() != workload.layers.size() || cal->model != workload.model ||
+                         cal->batch != workload.batch || cal->backend != m_options.backend)) {
+    throw InputError("the calibration is of " + cal->model + " on " + cal->backend + ", batch " +
+                     std::to_string(cal->batch) + ", " + std::to_string(cal->layers.size()) +
+                     " layers: not of this workload");
+  }
+  if (cal != nullptr) m_overhead_s = cal->overhead_s * static_cast<double>(cal->layers.size());
   for (const auto& layer : workload.layers) {
     const std::string dtype = layer.dtype.empty() ? workload.dtype : layer.dtype;
     auto it = std::find_if(m_groups.begin(), m_groups.end(),
                            [&](const Group& g) { return g.dtype == dtype && g.tensor_op == layer.tensor_op; });
     if (it == m_groups.end()) {
-      m_groups.push_back({dtype, layer.tensor_op, {}, {}});
+      m_groups.push_back({dtype, layer.tensor_op, {}, {}, {}});
       it = std::prev(m_groups.end());
     }
     it->flops.push_back(layer.flops);
     it->bytes.push_back(layer.bytes);
+    if (cal != nullptr) it->inv_efficiency.push_back(1.0 / cal->layers[m_group_of.size()].efficiency);
     it->total_flops += layer.flops;
     it->total_bytes += layer.bytes;
     m_group_of.push_back(static_cast<std::size_t>(it - m_groups.begin()));
@@ -169,16 +178,24 @@ ModeCost WorkloadCoster::cost(const RooflineMode& mode) const {
   out.id = mode.id;
   out.source = mode.source;
   out.extrapolated = mode.extrapolated;
+  out.calibrated = m_options.calibration != nullptr;
   bool energy = true, bounded = false;
   Totals point, low, high;
+  double bound_s = 0.0;
   for (std::size_t g = 0; g < m_groups.size(); ++g) {
     const Charge& c = charge[g];
     const auto& grp = m_groups[g];
-    for (std::size_t i = 0; i < grp.flops.size(); ++i) point.time_s += c.model.time_s(grp.flops[i], grp.bytes[i]);
+    const auto& inv = grp.inv_efficiency;
+    for (std::size_t i = 0; i < grp.flops.size(); ++i) {
+      const double b = c.model.time_s(grp.flops[i], grp.bytes[i]);
+      bound_s += b;
+      point.time_s += inv.empty() ? b : b * inv[i];
+    }
     if (c.bounded) {  // the ends cost two more passes, only where there are intervals
       for (std::size_t i = 0; i < grp.flops.size(); ++i) {
-        low.time_s += c.low.time_s(grp.flops[i], grp.bytes[i]);
-        high.time_s += c.high.time_s(grp.flops[i], grp.bytes[i]);
+        const double scale = inv.empty() ? 1.0 : inv[i];
+        low.time_s += c.low.time_s(grp.flops[i], grp.bytes[i]) * scale;
+        high.time_s += c.high.time_s(grp.flops[i], grp.bytes[i]) * scale;
       }
     }
     bounded = bounded || c.bounded;
@@ -190,7 +207,10 @@ ModeCost WorkloadCoster::cost(const RooflineMode& mode) const {
     low.work_J += c.low.work_energy_J(grp.total_flops, grp.total_bytes);
     high.work_J += c.high.work_energy_J(grp.total_flops, grp.total_bytes);
   }
-  out.latency_s = point.time_s;
+  out.latency_s = point.time_s + m_overhead_s;
+  out.bound_latency_s = bound_s;
+  low.time_s += m_overhead_s;
+  high.time_s += m_overhead_s;
   // π0 is one per backend, so it is charged once for the whole latency.
   if (energy) out.energy_J = point.work_J + *charge.front().model.static_W * out.latency_s;
   check_finite(mode, m_options, charge, out.latency_s, out.energy_J);
@@ -225,7 +245,16 @@ CostedModes cost_modes(const dnn::Workload& workload, const Rooflines& rooflines
 
 namespace {
 
-LayerPrediction layer_prediction(const dnn::LayerCost& layer, const Charge& c) {
+// The layer's time from a bound: o + b / η calibrated, b itself otherwise.
+double calibrated_s(double bound_s, const LayerPrediction& lp) { return lp.overhead_s + bound_s / lp.efficiency; }
+
+// E = W·ε_flop + Q·ε_byte + π0·t with the layer's (calibrated) time t.
+double layer_energy_J(const RooflineModel& model, const LayerPrediction& lp, double time_s) {
+  return model.work_energy_J(lp.flops, lp.bytes) + *model.static_W * time_s;
+}
+
+LayerPrediction layer_prediction(const dnn::LayerCost& layer, const Charge& c, const Calibration* cal,
+                                 std::size_t index) {
   const RooflineModel& model = c.model;
   LayerPrediction lp;
   lp.name = layer.name;
@@ -234,11 +263,19 @@ LayerPrediction layer_prediction(const dnn::LayerCost& layer, const Charge& c) {
   lp.flops = layer.flops;
   lp.bytes = layer.bytes;
   lp.ceiling = c.ceiling;
-  lp.time_s = model.time_s(layer.flops, layer.bytes);
-  if (c.bounded)
-    lp.time_ci95 = Interval{c.low.time_s(layer.flops, layer.bytes), c.high.time_s(layer.flops, layer.bytes)};
+  if (cal != nullptr) {
+    lp.calibration = cal->layers[index].source;
+    lp.efficiency = cal->layers[index].efficiency;
+    lp.overhead_s = cal->overhead_s;
+  }
+  lp.bound_s = model.time_s(layer.flops, layer.bytes);
+  lp.time_s = calibrated_s(lp.bound_s, lp);
+  if (c.bounded) {
+    lp.time_ci95 = Interval{calibrated_s(c.low.time_s(layer.flops, layer.bytes), lp),
+                            calibrated_s(c.high.time_s(layer.flops, layer.bytes), lp)};
+  }
   lp.bound = model.compute_bound(layer.flops, layer.bytes) ? "compute" : "memory";
-  if (model.has_energy()) lp.energy_J = model.energy_J(layer.flops, layer.bytes);
+  if (model.has_energy()) lp.energy_J = layer_energy_J(model, lp, lp.time_s);
   return lp;
 }
 
@@ -246,6 +283,7 @@ LayerPrediction layer_prediction(const dnn::LayerCost& layer, const Charge& c) {
 // the layers is π0 times the whole latency, as WorkloadCoster::cost charges it).
 void add_layer(ModePrediction& mp, const LayerPrediction& lp, const Charge& c, bool& energy) {
   mp.latency_s += lp.time_s;
+  mp.bound_latency_s += lp.bound_s;
   if (lp.energy_J) {
     mp.energy_J = mp.energy_J.value_or(0.0) + *lp.energy_J;
   } else {
@@ -257,15 +295,16 @@ void add_layer(ModePrediction& mp, const LayerPrediction& lp, const Charge& c, b
   t.hi += lp.time_ci95->hi;
   if (!lp.energy_J) return;
   auto& e = mp.energy_ci95.emplace(mp.energy_ci95.value_or(Interval{}));
-  e.lo += c.low.energy_J(lp.flops, lp.bytes);
-  e.hi += c.high.energy_J(lp.flops, lp.bytes);
+  e.lo += layer_energy_J(c.low, lp, lp.time_ci95->lo);
+  e.hi += layer_energy_J(c.high, lp, lp.time_ci95->hi);
 }
 
 }  // namespace
 
 Prediction predict(const dnn::Workload& workload, const Rooflines& rooflines, const PredictOptions& options,
                    const std::vector<std::string>& only) {
-  Prediction out{workload.model, workload.dtype, workload.phase, options.backend, workload.batch, {}};
+  Prediction out{workload.model,     workload.dtype, workload.phase, options.backend, workload.batch, {},
+                 options.calibration};
   const WorkloadCoster coster(workload, options);
   for (const auto& mode : rooflines.modes) {
     if (!only.empty() && std::find(only.begin(), only.end(), mode.key) == only.end()) continue;
@@ -275,10 +314,11 @@ Prediction predict(const dnn::Workload& workload, const Rooflines& rooflines, co
     mp.name = mode.name;
     mp.source = mode.source;
     mp.extrapolated = mode.extrapolated;
+    mp.calibrated = options.calibration != nullptr;
     bool energy = true;
     for (std::size_t i = 0; i < workload.layers.size(); ++i) {
       const auto& c = charge[coster.group_of(i)];
-      mp.layers.push_back(layer_prediction(workload.layers[i], c));
+      mp.layers.push_back(layer_prediction(workload.layers[i], c, options.calibration.get(), i));
       add_layer(mp, mp.layers.back(), c, energy);
     }
     if (!energy) {
@@ -364,8 +404,18 @@ json to_json(const Prediction& p) {
   for (const auto& m : p.modes) {
     json layers = json::array();
     for (const auto& l : m.layers) {
-      json j = {{"name", l.name},   {"op", l.op},           {"phase", l.phase},   {"flops", l.flops},
-                {"bytes", l.bytes}, {"ceiling", l.ceiling}, {"time_s", l.time_s}, {"bound", l.bound}};
+      json j = {{"name", l.name},
+                {"op", l.op},
+                {"phase", l.phase},
+                {"flops", l.flops},
+                {"bytes", l.bytes},
+                {"ceiling", l.ceiling},
+                {"time_s", l.time_s},
+                {"bound", l.bound},
+                {"bound_s", l.bound_s},
+                {"calibration", l.calibration},
+                {"efficiency", l.efficiency},
+                {"overhead_s", l.overhead_s}};
       j["energy_J"] = l.energy_J ? json(*l.energy_J) : json(nullptr);
       if (l.time_ci95) j["time_s_ci95"] = interval_json(*l.time_ci95);
       if (l.measured_s) {
@@ -378,6 +428,8 @@ json to_json(const Prediction& p) {
               {"name", m.name},
               {"source", m.source},
               {"latency_s", m.latency_s},
+              {"bound_latency_s", m.bound_latency_s},
+              {"calibrated", m.calibrated},
               {"latency_s_ci95", interval_json_or_null(m.latency_ci95)},
               {"layers", layers}};
     if (!m.extrapolated.empty()) j["extrapolated"] = m.extrapolated;
@@ -386,8 +438,28 @@ json to_json(const Prediction& p) {
     if (!m.note.empty()) j["note"] = m.note;
     modes.push_back(std::move(j));
   }
-  return {{"model", p.model}, {"batch", p.batch},     {"dtype", p.dtype},
-          {"phase", p.phase}, {"backend", p.backend}, {"modes", modes}};
+  json out = {{"model", p.model}, {"batch", p.batch},     {"dtype", p.dtype},
+              {"phase", p.phase}, {"backend", p.backend}, {"modes", modes}};
+  if (p.calibration) out["calibration"] = calibration_json(*p.calibration);
+  return out;
+}
+
+json calibration_json(const Calibration& c) {
+  json model = nullptr;
+  if (c.model_run) {
+    model = {{"name", c.model_run->name},
+             {"measured_s", c.model_run->time_s},
+             {"coverage", c.model_run->coverage},
+             {"used", c.model_used}};
+  }
+  return {{"mode", c.mode_key},
+          {"files", c.files},
+          {"overhead_s", c.overhead_s},
+          {"scale", c.scale},
+          {"layer_sum_s", c.layer_sum_s},
+          {"layers", {{"layer", c.count("layer")}, {"op", c.count("op")}, {"none", c.count("none")}}},
+          {"model_benchmark", model},
+          {"notes", c.notes}};
 }
 
 }  // namespace edgeroof::reports

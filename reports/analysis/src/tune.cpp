@@ -43,6 +43,8 @@ json cost_json(const ModeCost& m) {
             {"name", m.name},
             {"source", m.source},
             {"latency_s", m.latency_s},
+            {"bound_latency_s", m.bound_latency_s},
+            {"calibrated", m.calibrated},
             {"energy_J", *m.energy_J},
             {"power_W", *m.energy_J / m.latency_s},
             {"latency_s_ci95", interval_json_or_null(m.latency_ci95)},

@@ -30,6 +30,8 @@ int run(const Args& args) {
   options.results = load_results_paths({args.positional.begin() + 1, args.positional.end()});
   if (args.has("--model") || args.has("--workload")) options.workload = workload_of(args);
   options.predict = predict_options_of(args, rooflines);
+  if (args.has("--calibrate") && !options.workload) throw UsageError("--calibrate needs --model or --workload");
+  if (options.workload) calibrate_of(args, *options.workload, rooflines, options.predict);
   options.constraint.value = args.percent("--max-slowdown").value_or(0.05);
   if (const auto n = args.integer("--overlay")) {
     if (*n < 1) throw UsageError("--overlay takes a positive number of modes");
@@ -64,13 +66,17 @@ const Command& plot_command() {
               "The report is written whole or not at all: into .edgeroof-plot-XXXXXX beside the folder, which\n"
               "replaces it at the end. An existing folder must be empty or an earlier report (it holds\n"
               ".edgeroof-report); anything else is refused. SIGINT or SIGTERM ends gnuplot and writes nothing\n"
-              "(exit 130 or 143).",
+              "(exit 130 or 143).\n\n"
+              "--calibrate FILE|DIR calibrates the predicted layer points, latency_energy and the maps as\n"
+              "'edgeroof predict --calibrate' does; index.html then sets the calibrated latency of each mode\n"
+              "beside its model benchmark where the calibration files or the results have one.",
               workload_options(),
               false,
               run};
     c.options.insert(c.options.begin(), {"--out|-o", "DIR", "report folder (default report/)"});
     c.options.push_back(
         {"--max-slowdown", "PCT", "constraint of the tuned mode marked in latency_energy (default 5%)"});
+    c.options.push_back(calibrate_option);
     c.options.push_back({"--overlay", "N", "modes drawn in the overlay charts (default 8)"});
     c.options.push_back({"--gnuplot", "PATH", "the gnuplot to run (default: gnuplot on PATH)"});
     c.options.push_back({"--no-render", "", "write the scripts, data and index.html only"});

@@ -28,29 +28,67 @@ std::string source_cell(const reports::ModePrediction& m) {
   return knobs.empty() ? m.source : m.source + " (" + knobs + " extrapolated)";
 }
 
+// "layer", "op" or "none"; "layer*" where the layer beat its bound (efficiency above 1).
+std::string calib_cell(const reports::LayerPrediction& l) {
+  return l.calibration + (l.calibration == "layer" && l.efficiency > 1.0 ? "*" : "");
+}
+
+std::string efficiency_cell(double efficiency) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3g", efficiency);
+  return buf;
+}
+
+// A calibrated table has the pure bound, the calibration and the efficiency beside the time.
 std::string layer_table(const reports::ModePrediction& m, Format format) {
-  Table t(
-      {"layer", "op", "phase", "FLOP", "bytes", "ceiling", "bound", "time", "time 95%", "energy", "measured", "error"});
+  std::vector<std::string> head{"layer", "op", "phase", "FLOP", "bytes", "ceiling", "bound", "time", "time 95%"};
+  if (m.calibrated) head.insert(head.end(), {"bound time", "calib", "efficiency"});
+  head.insert(head.end(), {"energy", "measured", "error"});
+  Table t(head);
   for (const auto& l : m.layers) {
-    t.add({l.name, l.op, l.phase, si(l.flops, ""), si(l.bytes, "B"), l.ceiling, l.bound, si(l.time_s, "s"),
-           interval_cell(l.time_ci95, "s"), energy_cell(l.energy_J), l.measured_s ? si(*l.measured_s, "s") : "-",
-           l.error() ? percent(*l.error()) : "-"});
+    std::vector<std::string> row{l.name,
+                                 l.op,
+                                 l.phase,
+                                 si(l.flops, ""),
+                                 si(l.bytes, "B"),
+                                 l.ceiling,
+                                 l.bound,
+                                 si(l.time_s, "s"),
+                                 interval_cell(l.time_ci95, "s")};
+    if (m.calibrated) row.insert(row.end(), {si(l.bound_s, "s"), calib_cell(l), efficiency_cell(l.efficiency)});
+    row.insert(row.end(), {energy_cell(l.energy_J), l.measured_s ? si(*l.measured_s, "s") : "-",
+                           l.error() ? percent(*l.error()) : "-"});
+    t.add(row);
   }
   return t.render(format);
 }
 
 std::string modes_table(const reports::Prediction& p, Format format) {
-  Table t(
-      {"mode", "source", "latency", "latency 95%", "energy", "energy 95%", "power", "compute-bound layers", "note"});
+  const bool calibrated = p.calibration != nullptr;
+  std::vector<std::string> head{"mode", "source", "latency"};
+  if (calibrated) head.push_back("bound latency");
+  head.insert(head.end(), {"latency 95%", "energy", "energy 95%", "power", "compute-bound layers", "note"});
+  Table t(head);
   for (const auto& m : p.modes) {
     std::size_t compute = 0;
     for (const auto& l : m.layers) compute += l.bound == "compute" ? 1 : 0;
     const bool power = m.energy_J && m.latency_s > 0.0;
-    t.add({m.key, source_cell(m), si(m.latency_s, "s"), interval_cell(m.latency_ci95, "s"), energy_cell(m.energy_J),
-           interval_cell(m.energy_ci95, "J"), power ? si(*m.energy_J / m.latency_s, "W") : "-",
-           std::to_string(compute) + "/" + std::to_string(m.layers.size()), m.note});
+    std::vector<std::string> row{m.key, source_cell(m), si(m.latency_s, "s")};
+    if (calibrated) row.push_back(si(m.bound_latency_s, "s"));
+    row.insert(row.end(), {interval_cell(m.latency_ci95, "s"), energy_cell(m.energy_J),
+                           interval_cell(m.energy_ci95, "J"), power ? si(*m.energy_J / m.latency_s, "W") : "-",
+                           std::to_string(compute) + "/" + std::to_string(m.layers.size()), m.note});
+    t.add(row);
   }
   return t.render(format);
+}
+
+// What the calibration did, one line each (the notes of reports::calibrate).
+std::string calibration_text(const reports::Calibration& c) {
+  std::string text = "calibrated: t = o + max(W/F, Q/B)/eta, eta = bound/measured in mode " + c.mode_key +
+                     " (calib: layer = its benchmark, op = its op's median, none = the pure bound; * = eta above 1)\n";
+  for (const auto& n : c.notes) text += "  " + n + "\n";
+  return text;
 }
 
 // The table's first lines: what was predicted, from what, and which modes are modeled.
@@ -65,6 +103,7 @@ std::string header_text(const reports::Prediction& prediction, const dnn::Worklo
             " mode(s) modeled by the mode-space model, not measured; bounds from the 95% intervals of their "
             "figures beside them\n";
   }
+  if (prediction.calibration) text += calibration_text(*prediction.calibration);
   if (!workload.complete()) text += "warning: ops not counted (totals incomplete):";
   for (const auto& op : workload.unsupported) text += " " + op;
   if (!workload.complete()) text += "\n";
@@ -76,7 +115,9 @@ int run(const Args& args) {
   check_output(args, "--out");
   const auto workload = workload_of(args);
   const auto rooflines = rooflines_of(args);
-  auto prediction = reports::predict(workload, rooflines, predict_options_of(args, rooflines), args.all("--mode"));
+  auto options = predict_options_of(args, rooflines);
+  calibrate_of(args, workload, rooflines, options);
+  auto prediction = reports::predict(workload, rooflines, options, args.all("--mode"));
   if (args.has("--results")) (void)reports::attach_measurements(prediction, load_results_paths(args.all("--results")));
 
   std::string text;
@@ -109,7 +150,8 @@ const Command& predict_command() {
     Command c{
         "predict",
         "predict per-layer and total latency and energy of a model in each power mode",
-        "edgeroof predict --model NAME|FILE.onnx --batch N --rooflines FILE [--mode KEY]... [--results FILE|DIR]...",
+        "edgeroof predict --model NAME|FILE.onnx --batch N --rooflines FILE [--mode KEY]... [--results FILE|DIR]... "
+        "[--calibrate FILE|DIR]...",
         "Each layer takes t = max(W/F, Q/B) with F the compute ceiling of its dtype on the backend (the\n"
         "<dtype>-tensor ceiling for GEMM-like layers where the mode measured one) and B the bandwidth of\n"
         "--level; its energy is W*eps_flop + Q*eps_byte + pi0*t from the mode's energy fit. A mode fitted\n"
@@ -117,13 +159,18 @@ const Command& predict_command() {
         "benchmarks (layer/<backend>/<model>/<layer>/<phase>/bs:<batch>) and the prediction's error.\n"
         "Modes the mode-space model filled in are marked modeled; where a mode's figures carry 95%\n"
         "intervals, latency and energy get bounds from the ends of those intervals (latency_s_ci95,\n"
-        "energy_J_ci95 in JSON).",
+        "energy_J_ci95 in JSON).\n\n"
+        "--calibrate FILE|DIR (layer benchmarks and the model benchmark model/<backend>/<model>/<phase>/bs:<batch>\n"
+        "of one mode m0) calibrates every mode: t = o + max(W/F, Q/B)/eta, eta = the bound in m0 / the layer's\n"
+        "measured time (else the median of its op, else 1), o = (model time - sum of the layers) / layers\n"
+        "where the model benchmark says so. The pure bound stays beside it (bound_s, bound_latency_s).",
         workload_options(),
         false,
         run};
     c.options.push_back(rooflines_option);
     c.options.push_back({"--mode", "KEY", "only this power mode (repeatable)", true});
     c.options.push_back({"--results", "FILE|DIR", "measured layer benchmarks to compare with (repeatable)", true});
+    c.options.push_back(calibrate_option);
     c.options.push_back({"--layers", "", "list the layers of every mode (default: only when there is one mode)"});
     c.options.push_back(format_option);
     c.options.push_back(output_option);

@@ -164,8 +164,10 @@ NvpmodelPlan plan_nvpmodel(const Args& args, const reports::RooflineMode& chosen
 }
 
 std::string tune_json(const reports::TuneResult& result, const reports::CostedModes& costed,
-                      const dnn::Workload& workload, const NvpmodelPlan& plan, const reports::RooflineMode& chosen) {
+                      const dnn::Workload& workload, const NvpmodelPlan& plan, const reports::RooflineMode& chosen,
+                      const reports::Calibration* calibration) {
   auto j = reports::to_json(result);
+  if (calibration != nullptr) j["calibration"] = reports::calibration_json(*calibration);
   if (result.chosen.modeled()) {
     const auto modes = reports::sweep_modes_argument(chosen);
     j["measure_chosen"] =
@@ -199,10 +201,15 @@ std::string csv_text(const reports::TuneResult& result) {
 
 std::string table_text(const reports::TuneResult& result, const reports::CostedModes& costed,
                        const reports::Rooflines& rooflines, const dnn::Workload& workload,
-                       const reports::RooflineMode& chosen, const NvpmodelPlan& plan, bool conf_written) {
+                       const reports::RooflineMode& chosen, const NvpmodelPlan& plan, bool conf_written,
+                       const reports::Calibration* calibration) {
   std::string text = "model " + workload.model + ", batch " + std::to_string(workload.batch) + ": " +
                      result.constraint + ", over " + std::to_string(result.modes) +
-                     " modes (predicted from the fitted rooflines)\n";
+                     " modes (predicted from the fitted rooflines" + (result.chosen.calibrated ? ", calibrated" : "") +
+                     ")\n";
+  if (calibration != nullptr) {
+    for (const auto& n : calibration->notes) text += "calibration: " + n + "\n";
+  }
   if (result.modes < costed.costs.size()) {
     text += std::to_string(costed.costs.size() - result.modes) + " mode(s) without an energy fit left out\n";
   }
@@ -252,20 +259,24 @@ int run(const Args& args) {
   const auto constraint = constraint_of(args);
   const auto workload = workload_of(args);
   const auto rooflines = rooflines_of(args);
-  // A measured mode decides by its measurement and the model's prediction weighed together.
-  const auto costed =
-      reports::cost_modes(workload, reports::decision_rooflines(rooflines), predict_options_of(args, rooflines));
+  // A measured mode decides by its measurement and the model's prediction weighed together; a
+  // calibration is of those figures too, so its mode costs what its benchmarks measured.
+  const auto decision = reports::decision_rooflines(rooflines);
+  auto options = predict_options_of(args, rooflines);
+  calibrate_of(args, workload, decision, options);
+  const auto costed = reports::cost_modes(workload, decision, options);
   const auto result = reports::tune(costed.costs, constraint);
   const auto& chosen = find_mode(rooflines, result.chosen.key);
   const auto plan = plan_nvpmodel(args, chosen, rooflines);
 
   std::string text;
   if (format == Format::json) {
-    text = tune_json(result, costed, workload, plan, chosen);
+    text = tune_json(result, costed, workload, plan, chosen, options.calibration.get());
   } else if (format == Format::csv) {
     text = csv_text(result);
   } else {
-    text = table_text(result, costed, rooflines, workload, chosen, plan, args.has("--conf-out"));
+    text = table_text(result, costed, rooflines, workload, chosen, plan, args.has("--conf-out"),
+                      options.calibration.get());
   }
   if (args.has("--conf-out")) {
     const std::string& base = plan.conf_text;
@@ -299,11 +310,13 @@ const Command& tune_command() {
               "tune keeps a margin: a mode is admitted only when the upper end of its latency (or power)\n"
               "interval keeps the bound, measured from the fastest mode's predicted latency; the output says\n"
               "what the margin held back. A modeled choice (source \"modeled\") is said to be one, with the\n"
-              "'edgeroof sweep --modes ...' that measures it.",
+              "'edgeroof sweep --modes ...' that measures it.\n\n"
+              "--calibrate FILE|DIR costs every mode calibrated, as 'edgeroof predict --calibrate' does.",
               workload_options(),
               false,
               run};
     c.options.push_back(rooflines_option);
+    c.options.push_back(calibrate_option);
     c.options.push_back({"--max-slowdown", "PCT", "latency allowed above the fastest mode's (default 5%)"});
     c.options.push_back({"--max-latency-ms", "X", "latency bound in milliseconds"});
     c.options.push_back({"--max-power-W", "P", "average power cap in watts: the fastest mode under it"});

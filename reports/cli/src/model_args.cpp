@@ -82,6 +82,13 @@ reports::Rooflines rooflines_of(const Args& args) {
   return r;
 }
 
+void calibrate_of(const Args& args, const dnn::Workload& workload, const reports::Rooflines& rooflines,
+                  reports::PredictOptions& options) {
+  if (!args.has("--calibrate")) return;
+  options.calibration = std::make_shared<const reports::Calibration>(
+      reports::calibrate(workload, rooflines, options, load_results_paths(args.all("--calibrate"))));
+}
+
 std::vector<reports::ResultsFile> load_results_paths(const std::vector<std::string>& paths) {
   std::vector<fs::path> files;
   for (const auto& p : paths) {

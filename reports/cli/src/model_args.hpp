@@ -34,6 +34,14 @@ inline const OptionSpec rooflines_option{"--rooflines", "FILE", "rooflines.json 
 [[nodiscard]] reports::PredictOptions predict_options_of(const Args& args, const reports::Rooflines& rooflines);
 [[nodiscard]] reports::Rooflines rooflines_of(const Args& args);
 
+inline const OptionSpec calibrate_option{
+    "--calibrate", "FILE|DIR", "layer and model benchmarks of one mode: predict every mode calibrated (repeatable)",
+    true};
+// With --calibrate, `options` gets the calibration of `workload` from those files against
+// `rooflines` (the rooflines the modes are costed from); without it, nothing changes.
+void calibrate_of(const Args& args, const dnn::Workload& workload, const reports::Rooflines& rooflines,
+                  reports::PredictOptions& options);
+
 // Files named on the command line; a directory stands for the *.json files in it, sorted, but for
 // the failed.json and rooflines.json that edgeroof sweep writes there.
 [[nodiscard]] std::vector<reports::ResultsFile> load_results_paths(const std::vector<std::string>& paths);

@@ -9,6 +9,7 @@
 #include "plot_internal.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -114,6 +115,43 @@ Predictions predictions(const Rooflines& rooflines, const RooflineMode& primary,
   return out;
 }
 
+std::string percent_text(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%+.1f%%", 100.0 * fraction);
+  return buf;
+}
+
+// With a calibration: what it did, and the calibrated prediction of each mode beside the model
+// benchmark measured in that mode (the calibration's own, and those among the results).
+void calibration_notes(const Rooflines& rooflines, const PlotOptions& options, const std::vector<ModeCost>& costs,
+                       std::vector<std::string>& notes, std::vector<std::string>& warnings) {
+  const auto& cal = options.predict.calibration;
+  if (!cal || !options.workload) return;
+  notes.push_back("predictions calibrated in mode " + printable(cal->mode_key) +
+                  ": t = o + max(W/F, Q/B) / efficiency (the layer points, latency_energy and the maps)");
+  for (const auto& n : cal->notes) notes.push_back("calibration: " + printable(n));
+  std::map<std::string, ModelMeasurement> measured;
+  try {
+    measured = model_measurements(*options.workload, options.predict.backend, rooflines, options.results);
+  } catch (const InputError& e) {
+    warnings.push_back("model benchmarks of the results left out: " + printable(e.what()));
+  }
+  if (cal->model_run) measured.emplace(cal->mode_key, *cal->model_run);
+  std::size_t compared = 0;
+  for (const auto& c : costs) {
+    const auto m = measured.find(c.key);
+    if (m == measured.end()) continue;
+    ++compared;
+    notes.push_back("calibrated prediction vs measured model, mode " + printable(c.key) + ": " + si(c.latency_s, "s") +
+                    " (bound " + si(c.bound_latency_s, "s") + ") vs " + si(m->second.time_s, "s") + " measured (" +
+                    percent_text((c.latency_s - m->second.time_s) / m->second.time_s) + ")" +
+                    (!m->second.complete()                       ? ", the model benchmark skipped layers"
+                     : c.key == cal->mode_key && cal->model_used ? ", the calibration mode: equal by construction"
+                                                                 : ""));
+  }
+  if (compared == 0) notes.push_back("no model benchmark to compare the calibrated prediction with");
+}
+
 // The staged report's files: the marker, each chart's data and script, rendered, and the page.
 std::vector<std::string> write_staged(const detail::Staging& staging, const detail::ReportInputs& in,
                                       PlotReport& report, const std::string& exe, const PlotOptions& options) {
@@ -169,6 +207,7 @@ PlotReport write_report(const Rooflines& input, const PlotOptions& options) {
   const auto points =
       detail::measured_points(options.results, primary.key, rooflines.modes.size() == 1, report.warnings);
   const auto p = predictions(rooflines, primary, options, report.notes);
+  calibration_notes(rooflines, options, p.costs, report.notes, report.warnings);
   const detail::ReportInputs in{
       rooflines, primary, points,  options.workload,
       p.layers,  p.costs, p.tuned, detail::overlay_modes(rooflines, primary, options.overlay_modes)};

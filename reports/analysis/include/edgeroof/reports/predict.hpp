@@ -8,15 +8,22 @@
 // the upper ends of the ceilings and the lower ends of the energy constants, the high end the
 // other way round. The bounds hold whenever every figure lies in its interval, whatever the
 // correlations between figures; they are wider than a propagated 95% interval, never narrower.
+//
+// With a calibration (calibrate.hpp, PredictOptions::calibration) each layer takes
+// t = o + max(W / F, Q / B) / η instead, its efficiency η and the overhead o measured in one mode;
+// the pure bound stays beside it (bound_s, bound_latency_s) and the intervals are those of the bound
+// carried through the same formula.
 #pragma once
 
 #include "edgeroof/dnn/workload.hpp"
+#include "edgeroof/reports/calibrate.hpp"
 #include "edgeroof/reports/fit.hpp"
 #include "edgeroof/reports/results.hpp"
 #include "edgeroof/reports/roofline_model.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +33,8 @@ namespace edgeroof::reports {
 struct PredictOptions {
   std::string backend = "cuda";  // whose ceilings and ε the layers run on
   std::string level = "dram";    // memory level the layers' bytes come from
+  // Where set (calibrate() of the same workload and options): every mode is costed calibrated.
+  std::shared_ptr<const Calibration> calibration;
 };
 
 // The backend layers run on unless told: the GPU where the rooflines measured one, else the CPU
@@ -35,8 +44,12 @@ struct PredictOptions {
 struct LayerPrediction {
   std::string name, op, phase;
   double flops = 0.0, bytes = 0.0;
-  std::string ceiling;  // compute ceiling used: "fp16-tensor", "fp32", ...
-  double time_s = 0.0;
+  std::string ceiling;                                 // compute ceiling used: "fp16-tensor", "fp32", ...
+  double time_s = 0.0;                                 // the prediction: bound_s, or o + bound_s / η calibrated
+  double bound_s = 0.0;                                // the pure bound max(W/F, Q/B)
+  std::string calibration = "none";                    // LayerCalibration::source: "layer", "op" or "none"
+  double efficiency = 1.0;                             // η (1 uncalibrated)
+  double overhead_s = 0.0;                             // o (0 uncalibrated)
   std::optional<Interval> time_ci95;                   // where the mode's figures have intervals
   std::optional<double> energy_J;                      // absent where the mode has no energy fit
   std::string bound;                                   // "compute" or "memory"
@@ -52,6 +65,8 @@ struct ModePrediction {
   std::string source = "measured";        // of the mode's rooflines: "measured" or "modeled"
   std::vector<std::string> extrapolated;  // knobs of a modeled mode outside the measured range
   double latency_s = 0.0;
+  double bound_latency_s = 0.0;  // the sum of the pure bounds
+  bool calibrated = false;
   std::optional<double> energy_J;
   std::optional<Interval> latency_ci95, energy_ci95;  // bounds as above, where the figures have intervals
   std::string note;                                   // why energy is absent, when it is
@@ -62,6 +77,7 @@ struct Prediction {
   std::string model, dtype, phase, backend;
   std::int64_t batch = 1;
   std::vector<ModePrediction> modes;
+  std::shared_ptr<const Calibration> calibration;  // PredictOptions::calibration
 };
 
 // Latency and energy of a whole workload in one mode.
@@ -69,6 +85,8 @@ struct ModeCost {
   std::string key, name;
   std::optional<int> id;
   double latency_s = 0.0;
+  double bound_latency_s = 0.0;  // the sum of the pure bounds (latency_s uncalibrated)
+  bool calibrated = false;
   std::optional<double> energy_J;  // absent where the mode has no energy fit for the backend
   // Bounds as above (file comment), where the mode's figures have intervals; power_ci95 bounds
   // energy / latency: (W·ε_flop + Q·ε_byte) / t + π0 at the ends that make it lowest and highest.
@@ -95,7 +113,8 @@ struct Charge {
 // with a few map look-ups per mode rather than per layer (tune).
 class WorkloadCoster {
 public:
-  // Throws InputError for a workload that counts no FLOPs and no bytes (there is nothing to cost).
+  // Throws InputError for a workload that counts no FLOPs and no bytes (there is nothing to cost),
+  // and for a calibration (options.calibration) of another workload.
   WorkloadCoster(const dnn::Workload& workload, PredictOptions options);
   // Throws InputError naming the mode and the ceiling when the mode lacks one a layer needs, and
   // naming the mode and the field when an interval is not finite, does not hold its figure, or has
@@ -111,9 +130,11 @@ private:
     std::string dtype;
     bool tensor_op = false;
     std::vector<double> flops, bytes;
+    std::vector<double> inv_efficiency;  // 1 / η per layer, where calibrated
     double total_flops = 0.0, total_bytes = 0.0;
   };
   PredictOptions m_options;
+  double m_overhead_s = 0.0;  // o times the layers: the whole latency's fixed part
   std::vector<Group> m_groups;
   std::vector<std::size_t> m_group_of;
 };
@@ -144,8 +165,13 @@ std::size_t attach_measurements(Prediction& prediction, const std::vector<Result
 
 // A mode's "source", "latency_s_ci95" and "energy_J_ci95" ([lo, hi], null where the figures have no
 // intervals), "extrapolated" where a modeled mode has knobs outside the measured range; a layer's
-// "time_s_ci95" where it has bounds.
+// "time_s_ci95" where it has bounds. Every mode has "bound_latency_s" and "calibrated", every layer
+// "bound_s", "calibration", "efficiency" and "overhead_s"; a calibrated prediction adds
+// "calibration" (calibration_json()) at the top.
 [[nodiscard]] nlohmann::json to_json(const Prediction& p);
+// {"mode", "files", "overhead_s", "scale", "layer_sum_s", "layers": {"layer", "op", "none"},
+//  "model_benchmark": {"name", "measured_s", "coverage", "used"} or null, "notes"}.
+[[nodiscard]] nlohmann::json calibration_json(const Calibration& c);
 // [lo, hi], or null: the form of every interval in the JSON output of predict and tune.
 [[nodiscard]] nlohmann::json interval_json_or_null(const std::optional<Interval>& ci);
 
