@@ -211,6 +211,52 @@ void model_overhead(Calibration& cal, const std::optional<std::string>& phase) {
                       s);
 }
 
+// The calibration files read into `cal` (its mode, files and model benchmark) and the layer times
+// by name and shape; refused as calibrate() says.
+struct Read {
+  Measured measured;
+  std::size_t ignored = 0;
+  std::vector<std::string> empty_files;
+};
+
+Read read_files(Calibration& cal, const dnn::Workload& workload, const Rooflines& rooflines,
+                const std::vector<ResultsFile>& files) {
+  Read out;
+  const auto phase = model_phase_of(workload);
+  std::map<std::string, Shape> book;
+  std::vector<double> model_times;
+  for (const auto& f : files) {
+    const auto found = collect(f, workload, cal.backend, phase, book);
+    out.ignored += found.ignored;
+    if (found.layers.empty() && !found.model) {
+      out.empty_files.push_back(f.path);
+      continue;
+    }
+    const std::string key = calibration_mode(f, rooflines);
+    if (cal.files.empty()) cal.mode_key = key;
+    if (key != cal.mode_key) {
+      throw InputError(f.path + ": power_mode.key = " + excerpt(key) + ", but " + cal.files.front() + " is of mode " +
+                       excerpt(cal.mode_key) + ": calibration files must come from one mode");
+    }
+    cal.files.push_back(f.path);
+    for (const auto& b : found.layers) {
+      auto& named = out.measured.by_name[b.layer_token];
+      named.insert(named.end(), b.times.begin(), b.times.end());
+      auto& shaped = out.measured.by_shape[{b.token, b.flops, b.bytes}];
+      shaped.insert(shaped.end(), b.times.begin(), b.times.end());
+    }
+    if (found.model) merge_model(cal.model_run, model_times, *found.model, f.path);
+  }
+  if (cal.files.empty()) {
+    std::string paths;
+    for (const auto& f : files) paths += (paths.empty() ? "" : ", ") + f.path;
+    throw InputError((paths.empty() ? std::string("--calibrate") : paths) + ": no layer benchmark layer/" +
+                     cal.backend + "/" + workload.model + "/.../bs:" + std::to_string(workload.batch) +
+                     " and no model benchmark of it: nothing to calibrate with");
+  }
+  return out;
+}
+
 }  // namespace
 
 std::size_t Calibration::count(const std::string& source) const {
@@ -251,41 +297,9 @@ Calibration calibrate(const dnn::Workload& workload, const Rooflines& rooflines,
   cal.backend = options.backend;
   cal.batch = workload.batch;
   cal.layers.resize(workload.layers.size());
+  const auto read = read_files(cal, workload, rooflines, files);
+  const auto& measured = read.measured;
   const auto phase = model_phase_of(workload);
-  std::map<std::string, Shape> book;
-  Measured measured;
-  std::vector<double> model_times;
-  std::size_t ignored = 0;
-  std::vector<std::string> empty_files;
-  for (const auto& f : files) {
-    const auto found = collect(f, workload, options.backend, phase, book);
-    ignored += found.ignored;
-    if (found.layers.empty() && !found.model) {
-      empty_files.push_back(f.path);
-      continue;
-    }
-    const std::string key = calibration_mode(f, rooflines);
-    if (cal.files.empty()) cal.mode_key = key;
-    if (key != cal.mode_key) {
-      throw InputError(f.path + ": power_mode.key = " + excerpt(key) + ", but " + cal.files.front() + " is of mode " +
-                       excerpt(cal.mode_key) + ": calibration files must come from one mode");
-    }
-    cal.files.push_back(f.path);
-    for (const auto& b : found.layers) {
-      auto& named = measured.by_name[b.layer_token];
-      named.insert(named.end(), b.times.begin(), b.times.end());
-      auto& shaped = measured.by_shape[{b.token, b.flops, b.bytes}];
-      shaped.insert(shaped.end(), b.times.begin(), b.times.end());
-    }
-    if (found.model) merge_model(cal.model_run, model_times, *found.model, f.path);
-  }
-  if (cal.files.empty()) {
-    std::string paths;
-    for (const auto& f : files) paths += (paths.empty() ? "" : ", ") + f.path;
-    throw InputError((paths.empty() ? std::string("--calibrate") : paths) + ": no layer benchmark layer/" +
-                     options.backend + "/" + workload.model + "/.../bs:" + std::to_string(workload.batch) +
-                     " and no model benchmark of it: nothing to calibrate with");
-  }
   const auto& mode = *std::find_if(rooflines.modes.begin(), rooflines.modes.end(),
                                    [&](const RooflineMode& m) { return m.key == cal.mode_key; });
   const WorkloadCoster coster(workload, options);
@@ -310,13 +324,13 @@ Calibration calibrate(const dnn::Workload& workload, const Rooflines& rooflines,
                         options.level + " roof): " + names_text(beats));
   }
   model_overhead(cal, phase);
-  if (ignored > 0)
-    cal.notes.push_back("ignored " + std::to_string(ignored) +
+  if (read.ignored > 0)
+    cal.notes.push_back("ignored " + std::to_string(read.ignored) +
                         " layer or model benchmark(s) of other models, batches, "
                         "phases or backends");
-  if (!empty_files.empty())
-    cal.notes.push_back("ignored " + std::to_string(empty_files.size()) +
-                        " file(s) without benchmarks of this workload: " + names_text(empty_files));
+  if (!read.empty_files.empty())
+    cal.notes.push_back("ignored " + std::to_string(read.empty_files.size()) +
+                        " file(s) without benchmarks of this workload: " + names_text(read.empty_files));
   return cal;
 }
 
