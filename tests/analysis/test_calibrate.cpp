@@ -276,3 +276,65 @@ TEST(Calibrate, ACalibrationOfAnotherWorkloadIsRefused) {
   w.layers.pop_back();
   EXPECT_THROW((void)WorkloadCoster(w, o), InputError);
 }
+
+// The intervals of the bound go through the same formula: one layer of bound 2.5 ms [2, 3.333] ms,
+// η = 0.5 and o = 1 ms: 6 ms [5, 7.667] ms. The energy charges π0 over the calibrated time:
+// 0.03 + 10 · 0.006 = 0.09 J, the low end 0.015 + 8 · 0.005 = 0.055 J.
+TEST(Calibrate, IntervalsOfTheBoundAreCarriedThroughTheFormula) {
+  edgeroof::dnn::Workload w;
+  w.model = "one-layer";
+  w.layers.push_back({"gemm", "linear", "forward", {}, {}, 1e10, 1e8, "fp32", false, {}});
+  RooflineMode m;
+  m.key = "m";
+  m.compute_flops_per_s["cuda/fp32"] = {4e12, "", Interval{3e12, 5e12}};
+  m.bandwidth_bytes_per_s["cuda/dram"] = {1e11, "", Interval{8e10, 1.2e11}};
+  EnergyFit fit;
+  fit.eps_flop_J["fp32"] = 2e-12;
+  fit.eps_flop_ci95["fp32"] = {1e-12, 3e-12};
+  fit.eps_byte_J["dram"] = 1e-10;
+  fit.eps_byte_ci95["dram"] = {5e-11, 2e-10};
+  fit.static_W = 10.0;
+  fit.static_ci95 = Interval{8.0, 12.0};
+  m.energy["cuda"] = fit;
+  auto cal = std::make_shared<Calibration>();
+  cal->model = "one-layer";
+  cal->backend = "cuda";
+  cal->overhead_s = 1e-3;
+  cal->layers.push_back({"layer", 0.5, 5e-3});
+  PredictOptions o;
+  o.calibration = cal;
+  const auto c = WorkloadCoster(w, o).cost(m);
+  EXPECT_NEAR(c.latency_s, 6e-3, 1e-15);
+  EXPECT_NEAR(c.bound_latency_s, 2.5e-3, 1e-15);
+  ASSERT_TRUE(c.latency_ci95 && c.energy_ci95);
+  EXPECT_NEAR(c.latency_ci95->lo, 5e-3, 1e-15);
+  EXPECT_NEAR(c.latency_ci95->hi, 1e-3 + 2.0 / 300.0, 1e-15);
+  EXPECT_NEAR(*c.energy_J, 0.09, 1e-15);
+  EXPECT_NEAR(c.energy_ci95->lo, 0.055, 1e-15);
+  const auto p = predict(w, Rooflines{{m}, {}}, o);
+  EXPECT_NEAR(p.modes[0].layers[0].time_ci95->hi, 1e-3 + 2.0 / 300.0, 1e-15);
+  EXPECT_NEAR(p.modes[0].energy_ci95->lo, 0.055, 1e-15);
+}
+
+TEST(Calibrate, ModelPhasesOfWorkloads) {
+  auto w = tri();
+  EXPECT_EQ(model_phase_of(w), "inference");
+  w.phase = "training:sgd";
+  EXPECT_EQ(model_phase_of(w), "train_sgd");
+  w.phase = "training:adam";
+  EXPECT_EQ(model_phase_of(w), "train_adam");
+  w.phase = "training:sgd_momentum";
+  EXPECT_FALSE(model_phase_of(w));
+}
+
+// A file of another workload beside the calibration is left out and named, not refused.
+TEST(Calibrate, FilesOfOtherWorkloadsAreIgnoredAndNamed) {
+  auto other = layers_file();
+  other.path = "vgg16.json";
+  other.context["power_mode.key"] = "slow";  // of another mode too: it holds nothing of tri
+  other.benchmarks.erase(other.benchmarks.begin(), other.benchmarks.begin() + 5);
+  other.benchmarks.erase(other.benchmarks.begin() + 1, other.benchmarks.end());  // vgg16's layer alone
+  const auto cal = calibrate(tri(), two_modes(), PredictOptions{"cpu", "dram", nullptr}, {layers_file(), other});
+  EXPECT_EQ(cal.files, std::vector<std::string>{calib_dir + "tri_layers.json"});
+  EXPECT_EQ(cal.notes.back(), "ignored 1 file(s) without benchmarks of this workload: vgg16.json");
+}
