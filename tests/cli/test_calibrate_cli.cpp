@@ -176,3 +176,27 @@ TEST(CalibrateCli, HostileCalibrationFilesAreOneErrorLine) {
   EXPECT_TRUE(fails_with_line_containing(
       run_edgeroof({"predict", "--workload", workload, "--rooflines", rooflines, "--calibrate", cut}), 1, cut));
 }
+
+// --results with a model benchmark of another mode: the calibrated latency beside what the whole
+// model measured there (slow: 269 ms predicted, 250 ms measured: +7.6%).
+TEST(CalibrateCli, PredictSetsTheMeasuredModelBesideEachModesLatency) {
+  const ScratchDir dir("calib_results");
+  json slow = json::parse(read_file(layers));
+  slow["context"]["power_mode.key"] = "slow";
+  slow["benchmarks"] = json::array({slow["benchmarks"][7]});
+  slow["benchmarks"][0]["real_time"] = 250.0;
+  const auto results = dir.write("slow.json", slow.dump()).string();
+  const auto r = run_edgeroof({"predict", "--workload", workload, "--rooflines", rooflines, "--calibrate", layers,
+                               "--results", results, "--format", "json"});
+  ASSERT_TRUE(succeeded(r)) << r.err;
+  const auto j = json::parse(r.out);
+  EXPECT_FALSE(j["modes"][0].contains("measured_s"));  // fast's model benchmark is in --calibrate, not --results
+  EXPECT_NEAR(j["modes"][1]["measured_s"].get<double>(), 0.25, 1e-15);
+  EXPECT_NEAR(j["modes"][1]["error"].get<double>(), (0.269 - 0.25) / 0.25, 1e-12);
+  const auto t = run_edgeroof({"predict", "--workload", workload, "--rooflines", rooflines, "--calibrate", layers,
+                               "--results", results, "--results", layers, "--format", "csv"});
+  ASSERT_TRUE(succeeded(t)) << t.err;
+  EXPECT_NE(t.out.find("mode,source,latency,bound latency,measured,error,"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("\nslow,measured,0.269 s,0.2 s,0.25 s,+7.6%,"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("\nfast,measured,0.089 s,0.06 s,0.089 s,+0.0%,"), std::string::npos) << t.out;
+}

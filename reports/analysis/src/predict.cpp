@@ -391,6 +391,19 @@ std::size_t attach_measurements(Prediction& prediction, const std::vector<Result
   return matched;
 }
 
+std::size_t attach_model_measurements(Prediction& prediction, const dnn::Workload& workload, const Rooflines& rooflines,
+                                      const std::vector<ResultsFile>& files) {
+  const auto measured = model_measurements(workload, prediction.backend, rooflines, files);
+  std::size_t matched = 0;
+  for (auto& mode : prediction.modes) {
+    const auto it = measured.find(mode.key);
+    if (it == measured.end() || !it->second.complete()) continue;
+    mode.measured_s = it->second.time_s;
+    ++matched;
+  }
+  return matched;
+}
+
 namespace {
 
 json interval_json(const Interval& ci) { return json::array({ci.lo, ci.hi}); }
@@ -433,6 +446,10 @@ json to_json(const Prediction& p) {
               {"latency_s_ci95", interval_json_or_null(m.latency_ci95)},
               {"layers", layers}};
     if (!m.extrapolated.empty()) j["extrapolated"] = m.extrapolated;
+    if (m.measured_s) {
+      j["measured_s"] = *m.measured_s;
+      j["error"] = (m.latency_s - *m.measured_s) / *m.measured_s;
+    }
     j["energy_J"] = m.energy_J ? json(*m.energy_J) : json(nullptr);
     j["energy_J_ci95"] = interval_json_or_null(m.energy_ci95);
     if (!m.note.empty()) j["note"] = m.note;

@@ -2,6 +2,7 @@
 #include "edgeroof/power/sysfs.hpp"
 #include "model_args.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -65,8 +66,11 @@ std::string layer_table(const reports::ModePrediction& m, Format format) {
 
 std::string modes_table(const reports::Prediction& p, Format format) {
   const bool calibrated = p.calibration != nullptr;
+  const bool measured =
+      std::any_of(p.modes.begin(), p.modes.end(), [](const reports::ModePrediction& m) { return m.measured_s; });
   std::vector<std::string> head{"mode", "source", "latency"};
   if (calibrated) head.push_back("bound latency");
+  if (measured) head.insert(head.end(), {"measured", "error"});
   head.insert(head.end(), {"latency 95%", "energy", "energy 95%", "power", "compute-bound layers", "note"});
   Table t(head);
   for (const auto& m : p.modes) {
@@ -75,6 +79,11 @@ std::string modes_table(const reports::Prediction& p, Format format) {
     const bool power = m.energy_J && m.latency_s > 0.0;
     std::vector<std::string> row{m.key, source_cell(m), si(m.latency_s, "s")};
     if (calibrated) row.push_back(si(m.bound_latency_s, "s"));
+    if (measured && m.measured_s) {
+      row.insert(row.end(), {si(*m.measured_s, "s"), percent((m.latency_s - *m.measured_s) / *m.measured_s)});
+    } else if (measured) {
+      row.insert(row.end(), {"-", "-"});
+    }
     row.insert(row.end(), {interval_cell(m.latency_ci95, "s"), energy_cell(m.energy_J),
                            interval_cell(m.energy_ci95, "J"), power ? si(*m.energy_J / m.latency_s, "W") : "-",
                            std::to_string(compute) + "/" + std::to_string(m.layers.size()), m.note});
@@ -118,7 +127,11 @@ int run(const Args& args) {
   auto options = predict_options_of(args, rooflines);
   calibrate_of(args, workload, rooflines, options);
   auto prediction = reports::predict(workload, rooflines, options, args.all("--mode"));
-  if (args.has("--results")) (void)reports::attach_measurements(prediction, load_results_paths(args.all("--results")));
+  if (args.has("--results")) {
+    const auto results = load_results_paths(args.all("--results"));
+    (void)reports::attach_measurements(prediction, results);
+    (void)reports::attach_model_measurements(prediction, workload, rooflines, results);
+  }
 
   std::string text;
   if (format == Format::json) {
@@ -156,7 +169,8 @@ const Command& predict_command() {
         "<dtype>-tensor ceiling for GEMM-like layers where the mode measured one) and B the bandwidth of\n"
         "--level; its energy is W*eps_flop + Q*eps_byte + pi0*t from the mode's energy fit. A mode fitted\n"
         "without energy data predicts latency only and says so. --results adds the measured time of layer\n"
-        "benchmarks (layer/<backend>/<model>/<layer>/<phase>/bs:<batch>) and the prediction's error.\n"
+        "benchmarks (layer/<backend>/<model>/<layer>/<phase>/bs:<batch>) and the prediction's error, and the\n"
+        "model benchmark's (model/<backend>/<model>/<phase>/bs:<batch>) beside each mode's latency.\n"
         "Modes the mode-space model filled in are marked modeled; where a mode's figures carry 95%\n"
         "intervals, latency and energy get bounds from the ends of those intervals (latency_s_ci95,\n"
         "energy_J_ci95 in JSON).\n\n"

@@ -67,6 +67,7 @@ struct ModePrediction {
   double latency_s = 0.0;
   double bound_latency_s = 0.0;  // the sum of the pure bounds
   bool calibrated = false;
+  std::optional<double> measured_s;  // the model benchmark of this mode (attach_model_measurements)
   std::optional<double> energy_J;
   std::optional<Interval> latency_ci95, energy_ci95;  // bounds as above, where the figures have intervals
   std::string note;                                   // why energy is absent, when it is
@@ -163,10 +164,18 @@ struct CostedModes {
 // Returns how many layers got a measurement.
 std::size_t attach_measurements(Prediction& prediction, const std::vector<ResultsFile>& files);
 
+// Fills each mode's measured_s from the model benchmark model/<backend>/<model>/<phase>/bs:<batch>
+// of `workload` in that mode (model_measurements(): a file without power_mode.key belongs to the
+// only mode of one-mode rooflines) where it ran every layer (coverage 1). Throws InputError as
+// model_measurements() does. Returns how many modes got one.
+std::size_t attach_model_measurements(Prediction& prediction, const dnn::Workload& workload, const Rooflines& rooflines,
+                                      const std::vector<ResultsFile>& files);
+
 // A mode's "source", "latency_s_ci95" and "energy_J_ci95" ([lo, hi], null where the figures have no
 // intervals), "extrapolated" where a modeled mode has knobs outside the measured range; a layer's
 // "time_s_ci95" where it has bounds. Every mode has "bound_latency_s" and "calibrated", every layer
-// "bound_s", "calibration", "efficiency" and "overhead_s"; a calibrated prediction adds
+// "bound_s", "calibration", "efficiency" and "overhead_s"; a mode with a model benchmark
+// "measured_s" and "error" ((latency − measured) / measured); a calibrated prediction adds
 // "calibration" (calibration_json()) at the top.
 [[nodiscard]] nlohmann::json to_json(const Prediction& p);
 // {"mode", "files", "overhead_s", "scale", "layer_sum_s", "layers": {"layer", "op", "none"},
