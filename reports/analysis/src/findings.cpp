@@ -383,14 +383,24 @@ std::string mode_line(const ModeFinding& m) {
   return m.time_vs_energy.rho ? s + " [derived from measured]" : s;
 }
 
+// What the labels mean, only those the lines use: a wholly measured study says nothing of modeling.
+std::string legend(const Findings& f) {
+  bool modeled = f.most_efficient_provenance == "modeled", rho = false;
+  for (const auto& s : f.savings) modeled = modeled || s.provenance == "modeled";
+  for (const auto& m : f.modes) {
+    modeled = modeled || m.provenance == "modeled";
+    rho = rho || m.time_vs_energy.rho.has_value();
+  }
+  return std::string(" ([derived]: by the roofline formulas from measured modes") +
+         (modeled ? "; [modeled]: from modes of the mode-space model" : "") +
+         (rho ? "; [derived from measured]: from the benchmark results" : "") + ")";
+}
+
 }  // namespace
 
 std::vector<std::string> findings_lines(const Findings& f) {
-  std::vector<std::string> lines{
-      "findings for " + f.model + ", batch " + std::to_string(f.batch) +
-          " ([derived]: by the roofline formulas from measured modes; [modeled]: from modes of the mode-space "
-          "model; [measured]: from the benchmark results)",
-      baseline_line(f)};
+  std::vector<std::string> lines{"findings for " + f.model + ", batch " + std::to_string(f.batch) + legend(f),
+                                 baseline_line(f)};
   for (const auto& s : f.savings) {
     std::string line = "within " + percent(s.max_slowdown) +
                        " of the fastest mode's latency: " + label(s.chosen.key, s.chosen.name) + ", " +

@@ -2,6 +2,7 @@
 #include "edgeroof/power/nvpmodel.hpp"
 #include "edgeroof/power/nvpmodel_writer.hpp"
 #include "edgeroof/power/sysfs.hpp"
+#include "edgeroof/reports/findings.hpp"
 #include "edgeroof/reports/modespace.hpp"
 #include "edgeroof/reports/tune.hpp"
 #include "model_args.hpp"
@@ -164,8 +165,10 @@ NvpmodelPlan plan_nvpmodel(const Args& args, const reports::RooflineMode& chosen
 }
 
 std::string tune_json(const reports::TuneResult& result, const reports::CostedModes& costed,
-                      const dnn::Workload& workload, const NvpmodelPlan& plan, const reports::RooflineMode& chosen) {
+                      const dnn::Workload& workload, const NvpmodelPlan& plan, const reports::RooflineMode& chosen,
+                      const reports::Findings& findings) {
   auto j = reports::to_json(result);
+  j["findings"] = reports::to_json(findings);
   if (result.chosen.modeled()) {
     const auto modes = reports::sweep_modes_argument(chosen);
     j["measure_chosen"] =
@@ -253,19 +256,23 @@ int run(const Args& args) {
   const auto workload = workload_of(args);
   const auto rooflines = rooflines_of(args);
   // A measured mode decides by its measurement and the model's prediction weighed together.
-  const auto costed =
-      reports::cost_modes(workload, reports::decision_rooflines(rooflines), predict_options_of(args, rooflines));
+  const auto decided = reports::decision_rooflines(rooflines);
+  const auto options = predict_options_of(args, rooflines);
+  const auto costed = reports::cost_modes(workload, decided, options);
   const auto result = reports::tune(costed.costs, constraint);
+  const auto findings = reports::compute_findings(
+      {workload, decided, options, costed.costs, result, load_results_paths(args.all("--results"))});
   const auto& chosen = find_mode(rooflines, result.chosen.key);
   const auto plan = plan_nvpmodel(args, chosen, rooflines);
 
   std::string text;
   if (format == Format::json) {
-    text = tune_json(result, costed, workload, plan, chosen);
+    text = tune_json(result, costed, workload, plan, chosen, findings);
   } else if (format == Format::csv) {
     text = csv_text(result);
   } else {
-    text = table_text(result, costed, rooflines, workload, chosen, plan, args.has("--conf-out"));
+    text = table_text(result, costed, rooflines, workload, chosen, plan, args.has("--conf-out")) + "\n";
+    for (const auto& line : reports::findings_lines(findings)) text += line + "\n";
   }
   if (args.has("--conf-out")) {
     const std::string& base = plan.conf_text;
@@ -299,11 +306,17 @@ const Command& tune_command() {
               "tune keeps a margin: a mode is admitted only when the upper end of its latency (or power)\n"
               "interval keeps the bound, measured from the fastest mode's predicted latency; the output says\n"
               "what the margin held back. A modeled choice (source \"modeled\") is said to be one, with the\n"
-              "'edgeroof sweep --modes ...' that measures it.",
+              "'edgeroof sweep --modes ...' that measures it.\n\n"
+              "The findings close the output (\"findings\" in JSON): whether MAXN is the most energy-efficient\n"
+              "mode and the saving at 0%, 5% and 10% slowdown over the fastest mode; for the modes with a role and\n"
+              "those with --results, the compute-bound share of the time, the energy split into FLOPs, bytes and\n"
+              "static power, and Spearman's rho of FLOP/s and FLOP/J over the mode's measured benchmarks.",
               workload_options(),
               false,
               run};
     c.options.push_back(rooflines_option);
+    c.options.push_back(
+        {"--results", "FILE|DIR", "measured benchmarks: the findings' rank correlations (repeatable)", true});
     c.options.push_back({"--max-slowdown", "PCT", "latency allowed above the fastest mode's (default 5%)"});
     c.options.push_back({"--max-latency-ms", "X", "latency bound in milliseconds"});
     c.options.push_back({"--max-power-W", "P", "average power cap in watts: the fastest mode under it"});
