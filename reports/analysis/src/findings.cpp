@@ -295,7 +295,9 @@ json mode_json(const ModeFinding& m) {
 }  // namespace
 
 json to_json(const Findings& f) {
-  json j = {{"slowdown_reference", "the fastest mode's predicted latency, as tune --max-slowdown measures it"},
+  json j = {{"slowdown_reference",
+             "the fastest mode's predicted latency, as tune --max-slowdown measures it; the chosen mode is "
+             "tune's, its margin included"},
             {"provenance",
              {{"measured", "from the benchmark results (FLOP/s, FLOP/J of each benchmark)"},
               {"derived", "by the roofline formulas from a measured mode's fitted rooflines"},
