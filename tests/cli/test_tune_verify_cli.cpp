@@ -229,3 +229,28 @@ TEST_F(TuneVerify, VerifyOptionsWithoutVerifyAndUnrunnableWorkloadsAreUsageError
       "(see 'edgeroof tune --help')"));
   EXPECT_EQ(mode_nodes(*m_orin), m_found);
 }
+
+// The bench sends SIGINT to its whole process group, as a terminal's Ctrl-C does (the sweep tests'
+// fake bench): tune stops, restores the mode found and exits 128 + SIGINT, keeping no results.
+TEST_F(TuneVerify, CtrlCStopsTheVerificationAndRestores) {
+  const std::string fake_bench = std::string(EDGEROOF_TEST_DATA_DIR) + "/modes/fake-bench.sh";
+  const auto run =
+      run_edgeroof(verify({"--verify-out", m_out.string(), "--", "--fake-sleep=30", "--fake-ctrl-c"}, fake_bench));
+  ASSERT_TRUE(run.exited()) << run.status() << run.err;
+  EXPECT_EQ(run.exit_code, 130) << run.err;
+  EXPECT_EQ(run.out, "");
+  EXPECT_NE(run.err.find("edgeroof tune: --verify stopped by a signal; the power mode found was restored\n"),
+            std::string::npos)
+      << run.err;
+  EXPECT_EQ(mode_nodes(*m_orin), m_found);
+  std::size_t results = 0;
+  for (const auto& e : fs::directory_iterator(m_out)) results += e.path().extension() == ".json" ? 1 : 0;
+  EXPECT_EQ(results, 0u);
+  EXPECT_TRUE(edgeroof::test::fails_with(
+      run_edgeroof(tune({"--", "--fake-sleep=1"})), 2,
+      "edgeroof tune: the bench flags after -- go with --verify (see 'edgeroof tune --help')"));
+  EXPECT_TRUE(edgeroof::test::fails_with(
+      run_edgeroof(verify({"--", "--models=bert"})), 2,
+      "edgeroof tune: --models=... is set by --verify for each mode; leave it out of the bench flags (see 'edgeroof "
+      "tune --help')"));
+}

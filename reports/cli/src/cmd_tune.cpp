@@ -343,32 +343,34 @@ int run(const Args& args) {
 
 const Command& tune_command() {
   static const Command cmd = [] {
-    Command c{"tune",
-              "pick the power mode with the least energy for the latency a model needs",
-              "edgeroof tune --model NAME --batch N --rooflines FILE [--max-slowdown 5% | --max-latency-ms X | "
-              "--max-power-W P]",
-              "Every mode's latency and energy are predicted as by 'edgeroof predict'. The chosen mode has the\n"
-              "least energy among those within --max-slowdown of the fastest mode (default 5%) or under\n"
-              "--max-latency-ms; with --max-power-W it is the fastest mode whose average power stays under the\n"
-              "cap. The saving is reported against --baseline KEY, else MAXN (the mode named or keyed MAXN, else\n"
-              "nvpmodel id 0), else the grid equivalent of MAXN: the one mode with every knob (CPU cores, CPU,\n"
-              "GPU and EMC clocks, TPCs on) at its maximum over the modes. The chosen mode is printed as an\n"
-              "nvpmodel.conf POWER_MODEL section (CPU and GPU clocks pinned at the measured frequencies, EMC\n"
-              "capped, with the CPU cluster PARAMs of --nvpmodel-conf, else Orin AGX's CPU_A78_<n> clusters of 4)\n"
-              "with the command that applies it.\n\n"
-              "Where a mode's figures carry 95% intervals (rooflines.json's *_ci95; every modeled mode has them),\n"
-              "tune keeps a margin: a mode is admitted only when the upper end of its latency (or power)\n"
-              "interval keeps the bound, measured from the fastest mode's predicted latency; the output says\n"
-              "what the margin held back. A modeled choice (source \"modeled\") is said to be one, with the\n"
-              "'edgeroof sweep --modes ...' that measures it.\n\n"
-              "--verify applies the chosen, the fastest and the baseline modes on the board (each once, as sweep\n"
-              "does: apply, verify, settle, restore the mode found at the end, on errors and on Ctrl-C), runs\n"
-              "edgeroof-bench --models=MODEL --model-batch=B --model-phase=PHASE --benchmark_filter=^model/ in\n"
-              "each, and prints predicted against measured latency and energy, the saving against the baseline\n"
-              "predicted and measured, and whether the bound held when measured.",
-              workload_options(),
-              false,
-              run};
+    Command c{
+        "tune",
+        "pick the power mode with the least energy for the latency a model needs",
+        "edgeroof tune --model NAME --batch N --rooflines FILE [--max-slowdown 5% | --max-latency-ms X | "
+        "--max-power-W P] [--baseline KEY]\n"
+        "       edgeroof tune ... --verify [--dry-run] [--root DIR] [--bench PATH] [--verify-out DIR] [-- BENCH FLAGS]",
+        "Every mode's latency and energy are predicted as by 'edgeroof predict'. The chosen mode has the\n"
+        "least energy among those within --max-slowdown of the fastest mode (default 5%) or under\n"
+        "--max-latency-ms; with --max-power-W it is the fastest mode whose average power stays under the\n"
+        "cap. The saving is reported against --baseline KEY, else MAXN (the mode named or keyed MAXN, else\n"
+        "nvpmodel id 0), else the grid equivalent of MAXN: the one mode with every knob (CPU cores, CPU,\n"
+        "GPU and EMC clocks, TPCs on) at its maximum over the modes. The chosen mode is printed as an\n"
+        "nvpmodel.conf POWER_MODEL section (CPU and GPU clocks pinned at the measured frequencies, EMC\n"
+        "capped, with the CPU cluster PARAMs of --nvpmodel-conf, else Orin AGX's CPU_A78_<n> clusters of 4)\n"
+        "with the command that applies it.\n\n"
+        "Where a mode's figures carry 95% intervals (rooflines.json's *_ci95; every modeled mode has them),\n"
+        "tune keeps a margin: a mode is admitted only when the upper end of its latency (or power)\n"
+        "interval keeps the bound, measured from the fastest mode's predicted latency; the output says\n"
+        "what the margin held back. A modeled choice (source \"modeled\") is said to be one, with the\n"
+        "'edgeroof sweep --modes ...' that measures it.\n\n"
+        "--verify applies the chosen, the fastest and the baseline modes on the board (each once, as sweep\n"
+        "does: apply, verify, settle, restore the mode found at the end, on errors and on Ctrl-C), runs\n"
+        "edgeroof-bench --models=MODEL --model-batch=B --model-phase=PHASE --benchmark_filter=^model/ in\n"
+        "each, and prints predicted against measured latency and energy, the saving against the baseline\n"
+        "predicted and measured, and whether the bound held when measured.",
+        workload_options(),
+        true,  // -- BENCH FLAGS, with --verify
+        run};
     c.options.push_back(rooflines_option);
     c.options.push_back({"--max-slowdown", "PCT", "latency allowed above the fastest mode's (default 5%)"});
     c.options.push_back({"--max-latency-ms", "X", "latency bound in milliseconds"});

@@ -400,11 +400,19 @@ void check_verify(const Args& args, const TuneDecision& decision) {
     for (const auto& o : verify_options()) {
       if (args.has(o.name)) throw UsageError(o.name + " goes with --verify");
     }
+    if (!args.passthrough.empty()) throw UsageError("the bench flags after -- go with --verify");
     return;
   }
   if (args.has("--dry-run") && format_of(args) != Format::table)
     throw UsageError("--dry-run prints a plan, not a table: leave out --format");
   check_workload(args, decision.workload);
+  for (const auto& a : args.passthrough) {
+    for (const char* own : {"--benchmark_out=", "--benchmark_out_format=", "--benchmark_context=", "--models=",
+                            "--model-batch=", "--model-phase=", "--benchmark_filter="}) {
+      if (a.rfind(own, 0) == 0)
+        throw UsageError(std::string(own) + "... is set by --verify for each mode; leave it out of the bench flags");
+    }
+  }
   power::SweepOptions options;
   power::Patience patience;
   board_options_of(args, options, patience);
@@ -418,6 +426,7 @@ VerifyOutcome run_verify(const Args& args, const TuneDecision& decision) {
   power::Patience patience;
   board_options_of(args, options, patience);
   options.bench_args = bench_args(decision);
+  options.bench_args.insert(options.bench_args.end(), args.passthrough.begin(), args.passthrough.end());
   std::optional<TempDir> temp;
   if (const auto out = args.get("--verify-out")) {
     options.out_dir = *out;
