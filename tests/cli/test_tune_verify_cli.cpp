@@ -254,3 +254,21 @@ TEST_F(TuneVerify, CtrlCStopsTheVerificationAndRestores) {
       "edgeroof tune: --models=... is set by --verify for each mode; leave it out of the bench flags (see 'edgeroof "
       "tune --help')"));
 }
+
+// Under --max-power-W the chosen mode's measured power (energy over time, from its file) is what
+// the cap is judged by.
+TEST_F(TuneVerify, APowerCapIsJudgedByTheMeasuredPower) {
+  std::vector<std::string> a = verify({"--verify-out", m_out.string(), "--format", "json"});
+  a.erase(std::find(a.begin(), a.end(), "--max-slowdown"), std::find(a.begin(), a.end(), "--max-slowdown") + 2);
+  a.insert(a.end(), {"--max-power-W", "30"});
+  const auto run = run_edgeroof(a);
+  ASSERT_TRUE(succeeded(run)) << run.err;
+  const auto v = json::parse(run.out)["verify"];
+  const std::string chosen = v["modes"][0]["key"];
+  const auto [t, e] = measured_in(m_out / (chosen + ".json"));
+  EXPECT_EQ(v["bound"]["what"], "power_W");
+  EXPECT_EQ(v["bound"]["limit"], 30.0);
+  EXPECT_NEAR(v["bound"]["measured"].get<double>(), e / t, 1e-9 * e / t);
+  EXPECT_EQ(v["bound"]["held"], e / t <= 30.0);
+  EXPECT_EQ(mode_nodes(*m_orin), m_found);
+}
