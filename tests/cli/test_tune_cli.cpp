@@ -344,3 +344,111 @@ TEST(TuneCli, FindingsCorrelateTheMeasuredBenchmarksOfAMode) {
       run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", toy_rooflines, "--results", bad}), 1,
       "bad.json"));
 }
+
+namespace {
+
+// A small grid of the synthetic modes: cores 8 and 12, the lowest and highest CPU clocks, two GPU
+// and two EMC clocks (16 modes); `drop` leaves one key out.
+json small_grid(const std::string& drop = "") {
+  json modes = json::array();
+  for (int cores : {8, 12}) {
+    for (int c : {0, 13}) {
+      for (const std::int64_t g : {624750000LL, 1300500000LL}) {
+        for (const std::int64_t e : {2133000000LL, 3199000000LL}) {
+          auto m = mode_json(cores, c, g, e);
+          if (m["key"] != drop) modes.push_back(m);
+        }
+      }
+    }
+  }
+  return {{"modes", modes}};
+}
+
+const std::string kAllMax = "c12-cpu2201600-gpu1300500000-emc3199000000";
+
+// The toy workload's energy in a mode of the synthetic grid, by the formulas (not by tune).
+double toy_energy_of(const json& grid, const std::string& key) {
+  for (const auto& m : grid["modes"]) {
+    if (m["key"] != key) continue;
+    return toy_cost(figures(m["cpu_online"].get<int>(), m["cpu_khz"].get<double>() / 2201600.0,
+                            m["gpu_hz"].get<double>() / 1300500000.0, m["emc_hz"].get<double>() / 3199000000.0))
+        .second;
+  }
+  ADD_FAILURE() << key << " is not in the grid";
+  return NAN;
+}
+
+}  // namespace
+
+// No mode of a grid is named MAXN; the one with every knob at its maximum stands for it.
+TEST(TuneCli, TheGridEquivalentOfMaxnIsTheBaseline) {
+  const ScratchDir dir("tune_grid_maxn");
+  const json grid = small_grid();
+  const auto file = dir.write("rooflines.json", grid.dump()).string();
+  const auto j = run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", file, "--format", "json"});
+  ASSERT_TRUE(succeeded(j)) << j.err;
+  const auto doc = json::parse(j.out);
+  const std::string chosen = brute_force_choice(grid);
+  EXPECT_EQ(doc["chosen"]["key"], chosen);
+  EXPECT_EQ(doc["baseline"]["key"], kAllMax);
+  EXPECT_EQ(doc["baseline"]["reason"], "grid_max");
+  EXPECT_EQ(doc["baseline"]["why"], "every knob at its maximum (grid equivalent of MAXN)");
+  EXPECT_EQ(doc["maxn"]["key"], kAllMax);  // the old fields carry it too
+  EXPECT_EQ(doc["maxn_reason"], "grid_max");
+  const double base_J = toy_energy_of(grid, kAllMax), chosen_J = toy_energy_of(grid, chosen);
+  EXPECT_NEAR(doc["saving_vs_baseline_J"].get<double>(), base_J - chosen_J, 1e-9 * base_J);
+  EXPECT_NEAR(doc["saving_vs_baseline_pct"].get<double>(), 100.0 * (base_J - chosen_J) / base_J, 1e-7);
+  EXPECT_NEAR(doc["saving_vs_maxn_pct"].get<double>(), 100.0 * (base_J - chosen_J) / base_J, 1e-7);
+  const auto t = run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", file});
+  ASSERT_TRUE(succeeded(t));
+  EXPECT_NE(t.out.find("\nbaseline " + kAllMax +
+                       ": every knob at its maximum (grid equivalent of MAXN)\nsaving vs "
+                       "baseline: "),
+            std::string::npos)
+      << t.out;
+  EXPECT_NE(t.out.find("\nMAXN     " + kAllMax), std::string::npos) << t.out;
+}
+
+TEST(TuneCli, WithoutAModeHavingEveryKnobAtItsMaximumThereIsNoBaseline) {
+  const ScratchDir dir("tune_no_maxn");
+  const auto file = dir.write("rooflines.json", small_grid(kAllMax).dump()).string();
+  const auto j = run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", file, "--format", "json"});
+  ASSERT_TRUE(succeeded(j)) << j.err;
+  const auto doc = json::parse(j.out);
+  EXPECT_TRUE(doc["baseline"].is_null());
+  EXPECT_FALSE(doc.contains("maxn"));
+  EXPECT_FALSE(doc.contains("saving_vs_baseline_pct"));
+  // The first mode of the grid with each knob's maximum: 12 cores, 2.2 GHz, 1300.5 MHz, 3199 MHz.
+  const std::string why =
+      "no mode is MAXN (name or key MAXN, or nvpmodel id 0) and no single mode has every knob at its maximum "
+      "(cpu_online 12 in c12-cpu268800-gpu624750000-emc2133000000, cpu_khz 2201600 in "
+      "c8-cpu2201600-gpu624750000-emc2133000000, gpu_hz 1300500000 in c8-cpu268800-gpu1300500000-emc2133000000, "
+      "emc_hz 3199000000 in c8-cpu268800-gpu624750000-emc3199000000, TPCs off 0 in "
+      "c8-cpu268800-gpu624750000-emc2133000000)";
+  EXPECT_EQ(doc["no_baseline"], why);
+  const auto t = run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", file});
+  ASSERT_TRUE(succeeded(t));
+  EXPECT_NE(t.out.find("\nno baseline: " + why + "; no saving to report\n"), std::string::npos) << t.out;
+}
+
+TEST(TuneCli, BaselineNamesTheModeTheSavingIsMeasuredAgainst) {
+  const ScratchDir dir("tune_baseline");
+  const json grid = small_grid();
+  const auto file = dir.write("rooflines.json", grid.dump()).string();
+  const std::string base = "c12-cpu2201600-gpu1300500000-emc2133000000";
+  const auto j =
+      run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", file, "--baseline", base, "--format", "json"});
+  ASSERT_TRUE(succeeded(j)) << j.err;
+  const auto doc = json::parse(j.out);
+  EXPECT_EQ(doc["baseline"]["key"], base);
+  EXPECT_EQ(doc["baseline"]["reason"], "given");
+  EXPECT_EQ(doc["baseline"]["why"], "--baseline");
+  EXPECT_EQ(doc["maxn"]["key"], kAllMax);  // MAXN's fields stay MAXN's
+  const double base_J = toy_energy_of(grid, base), chosen_J = toy_energy_of(grid, brute_force_choice(grid));
+  EXPECT_NEAR(doc["saving_vs_baseline_pct"].get<double>(), 100.0 * (base_J - chosen_J) / base_J, 1e-7);
+  EXPECT_TRUE(edgeroof::test::fails_with(
+      run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", file, "--baseline", "c13-nope"}), 2,
+      "edgeroof tune: --baseline c13-nope is no mode of " + file +
+          " (its modes: c8-cpu268800-gpu624750000-emc2133000000, c8-cpu268800-gpu624750000-emc3199000000, "
+          "c8-cpu268800-gpu1300500000-emc2133000000 and 13 more) (see 'edgeroof tune --help')"));
+}

@@ -14,9 +14,11 @@ using nlohmann::json;
 
 namespace {
 
-// The baseline tune measured its saving against. One place, so that a baseline other than MAXN
-// (tune --baseline) reaches the findings by changing this line.
-const std::optional<ModeCost>& baseline_of(const TuneResult& t) { return t.maxn; }
+// The baseline tune measured its saving against: --baseline, else MAXN or its grid equivalent.
+std::optional<ModeCost> baseline_of(const TuneResult& t) {
+  if (t.baseline) return t.baseline->mode;
+  return std::nullopt;
+}
 
 Provenance provenance_of(const ModeCost& m) { return m.modeled() ? "modeled" : "derived"; }
 Provenance provenance_of(const ModeCost& a, const std::optional<ModeCost>& b) {
