@@ -421,3 +421,48 @@ TEST(Tune, OnAGridWhoseModeledModesAreTrulySlowerTheMarginKeepsTheTrueBound) {
               r.without_margin->key.c_str(), truth.at(r.without_margin->key).latency_s / true_fastest);
   EXPECT_LE(regret, 0.01);
 }
+
+namespace {
+
+ModeKnobs knobs(const std::string& key, std::optional<int> cores, std::optional<std::int64_t> gpu_hz,
+                std::optional<std::int64_t> tpc_pg_mask = std::nullopt) {
+  ModeKnobs k;
+  k.key = k.name = key;
+  k.cpu_online = cores;
+  k.gpu_hz = gpu_hz;
+  k.tpc_pg_mask = tpc_pg_mask;
+  return k;
+}
+
+}  // namespace
+
+// The grid equivalent of MAXN: the most TPCs on counts as a knob at its maximum (a mask with fewer
+// bits set, no mask as every TPC on), a knob no mode records is left out, and a mode without a knob
+// the others record is not at its maximum.
+TEST(Tune, GridMaxnTakesTheModeWithEveryKnobAtItsMaximum) {
+  EXPECT_EQ(grid_maxn({knobs("a", 8, 900), knobs("top", 12, 1300, 0), knobs("b", 12, 900)}).key, "top");
+  EXPECT_EQ(grid_maxn({knobs("masked", 12, 1300, 0xf0), knobs("none", 12, 1300)}).key, "none");
+  const auto lacking = grid_maxn({knobs("no-gpu", 12, std::nullopt), knobs("gpu", 8, 1300)});
+  EXPECT_FALSE(lacking.key);
+  EXPECT_EQ(lacking.why_none,
+            "no single mode has every knob at its maximum (cpu_online 12 in no-gpu, gpu_hz 1300 in gpu, TPCs off 0 in "
+            "no-gpu)");
+  EXPECT_EQ(grid_maxn({knobs("x", std::nullopt, std::nullopt)}).why_none, "the modes record no knobs");
+  // tune takes it where no mode is MAXN, and --baseline over it.
+  TuneBaselineOptions options;
+  options.knobs = {knobs("slow", 8, 900), knobs("fast", 12, 1300)};
+  const auto r =
+      tune({mode("slow", 10.2, 0.8), mode("fast", 10.0, 1.0)}, {TuneConstraint::Kind::max_slowdown, 0.05}, options);
+  ASSERT_TRUE(r.baseline);
+  EXPECT_EQ(r.baseline->mode.key, "fast");
+  EXPECT_EQ(r.baseline->reason, BaselineReason::grid_max);
+  EXPECT_NEAR(r.baseline->saving_pct, 20.0, 1e-10);
+  options.key = "slow";
+  const auto given =
+      tune({mode("slow", 10.2, 0.8), mode("fast", 10.0, 1.0)}, {TuneConstraint::Kind::max_slowdown, 0.05}, options);
+  EXPECT_EQ(given.baseline->reason, BaselineReason::given);
+  EXPECT_NEAR(given.baseline->saving_pct, 0.0, 1e-12);
+  EXPECT_EQ(given.maxn->key, "fast");
+  options.key = "gone";
+  EXPECT_THROW((void)tune({mode("slow", 10.2, 0.8)}, {TuneConstraint::Kind::max_slowdown, 0.05}, options), InputError);
+}

@@ -315,3 +315,41 @@ TEST(PlotCli, WithoutGnuplotOnPathIsOneClearErrorAndWritesNothing) {
                          "edgeroof plot: error: gnuplot not found at " + (f.dir.path() / "no" / "gnuplot").string() +
                              " (install gnuplot-nox, or pass --gnuplot PATH)"));
 }
+
+// index.html's Findings section: the findings tune prints for the same files, a hostile mode name
+// escaped in it, and the correlation of the primary mode's measured kernels from its results.
+TEST(PlotCli, TheFindingsSectionShowsTuneFindingsEscaped) {
+  CliFiles f;
+  const std::string hostile = "<script>alert(1)</script>";
+  const Inputs in = make_inputs({{"maxn", "MAXN"}, {"c8-gpu816", hostile}});
+  write_files(f, in, "");
+  const fs::path out = f.dir.path() / "report";
+  auto args = plot_args(f, out);
+  args.push_back("--no-render");  // the section needs no gnuplot
+  ASSERT_TRUE(succeeded(run_edgeroof(args)));
+  const std::string index = read_file(out / "index.html");
+  const auto at = index.find("<h2>Findings</h2>");
+  ASSERT_NE(at, std::string::npos) << index;
+  EXPECT_EQ(index.find("<script>"), std::string::npos);
+  const std::string section = index.substr(at, index.find("</ul>", at) - at);
+  const auto tuned = run_edgeroof({"tune", "--workload", f.workload.string(), "--rooflines", f.rooflines.string(),
+                                   "--results", f.results.string(), "--format", "json"});
+  ASSERT_TRUE(succeeded(tuned)) << tuned.err;
+  const auto findings = nlohmann::json::parse(tuned.out)["findings"];
+  const std::string best = findings["most_efficient"]["key"];
+  EXPECT_NE(section.find(findings["baseline_is_most_efficient"] == true ? "is the most energy-efficient mode"
+                                                                        : "is not the most energy-efficient mode"),
+            std::string::npos)
+      << section;
+  EXPECT_NE(section.find(best == "c8-gpu816" ? "&lt;script&gt;alert(1)&lt;/script&gt; (c8-gpu816)" : best),
+            std::string::npos)
+      << section;
+  EXPECT_NE(section.find("mode &lt;script&gt;alert(1)&lt;/script&gt; (c8-gpu816)"), std::string::npos) << section;
+  const auto& maxn = findings["modes"][0];
+  ASSERT_EQ(maxn["key"], "maxn");
+  ASSERT_FALSE(maxn["time_vs_energy"]["spearman_rho"].is_null()) << maxn;
+  char rho[96];
+  std::snprintf(rho, sizeof(rho), "Spearman rho of FLOP/s and FLOP/J %.3f over n = %d measured benchmarks",
+                maxn["time_vs_energy"]["spearman_rho"].get<double>(), maxn["time_vs_energy"]["n"].get<int>());
+  EXPECT_NE(section.find(rho), std::string::npos) << section;
+}

@@ -4,6 +4,7 @@
 //
 // The modeled parts need rooflines.json's reader to carry a mode's "source" and its *_ci95
 // intervals (is11-fitstats); until it does they skip, saying so.
+#include "edgeroof/reports/si.hpp"
 #include "program.hpp"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+using edgeroof::test::fails_with_line_containing;
 using edgeroof::test::read_file;
 using edgeroof::test::run_edgeroof;
 using edgeroof::test::ScratchDir;
@@ -244,4 +246,209 @@ TEST(TuneCli, TheOrinGridOf4368ModesIsTunedAsABruteForceChooses) {
   EXPECT_EQ(out["fastest"]["key"], "c2-cpu268800-gpu1300500000-emc3199000000");  // π0 breaks the tie of cores and CPU
   std::printf("tune over 4368 modes: %.3f s through the command\n", seconds);
   EXPECT_LT(seconds, 10.0);
+}
+
+// The findings through the command on MAXN and a modeled mode 1% slower with π0 8 W instead of 10
+// (maxn_and_modeled): every ceiling times 0.99 makes every layer 1/0.99 as long, so the modeled
+// mode takes 9 ms / 0.99 and W·ε_flop + Q·ε_byte + 8 W · t, and is the most efficient.
+TEST(TuneCli, FindingsSayMaxnIsNotTheMostEfficientAndWhatTuningSaves) {
+  const ScratchDir dir("tune_findings");
+  const auto file = dir.write("rooflines.json", maxn_and_modeled().dump(1)).string();
+  if (!reader_carries(file, false)) GTEST_SKIP() << "rooflines.json's reader does not carry \"source\" yet";
+  const auto r = run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", file, "--format", "json"});
+  ASSERT_TRUE(succeeded(r)) << r.err;
+  const auto f = json::parse(r.out)["findings"];
+  const double work_J = 8e9 * 1e-12 + 1e7 * 2e-12 + 1e9 * 1e-12 + 8e8 * 1e-10;  // ε unchanged
+  const double maxn_s = 9e-3, maxn_J = work_J + 10.0 * maxn_s;
+  const double mod_s = maxn_s / 0.99, mod_J = work_J + 8.0 * mod_s;
+  const std::string modeled = "c8-cpu1728000-gpu1300500000-emc3199000000";
+  EXPECT_EQ(f["baseline"]["key"], "nvp0-maxn");
+  EXPECT_EQ(f["baseline"]["provenance"], "derived");
+  EXPECT_EQ(f["baseline_is_most_efficient"], false);
+  EXPECT_EQ(f["most_efficient"]["key"], modeled);
+  EXPECT_EQ(f["most_efficient"]["provenance"], "modeled");
+  EXPECT_NEAR(f["most_efficient"]["energy_J"].get<double>(), mod_J, 1e-12);
+  EXPECT_NEAR(f["most_efficient"]["slowdown"].get<double>(), 1.0 / 0.99 - 1.0, 1e-12);
+  EXPECT_NEAR(f["most_efficient"]["saving_vs_baseline_pct"].get<double>(), 100.0 * (maxn_J - mod_J) / maxn_J, 1e-9);
+  ASSERT_EQ(f["savings"].size(), 3u);
+  EXPECT_EQ(f["savings"][0]["max_slowdown"], 0.0);
+  EXPECT_EQ(f["savings"][0]["chosen"]["key"], "nvp0-maxn");  // nothing is as fast
+  EXPECT_EQ(f["savings"][0]["saving_J"], 0.0);
+  EXPECT_EQ(f["savings"][0]["provenance"], "derived");
+  for (int i : {1, 2}) {
+    EXPECT_EQ(f["savings"][i]["chosen"]["key"], modeled);
+    EXPECT_NEAR(f["savings"][i]["saving_J"].get<double>(), maxn_J - mod_J, 1e-12);
+    EXPECT_EQ(f["savings"][i]["provenance"], "modeled");
+  }
+  // MAXN: conv1 (2 ms of 9) compute-bound; its energy split sums to its energy.
+  const auto& m = f["modes"][0];
+  EXPECT_EQ(m["key"], "nvp0-maxn");
+  EXPECT_EQ(m["roles"], json::array({"baseline", "fastest", "chosen_0.0%"}));
+  EXPECT_NEAR(m["compute_bound_share"].get<double>(), 2.0 / 9.0, 1e-12);
+  EXPECT_NEAR(m["energy_split"]["static_J"].get<double>(), 10.0 * maxn_s, 1e-15);
+  EXPECT_NEAR(m["energy_split"]["total_J"].get<double>(), maxn_J, 1e-12);
+  EXPECT_EQ(f["modes"][1]["key"], modeled);
+  EXPECT_EQ(f["modes"][1]["provenance"], "modeled");
+  EXPECT_NEAR(f["modes"][1]["energy_split"]["static_J"].get<double>(), 8.0 * mod_s, 1e-15);
+  EXPECT_EQ(m["time_vs_energy"]["reason"], "no results of this mode were given");
+  // The text output ends with the findings' lines.
+  const auto t = run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", file});
+  ASSERT_TRUE(succeeded(t)) << t.err;
+  EXPECT_NE(t.out.find("\nthe baseline MAXN (nvp0-maxn) (" + edgeroof::reports::si(maxn_J, "J") +
+                       ") is not the most energy-efficient mode: " + modeled + " at "),
+            std::string::npos)
+      << t.out;
+  EXPECT_NE(t.out.find("\nwithin 0.0% of the fastest mode's latency: MAXN (nvp0-maxn), "), std::string::npos);
+}
+
+// With --results, a mode's measured benchmarks give the rank correlation of FLOP/s and FLOP/J; on
+// the toy rooflines MAXN is the most efficient (no-tensor runs its tensor layers at 1e12 FLOP/s).
+TEST(TuneCli, FindingsCorrelateTheMeasuredBenchmarksOfAMode) {
+  const ScratchDir dir("tune_findings_results");
+  // FLOP/s 1e11, 2e11, 4e11; FLOP/J 4e9, 2e9, 1e9: ranks reversed, rho = -1.
+  json benchmarks = json::array();
+  const double flops[] = {1e9, 2e9, 4e9}, energy[] = {0.25, 1.0, 4.0};
+  for (int i = 0; i < 3; ++i) {
+    const std::string name = "compute/cuda/fp16/ai:" + std::to_string(1 << i);
+    benchmarks.push_back({{"name", name},
+                          {"run_name", name},
+                          {"run_type", "iteration"},
+                          {"repetitions", 1},
+                          {"repetition_index", 0},
+                          {"iterations", 10},
+                          {"real_time", 10.0},
+                          {"cpu_time", 10.0},
+                          {"time_unit", "ms"},
+                          {"flops", flops[i]},
+                          {"bytes", 1e6},
+                          {"energy_J", energy[i]}});
+  }
+  const json results = {{"context", {{"power_mode.key", "nvp0-maxn"}}}, {"benchmarks", benchmarks}};
+  const auto path = dir.write("maxn.json", results.dump()).string();
+  const auto r = run_edgeroof(
+      {"tune", "--workload", toy_workload, "--rooflines", toy_rooflines, "--results", path, "--format", "json"});
+  ASSERT_TRUE(succeeded(r)) << r.err;
+  const auto f = json::parse(r.out)["findings"];
+  EXPECT_EQ(f["baseline_is_most_efficient"], true);
+  const auto& c = f["modes"][0]["time_vs_energy"];
+  EXPECT_EQ(c["n"], 3);
+  EXPECT_NEAR(c["spearman_rho"].get<double>(), -1.0, 1e-15);
+  EXPECT_EQ(c["inputs"], "measured");
+  const auto t = run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", toy_rooflines, "--results", path});
+  ASSERT_TRUE(succeeded(t)) << t.err;
+  EXPECT_NE(t.out.find("Spearman rho of FLOP/s and FLOP/J -1.000 over n = 3 measured benchmarks"), std::string::npos)
+      << t.out;
+  // A results file that is not JSON is one error line naming it, not findings without it.
+  const auto bad = dir.write("bad.json", "{\"benchmarks\": [").string();
+  EXPECT_TRUE(fails_with_line_containing(
+      run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", toy_rooflines, "--results", bad}), 1,
+      "bad.json"));
+}
+
+namespace {
+
+// A small grid of the synthetic modes: cores 8 and 12, the lowest and highest CPU clocks, two GPU
+// and two EMC clocks (16 modes); `drop` leaves one key out.
+json small_grid(const std::string& drop = "") {
+  json modes = json::array();
+  for (int cores : {8, 12}) {
+    for (int c : {0, 13}) {
+      for (const std::int64_t g : {624750000LL, 1300500000LL}) {
+        for (const std::int64_t e : {2133000000LL, 3199000000LL}) {
+          auto m = mode_json(cores, c, g, e);
+          if (m["key"] != drop) modes.push_back(m);
+        }
+      }
+    }
+  }
+  return {{"modes", modes}};
+}
+
+const std::string kAllMax = "c12-cpu2201600-gpu1300500000-emc3199000000";
+
+// The toy workload's energy in a mode of the synthetic grid, by the formulas (not by tune).
+double toy_energy_of(const json& grid, const std::string& key) {
+  for (const auto& m : grid["modes"]) {
+    if (m["key"] != key) continue;
+    return toy_cost(figures(m["cpu_online"].get<int>(), m["cpu_khz"].get<double>() / 2201600.0,
+                            m["gpu_hz"].get<double>() / 1300500000.0, m["emc_hz"].get<double>() / 3199000000.0))
+        .second;
+  }
+  ADD_FAILURE() << key << " is not in the grid";
+  return NAN;
+}
+
+}  // namespace
+
+// No mode of a grid is named MAXN; the one with every knob at its maximum stands for it.
+TEST(TuneCli, TheGridEquivalentOfMaxnIsTheBaseline) {
+  const ScratchDir dir("tune_grid_maxn");
+  const json grid = small_grid();
+  const auto file = dir.write("rooflines.json", grid.dump()).string();
+  const auto j = run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", file, "--format", "json"});
+  ASSERT_TRUE(succeeded(j)) << j.err;
+  const auto doc = json::parse(j.out);
+  const std::string chosen = brute_force_choice(grid);
+  EXPECT_EQ(doc["chosen"]["key"], chosen);
+  EXPECT_EQ(doc["baseline"]["key"], kAllMax);
+  EXPECT_EQ(doc["baseline"]["reason"], "grid_max");
+  EXPECT_EQ(doc["baseline"]["why"], "every knob at its maximum (grid equivalent of MAXN)");
+  EXPECT_EQ(doc["maxn"]["key"], kAllMax);  // the old fields carry it too
+  EXPECT_EQ(doc["maxn_reason"], "grid_max");
+  const double base_J = toy_energy_of(grid, kAllMax), chosen_J = toy_energy_of(grid, chosen);
+  EXPECT_NEAR(doc["saving_vs_baseline_J"].get<double>(), base_J - chosen_J, 1e-9 * base_J);
+  EXPECT_NEAR(doc["saving_vs_baseline_pct"].get<double>(), 100.0 * (base_J - chosen_J) / base_J, 1e-7);
+  EXPECT_NEAR(doc["saving_vs_maxn_pct"].get<double>(), 100.0 * (base_J - chosen_J) / base_J, 1e-7);
+  const auto t = run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", file});
+  ASSERT_TRUE(succeeded(t));
+  EXPECT_NE(t.out.find("\nbaseline " + kAllMax +
+                       ": every knob at its maximum (grid equivalent of MAXN)\nsaving vs "
+                       "baseline: "),
+            std::string::npos)
+      << t.out;
+  EXPECT_NE(t.out.find("\nMAXN     " + kAllMax), std::string::npos) << t.out;
+}
+
+TEST(TuneCli, WithoutAModeHavingEveryKnobAtItsMaximumThereIsNoBaseline) {
+  const ScratchDir dir("tune_no_maxn");
+  const auto file = dir.write("rooflines.json", small_grid(kAllMax).dump()).string();
+  const auto j = run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", file, "--format", "json"});
+  ASSERT_TRUE(succeeded(j)) << j.err;
+  const auto doc = json::parse(j.out);
+  EXPECT_TRUE(doc["baseline"].is_null());
+  EXPECT_FALSE(doc.contains("maxn"));
+  EXPECT_FALSE(doc.contains("saving_vs_baseline_pct"));
+  // The first mode of the grid with each knob's maximum: 12 cores, 2.2 GHz, 1300.5 MHz, 3199 MHz.
+  const std::string why =
+      "no mode is MAXN (name or key MAXN, or nvpmodel id 0) and no single mode has every knob at its maximum "
+      "(cpu_online 12 in c12-cpu268800-gpu624750000-emc2133000000, cpu_khz 2201600 in "
+      "c8-cpu2201600-gpu624750000-emc2133000000, gpu_hz 1300500000 in c8-cpu268800-gpu1300500000-emc2133000000, "
+      "emc_hz 3199000000 in c8-cpu268800-gpu624750000-emc3199000000, TPCs off 0 in "
+      "c8-cpu268800-gpu624750000-emc2133000000)";
+  EXPECT_EQ(doc["no_baseline"], why);
+  const auto t = run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", file});
+  ASSERT_TRUE(succeeded(t));
+  EXPECT_NE(t.out.find("\nno baseline: " + why + "; no saving to report\n"), std::string::npos) << t.out;
+}
+
+TEST(TuneCli, BaselineNamesTheModeTheSavingIsMeasuredAgainst) {
+  const ScratchDir dir("tune_baseline");
+  const json grid = small_grid();
+  const auto file = dir.write("rooflines.json", grid.dump()).string();
+  const std::string base = "c12-cpu2201600-gpu1300500000-emc2133000000";
+  const auto j =
+      run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", file, "--baseline", base, "--format", "json"});
+  ASSERT_TRUE(succeeded(j)) << j.err;
+  const auto doc = json::parse(j.out);
+  EXPECT_EQ(doc["baseline"]["key"], base);
+  EXPECT_EQ(doc["baseline"]["reason"], "given");
+  EXPECT_EQ(doc["baseline"]["why"], "--baseline");
+  EXPECT_EQ(doc["maxn"]["key"], kAllMax);  // MAXN's fields stay MAXN's
+  const double base_J = toy_energy_of(grid, base), chosen_J = toy_energy_of(grid, brute_force_choice(grid));
+  EXPECT_NEAR(doc["saving_vs_baseline_pct"].get<double>(), 100.0 * (base_J - chosen_J) / base_J, 1e-7);
+  EXPECT_TRUE(edgeroof::test::fails_with(
+      run_edgeroof({"tune", "--workload", toy_workload, "--rooflines", file, "--baseline", "c13-nope"}), 2,
+      "edgeroof tune: --baseline c13-nope is no mode of " + file +
+          " (its modes: c8-cpu268800-gpu624750000-emc2133000000, c8-cpu268800-gpu624750000-emc3199000000, "
+          "c8-cpu268800-gpu1300500000-emc2133000000 and 13 more) (see 'edgeroof tune --help')"));
 }

@@ -24,25 +24,19 @@ struct Ranked {
 };
 
 Ranked rank(const std::vector<double>& x, const std::vector<double>& y) {
-  struct Item {
-    double value;
-    bool from_x;
-  };
-  std::vector<Item> pooled;
-  pooled.reserve(x.size() + y.size());
-  for (double v : x) pooled.push_back({v, true});
-  for (double v : y) pooled.push_back({v, false});
-  std::sort(pooled.begin(), pooled.end(), [](const Item& a, const Item& b) { return a.value < b.value; });
+  std::vector<double> pooled(x);
+  pooled.insert(pooled.end(), y.begin(), y.end());
+  const std::vector<double> ranks = average_ranks(pooled);
   Ranked r;
-  for (std::size_t begin = 0; begin < pooled.size();) {
+  for (std::size_t i = 0; i < x.size(); ++i) r.rank_sum_x += ranks[i];
+  // Equal values share one average rank and distinct groups never do, so groups of equal ranks
+  // are the groups of equal values.
+  std::vector<double> sorted(ranks);
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t begin = 0; begin < sorted.size();) {
     std::size_t end = begin + 1;
-    while (end < pooled.size() && pooled[end].value == pooled[begin].value) ++end;
-    // Ranks are 1-based; a group of equal values shares the mean of the ranks it spans.
+    while (end < sorted.size() && sorted[end] == sorted[begin]) ++end;
     const double t = static_cast<double>(end - begin);
-    const double average_rank = 0.5 * (static_cast<double>(begin + 1) + static_cast<double>(end));
-    for (std::size_t i = begin; i < end; ++i) {
-      if (pooled[i].from_x) r.rank_sum_x += average_rank;
-    }
     if (end - begin > 1) {
       r.has_ties = true;
       r.tie_term += t * t * t - t;
@@ -97,6 +91,42 @@ double exact_survival(std::size_t m, std::size_t n, double u) {
 double normal_survival(double z) { return 0.5 * std::erfc(z / std::sqrt(2.0)); }
 
 }  // namespace
+
+std::vector<double> average_ranks(const std::vector<double>& values) {
+  std::vector<std::size_t> order(values.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
+  std::vector<double> ranks(values.size());
+  for (std::size_t begin = 0; begin < order.size();) {
+    std::size_t end = begin + 1;
+    while (end < order.size() && values[order[end]] == values[order[begin]]) ++end;
+    // Ranks are 1-based; a group of equal values shares the mean of the ranks it spans.
+    const double average_rank = 0.5 * (static_cast<double>(begin + 1) + static_cast<double>(end));
+    for (std::size_t i = begin; i < end; ++i) ranks[order[i]] = average_rank;
+    begin = end;
+  }
+  return ranks;
+}
+
+std::optional<double> spearman_rho(const std::vector<double>& x, const std::vector<double>& y) {
+  if (x.size() != y.size()) throw std::invalid_argument("Spearman's rho: the two samples differ in length");
+  for (const auto* v : {&x, &y}) {
+    if (std::any_of(v->begin(), v->end(), [](double d) { return std::isnan(d); }))
+      throw std::invalid_argument("Spearman's rho: a sample holds a NaN");
+  }
+  if (x.size() < 2) return std::nullopt;
+  const auto rx = average_ranks(x), ry = average_ranks(y);
+  // Both rank lists have the mean (n + 1) / 2, whatever the ties.
+  const double mean = 0.5 * (static_cast<double>(x.size()) + 1.0);
+  double sxy = 0.0, sxx = 0.0, syy = 0.0;
+  for (std::size_t i = 0; i < rx.size(); ++i) {
+    sxy += (rx[i] - mean) * (ry[i] - mean);
+    sxx += (rx[i] - mean) * (rx[i] - mean);
+    syy += (ry[i] - mean) * (ry[i] - mean);
+  }
+  if (sxx == 0.0 || syy == 0.0) return std::nullopt;
+  return std::clamp(sxy / std::sqrt(sxx * syy), -1.0, 1.0);
+}
 
 std::vector<double> u_statistic_counts(std::size_t m, std::size_t n) {
   // The upper half by symmetry: there the subtractions of large counts would leave rounding noise

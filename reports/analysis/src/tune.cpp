@@ -3,9 +3,11 @@
 #include "edgeroof/power/sysfs.hpp"
 
 #include <algorithm>
+#include <bitset>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
+#include <set>
 
 namespace edgeroof::reports {
 
@@ -149,13 +151,30 @@ Choice under_power(const std::vector<ModeCost>& modes, double cap_W) {
                    format("%.4g", fastest.latency_s * 1e3) + " ms, mode " + fastest.key + ")");
 }
 
-void set_maxn(TuneResult& out, const std::vector<ModeCost>& modes) {
+// MAXN by name or nvpmodel id 0, else the grid equivalent among the knobs of `modes`.
+void set_maxn(TuneResult& out, const std::vector<ModeCost>& modes, const std::vector<ModeKnobs>& knobs) {
   const auto maxn = std::find_if(modes.begin(), modes.end(), is_maxn);
+  const auto id0 = std::find_if(modes.begin(), modes.end(), [](const ModeCost& m) { return m.id && *m.id == 0; });
   if (maxn != modes.end()) {
     out.maxn = *maxn;
+  } else if (id0 != modes.end()) {
+    out.maxn = *id0;
+  } else if (!knobs.empty()) {
+    std::set<std::string> considered;
+    for (const auto& m : modes) considered.insert(m.key);
+    std::vector<ModeKnobs> among;
+    for (const auto& k : knobs) {
+      if (considered.count(k.key) != 0) among.push_back(k);
+    }
+    const auto grid = grid_maxn(among);
+    if (grid.key) {
+      out.maxn = *std::find_if(modes.begin(), modes.end(), [&grid](const ModeCost& m) { return m.key == *grid.key; });
+      out.maxn_reason = BaselineReason::grid_max;
+    } else {
+      out.no_baseline = "no mode is MAXN (name or key MAXN, or nvpmodel id 0) and " + grid.why_none;
+    }
   } else {
-    const auto id0 = std::find_if(modes.begin(), modes.end(), [](const ModeCost& m) { return m.id && *m.id == 0; });
-    if (id0 != modes.end()) out.maxn = *id0;
+    out.no_baseline = "no MAXN mode (name or key MAXN, or nvpmodel id 0) among the modes";
   }
   if (out.maxn) {
     out.saving_vs_maxn_J = *out.maxn->energy_J - *out.chosen.energy_J;
@@ -163,7 +182,106 @@ void set_maxn(TuneResult& out, const std::vector<ModeCost>& modes) {
   }
 }
 
+// --baseline KEY, else MAXN or its grid equivalent.
+void set_baseline(TuneResult& out, const std::vector<ModeCost>& modes, const TuneBaselineOptions& options) {
+  set_maxn(out, modes, options.knobs);
+  TuneBaseline b;
+  if (options.key) {
+    const auto it = std::find_if(modes.begin(), modes.end(), [&](const ModeCost& m) { return m.key == *options.key; });
+    if (it == modes.end())
+      throw InputError("--baseline " + *options.key +
+                       ": the mode has no energy prediction (no energy fit, or a ceiling "
+                       "the workload needs is missing)");
+    b.mode = *it;
+    b.reason = BaselineReason::given;
+  } else if (out.maxn) {
+    b.mode = *out.maxn;
+    b.reason = out.maxn_reason;
+  } else {
+    return;
+  }
+  b.saving_J = *b.mode.energy_J - *out.chosen.energy_J;
+  b.saving_pct = 100.0 * b.saving_J / *b.mode.energy_J;
+  out.baseline = b;
+  out.no_baseline.clear();
+}
+
+// The largest value of one knob over the modes, and the first mode that has it.
+struct KnobTop {
+  const char* name;
+  std::optional<std::int64_t> (*get)(const ModeKnobs&);
+  bool fewest;  // the top is the least value (TPCs off), not the largest
+};
+
+std::optional<std::int64_t> tpcs_off(const ModeKnobs& m) {
+  return static_cast<std::int64_t>(std::bitset<64>(static_cast<std::uint64_t>(m.tpc_pg_mask.value_or(0))).count());
+}
+
+const KnobTop kKnobTops[] = {
+    {"cpu_online",
+     [](const ModeKnobs& m) { return m.cpu_online ? std::optional<std::int64_t>(*m.cpu_online) : std::nullopt; },
+     false},
+    {"cpu_khz", [](const ModeKnobs& m) { return m.cpu_khz; }, false},
+    {"gpu_hz", [](const ModeKnobs& m) { return m.gpu_hz; }, false},
+    {"emc_hz", [](const ModeKnobs& m) { return m.emc_hz; }, false},
+    {"TPCs off", tpcs_off, true},
+};
+
 }  // namespace
+
+const char* baseline_token(BaselineReason reason) {
+  switch (reason) {
+  case BaselineReason::maxn:
+    return "maxn";
+  case BaselineReason::grid_max:
+    return "grid_max";
+  case BaselineReason::given:
+    return "given";
+  }
+  return "";
+}
+
+const char* baseline_text(BaselineReason reason) {
+  switch (reason) {
+  case BaselineReason::maxn:
+    return "MAXN";
+  case BaselineReason::grid_max:
+    return "every knob at its maximum (grid equivalent of MAXN)";
+  case BaselineReason::given:
+    return "--baseline";
+  }
+  return "";
+}
+
+GridMaxn grid_maxn(const std::vector<ModeKnobs>& modes) {
+  GridMaxn out;
+  std::vector<const ModeKnobs*> candidates;
+  for (const auto& m : modes) candidates.push_back(&m);
+  std::string tops;
+  bool any = false;
+  for (const auto& knob : kKnobTops) {
+    std::optional<std::int64_t> top;
+    const ModeKnobs* holder = nullptr;
+    for (const auto& m : modes) {
+      const auto v = knob.get(m);
+      if (v && (!top || (knob.fewest ? *v < *top : *v > *top))) top = v, holder = &m;
+    }
+    if (!top) continue;
+    any = any || !knob.fewest;
+    tops += (tops.empty() ? "" : ", ") + std::string(knob.name) + " " + std::to_string(*top) + " in " + holder->key;
+    candidates.erase(
+        std::remove_if(candidates.begin(), candidates.end(), [&](const ModeKnobs* m) { return knob.get(*m) != top; }),
+        candidates.end());
+  }
+  if (!any) {
+    out.why_none = "the modes record no knobs";
+  } else if (candidates.empty()) {
+    out.why_none = "no single mode has every knob at its maximum (" + tops + ")";
+  } else {
+    out.key = candidates.front()->key;
+  }
+  return out;
+}
 
 std::string TuneConstraint::describe() const {
   switch (kind) {
@@ -192,7 +310,8 @@ std::vector<ModeCost> pareto_front(std::vector<ModeCost> modes) {
   return front;
 }
 
-TuneResult tune(const std::vector<ModeCost>& all, const TuneConstraint& constraint) {
+TuneResult tune(const std::vector<ModeCost>& all, const TuneConstraint& constraint,
+                const TuneBaselineOptions& baseline) {
   std::vector<ModeCost> modes;
   for (const auto& m : all) {
     if (m.energy_J && m.latency_s > 0.0) modes.push_back(m);
@@ -216,7 +335,7 @@ TuneResult tune(const std::vector<ModeCost>& all, const TuneConstraint& constrai
   out.chosen = *c.chosen;
   out.held_back = c.held_back;
   if (c.by_prediction != c.chosen) out.without_margin = *c.by_prediction;
-  set_maxn(out, modes);
+  set_baseline(out, modes, baseline);
   out.pareto = pareto_front(std::move(modes));
   return out;
 }
@@ -282,8 +401,20 @@ json to_json(const TuneResult& r) {
             {"held_back_by_margin", r.held_back}};
   if (r.bound_s > 0.0) j["bound_s"] = r.bound_s;
   if (r.without_margin) j["without_margin"] = cost_json(*r.without_margin);
+  if (r.baseline) {
+    auto b = cost_json(r.baseline->mode);
+    b["reason"] = baseline_token(r.baseline->reason);
+    b["why"] = baseline_text(r.baseline->reason);
+    j["baseline"] = b;
+    j["saving_vs_baseline_J"] = r.baseline->saving_J;
+    j["saving_vs_baseline_pct"] = r.baseline->saving_pct;
+  } else {
+    j["baseline"] = nullptr;
+    j["no_baseline"] = r.no_baseline;
+  }
   if (r.maxn) {
     j["maxn"] = cost_json(*r.maxn);
+    j["maxn_reason"] = baseline_token(r.maxn_reason);
     j["saving_vs_maxn_J"] = *r.saving_vs_maxn_J;
     j["saving_vs_maxn_pct"] = *r.saving_vs_maxn_pct;
   }

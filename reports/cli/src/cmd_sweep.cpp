@@ -1,46 +1,24 @@
 // `edgeroof sweep`: edgeroof-bench in every power mode, one results file per mode.
+#include "board.hpp"
 #include "commands.hpp"
 #include "edgeroof/power/controller.hpp"
 #include "edgeroof/power/controller_process.hpp"
 #include "edgeroof/power/mode_select.hpp"
 #include "edgeroof/power/nvpmodel.hpp"
-#include "edgeroof/power/sensor.hpp"
 #include "edgeroof/power/sweep.hpp"
-#include "edgeroof/power/thermal.hpp"
 #include "edgeroof/reports/modespace.hpp"
 #include "sweep_adaptive.hpp"
 
-#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <thread>
 
-#include <unistd.h>
 
 namespace edgeroof::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The edgeroof-bench of this build: <dir of edgeroof>/../bench/edgeroof-bench.
-std::string default_bench() {
-  std::error_code ec;
-  const auto self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return "edgeroof-bench";
-  return (self.parent_path().parent_path() / "bench" / "edgeroof-bench").string();
-}
-
-// nvpmodel from $PATH, and only when --root is the machine itself: a fake or recorded tree must
-// never change the real board's mode.
-void run_nvpmodel(const std::vector<std::string>& argv) {
-  const auto path = power::find_in_path(argv.at(0));
-  if (!path) throw power::ModeError(argv.at(0) + " not found in PATH");
-  auto resolved = argv;
-  resolved[0] = *path;
-  power::run_command(resolved);
-}
 
 // The sweep's options from the command line; every bad value is a usage error, found before the
 // machine is touched or anything is written.
@@ -55,44 +33,9 @@ power::SweepOptions options_of(const Args& args, power::Patience& patience) {
   }
   power::SweepOptions options;
   options.out_dir = *out;
-  options.bench = args.get_or("--bench", default_bench());
   options.bench_args = args.passthrough;
-  options.root = args.get_or("--root", "/");
-  options.dry_run = args.has("--dry-run");
-  if (const auto t = args.number("--settle-timeout-s")) {
-    if (*t < 0) throw UsageError("--settle-timeout-s must not be negative");
-    options.settle.timeout_s = *t;
-  }
-  if (const auto c = args.number("--settle-temp-c")) options.settle.max_temp_C = *c;
-  if (const auto t = args.number("--verify-timeout-s")) {
-    if (!(*t > 0 && *t <= 600)) throw UsageError("--verify-timeout-s must be above 0 and at most 600");
-    patience.timeout_s = *t;
-  }
-  if (!options.dry_run && ::access(options.bench.c_str(), X_OK) != 0) {
-    throw UsageError("edgeroof-bench not found at " + options.bench + "; name it with --bench PATH");
-  }
+  board_options_of(args, options, patience);
   return options;
-}
-
-// Idle power over half-second windows of the machine's sensor (INA3221, NVML or RAPL); without
-// one, temperatures alone decide when a mode has settled.
-std::function<std::optional<double>()> idle_power_reader(const power::Root& root) {
-  std::shared_ptr<power::EnergySensor> sensor = power::make_sensor(power::SensorKind::automatic, root);
-  if (!sensor->available()) {
-    std::cerr << "edgeroof sweep: no power sensor (" << sensor->unavailable_reason()
-              << "); settling on temperatures only\n";
-    return nullptr;
-  }
-  return [sensor]() -> std::optional<double> {
-    try {
-      sensor->start();
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      return sensor->stop().average_power_W();
-    } catch (const power::SensorError& e) {
-      std::cerr << "edgeroof sweep: idle power unreadable: " << e.what() << "\n";
-      return std::nullopt;
-    }
-  };
 }
 
 // The modes of --modes-file as this machine defines them: each key is looked up among the modes of
@@ -158,35 +101,23 @@ int run(const Args& args) {
     throw UsageError("--modes is required (current, nvpmodel:all, nvpmodel:ID,ID or grid:SPEC)");
   power::Patience patience;
   power::SweepOptions options = options_of(args, patience);
-  const power::Root root(*options.root);
   const bool dry_run = options.dry_run;
-  const auto conf = power::find_nvpmodel_conf(root, args.get("--nvpmodel-conf"));
-  const auto tables = power::read_frequency_tables(root);
+  Board board = open_board(args, options, patience);
+  const auto& conf = board.conf;
+  const auto& tables = board.tables;
   auto modes = modes_spec ? power::select_modes(*modes_spec, tables, conf)
                           : modes_of_file(*args.get("--modes-file"), tables, conf);
-  options.read_temps_C = [root] { return power::read_thermal_zones_C(root); };
-  if (!dry_run) options.read_power_W = idle_power_reader(root);
-
-  power::ModeIo io(root);
-  if (root.path() == "/") {
-    io.run = run_nvpmodel;
-  } else {
-    io.run = [](const std::vector<std::string>&) {
-      throw power::ModeError("nvpmodel runs only with --root / (it would change this machine, not the tree)");
-    };
-  }
+  add_settle_readers(board, options, "edgeroof sweep");
   std::ostream& log = dry_run ? std::cout : std::cerr;
   const std::string out = options.out_dir.string();
-  if (dry_run) io.dry_run = &std::cout;
-  std::unique_ptr<power::ModeController> controller = power::make_controller(io, conf);
-  controller->set_patience(patience);
+  power::ModeController* controller = board.controller.get();
   const bool current = modes.empty();
   if (current) modes.push_back(controller->current());
 
   power::StopSignals signals;
   options.stop_requested = [] { return power::StopSignals::requested(); };
   if (adaptive) return run_adaptive(*controller, AdaptivePlan{modes, plan}, options, log);
-  const auto summary = power::run_sweep(current ? nullptr : controller.get(), modes, options, log);
+  const auto summary = power::run_sweep(current ? nullptr : controller, modes, options, log);
   if (dry_run) return 0;
   return report(summary, out, log);
 }

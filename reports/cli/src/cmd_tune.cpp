@@ -2,9 +2,11 @@
 #include "edgeroof/power/nvpmodel.hpp"
 #include "edgeroof/power/nvpmodel_writer.hpp"
 #include "edgeroof/power/sysfs.hpp"
+#include "edgeroof/reports/findings.hpp"
 #include "edgeroof/reports/modespace.hpp"
 #include "edgeroof/reports/tune.hpp"
 #include "model_args.hpp"
+#include "tune_verify.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -89,6 +91,36 @@ std::string margin_note(const reports::TuneResult& result, const reports::Roofli
   return text;
 }
 
+// --baseline KEY must name a mode of the rooflines; the knobs of every mode let tune find the grid
+// equivalent of MAXN.
+reports::TuneBaselineOptions baseline_options_of(const Args& args, const reports::Rooflines& rooflines) {
+  reports::TuneBaselineOptions options;
+  for (const auto& m : rooflines.modes) options.knobs.push_back(reports::knobs_of(m));
+  options.key = args.get("--baseline");
+  if (!options.key) return options;
+  for (const auto& m : rooflines.modes) {
+    if (m.key == *options.key) return options;
+  }
+  std::string known;
+  const std::size_t shown = std::min<std::size_t>(3, rooflines.modes.size());
+  for (std::size_t i = 0; i < shown; ++i) known += (i == 0 ? "" : ", ") + rooflines.modes[i].key;
+  if (rooflines.modes.size() > shown) known += " and " + std::to_string(rooflines.modes.size() - shown) + " more";
+  throw UsageError("--baseline " + echo(*options.key) + " is no mode of " + echo(*args.get("--rooflines")) +
+                   " (its modes: " + known + ")");
+}
+
+// The baseline's row and the saving against it, or why there is none.
+std::string baseline_lines(const reports::TuneResult& result, const dnn::Workload& workload) {
+  if (!result.baseline) return "\nno baseline: " + result.no_baseline + "; no saving to report\n";
+  const auto& b = *result.baseline;
+  std::string text = row_text(b.reason == reports::BaselineReason::given ? "baseline" : "MAXN", b.mode);
+  char buf[320];
+  std::snprintf(buf, sizeof(buf), "\nbaseline %s: %s\nsaving vs baseline: %s (%.1f%%) per %s\n", b.mode.key.c_str(),
+                reports::baseline_text(b.reason), si(b.saving_J, "J").c_str(), b.saving_pct,
+                workload.phase == "inference" ? "inference" : "training step");
+  return text + buf;
+}
+
 // Where the chosen mode goes: a POWER_MODEL section under a free id, for the board's cores.
 struct NvpmodelPlan {
   int id = 100;
@@ -165,8 +197,9 @@ NvpmodelPlan plan_nvpmodel(const Args& args, const reports::RooflineMode& chosen
 
 std::string tune_json(const reports::TuneResult& result, const reports::CostedModes& costed,
                       const dnn::Workload& workload, const NvpmodelPlan& plan, const reports::RooflineMode& chosen,
-                      const reports::Calibration* calibration) {
+                      const reports::Findings& findings, const reports::Calibration* calibration) {
   auto j = reports::to_json(result);
+  j["findings"] = reports::to_json(findings);
   if (calibration != nullptr) j["calibration"] = reports::calibration_json(*calibration);
   if (result.chosen.modeled()) {
     const auto modes = reports::sweep_modes_argument(chosen);
@@ -194,6 +227,7 @@ std::string csv_text(const reports::TuneResult& result) {
   };
   add("chosen", result.chosen);
   add("fastest", result.fastest);
+  if (result.baseline) add("baseline", result.baseline->mode);
   if (result.maxn) add("maxn", *result.maxn);
   for (const auto& m : result.pareto) add("pareto", m);
   return t.render(Format::csv);
@@ -221,15 +255,7 @@ std::string table_text(const reports::TuneResult& result, const reports::CostedM
   for (const auto& note : {modeled_note(result, chosen), margin_note(result, rooflines)}) {
     if (!note.empty()) text += note + "\n";
   }
-  if (result.maxn) {
-    text += row_text("MAXN", *result.maxn);
-    char buf[160];
-    std::snprintf(buf, sizeof(buf), "\nsaving vs MAXN: %s (%.1f%%) per %s\n", si(*result.saving_vs_maxn_J, "J").c_str(),
-                  *result.saving_vs_maxn_pct, workload.phase == "inference" ? "inference" : "training step");
-    text += buf;
-  } else {
-    text += "\nno MAXN mode (name or key MAXN, or nvpmodel id 0) among the modes: no saving to report\n";
-  }
+  text += baseline_lines(result, workload);
   text += "\nPareto front (latency, energy):\n";
   for (const auto& m : result.pareto) text += row_text(m.key == result.chosen.key ? "* pareto" : "  pareto", m);
   text += "\nnvpmodel.conf section for the chosen mode (" + std::to_string(plan.cpu_count) +
@@ -244,6 +270,38 @@ std::string table_text(const reports::TuneResult& result, const reports::CostedM
             plan.conf_out + "), then:\n  " + plan.command + "\n";
   }
   return text;
+}
+
+// --verify (tune_verify.hpp): its section joins the table, its object the JSON. A dry run prints
+// its plan after tune's output and measures nothing.
+struct Verified {
+  int exit_code = 0;
+  std::string note;  // why it stopped, for stderr
+};
+
+Verified verify_and_emit(const Args& args, const TuneDecision& decision, Format format, std::string text) {
+  if (!args.has("--verify")) {
+    emit(args, text);
+    return {};
+  }
+  if (args.has("--dry-run")) {
+    emit(args, text);
+    std::cout.flush();
+    (void)run_verify(args, decision);
+    return {};
+  }
+  const auto outcome = run_verify(args, decision);
+  if (outcome.exit_code == 1) throw reports::InputError(outcome.text);
+  if (outcome.exit_code != 0) return {outcome.exit_code, outcome.text};
+  if (format == Format::json) {
+    auto doc = nlohmann::json::parse(text);
+    doc["verify"] = outcome.json;
+    text = json_text(doc);
+  } else if (format == Format::table) {
+    text += outcome.text;
+  }
+  emit(args, text);
+  return {};
 }
 
 int run(const Args& args) {
@@ -261,62 +319,85 @@ int run(const Args& args) {
   const auto rooflines = rooflines_of(args);
   // A measured mode decides by its measurement and the model's prediction weighed together; a
   // calibration is of those figures too, so its mode costs what its benchmarks measured.
-  const auto decision = reports::decision_rooflines(rooflines);
+  const auto decided = reports::decision_rooflines(rooflines);
   auto options = predict_options_of(args, rooflines);
-  calibrate_of(args, workload, decision, options);
-  const auto costed = reports::cost_modes(workload, decision, options);
-  const auto result = reports::tune(costed.costs, constraint);
+  calibrate_of(args, workload, decided, options);
+  const auto costed = reports::cost_modes(workload, decided, options);
+  const auto result = reports::tune(costed.costs, constraint, baseline_options_of(args, rooflines));
+  const TuneDecision decision{result, constraint, rooflines, workload, options};
+  check_verify(args, decision);  // before anything is written or applied
+  const auto findings = reports::compute_findings(
+      {workload, decided, options, costed.costs, result, load_results_paths(args.all("--results"))});
   const auto& chosen = find_mode(rooflines, result.chosen.key);
   const auto plan = plan_nvpmodel(args, chosen, rooflines);
 
   std::string text;
   if (format == Format::json) {
-    text = tune_json(result, costed, workload, plan, chosen, options.calibration.get());
+    text = tune_json(result, costed, workload, plan, chosen, findings, options.calibration.get());
   } else if (format == Format::csv) {
     text = csv_text(result);
   } else {
     text = table_text(result, costed, rooflines, workload, chosen, plan, args.has("--conf-out"),
-                      options.calibration.get());
+                      options.calibration.get()) +
+           "\n";
+    for (const auto& line : reports::findings_lines(findings)) text += line + "\n";
   }
   if (args.has("--conf-out")) {
     const std::string& base = plan.conf_text;
     power::atomic_write(plan.conf_out, base + (base.empty() || base.back() == '\n' ? "" : "\n") + "\n" + plan.stanza);
   }
-  emit(args, text);
+  const Verified verified = verify_and_emit(args, decision, format, text);
   if (format != Format::table) {  // stdout is data there: the notes go to stderr
     for (const auto& note : {modeled_note(result, chosen), margin_note(result, rooflines)}) {
       if (!note.empty()) std::cerr << "edgeroof tune: note: " << note << "\n";
     }
   }
-  return 0;
+  if (verified.exit_code != 0) std::cerr << "edgeroof tune: " << verified.note << "\n";
+  return verified.exit_code;
 }
 
 }  // namespace
 
 const Command& tune_command() {
   static const Command cmd = [] {
-    Command c{"tune",
-              "pick the power mode with the least energy for the latency a model needs",
-              "edgeroof tune --model NAME --batch N --rooflines FILE [--max-slowdown 5% | --max-latency-ms X | "
-              "--max-power-W P]",
-              "Every mode's latency and energy are predicted as by 'edgeroof predict'. The chosen mode has the\n"
-              "least energy among those within --max-slowdown of the fastest mode (default 5%) or under\n"
-              "--max-latency-ms; with --max-power-W it is the fastest mode whose average power stays under the\n"
-              "cap. MAXN is the mode named or keyed MAXN, else nvpmodel id 0. The chosen mode is printed as an\n"
-              "nvpmodel.conf POWER_MODEL section (CPU and GPU clocks pinned at the measured frequencies, EMC\n"
-              "capped, with the CPU cluster PARAMs of --nvpmodel-conf, else Orin AGX's CPU_A78_<n> clusters of 4)\n"
-              "with the command that applies it.\n\n"
-              "Where a mode's figures carry 95% intervals (rooflines.json's *_ci95; every modeled mode has them),\n"
-              "tune keeps a margin: a mode is admitted only when the upper end of its latency (or power)\n"
-              "interval keeps the bound, measured from the fastest mode's predicted latency; the output says\n"
-              "what the margin held back. A modeled choice (source \"modeled\") is said to be one, with the\n"
-              "'edgeroof sweep --modes ...' that measures it.\n\n"
-              "--calibrate FILE|DIR costs every mode calibrated, as 'edgeroof predict --calibrate' does.",
-              workload_options(),
-              false,
-              run};
+    Command c{
+        "tune",
+        "pick the power mode with the least energy for the latency a model needs",
+        "edgeroof tune --model NAME --batch N --rooflines FILE [--max-slowdown 5% | --max-latency-ms X | "
+        "--max-power-W P] [--baseline KEY]\n"
+        "       edgeroof tune ... --verify [--dry-run] [--root DIR] [--bench PATH] [--verify-out DIR] [-- BENCH FLAGS]",
+        "Every mode's latency and energy are predicted as by 'edgeroof predict'. The chosen mode has the\n"
+        "least energy among those within --max-slowdown of the fastest mode (default 5%) or under\n"
+        "--max-latency-ms; with --max-power-W it is the fastest mode whose average power stays under the\n"
+        "cap. The saving is reported against --baseline KEY, else MAXN (the mode named or keyed MAXN, else\n"
+        "nvpmodel id 0), else the grid equivalent of MAXN: the one mode with every knob (CPU cores, CPU,\n"
+        "GPU and EMC clocks, TPCs on) at its maximum over the modes. The chosen mode is printed as an\n"
+        "nvpmodel.conf POWER_MODEL section (CPU and GPU clocks pinned at the measured frequencies, EMC\n"
+        "capped, with the CPU cluster PARAMs of --nvpmodel-conf, else Orin AGX's CPU_A78_<n> clusters of 4)\n"
+        "with the command that applies it.\n\n"
+        "Where a mode's figures carry 95% intervals (rooflines.json's *_ci95; every modeled mode has them),\n"
+        "tune keeps a margin: a mode is admitted only when the upper end of its latency (or power)\n"
+        "interval keeps the bound, measured from the fastest mode's predicted latency; the output says\n"
+        "what the margin held back. A modeled choice (source \"modeled\") is said to be one, with the\n"
+        "'edgeroof sweep --modes ...' that measures it.\n\n"
+        "--verify applies the chosen, the fastest and the baseline modes on the board (each once, as sweep\n"
+        "does: apply, verify, settle, restore the mode found at the end, on errors and on Ctrl-C), runs\n"
+        "edgeroof-bench --models=MODEL --model-batch=B --model-phase=PHASE --benchmark_filter=^model/ in\n"
+        "each, and prints predicted against measured latency and energy, the saving against the baseline\n"
+        "predicted and measured, and whether the bound held when measured.\n\n"
+        "The findings close the output (\"findings\" in JSON): whether the baseline is the most\n"
+        "energy-efficient mode and the saving at 0%, 5% and 10% slowdown over the fastest mode; for the modes\n"
+        "with a role and those with --results, the compute-bound share of the time, the energy split into\n"
+        "FLOPs, bytes and static power, and Spearman's rho of FLOP/s and FLOP/J over the mode's measured\n"
+        "benchmarks.\n\n"
+        "--calibrate FILE|DIR costs every mode calibrated, as 'edgeroof predict --calibrate' does.",
+        workload_options(),
+        true,  // -- BENCH FLAGS, with --verify
+        run};
     c.options.push_back(rooflines_option);
     c.options.push_back(calibrate_option);
+    c.options.push_back(
+        {"--results", "FILE|DIR", "measured benchmarks: the findings' rank correlations (repeatable)", true});
     c.options.push_back({"--max-slowdown", "PCT", "latency allowed above the fastest mode's (default 5%)"});
     c.options.push_back({"--max-latency-ms", "X", "latency bound in milliseconds"});
     c.options.push_back({"--max-power-W", "P", "average power cap in watts: the fastest mode under it"});
@@ -326,6 +407,9 @@ const Command& tune_command() {
     c.options.push_back({"--cpu-count", "N",
                          "CPU cores of the board, 1 to 1024 (default: the CPU_ONLINE cores of --nvpmodel-conf, "
                          "else the most any mode had online)"});
+    c.options.push_back(
+        {"--baseline", "KEY", "the mode the saving is measured against (default: MAXN, else its grid equivalent)"});
+    for (auto& o : verify_options()) c.options.push_back(std::move(o));
     c.options.push_back(format_option);
     c.options.push_back(output_option);
     return c;

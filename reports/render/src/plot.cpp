@@ -92,6 +92,7 @@ struct Predictions {
   std::optional<Prediction> layers;
   std::vector<ModeCost> costs;
   std::optional<TuneResult> tuned;
+  std::optional<Findings> findings;
 };
 
 Predictions predictions(const Rooflines& rooflines, const RooflineMode& primary, const PlotOptions& options,
@@ -111,6 +112,13 @@ Predictions predictions(const Rooflines& rooflines, const RooflineMode& primary,
     out.tuned = tune(out.costs, options.constraint);
   } catch (const InputError& e) {
     notes.push_back("latency_energy left out: " + printable(e.what()));
+  }
+  try {
+    if (out.tuned)
+      out.findings =
+          compute_findings({*options.workload, rooflines, options.predict, out.costs, *out.tuned, options.results});
+  } catch (const InputError& e) {
+    notes.push_back("findings left out: " + printable(e.what()));
   }
   return out;
 }
@@ -209,8 +217,9 @@ PlotReport write_report(const Rooflines& input, const PlotOptions& options) {
   const auto p = predictions(rooflines, primary, options, report.notes);
   calibration_notes(rooflines, options, p.costs, report.notes, report.warnings);
   const detail::ReportInputs in{
-      rooflines, primary, points,  options.workload,
-      p.layers,  p.costs, p.tuned, detail::overlay_modes(rooflines, primary, options.overlay_modes)};
+      rooflines,        primary,    points,
+      options.workload, p.layers,   p.costs,
+      p.tuned,          p.findings, detail::overlay_modes(rooflines, primary, options.overlay_modes)};
   check_stop(options);
   detail::Staging staging(report.dir);
   const auto names = write_staged(staging, in, report, exe, options);

@@ -102,6 +102,7 @@ std::string index_html(const ReportInputs& in, const std::vector<std::string>& c
     }
     s += "</pre>\n";
   }
+  s += findings_html(in.findings);
   if (std::any_of(charts.begin(), charts.end(), [](const std::string& c) { return c.rfind("map_", 0) == 0; })) {
     s += "<p>The map_ charts show one figure of every power mode over the two knobs that vary most, the other "
          "knobs fixed at one slice (named in each title). A circle marks a measured mode; the other cells are "

@@ -3,6 +3,7 @@
 // index.html (plot_html.cpp). plot.cpp checks the report folder, stages it and renders it.
 #pragma once
 
+#include "edgeroof/reports/findings.hpp"
 #include "edgeroof/reports/plot.hpp"
 #include "edgeroof/reports/si.hpp"
 
@@ -145,7 +146,8 @@ struct ReportInputs {
   const std::optional<Prediction>& layers;
   const std::vector<ModeCost>& costs;
   const std::optional<TuneResult>& tuned;
-  std::vector<const RooflineMode*> shown;  // in the overlay charts and the parameters table
+  const std::optional<Findings>& findings;  // with tuned
+  std::vector<const RooflineMode*> shown;   // in the overlay charts and the parameters table
 };
 // Every chart that has something to draw; notes say which were left out and why.
 [[nodiscard]] std::vector<Chart> build_charts(const ReportInputs& in, std::vector<std::string>& notes);
@@ -155,6 +157,8 @@ struct ReportInputs {
 // a workload, map_latency and map_energy. Notes say which were left out and why.
 [[nodiscard]] std::vector<Chart> knob_maps(const ReportInputs& in, std::vector<std::string>& notes);
 
+// The "Findings" section of index.html (plot_findings.cpp); empty without findings.
+[[nodiscard]] std::string findings_html(const std::optional<Findings>& findings);
 [[nodiscard]] std::string tune_text(const dnn::Workload& w, const TuneResult& t);
 [[nodiscard]] std::string index_html(const ReportInputs& in, const std::vector<std::string>& charts,
                                      const std::vector<std::string>& notes, const std::string& tune_text,

@@ -117,6 +117,17 @@ struct NoiseOptions {
 [[nodiscard]] std::string results_json(const StandinBoard& board, const power::PowerMode& mode, unsigned seed,
                                        const NoiseOptions& noise = {});
 
+// A whole-model benchmark as edgeroof-bench --models runs it: its name (results::ModelName) and
+// each layer's FLOPs and DRAM bytes.
+struct ModelRun {
+  std::string name;
+  std::vector<std::pair<double, double>> layers;
+};
+// A results file holding that one benchmark in the mode: its layers back to back on the GPU at
+// fp32, timed and charged by the physics (README.md), with noise and no throttling.
+[[nodiscard]] std::string model_results_json(const StandinBoard& board, const power::PowerMode& mode, unsigned seed,
+                                             const ModelRun& run, const NoiseOptions& noise = {});
+
 // The board's frequency tables, as `edgeroof modes` reads them from sysfs.
 [[nodiscard]] power::FrequencyTables tables_of(const StandinBoard& board);
 // The full grid (cores=all;cpu=all;gpu=all;emc=all), as `edgeroof modes --grid` makes it.

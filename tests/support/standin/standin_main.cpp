@@ -7,6 +7,7 @@
 // Exit status: 0 done, 1 bad input (one line naming file and field), 2 usage.
 #include "standin.hpp"
 
+#include "edgeroof/dnn/workload.hpp"
 #include "edgeroof/power/sysfs.hpp"
 #include "edgeroof/results/keys.hpp"
 #include "edgeroof/results/names.hpp"
@@ -289,8 +290,48 @@ void fill_from_board(power::PowerMode& m, const standin::StandinBoard& b) {
   if (!m.emc_max_hz) m.emc_max_hz = b.emc_hz.back();
 }
 
+// The knobs in effect in a (fake) sysfs tree, as a board's clock nodes show them: CPUs online,
+// cpu0's clock, the GPU's and the EMC's. What the sweep applied is what the model runs in.
+void read_tree_knobs(power::PowerMode& m, const std::string& root) {
+  const power::Root r(root);
+  auto number = [&r, &root](const std::string& path) {
+    const auto v = power::parse_int64(r.read(path));
+    if (!v || *v <= 0) throw InputError(root + path + ": not a positive whole number");
+    return *v;
+  };
+  int online = 0;
+  for (int cpu = 0; r.exists("/sys/devices/system/cpu/cpu" + std::to_string(cpu)); ++cpu) {
+    const std::string node = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/online";
+    online += !r.exists(node) || number(node) == 1 ? 1 : 0;
+  }
+  m.cpu_online = online;
+  m.cpu_max_khz = number("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq");
+  m.gpu_max_hz = number("/sys/class/devfreq/17000000.ga10b/cur_freq");
+  m.emc_max_hz = number("/sys/kernel/debug/bpmp/debug/clk/emc/rate");
+}
+
+// --models=M --model-batch=B --model-phase=P: the whole-model benchmark edgeroof-bench would run.
+standin::ModelRun model_run(const std::string& model, const std::string& batch_text, const std::string& phase) {
+  const auto batch = power::parse_int64(batch_text);
+  if (!batch || *batch < 1 || *batch > (1 << 20))
+    throw UsageError("--model-batch '" + batch_text + "' is not a whole number from 1 to 1048576");
+  if (!results::is_model_phase(phase))
+    throw UsageError("--model-phase '" + phase + "' is not one of inference, train_sgd, train_adam");
+  dnn::WorkloadOptions options;
+  options.batch = *batch;
+  options.train = phase == "train_sgd" ? "sgd" : phase == "train_adam" ? "adam" : "";
+  standin::ModelRun run;
+  run.name = results::format_name(results::ModelName{"cuda", model, phase, *batch});
+  try {
+    for (const auto& l : dnn::build_workload(model, options).layers) run.layers.emplace_back(l.flops, l.bytes);
+  } catch (const dnn::ModelError& e) {
+    throw UsageError(std::string("--models: ") + e.what());
+  }
+  return run;
+}
+
 int cmd_bench(int argc, char** argv) {
-  std::string out, context, board_name = "orin-agx", seed_text = "1";
+  std::string out, context, board_name = "orin-agx", seed_text = "1", root, models, batch = "1", phase = "inference";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&](const std::string& prefix) { return a.rfind(prefix, 0) == 0 ? a.substr(prefix.size()) : ""; };
@@ -302,6 +343,14 @@ int cmd_bench(int argc, char** argv) {
       board_name = value("--standin-board=");
     else if (a.rfind("--standin-seed=", 0) == 0)
       seed_text = value("--standin-seed=");
+    else if (a.rfind("--root=", 0) == 0)
+      root = value("--root=");
+    else if (a.rfind("--models=", 0) == 0)
+      models = value("--models=");
+    else if (a.rfind("--model-batch=", 0) == 0)
+      batch = value("--model-batch=");
+    else if (a.rfind("--model-phase=", 0) == 0)
+      phase = value("--model-phase=");
     else if (a.rfind("--benchmark_", 0) != 0 && a.rfind("--root=", 0) != 0 && a.rfind("--sensor=", 0) != 0)
       throw UsageError("unknown argument '" + a + "'");
   }
@@ -309,10 +358,15 @@ int cmd_bench(int argc, char** argv) {
   const auto seed = seed_of(seed_text, "--standin-seed");
   const auto board = board_of(board_name);
   power::PowerMode mode = mode_of_context(context);
+  std::optional<standin::ModelRun> run;
+  if (!models.empty()) {
+    run = model_run(models, batch, phase);
+    if (!root.empty()) read_tree_knobs(mode, root);
+  }
   fill_from_board(mode, board);
   std::string text;
   try {
-    text = standin::results_json(board, mode, seed);
+    text = run ? standin::model_results_json(board, mode, seed, *run) : standin::results_json(board, mode, seed);
   } catch (const std::invalid_argument& e) {
     throw InputError(std::string(e.what()) + " (board " + board.name + ")");
   }

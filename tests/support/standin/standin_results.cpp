@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <stdexcept>
 
 namespace edgeroof::standin {
 
@@ -285,6 +286,36 @@ std::string results_json(const StandinBoard& board, const power::PowerMode& mode
   Random rng(mix(seed, mode.key));
   const json context = context_of(board, mode, k, f, rng);
   const json rows = benchmark_rows(ideals(board, k, f), noise, rng);
+  return json{{"context", context}, {"benchmarks", rows}}.dump(1) + "\n";
+}
+
+}  // namespace edgeroof::standin
+
+namespace edgeroof::standin {
+
+std::string model_results_json(const StandinBoard& board, const power::PowerMode& mode, unsigned seed,
+                               const ModelRun& run, const NoiseOptions& noise) {
+  if (run.layers.empty()) throw std::invalid_argument("model " + run.name + " has no layers");
+  const Knobs k = knobs_of(board, mode);
+  const Figures f = figures_of(board, k);
+  Ideal i;
+  i.name = run.name;
+  i.unit = "ms";
+  // The layers back to back on the GPU at fp32, each as the compute benchmarks time it: a smooth
+  // maximum of compute and DRAM time, so a roofline's plain maximum predicts it a little fast.
+  for (const auto& [flops, bytes] : run.layers) {
+    i.flops += flops;
+    i.bytes += bytes;
+    i.time_s += smooth_max(flops / f.fp32_flops_per_s, bytes / f.dram_bytes_per_s, board.time_sharpness);
+    i.dynamic_J += flops * f.fp32_flop_J + bytes * f.dram_byte_J;
+  }
+  i.busy_W = f.gpu_busy_W;
+  Random rng(mix(seed, mode.key + "/" + run.name));
+  const json context = context_of(board, mode, k, f, rng);
+  NoiseOptions quiet = noise;
+  quiet.throttle_share = 0.0;  // a verification run that throttled would say so; this one does not
+  json rows = benchmark_rows({i}, quiet, rng);
+  for (auto& r : rows) r["coverage"] = 1.0;
   return json{{"context", context}, {"benchmarks", rows}}.dump(1) + "\n";
 }
 

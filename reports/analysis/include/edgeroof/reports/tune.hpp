@@ -5,6 +5,7 @@
 
 #include "edgeroof/power/nvpmodel_writer.hpp"
 #include "edgeroof/reports/fit.hpp"
+#include "edgeroof/reports/modespace.hpp"
 #include "edgeroof/reports/predict.hpp"
 
 #include <nlohmann/json.hpp>
@@ -22,10 +23,40 @@ struct TuneConstraint {
   [[nodiscard]] std::string describe() const;
 };
 
+// Why a mode is the one the saving is measured against.
+enum class BaselineReason {
+  maxn,      // named or keyed MAXN, or nvpmodel id 0
+  grid_max,  // every knob at its maximum over the modes (grid_maxn)
+  given,     // --baseline KEY
+};
+// "maxn", "grid_max", "given": the JSON token.
+[[nodiscard]] const char* baseline_token(BaselineReason reason);
+// "MAXN", "every knob at its maximum (grid equivalent of MAXN)", "--baseline".
+[[nodiscard]] const char* baseline_text(BaselineReason reason);
+
+// What the saving is measured against.
+struct TuneBaselineOptions {
+  std::optional<std::string> key;  // --baseline: this mode, whatever MAXN is
+  // The knobs of the modes (knobs_of), for the grid equivalent of MAXN where no mode is MAXN;
+  // empty: none is looked for.
+  std::vector<ModeKnobs> knobs;
+};
+
+struct TuneBaseline {
+  ModeCost mode;
+  BaselineReason reason = BaselineReason::maxn;
+  double saving_J = 0.0, saving_pct = 0.0;  // of the chosen mode against it, by prediction
+};
+
 struct TuneResult {
   ModeCost chosen, fastest;
+  // MAXN, else its grid equivalent (maxn_reason says which), whatever --baseline names.
   std::optional<ModeCost> maxn;
+  BaselineReason maxn_reason = BaselineReason::maxn;
   std::optional<double> saving_vs_maxn_J, saving_vs_maxn_pct;
+  // What the saving is reported against: --baseline, else `maxn`; absent with `no_baseline` saying why.
+  std::optional<TuneBaseline> baseline;
+  std::string no_baseline;
   std::vector<ModeCost> pareto;  // ascending latency, descending energy
   std::string constraint;        // TuneConstraint::describe()
   std::size_t modes = 0;         // modes considered (those with an energy prediction)
@@ -49,7 +80,22 @@ inline constexpr double kMarginShare = 0.2;
 // model is unsure of keeps the bound nearly wherever in its interval the truth lies. Under --max-slowdown the bound is
 // (1 + slowdown) times the predicted latency of the fastest mode (by prediction), which is always
 // admitted itself. The energy objective is the prediction (tune.cpp says why).
-[[nodiscard]] TuneResult tune(const std::vector<ModeCost>& modes, const TuneConstraint& constraint);
+//
+// The baseline: `baseline.key` where given (InputError when that mode has no energy prediction),
+// else MAXN (is_maxn, else nvpmodel id 0), else grid_maxn over the knobs of the modes considered.
+[[nodiscard]] TuneResult tune(const std::vector<ModeCost>& modes, const TuneConstraint& constraint,
+                              const TuneBaselineOptions& baseline = {});
+
+// The grid equivalent of MAXN: the one mode with every knob (cpu_online, cpu_khz, gpu_hz, emc_hz at
+// their largest, tpc_pg_mask with the fewest TPCs off; an absent mask is every TPC on) at its maximum
+// over `modes`. A knob no mode records is left out; a mode that lacks a knob others record is not
+// at its maximum. Of several such modes (the same knobs under two keys) the first. nullopt, with
+// `why_none` naming each knob's maximum and a mode that has it, when no single mode has them all.
+struct GridMaxn {
+  std::optional<std::string> key;
+  std::string why_none;
+};
+[[nodiscard]] GridMaxn grid_maxn(const std::vector<ModeKnobs>& modes);
 
 // How to measure a mode with `edgeroof sweep`: its nvpmodel id (`nvpmodel:ID`) where it has one,
 // else a grid of its knobs (`'grid:cores=8;cpu=1728000;gpu=612000000;emc=2133000000'`, the
