@@ -174,11 +174,15 @@ void set_work_counters(benchmark::State& state, const Work& w) {
 }
 
 bool check_result(benchmark::State& state, double max_relative_error, double tolerance) {
+  return check_result(state, max_relative_error, tolerance, "");
+}
+
+bool check_result(benchmark::State& state, double max_relative_error, double tolerance, const std::string& what) {
   if (std::isfinite(max_relative_error) && max_relative_error <= tolerance) return true;
   char msg[160];
-  std::snprintf(msg, sizeof(msg), "result check failed: relative error %.3g exceeds %.3g", max_relative_error,
-                tolerance);
-  state.SkipWithError(msg);
+  std::snprintf(msg, sizeof(msg), "relative error %.3g exceeds %.3g", max_relative_error, tolerance);
+  const std::string message = "result check failed" + (what.empty() ? "" : " at " + what) + ": " + msg;
+  state.SkipWithError(message.c_str());
   return false;
 }
 

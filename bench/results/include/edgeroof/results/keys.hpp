@@ -27,6 +27,10 @@ inline constexpr const char* throttled = "throttled";
 inline constexpr const char* pool_threads = "pool_threads";
 inline constexpr const char* working_set_bytes = "working_set_bytes";  // memory families
 inline constexpr const char* instances = "instances";                  // layer families: layers sharing the shape
+// Model families: the share of the workload's analytic FLOPs that ran on real kernels (1 when
+// every layer did), and the layer instances run in one iteration.
+inline constexpr const char* coverage = "coverage";
+inline constexpr const char* layers = "layers";
 
 // "energy_J.<rail>".
 [[nodiscard]] inline std::string rail_energy(std::string_view rail) {
