@@ -174,16 +174,16 @@ void set_work_counters(benchmark::State& state, const Work& w) {
 }
 
 bool check_result(benchmark::State& state, double max_relative_error, double tolerance) {
-  return check_result(state, max_relative_error, tolerance, "");
+  const auto failure = result_check_failure(max_relative_error, tolerance, "");
+  if (failure) state.SkipWithError(failure->c_str());
+  return !failure;
 }
 
-bool check_result(benchmark::State& state, double max_relative_error, double tolerance, const std::string& what) {
-  if (std::isfinite(max_relative_error) && max_relative_error <= tolerance) return true;
+std::optional<std::string> result_check_failure(double max_relative_error, double tolerance, const std::string& what) {
+  if (std::isfinite(max_relative_error) && max_relative_error <= tolerance) return std::nullopt;
   char msg[160];
   std::snprintf(msg, sizeof(msg), "relative error %.3g exceeds %.3g", max_relative_error, tolerance);
-  const std::string message = "result check failed" + (what.empty() ? "" : " at " + what) + ": " + msg;
-  state.SkipWithError(message.c_str());
-  return false;
+  return "result check failed" + (what.empty() ? std::string() : " at " + what) + ": " + msg;
 }
 
 std::string memory_level(std::uint64_t ws, const std::uint64_t* capacities, int levels) {

@@ -171,12 +171,18 @@ void PreparedModel::run() {
 }
 
 bool PreparedModel::check(benchmark::State& state) {
+  const auto failure = first_failure();
+  if (failure) state.SkipWithError(failure->c_str());
+  return !failure;
+}
+
+std::optional<std::string> PreparedModel::first_failure() {
   for (auto& part : m_parts) {
     const double error = part.layer ? part.layer->max_relative_error() : part.update->max_relative_error();
     const double tolerance = part.layer ? part.layer->tolerance() : part.update->tolerance();
-    if (!check_result(state, error, tolerance, "layer " + part.what)) return false;
+    if (auto failure = result_check_failure(error, tolerance, "layer " + part.what)) return failure;
   }
-  return true;
+  return std::nullopt;
 }
 
 PreparedModel& cached_model(const std::string& name, const ModelPlan& plan, const MakePart& make,

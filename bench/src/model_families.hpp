@@ -85,6 +85,8 @@ public:
   // After the timed loop: each part's output against its tolerance; the first wrong one fails the
   // benchmark with a message naming the layer. Returns false then.
   bool check(benchmark::State& state);
+  // The message check() fails with, naming the first wrong part, or nullopt when all are right.
+  [[nodiscard]] std::optional<std::string> first_failure();
   [[nodiscard]] std::size_t size() const { return m_parts.size(); }
 
 private:
