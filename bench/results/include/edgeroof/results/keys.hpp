@@ -37,7 +37,8 @@ inline constexpr const char* layers = "layers";
   return std::string(rail_energy_prefix) + std::string(rail);
 }
 // Counters that cannot be negative, so the reader refuses a negative one: the work, its rates, the
-// energy (total and per rail), power and the clock figures.
+// energy (total and per rail), power, the clock figures and a model's coverage (a share: the reader
+// also refuses one above 1) and layers.
 [[nodiscard]] bool is_non_negative(std::string_view counter);
 }  // namespace counters
 
