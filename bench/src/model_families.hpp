@@ -100,9 +100,11 @@ using MakePart = std::function<ModelPart(const dnn::Workload&, const dnn::LayerI
 // kept while Google Benchmark calls the benchmark again, freed before another model (or layer
 // kernel) is prepared, so one model's buffers are alive at a time. Throws LayerKernelError naming
 // the layer when memory runs out or a kernel cannot be prepared; `available_bytes` (when known)
-// refuses, before anything is allocated, a model whose tensors (their analytic bytes) exceed it.
+// refuses, before anything is allocated, a model whose tensors (their analytic bytes, times the
+// `copies` a backend keeps of each) exceed it: past it the kernel's OOM killer, not an error,
+// would end the run.
 [[nodiscard]] PreparedModel& cached_model(const std::string& name, const ModelPlan& plan, const MakePart& make,
-                                          std::optional<double> available_bytes);
+                                          std::optional<double> available_bytes, double copies = 1.0);
 // Frees the cached model, if any.
 void release_cached_model();
 

@@ -145,6 +145,12 @@ TEST(CachedModel, AModelThatDoesNotFitIsRefusedBeforeAllocating) {
     EXPECT_NE(std::string(e.what()).find(" GiB, 0.00 GiB available"), std::string::npos) << e.what();
   }
   EXPECT_EQ(made, 0);
+  try {
+    (void)cached_model("m", plan, make, 1024.0 * 1024.0, 2.0);
+    FAIL() << "no error";
+  } catch (const dnn::LayerKernelError& e) {
+    EXPECT_NE(std::string(e.what()).find(" GiB (2 copies), 0.00 GiB available"), std::string::npos) << e.what();
+  }
 }
 
 TEST(CachedModel, AFailedPreparationNamesTheLayer) {
