@@ -22,6 +22,12 @@ struct Options {
   std::vector<std::string> layer_models;
   std::int64_t layer_batch = 1;
   std::string layer_dtype = "fp32";
+  // Model families (model_families.hpp): zoo models run whole, none by default, their batch size,
+  // phases (results::model_phases) and dtype.
+  std::vector<std::string> model_names;
+  std::int64_t model_batch = 1;
+  std::vector<std::string> model_phases{"inference"};
+  std::string model_dtype = "fp32";
 };
 
 // Context keys (README.md, "Contracts"; results/keys.hpp) a family adds to the run, e.g. device.name.

@@ -174,12 +174,16 @@ void set_work_counters(benchmark::State& state, const Work& w) {
 }
 
 bool check_result(benchmark::State& state, double max_relative_error, double tolerance) {
-  if (std::isfinite(max_relative_error) && max_relative_error <= tolerance) return true;
+  const auto failure = result_check_failure(max_relative_error, tolerance, "");
+  if (failure) state.SkipWithError(failure->c_str());
+  return !failure;
+}
+
+std::optional<std::string> result_check_failure(double max_relative_error, double tolerance, const std::string& what) {
+  if (std::isfinite(max_relative_error) && max_relative_error <= tolerance) return std::nullopt;
   char msg[160];
-  std::snprintf(msg, sizeof(msg), "result check failed: relative error %.3g exceeds %.3g", max_relative_error,
-                tolerance);
-  state.SkipWithError(msg);
-  return false;
+  std::snprintf(msg, sizeof(msg), "relative error %.3g exceeds %.3g", max_relative_error, tolerance);
+  return "result check failed" + (what.empty() ? std::string() : " at " + what) + ": " + msg;
 }
 
 std::string memory_level(std::uint64_t ws, const std::uint64_t* capacities, int levels) {

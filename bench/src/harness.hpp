@@ -86,6 +86,11 @@ void set_work_counters(benchmark::State& state, const Work& per_iteration);
 // Marks the benchmark failed when a kernel's output is wrong, so no number is reported for it.
 // Returns false when it failed.
 bool check_result(benchmark::State& state, double max_relative_error, double tolerance);
+// The message a failed check gives ("result check failed: relative error 0.5 exceeds 0.0001", with
+// " at WHAT" after "failed" when `what` is not empty, as a model names its layer), or nullopt when
+// the error is finite and within the tolerance.
+[[nodiscard]] std::optional<std::string> result_check_failure(double max_relative_error, double tolerance,
+                                                              const std::string& what);
 
 // Memory level a working set is served from, given the usable capacity of each cache level
 // (already multiplied by the number of instances the threads use): "l1", "l2", "l3" ... for a set

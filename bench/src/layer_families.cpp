@@ -1,6 +1,7 @@
 #include "layer_families.hpp"
 
 #include "harness.hpp"
+#include "model_families.hpp"
 
 #include "edgeroof/results/names.hpp"
 
@@ -60,13 +61,21 @@ void report_layer(benchmark::State& state, dnn::LayerKernel& kernel, const dnn::
   state.SetLabel(kernel.algorithm());
 }
 
+namespace {
+std::string cached_name;
+std::unique_ptr<dnn::LayerKernel> cached;
+}  // namespace
+
+void release_cached_layer_kernel() {
+  cached.reset();
+  cached_name.clear();
+}
+
 dnn::LayerKernel& cached_layer_kernel(const std::string& name,
                                       const std::function<std::unique_ptr<dnn::LayerKernel>()>& make) {
-  static std::string cached_name;
-  static std::unique_ptr<dnn::LayerKernel> cached;
   if (cached && cached_name == name) return *cached;
-  cached.reset();  // free the previous layer's tensors first
-  cached_name.clear();
+  release_cached_layer_kernel();  // free the previous layer's tensors first
+  release_cached_model();         // and a whole model's
   auto kernel = make();
   kernel->prepare();
   cached = std::move(kernel);

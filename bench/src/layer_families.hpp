@@ -54,6 +54,9 @@ int register_cuda_layer_families(const std::shared_ptr<const std::vector<ModelLa
 [[nodiscard]] dnn::LayerKernel& cached_layer_kernel(const std::string& name,
                                                     const std::function<std::unique_ptr<dnn::LayerKernel>()>& make);
 
+// Frees the cached layer kernel, if any (before a model is prepared, and at the end of the run).
+void release_cached_layer_kernel();
+
 // After the timed loop: checks the kernel's output (a wrong one fails the benchmark), then sets
 // the counters every layer benchmark shares (flops, bytes, ai, FLOP/s, B/s of the layer's LayerCost
 // at this pass, and `instances`, the layers of the model with this shape) and the library's choice

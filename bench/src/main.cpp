@@ -9,6 +9,7 @@
 #include "families.hpp"
 #include "harness.hpp"
 #include "layer_families.hpp"
+#include "model_families.hpp"
 #include "output.hpp"
 
 #include <benchmark/benchmark.h>
@@ -48,12 +49,21 @@ edgeroof flags:
                       --list), forward and backward: oneDNN on the CPU, cuDNN/cuBLAS on the GPU
   --layer-batch=N     batch size of the layer benchmarks (default 1)
   --layer-dtype=T     fp32 (default) or fp16 (GPU only) for the layer benchmarks
+  --models=M1,M2      also benchmark these zoo models whole: one iteration = one inference or one
+                      training step (optimizer update included), every layer on its own kernel
+                      with its own weights, in the workload's order
+  --model-batch=N     batch size of the model benchmarks (default 1)
+  --model-phase=P1,P2 inference (default), train_sgd, train_adam, or several comma-separated
+  --model-dtype=T     fp32 (default) or fp16 (GPU only) for the model benchmarks
   --help              this text; --benchmark_help lists Google Benchmark's flags
 
 Benchmark names: compute/<backend>/<dtype>/ai:<FLOP per byte>, memory/<backend>/<kernel>/bytes:<set>,
 compute/cuda/<type>-tensor/gemm:<n>, layer/<backend>/<model>/<layer>/<fwd|fwd_train|bwd_data|bwd_filter|bwd_weights|bwd_a|bwd_b>/bs:<n>
-(counter `instances`: layers sharing the shape). Counters: flops, bytes (per iteration), ai, FLOP/s, B/s,
-clock_min_ratio and throttled where clocks can be read.
+(counter `instances`: layers sharing the shape), model/<backend>/<model>/<inference|train_sgd|train_adam>/bs:<n>
+(counters `coverage`: share of the workload's FLOPs run on real kernels, `layers`: layer instances run; layers
+without a kernel are listed in the label and in the context, models.<backend>.<model>.<phase>.uncovered).
+Counters: flops, bytes (per iteration; a model's: its whole workload), ai, FLOP/s, B/s, clock_min_ratio and
+throttled where clocks can be read.
 Example: edgeroof-bench --benchmark_filter=memory/cpu/triad --benchmark_out=triad.json
 )";
 
@@ -113,11 +123,58 @@ void take_min_time(const std::string& value, Flags& flags) {
   }
 }
 
+// "a,b,,c" -> {"a", "b", "c"}.
+std::vector<std::string> split_list(const std::string& value) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at <= value.size();) {
+    const std::size_t comma = std::min(value.find(',', at), value.size());
+    if (comma > at) out.push_back(value.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
+// The model families' flags (model_families.hpp); throws UsageError.
+bool take_model_flag(const char* arg, edgeroof::bench::Options& options) {
+  std::string value;
+  if (take_value(arg, "--models", value)) {
+    options.model_names = split_list(value);
+    if (options.model_names.empty()) throw UsageError("--models takes zoo model names (edgeroof model --list)");
+  } else if (take_value(arg, "--model-batch", value)) {
+    options.model_batch = parse_int(value, "--model-batch");
+    if (options.model_batch < 1) throw UsageError("--model-batch must be at least 1");
+  } else if (take_value(arg, "--model-phase", value)) {
+    options.model_phases = split_list(value);
+    if (options.model_phases.empty()) throw UsageError("--model-phase takes inference, train_sgd or train_adam");
+    for (const auto& phase : options.model_phases) {
+      if (!edgeroof::results::is_model_phase(phase))
+        throw UsageError("--model-phase takes inference, train_sgd or train_adam, not '" + phase + "'");
+    }
+  } else if (take_value(arg, "--model-dtype", value)) {
+    if (value != "fp32" && value != "fp16") throw UsageError("--model-dtype takes fp32 or fp16, not '" + value + "'");
+    options.model_dtype = value;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// The models of --models built once before anything is measured or said, so an unknown name (or a
+// batch the zoo refuses) is one line and exit 2, as a bad flag is.
+void check_models(const edgeroof::bench::Options& options) {
+  try {
+    (void)edgeroof::bench::model_workloads(options);
+  } catch (const edgeroof::dnn::ModelError& e) {
+    throw UsageError(std::string("--models: ") + e.what());
+  }
+}
+
 // edgeroof's own flags; throws UsageError.
 bool take_edgeroof_flag(const char* arg, Flags& flags) {
   using namespace edgeroof;
   std::string value;
   auto& options = flags.options;
+  if (take_model_flag(arg, options)) return true;
   if (take_value(arg, "--root", value)) {
     options.root = power::Root(value);
   } else if (take_value(arg, "--cuda-device", value)) {
@@ -143,12 +200,7 @@ bool take_edgeroof_flag(const char* arg, Flags& flags) {
     flags.min_sensor_updates = parse_int(value, "--min-sensor-updates");
     if (flags.min_sensor_updates < 0) throw UsageError("--min-sensor-updates must be >= 0");
   } else if (take_value(arg, "--layers", value)) {
-    options.layer_models.clear();
-    for (std::size_t at = 0; at <= value.size();) {
-      const std::size_t comma = std::min(value.find(',', at), value.size());
-      if (comma > at) options.layer_models.push_back(value.substr(at, comma - at));
-      at = comma + 1;
-    }
+    options.layer_models = split_list(value);
   } else if (take_value(arg, "--layer-batch", value)) {
     options.layer_batch = parse_int(value, "--layer-batch");
     if (options.layer_batch < 1) throw UsageError("--layer-batch must be at least 1");
@@ -274,6 +326,7 @@ void register_and_describe(const Flags& flags, const edgeroof::power::ClockSampl
   const bool cuda = bench::register_cuda_families(options, context);
   if (!cuda) std::fprintf(stderr, "edgeroof-bench: CUDA families skipped: %s\n", context[keys::cuda_skipped].c_str());
   bench::register_layer_families(options, context, cuda);
+  bench::register_model_families(options, context, cuda);  // its models were checked by check_models()
   context[keys::edgeroof_version] = EDGEROOF_VERSION;
   context[keys::device_backend] = cuda ? "cuda,cpu" : "cpu";
   if (!cuda && context.count(keys::cpu_model)) context[keys::device_name] = context[keys::cpu_model];
@@ -326,6 +379,9 @@ std::unique_ptr<edgeroof::power::EnergySensor> make_energy_sensor(const Flags& f
 int run_and_write(const Flags& flags, edgeroof::bench::Output& output) {
   using namespace edgeroof;
   const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
+  // The last layer's or model's buffers, freed while the libraries (CUDA among them) are still up.
+  bench::release_cached_model();
+  bench::release_cached_layer_kernel();
   benchmark::Shutdown();
   bench::set_clock_sampler(nullptr);
   if (ran == 0) {
@@ -349,6 +405,7 @@ int run(int argc, char** argv) {
   // The results path and Google Benchmark's flags are checked before anything is measured.
   bench::Output output(flags.rest);
   if (!benchmark_flags_valid(flags.rest)) return 2;
+  check_models(flags.options);
 
   const auto clocks = make_clock_sampler(flags);
   bench::set_clock_sampler(clocks.get());

@@ -72,3 +72,24 @@ TEST_F(CudaStream, UnsupportedDtypeIsOneClearError) {
 }
 
 }  // namespace
+
+// The optimizer updates' grid-stride kernels, far into a run (Adam's bias corrections have moved),
+// against the scalar reference, on a layer's weights and bias in one buffer.
+TEST_F(CudaStream, OptimizerKernelsMatchTheReference) {
+  for (const char* op : {"sgd", "sgd_momentum", "adam"}) {
+    SCOPED_TRACE(op);
+    LayerCost update;
+    update.name = "fc/update";
+    update.op = op;
+    update.phase = "optimizer";
+    update.inputs = {{1000, 2048}, {1000}};
+    update.outputs = update.inputs;
+    update.dtype = "fp32";
+    auto kernel = make_cuda_optimizer_kernel(update, m_stream);
+    EXPECT_EQ(kernel->parameters(), 1000 * 2048 + 1000);
+    kernel->prepare();
+    for (int i = 0; i < 50; ++i) kernel->run();
+    EXPECT_LE(kernel->max_relative_error(), kernel->tolerance()) << kernel->algorithm();
+    EXPECT_EQ(kernel->algorithm(), std::string("cuda:") + op + ":grid-stride");
+  }
+}

@@ -185,7 +185,7 @@ TEST(Labels, LevelIsTheFirstLevelWord) {
 
 TEST(Counters, TheNonNegativeOnesAreTheContractsQuantities) {
   for (const char* c : {"flops", "bytes", "ai", "FLOP/s", "B/s", "energy_J", "power_W", "energy_J.VDD_GPU_SOC",
-                        "clock_min_ratio", "throttled"}) {
+                        "clock_min_ratio", "throttled", "coverage", "layers"}) {
     EXPECT_TRUE(counters::is_non_negative(c)) << c;
   }
   for (const char* c : {"pool_threads", "instances", "energy_Jx", "energy", "sensor_updates", "custom"}) {

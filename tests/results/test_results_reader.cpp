@@ -186,6 +186,9 @@ TEST(ResultsReader, ImpossibleValuesAreRefusedByFileBenchmarkAndField) {
       {R"("real_time": 1, "power_W": -3)", "power_W = -3 is negative"},
       {R"("real_time": 1, "flops": -1, "bytes": 8)", "flops = -1 is negative"},
       {R"("real_time": 1, "throttled": 2)", "throttled = 2 is not 0 or 1"},
+      {R"("real_time": 1, "coverage": 1.5)", "coverage = 1.5 is above 1"},
+      {R"("real_time": 1, "coverage": -0.5)", "coverage = -0.5 is negative"},
+      {R"("real_time": 1, "layers": -3)", "layers = -3 is negative"},
   };
   for (const auto& [fields, problem] : cases) {
     EXPECT_EQ(refusal(one_benchmark(R"("name": "BM_x", )" + fields)), at + problem) << fields;

@@ -266,6 +266,7 @@ void read_counters(const Entry& e, BenchmarkRecord& r) {
       if (v < 0.0) e.fail(key, "= " + number_text(v) + " is negative");
       if (key == counters::throttled && !r.is_aggregate() && v != 0.0 && v != 1.0)
         e.fail(key, "= " + number_text(v) + " is not 0 or 1");
+      if (key == counters::coverage && !r.is_aggregate() && v > 1.0) e.fail(key, "= " + number_text(v) + " is above 1");
     }
     r.counters[key] = v;
   }

@@ -97,4 +97,34 @@ std::vector<DistinctLayer> distinct_layers(const Workload& inference, const Work
   }
   return out;
 }
+
+std::vector<LayerInstance> layer_instances(const Workload& workload) {
+  std::map<std::string, std::size_t> forward_of;
+  for (std::size_t i = 0; i < workload.layers.size(); ++i) {
+    if (pass_of(workload.layers[i].phase) == Pass::forward) forward_of.emplace(base_name(workload.layers[i].name), i);
+  }
+  std::vector<LayerInstance> out;
+  for (std::size_t i = 0; i < workload.layers.size(); ++i) {
+    const LayerCost& l = workload.layers[i];
+    LayerInstance instance;
+    instance.index = i;
+    instance.forward = i;
+    instance.pass = pass_of(l.phase);
+    if (!instance.pass) {
+      instance.token = l.phase == "optimizer" ? "update" : l.phase;
+    } else if (*instance.pass == Pass::forward) {
+      instance.token = "fwd";
+    } else {
+      const auto slash = l.name.find('/');
+      instance.token = slash == std::string::npos ? pass_token(*instance.pass, l.op) : l.name.substr(slash + 1);
+      if (instance.token == "bwd_b") instance.pass = Pass::backward_weights;  // as distinct_layers()
+      const auto f = forward_of.find(base_name(l.name));
+      instance.has_forward = f != forward_of.end();
+      if (instance.has_forward) instance.forward = f->second;
+    }
+    out.push_back(std::move(instance));
+  }
+  return out;
+}
+
 }  // namespace edgeroof::dnn

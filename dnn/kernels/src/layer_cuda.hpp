@@ -57,6 +57,14 @@ void layernorm_forward(const void* x, const float* gamma, const float* beta, voi
 void layernorm_backward(const void* x, const void* dy, const float* gamma, const float* mean, const float* inv_std,
                         void* dx, i64 rows, i64 cols, bool half, cudaStream_t stream);
 
+// Optimizer steps over `count` fp32 parameters (optimizer_cuda_kernels.cu), grid-stride like the
+// others: SGD (w -= lr g), SGD with momentum (v = mu v + g; w -= lr v) and Adam with its bias
+// corrections passed as 1 / (1 - beta^t).
+void sgd_step(float* w, const float* g, i64 count, float lr, cudaStream_t stream);
+void sgd_momentum_step(float* w, const float* g, float* v, i64 count, float lr, float momentum, cudaStream_t stream);
+void adam_step(float* w, const float* g, float* m, float* v, i64 count, float lr, float beta1, float beta2,
+               float epsilon, float inv_c1, float inv_c2, cudaStream_t stream);
+
 // The common part of the GPU kernels: the stream, the dtype and checks by sampled references.
 class CudaLayerKernel : public LayerKernel {
 public:

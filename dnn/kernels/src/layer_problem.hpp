@@ -5,6 +5,7 @@
 #pragma once
 
 #include "edgeroof/dnn/layer_kernels.hpp"
+#include "edgeroof/dnn/optimizer_kernels.hpp"
 
 #include <cstdint>
 #include <string>
@@ -137,6 +138,12 @@ struct Reference {
 
 // Relative error of `got` against a Reference, with a floor so that exact zeros compare.
 [[nodiscard]] double relative_error(double got, const Reference& ref);
+
+// The optimizer state at `indices` of plain host copies (an empty buffer reads as 0), for the
+// optimizer kernels' check.
+[[nodiscard]] std::vector<OptimizerElement> read_elements(const std::vector<i64>& indices, const std::vector<float>& w,
+                                                          const std::vector<float>& g, const std::vector<float>& m,
+                                                          const std::vector<float>& v);
 
 // Element indices a check visits: up to `samples` spread over [0, count), first and last included.
 [[nodiscard]] std::vector<i64> sample_indices(i64 count, i64 samples = 384);

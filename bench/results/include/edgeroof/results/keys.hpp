@@ -27,13 +27,18 @@ inline constexpr const char* throttled = "throttled";
 inline constexpr const char* pool_threads = "pool_threads";
 inline constexpr const char* working_set_bytes = "working_set_bytes";  // memory families
 inline constexpr const char* instances = "instances";                  // layer families: layers sharing the shape
+// Model families: the share of the workload's analytic FLOPs that ran on real kernels (1 when
+// every layer did), and the layer instances run in one iteration.
+inline constexpr const char* coverage = "coverage";
+inline constexpr const char* layers = "layers";
 
 // "energy_J.<rail>".
 [[nodiscard]] inline std::string rail_energy(std::string_view rail) {
   return std::string(rail_energy_prefix) + std::string(rail);
 }
 // Counters that cannot be negative, so the reader refuses a negative one: the work, its rates, the
-// energy (total and per rail), power and the clock figures.
+// energy (total and per rail), power, the clock figures and a model's coverage (a share: the reader
+// also refuses one above 1) and layers.
 [[nodiscard]] bool is_non_negative(std::string_view counter);
 }  // namespace counters
 

@@ -101,4 +101,16 @@ struct DistinctLayer {
 // layer is not in `training` is skipped, and so are optimizer phases.
 [[nodiscard]] std::vector<DistinctLayer> distinct_layers(const Workload& inference, const Workload* training);
 
+// One layer of a workload as a whole-model run executes it, in the workload's order: the layer's own
+// LayerCost (its counts), the forward LayerCost its kernel is made from, its pass and its phase
+// token, by the rules of distinct_layers(). An optimizer update has no pass.
+struct LayerInstance {
+  std::size_t index = 0;     // into Workload::layers
+  std::size_t forward = 0;   // the forward layer whose shapes make the kernel (itself for forward and updates)
+  std::optional<Pass> pass;  // nullopt for an optimizer update or a phase no kernel has
+  std::string token;         // "fwd", "bwd_data", "bwd_filter", ..., "update"
+  bool has_forward = true;   // false: a backward layer whose forward layer is not in the workload
+};
+[[nodiscard]] std::vector<LayerInstance> layer_instances(const Workload& workload);
+
 }  // namespace edgeroof::dnn

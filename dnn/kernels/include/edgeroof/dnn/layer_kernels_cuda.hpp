@@ -4,6 +4,7 @@
 #pragma once
 
 #include "edgeroof/dnn/layer_kernels.hpp"
+#include "edgeroof/dnn/optimizer_kernels.hpp"
 
 #if defined(EDGEROOF_HAVE_CUDA)
 #include <cuda_runtime_api.h>
@@ -18,6 +19,10 @@ namespace edgeroof::dnn {
 // and kernels::cuda::Error for a failed CUDA, cuBLAS or cuDNN call.
 [[nodiscard]] std::unique_ptr<LayerKernel> make_cuda_layer_kernel(const LayerCost& forward_layer, Pass pass,
                                                                   cudaStream_t stream);
+// The GPU kernel of an optimizer update (optimizer_supported() says which), enqueuing its steps
+// on `stream`. Throws LayerKernelError for an unsupported update and kernels::cuda::Error for a
+// failed CUDA call (an allocation that does not fit among them).
+[[nodiscard]] std::unique_ptr<OptimizerKernel> make_cuda_optimizer_kernel(const LayerCost& update, cudaStream_t stream);
 // cuDNN's version as loaded at run time ("9.19.0"), or nullopt without cuDNN.
 [[nodiscard]] std::optional<std::string> cudnn_version();
 
