@@ -134,6 +134,33 @@ TEST(Calibrate, OverheadFromTheModelBenchmarkAndBothModes) {
   EXPECT_NE(cal.notes.back().find("ignored 2 layer or model benchmark(s)"), std::string::npos) << cal.notes.back();
 }
 
+// Δ = 200 − 80 = 120 ms: Δ / N = 40 ms is more than the fastest measured layer (conv2, 20 ms), so
+// o = 20 ms and the rest scales: s = 80 / (200 − 3·20) = 4/7 (conv1 η 3.2/7, conv2 2/7, relu 4/7).
+// fast: conv1 20 + 40·7/3.2 = 107.5, conv2 20 + 35 = 55, relu 20 + 17.5 = 37.5: 200 ms.
+// slow: conv1 20 + 80·7/3.2 = 195, conv2 20 + 40·7/2 = 160, relu 20 + 80·7/4 = 160: 515 ms.
+TEST(Calibrate, OverheadBeyondTheFastestLayerScalesTheLayers) {
+  const auto w = tri();
+  const auto r = two_modes();
+  const auto o = calibrated(w, r, {with_model_ms(200.0)});
+  EXPECT_NEAR(o.calibration->overhead_s, 20e-3, 1e-15);
+  EXPECT_NEAR(o.calibration->scale, 4.0 / 7.0, 1e-12);
+  EXPECT_NEAR(o.calibration->layers[0].efficiency, 3.2 / 7.0, 1e-12);
+  const auto p = predict(w, r, o);
+  EXPECT_NEAR(p.modes[0].latency_s, 200e-3, 1e-12);
+  EXPECT_NEAR(p.modes[0].layers[0].time_s, 107.5e-3, 1e-12);
+  EXPECT_NEAR(p.modes[1].layers[0].time_s, 195e-3, 1e-12);
+  EXPECT_NEAR(p.modes[1].layers[1].time_s, 160e-3, 1e-12);
+  EXPECT_NEAR(p.modes[1].latency_s, 515e-3, 1e-12);
+  const auto costed = cost_modes(w, r, o);
+  EXPECT_NEAR(costed.costs[1].latency_s, 515e-3, 1e-12);
+  bool said = false;
+  for (const auto& n : o.calibration->notes)
+    said = said || n.find(
+                       "at most the fastest layer's 0.02 s; the layers run slower in sequence than alone (cold "
+                       "caches): every efficiency scaled by 0.5714") != std::string::npos;
+  EXPECT_TRUE(said) << o.calibration->notes.back();
+}
+
 // Δ = 64 − 80 < 0: o = 0, every η scaled by 80/64 = 1.25 (conv1 1.0, conv2 0.625, relu 1.25).
 // fast: 40 + 16 + 8 = 64 ms; slow: 80 + 40/0.625 + 80/1.25 = 80 + 64 + 64 = 208 ms.
 TEST(Calibrate, AModelFasterThanItsLayersScalesEveryEfficiency) {

@@ -138,8 +138,8 @@ TEST(CalibrateCli, HostileCalibrationFilesAreOneErrorLine) {
       {"/benchmarks/0/flops", nullptr, "benchmark layer/cpu/tri/conv1/fwd/bs:1: no flops counter"},
       {"/benchmarks/4/flops", 0, "benchmark layer/cpu/tri/conv2/fwd/bs:1: flops = 0 is not positive"},
       {"/benchmarks/4/bytes", 0, "benchmark layer/cpu/tri/conv2/fwd/bs:1: bytes = 0 is not positive"},
-      {"/benchmarks/7/coverage", 1.5, "benchmark model/cpu/tri/inference/bs:1: coverage = 1.5 is outside [0, 1]"},
-      {"/benchmarks/7/coverage", -0.5, "benchmark model/cpu/tri/inference/bs:1: coverage = -0.5 is outside [0, 1]"},
+      {"/benchmarks/7/coverage", 1.5, "benchmarks[7] (model/cpu/tri/inference/bs:1): coverage = 1.5 is above 1"},
+      {"/benchmarks/7/coverage", -0.5, "benchmarks[7] (model/cpu/tri/inference/bs:1): coverage = -0.5 is negative"},
       {"/benchmarks/7/real_time", 0, "benchmark model/cpu/tri/inference/bs:1: real_time = 0 s is not positive"},
       {"/context/power_mode.key", "maxn", "power_mode.key = maxn is not a mode of the rooflines"},
   };

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <tuple>
 
 namespace edgeroof::reports {
@@ -193,22 +194,30 @@ void model_overhead(Calibration& cal, const std::optional<std::string>& phase) {
   }
   cal.model_used = true;
   const double delta = m.time_s - cal.layer_sum_s;
+  const double n = static_cast<double>(cal.layers.size());
   const std::string figures =
       "model benchmark " + m.name + ": " + si(m.time_s, "s") + ", layers " + si(cal.layer_sum_s, "s");
-  if (delta >= 0.0) {
-    cal.overhead_s = delta / static_cast<double>(cal.layers.size());
-    cal.notes.push_back(figures + ": overhead o = " + si(delta, "s") + " / " + std::to_string(cal.layers.size()) +
-                        " layers = " + si(cal.overhead_s, "s") + " per layer, in every mode");
-    return;
+  // The fixed part of Δ is at most the fastest measured layer's time per layer: no layer costs less
+  // than its fixed cost. The rest of Δ is the layers running slower in sequence than alone, and
+  // scales with them.
+  double floor_s = std::numeric_limits<double>::infinity();
+  for (const auto& lc : cal.layers) {
+    if (lc.measured_s) floor_s = std::min(floor_s, *lc.measured_s);
   }
-  cal.scale = cal.layer_sum_s / m.time_s;
+  cal.overhead_s = std::clamp(delta / n, 0.0, std::isfinite(floor_s) ? floor_s : 0.0);
+  cal.scale = cal.layer_sum_s / (m.time_s - n * cal.overhead_s);
   for (auto& lc : cal.layers) lc.efficiency *= cal.scale;
   char s[32];
   std::snprintf(s, sizeof(s), "%.4g", cal.scale);
-  cal.notes.push_back(figures +
-                      ": the model is faster than its layers alone (they overlap or share caches): o = 0, "
-                      "every efficiency scaled by " +
-                      s);
+  std::string note = figures + ": overhead o = " + si(cal.overhead_s, "s") + " per layer (" +
+                     std::to_string(cal.layers.size()) + " layers), in every mode";
+  if (delta >= 0.0 && cal.overhead_s < delta / n) note += ", at most the fastest layer's " + si(floor_s, "s");
+  if (cal.scale != 1.0) {
+    note += delta < 0.0 ? "; the model is faster than its layers alone (they overlap or share caches): "
+                        : "; the layers run slower in sequence than alone (cold caches): ";
+    note += std::string("every efficiency scaled by ") + s;
+  }
+  cal.notes.push_back(note);
 }
 
 // The calibration files read into `cal` (its mode, files and model benchmark) and the layer times
