@@ -13,6 +13,8 @@
 #include "edgeroof/reports/calibrate.hpp"
 #include "edgeroof/reports/predict.hpp"
 
+#include "workload_file.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -26,12 +28,7 @@ namespace {
 
 const std::string calib_dir = std::string(EDGEROOF_TEST_DATA_DIR) + "/reports/calib/";
 
-edgeroof::dnn::Workload tri() {
-  std::ifstream in(calib_dir + "tri_workload.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  return edgeroof::dnn::workload_from_json(nlohmann::json::parse(text.str()), "tri_workload.json");
-}
+edgeroof::dnn::Workload tri() { return edgeroof::test::workload_file(calib_dir + "tri_workload.json"); }
 
 Rooflines two_modes() { return load_rooflines(calib_dir + "tri_rooflines.json"); }
 

@@ -6,6 +6,8 @@
 #include "edgeroof/reports/si.hpp"
 #include "edgeroof/reports/stats.hpp"
 
+#include "workload_file.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -19,12 +21,7 @@ namespace {
 
 const std::string data_dir = std::string(EDGEROOF_TEST_DATA_DIR) + "/reports/";
 
-edgeroof::dnn::Workload toy() {
-  std::ifstream in(data_dir + "toy_workload.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  return edgeroof::dnn::workload_from_json(json::parse(text.str()), "toy_workload.json");
-}
+edgeroof::dnn::Workload toy() { return edgeroof::test::workload_file(data_dir + "toy_workload.json"); }
 
 ModeCost mode(const std::string& key, double latency_ms, double energy_J, std::optional<int> id = std::nullopt) {
   ModeCost m;

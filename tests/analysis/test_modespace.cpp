@@ -158,7 +158,9 @@ TEST_F(ModeSpace, TuningOnPredictionsKeepsTheBound) {
     std::printf("%s: chose %s, %.2f%% slower than the fastest, %.2f%% more energy than the optimum %s\n", name,
                 chosen.key.c_str(), 100 * slowdown, 100 * extra, best.chosen.key.c_str());
     EXPECT_LE(slowdown, 0.06);
-    if (std::string(name) == "resnet50") EXPECT_LE(extra, 0.01);
+    if (std::string(name) == "resnet50") {
+      EXPECT_LE(extra, 0.01);
+    }
   }
 }
 

@@ -2,6 +2,8 @@
 // rooflines in tests/data/reports (expected values derived by hand in the comments).
 #include "edgeroof/reports/predict.hpp"
 
+#include "workload_file.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -14,12 +16,7 @@ namespace {
 
 const std::string data_dir = std::string(EDGEROOF_TEST_DATA_DIR) + "/reports/";
 
-edgeroof::dnn::Workload toy() {
-  std::ifstream in(data_dir + "toy_workload.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  return edgeroof::dnn::workload_from_json(nlohmann::json::parse(text.str()), "toy_workload.json");
-}
+edgeroof::dnn::Workload toy() { return edgeroof::test::workload_file(data_dir + "toy_workload.json"); }
 
 }  // namespace
 
@@ -104,8 +101,9 @@ TEST(Predict, MissingCeilingIsOneClearError) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("mode nvp0-maxn has no compute ceiling for cuda/bf16"), std::string::npos);
   }
-  EXPECT_THROW((void)predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{"cpu", "dram"}),
-               InputError);
+  EXPECT_THROW(
+      (void)predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{"cpu", "dram", nullptr}),
+      InputError);
   EXPECT_THROW((void)predict(toy(), load_rooflines(data_dir + "toy_rooflines.json"), PredictOptions{}, {"nope"}),
                InputError);
 }

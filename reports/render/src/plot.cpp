@@ -6,7 +6,10 @@
 #include "edgeroof/power/controller_process.hpp"
 #include "edgeroof/power/mode.hpp"
 #include "edgeroof/power/sysfs.hpp"
+#include "edgeroof/reports/modespace.hpp"
 #include "plot_internal.hpp"
+
+#include "edgeroof/reports/modespace.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -109,10 +112,14 @@ Predictions predictions(const Rooflines& rooflines, const RooflineMode& primary,
   }
   try {
     out.costs = cost_modes(*options.workload, rooflines, options.predict).costs;
-    out.tuned = tune(out.costs, options.constraint);
+    // The baseline as tune takes it without --baseline: MAXN, else a grid's all-maximum mode.
+    TuneBaselineOptions baseline;
+    for (const auto& m : rooflines.modes) baseline.knobs.push_back(knobs_of(m));
+    out.tuned = tune(out.costs, options.constraint, baseline);
   } catch (const InputError& e) {
     notes.push_back("latency_energy left out: " + printable(e.what()));
   }
+  if (!out.tuned) notes.push_back("findings left out: they need every mode's energy (results measured with a sensor)");
   try {
     if (out.tuned)
       out.findings =

@@ -73,7 +73,8 @@ void add_measured(Chart& c, const RooflineMode& m, const std::vector<Point>& poi
   };
   const Family families[] = {{"compute", "compute kernels (measured)", "with points pt 1 ps 1.2 lc rgb 'black'"},
                              {"memory", "memory kernels (measured)", "with points pt 2 ps 1.2 lc rgb 'red'"},
-                             {"layer", "DNN layers (measured)", "with points pt 5 ps 1.0 lc rgb 'dark-orange'"}};
+                             {"layer", "DNN layers (measured)", "with points pt 5 ps 1.0 lc rgb 'dark-orange'"},
+                             {"model", "whole models (measured)", "with points pt 9 ps 2.0 lc rgb 'dark-violet'"}};
   for (const auto& f : families) {
     DataBlock b(f.title, where(m, std::string("measured ") + f.name + " benchmarks"), axes);
     for (const auto& p : points) {
