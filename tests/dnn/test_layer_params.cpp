@@ -86,8 +86,9 @@ TEST(LayerParams, ATableReadBackGivesTheSameParametersAndStep) {
       EXPECT_EQ(attrs_of(b.params), attrs_of(a.params)) << a.name;
       EXPECT_EQ(b.params.index(), a.params.index()) << a.name;
       EXPECT_EQ(b.step, Step::training) << a.name;
-      if (const auto* conv = std::get_if<Conv2dParams>(&a.params))
+      if (const auto* conv = std::get_if<Conv2dParams>(&a.params)) {
         EXPECT_EQ(std::get<Conv2dParams>(b.params).out_channels, conv->out_channels) << a.name;
+      }
     }
     EXPECT_EQ(to_json(read), to_json(built)) << model;
   }
