@@ -96,6 +96,12 @@ check("nvidia-smi lists a GPU CMake's probe cannot run on" "${full}" default
       NATIVE_PROBE NONE)
 check("re-configure without a GPU: the default list chosen before is kept" "${full}" default
       "default list, no GPU visible" CMAKE_VERSION 3.25.1 CACHED ${full} OURS ${full})
+check("CUDA 13 on a Xavier (sm_72): native cannot build, the list builds but not for it"
+      "75-real;80-real;86-real;87-real;89-real;90" default
+      "default list, nvcc 13.0.88 cannot build sm_72 of the GPU CMake's probe found (sm_72), so its kernels will not run there; 70 72 dropped, nvcc 13.0.88 cannot build them"
+      CMAKE_VERSION 3.25.1 NATIVE_PROBE 72 SUPPORTED ${cuda13} COMPILER_VERSION 13.0.88)
+check("native when nvcc builds every arch of the GPUs" "native" native "native for GPU 0: NVIDIA H200"
+      CMAKE_VERSION 3.25.1 GPU "${h200}" NATIVE_PROBE 90 75 SUPPORTED ${cuda13})
 check("re-configure: the user edited the list this build chose" "80;90" given "given as CMAKE_CUDA_ARCHITECTURES"
       CMAKE_VERSION 3.25.1 CACHED 80 90 OURS ${full})
 
