@@ -7,6 +7,7 @@
 
 include(CheckLanguage)
 include(EdgeroofProbe)
+include(EdgeroofCudaArchs)
 
 set(EDGEROOF_ENABLE_CUDA AUTO CACHE STRING "Build the CUDA backend: ON, OFF or AUTO (on when a CUDA compiler is found)")
 set_property(CACHE EDGEROOF_ENABLE_CUDA PROPERTY STRINGS AUTO ON OFF)
@@ -37,17 +38,11 @@ if(EDGEROOF_ENABLE_CUDA)  # AUTO and ON are both true-ish strings for if()
 endif()
 
 if(EDGEROOF_HAVE_CUDA)
-  # Orin (87) and Hopper (90) by default; a toolkit older than 11.8 does not know 90 (JetPack 5
-  # ships 11.4), so it is dropped there rather than failing the configure step.
-  set(_edgeroof_user_archs "${CMAKE_CUDA_ARCHITECTURES}")
+  # enable_language fills an unset CMAKE_CUDA_ARCHITECTURES with CUDAARCHS or the compiler's default,
+  # so whether the user chose is only known before it (EdgeroofCudaArchs.cmake).
+  set(_edgeroof_cached_archs "${CMAKE_CUDA_ARCHITECTURES}")
   enable_language(CUDA)
-  if(_edgeroof_user_archs STREQUAL "")
-    set(_edgeroof_archs 87)
-    if(CMAKE_CUDA_COMPILER_VERSION VERSION_GREATER_EQUAL 11.8)
-      list(APPEND _edgeroof_archs 90)
-    endif()
-    set(CMAKE_CUDA_ARCHITECTURES ${_edgeroof_archs} CACHE STRING "CUDA architectures to build for" FORCE)
-  endif()
+  edgeroof_choose_cuda_archs("${_edgeroof_cached_archs}")
   set(CMAKE_CUDA_STANDARD 17)
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   # A bare nvcc (a compiler-only package, a toolkit missing its libraries) compiles but cannot link
@@ -64,6 +59,9 @@ if(EDGEROOF_HAVE_CUDA)
     message(STATUS "edgeroof: ${_edgeroof_why}, so the CPU backend is built alone. Fix: install the whole "
                    "toolkit or set CUDAToolkit_ROOT, or -DEDGEROOF_ENABLE_CUDA=OFF to silence this")
   endif()
+endif()
+if(NOT EDGEROOF_HAVE_CUDA)
+  set(EDGEROOF_CUDA_ARCHS_SUMMARY none)
 endif()
 
 # Layer kernels: cuDNN on the GPU (needs CUDA), oneDNN on the CPU. AUTO turns each on when found.
