@@ -41,14 +41,18 @@ FakeClockKernel::FakeClockKernel(const fs::path& root, double delay_s, double bl
     add(dir / "scaling_cur_freq", {dir / "scaling_min_freq", dir / "scaling_max_freq"},
         [dir] { return read_int(dir / "scaling_max_freq"); });
   }
-  const fs::path gpu = root / std::string(fake_orin_gpu).substr(1);
+  // Whichever release's layout the tree has: its /sys/class/devfreq link leads to the GPU node.
+  fs::path gpu;
+  for (const char* name : {"17000000.ga10b", "17000000.gpu"})
+    if (fs::exists(root / "sys/class/devfreq" / name)) gpu = fs::canonical(root / "sys/class/devfreq" / name);
   add(gpu / "cur_freq", {gpu / "min_freq", gpu / "max_freq"}, [gpu] { return read_int(gpu / "max_freq"); });
   // The EMC runs at the highest table rate under the cap (bpmp lists kHz); a cap of 0 is none.
   std::vector<std::int64_t> rates_hz;
   std::ifstream rates(root / "sys/kernel/debug/bpmp/debug/emc/possible_rates");
   for (std::int64_t khz = 0; rates >> khz;) rates_hz.push_back(khz * 1000);
   std::sort(rates_hz.begin(), rates_hz.end());
-  const fs::path cap = root / "sys/kernel/nvpmodel_emc_cap/emc_iso_cap";
+  fs::path cap = root / "sys/kernel/nvpmodel_clk_cap/emc";  // L4T 36; L4T 35 has emc_iso_cap
+  if (!fs::exists(cap)) cap = root / "sys/kernel/nvpmodel_emc_cap/emc_iso_cap";
   add(root / "sys/kernel/debug/bpmp/debug/clk/emc/rate", {cap}, [cap, rates_hz]() -> std::optional<std::int64_t> {
     const auto c = read_int(cap);
     if (!c || rates_hz.empty()) return std::nullopt;

@@ -17,6 +17,7 @@
 using namespace edgeroof::power;
 using edgeroof::testing::FakeClockKernel;
 using edgeroof::testing::FakeOrin;
+using edgeroof::testing::L4t;
 
 namespace {
 
@@ -77,12 +78,20 @@ PowerMode grid_mode(const FakeOrin& orin, const std::string& spec) {
 
 }  // namespace
 
-TEST(JetsonController, AppliesVerifiesAndRestoresAGridMode) {
-  const FakeOrin orin("apply");
+// The same on the layouts of L4T 35 and L4T 36: the devfreq link and the EMC cap differ.
+class JetsonControllerOnRelease : public ::testing::TestWithParam<L4t> {};
+
+TEST_P(JetsonControllerOnRelease, AppliesVerifiesAndRestoresAGridMode) {
+  const FakeOrin orin(std::string("apply-") + (GetParam() == L4t::r35 ? "35" : "36"), GetParam());
+  const std::string link =
+      GetParam() == L4t::r35 ? "/sys/class/devfreq/17000000.ga10b" : "/sys/class/devfreq/17000000.gpu";
+  const std::string gpu_min_node = orin.gpu() + "/min_freq";
+  const std::string gpu_max_node = orin.gpu() + "/max_freq";
+  const std::string release_emc_cap = orin.emc_cap();
   StrictDriver driver(Root(orin.dir()));
   JetsonController c(strict_io(orin, driver), load_nvpmodel_conf((orin.dir() / "etc/nvpmodel.conf").string()));
-  EXPECT_EQ(c.gpu_devfreq(), "/sys/class/devfreq/17000000.ga10b");
-  EXPECT_EQ(c.emc_cap_node(), emc_cap);
+  EXPECT_EQ(c.gpu_devfreq(), link);
+  EXPECT_EQ(c.emc_cap_node(), release_emc_cap);
   EXPECT_EQ(c.tpc_mask_node(), "/sys/devices/gpu.0/tpc_pg_mask");
   c.save();
   EXPECT_EQ(c.saved_nvpmodel_id(), 2);
@@ -93,12 +102,12 @@ TEST(JetsonController, AppliesVerifiesAndRestoresAGridMode) {
   EXPECT_EQ(orin.get(cpu_node(0, "scaling_min_freq")), "1036800");
   EXPECT_EQ(orin.get(cpu_node(3, "scaling_max_freq")), "1036800");
   EXPECT_EQ(orin.get(cpu_node(3, "scaling_cur_freq")), "1036800");
-  EXPECT_EQ(orin.get(gpu_max), "318750000");
-  EXPECT_EQ(orin.get(gpu_min), "318750000");
-  EXPECT_EQ(orin.get(emc_cap), "2133000000");
+  EXPECT_EQ(orin.get(gpu_max_node), "318750000");
+  EXPECT_EQ(orin.get(gpu_min_node), "318750000");
+  EXPECT_EQ(orin.get(release_emc_cap), "2133000000");
   // Going down: min first (from 114.75 MHz up to 318.75 MHz is within the old max), then max.
-  const auto gpu_min_at = index_of(driver.log, "/sys/class/devfreq/17000000.ga10b/min_freq=318750000");
-  const auto gpu_max_at = index_of(driver.log, "/sys/class/devfreq/17000000.ga10b/max_freq=318750000");
+  const auto gpu_min_at = index_of(driver.log, link + "/min_freq=318750000");
+  const auto gpu_max_at = index_of(driver.log, link + "/max_freq=318750000");
   ASSERT_LT(gpu_max_at, driver.log.size());
   EXPECT_LT(gpu_min_at, gpu_max_at);
   // CPUs are taken offline after their frequencies are set, the highest first.
@@ -111,8 +120,7 @@ TEST(JetsonController, AppliesVerifiesAndRestoresAGridMode) {
   const auto high = grid_mode(orin, "cores=12;cpu=2201600;gpu=1300500000;emc=3199000000");
   c.apply(high);
   EXPECT_TRUE(c.verify(high).empty());
-  EXPECT_LT(index_of(driver.log, "/sys/class/devfreq/17000000.ga10b/max_freq=1300500000"),
-            index_of(driver.log, "/sys/class/devfreq/17000000.ga10b/min_freq=1300500000"));
+  EXPECT_LT(index_of(driver.log, link + "/max_freq=1300500000"), index_of(driver.log, link + "/min_freq=1300500000"));
   EXPECT_EQ(orin.get(cpu_node(11, "online")), "1");
   EXPECT_EQ(orin.get(cpu_node(11, "scaling_min_freq")), "2201600");
 
@@ -122,10 +130,15 @@ TEST(JetsonController, AppliesVerifiesAndRestoresAGridMode) {
     EXPECT_EQ(orin.get(cpu_node(cpu, "scaling_min_freq")), "268800");
     EXPECT_EQ(orin.get(cpu_node(cpu, "scaling_max_freq")), "2201600");
   }
-  EXPECT_EQ(orin.get(gpu_min), "114750000");
-  EXPECT_EQ(orin.get(gpu_max), "1300500000");
-  EXPECT_EQ(orin.get(emc_cap), "3199000000");
+  EXPECT_EQ(orin.get(gpu_min_node), "114750000");
+  EXPECT_EQ(orin.get(gpu_max_node), "1300500000");
+  EXPECT_EQ(orin.get(release_emc_cap), "3199000000");
 }
+
+INSTANTIATE_TEST_SUITE_P(Releases, JetsonControllerOnRelease, ::testing::Values(L4t::r35, L4t::r36),
+                         [](const ::testing::TestParamInfo<L4t>& info) {
+                           return std::string(info.param == L4t::r35 ? "L4T35" : "L4T36");
+                         });
 
 TEST(JetsonController, VerifyReportsClocksThatDidNotFollow) {
   const FakeOrin orin("verify");

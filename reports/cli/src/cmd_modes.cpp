@@ -1,8 +1,10 @@
 // `edgeroof modes`: the predefined nvpmodel modes, or the custom grid, with caps resolved.
 #include "commands.hpp"
+#include "edgeroof/power/machine.hpp"
 #include "edgeroof/power/mode.hpp"
 #include "edgeroof/power/mode_select.hpp"
 #include "edgeroof/power/nvpmodel.hpp"
+#include "edgeroof/results/keys.hpp"
 
 #include <iostream>
 
@@ -29,6 +31,8 @@ int run(const Args& args) {
   if (format_of(args) == Format::json) {
     nlohmann::json doc = {{"modes", nlohmann::json::array()}};
     for (const auto& m : modes) doc["modes"].push_back(power::mode_to_json(m));
+    // The release the modes were read on (its paths and nvpmodel.conf differ); absent off a Jetson.
+    if (const auto l4t = power::read_l4t_release(root)) doc[results::context::l4t_release] = *l4t;
     std::cout << doc.dump(2) << "\n";
     return 0;
   }

@@ -24,7 +24,11 @@ for a in "$@"; do
   esac
 done
 [ -n "$out" ] || { echo "fake-bench: no --benchmark_out" >&2; exit 2; }
-gpu=$(cat "$root/sys/class/devfreq/17000000.ga10b/cur_freq")
+# The GPU's devfreq link is 17000000.ga10b on L4T 35 and 17000000.gpu on L4T 36.
+gpu=
+for g in "$root/sys/class/devfreq/17000000.ga10b" "$root/sys/class/devfreq/17000000.gpu"; do
+  [ -e "$g/cur_freq" ] && gpu=$(cat "$g/cur_freq")
+done
 cpu0=$(cat "$root/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq")
 emc=$(cat "$root/sys/kernel/debug/bpmp/debug/clk/emc/rate")
 online=0
