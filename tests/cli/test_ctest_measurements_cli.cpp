@@ -88,7 +88,9 @@ TEST(CtestMeasurementsCli, CurrentBaselineAndRatioOfEveryGatingFigure) {
   const auto new_path = dir.write("new.json", results_file({{triad, new_triad}, {hostile, new_hostile}})).string();
 
   const auto run = run_edgeroof({"compare", old_path, new_path, "--ctest-measurements"});
-  ASSERT_EQ(run.exit_code, 1) << run.status();  // triad is 10% slower: the gate still decides the status
+  // Triad is 10% slower, but three repetitions a side cannot reach p < 0.05 (the exact U test's
+  // least p is 0.1): the gate passes and the figures are charted all the same.
+  ASSERT_EQ(run.exit_code, 0) << run.status();
 
   // Per figure: the unit CDash charts and the factor from the file's SI value (times are in ms).
   struct Figure {
@@ -116,7 +118,7 @@ TEST(CtestMeasurementsCli, CurrentBaselineAndRatioOfEveryGatingFigure) {
   std::sort(got.begin(), got.end());
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(got, expected) << run.out;  // cpu_time and power_W never gate: not charted
-  EXPECT_EQ(run.out.find(hostile), std::string::npos) << "the raw name must not reach the XML";
+  for (const auto& l : got) EXPECT_EQ(l.find(hostile), std::string::npos) << "unescaped: " << l;
 }
 
 TEST(CtestMeasurementsCli, RefusedWhereTheyWouldMixWithJsonOnStandardOutput) {
