@@ -226,13 +226,16 @@ const Command& compare_command() {
       "A run with the counter throttled = 1 on either side is marked; its regressions still fail, as\n"
       "'FAIL (throttled)'. cpu_time and power_W are shown but never fail. A benchmark found in one\n"
       "file only is listed. Exit status 0 otherwise; bad input prints one line and exits 1 (2 for a\n"
-      "wrong command line, such as a --filter that is not a regular expression).",
+      "wrong command line, such as a --filter that is not a regular expression).\n"
+      "--ctest-measurements prints, after the table, one <CTestMeasurement type=\"numeric/double\"> line per\n"
+      "figure, which CTest keeps with the test and CDash charts: name '<benchmark> <unit> current|baseline|ratio'\n"
+      "(XML-escaped) for real_time (s), B/s (GB/s), FLOP/s (GFLOP/s) and energy_J (J), value %.10g,\n"
+      "ratio = current / baseline; a figure that is not finite is left out.",
       {{"--threshold", "PERCENT", "smallest relative change that counts (default 5%)"},
        {"--alpha", "P", "significance level of the U test (default 0.05)"},
        {"--filter", "REGEX", "compare only benchmarks whose name matches (POSIX extended regex, searched)"},
        {"--ctest-measurements", "",
-        "also print <CTestMeasurement> lines (CDash charts): '<benchmark> <unit> current|baseline|ratio' for\n"
-        "real_time (s), B/s (GB/s), FLOP/s (GFLOP/s) and energy_J (J), %.10g, ratio = current / baseline"},
+        "also print <CTestMeasurement> lines for CDash: current, baseline, ratio (see below)"},
        format_option,
        output_option},
       false,
