@@ -36,13 +36,15 @@ function(edgeroof_add_library name)
 endfunction()
 
 # edgeroof_add_test(<name> SOURCES <files...> [LIBS <targets...>] [LABELS <labels...>]
-#                   [DEVICE] [TIMEOUT <s>])
+#                   [DEVICE] [SLOW] [TIMEOUT <s>])
 # One GoogleTest executable per component, registered with CTest as one test. DEVICE tests need
 # real hardware and are only registered with EDGEROOF_ENABLE_DEVICE_TESTS=ON; they get
 # EDGEROOF_DEVICE_TEST=1, so that EDGEROOF_DEVICE_MISSING (tests/support/device.hpp) fails them
 # where the hardware is not found instead of skipping.
+# Labels (cmake/EdgeroofCheckLabels.cmake checks every test has one): `unit`, or `device` for a
+# DEVICE test; SLOW adds `slow` (over about 30 s on 2 cores); LABELS adds more.
 function(edgeroof_add_test name)
-  cmake_parse_arguments(ARG "DEVICE" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "DEVICE;SLOW" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
   if(ARG_DEVICE AND NOT EDGEROOF_ENABLE_DEVICE_TESTS)
     return()
   endif()
@@ -56,9 +58,13 @@ function(edgeroof_add_test name)
   endif()
   edgeroof_target_defaults(${name})
   add_test(NAME ${name} COMMAND ${name})
-  set(labels unit ${ARG_LABELS})
   if(ARG_DEVICE)
-    list(APPEND labels device)
+    set(labels device ${ARG_LABELS})
+  else()
+    set(labels unit ${ARG_LABELS})
+  endif()
+  if(ARG_SLOW)
+    list(APPEND labels slow)
   endif()
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)

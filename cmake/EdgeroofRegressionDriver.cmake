@@ -5,6 +5,9 @@
 # With the environment variable EDGEROOF_RECORD_BASELINE=1 it records the baseline instead (same
 # flags as the check, written atomically by edgeroof-bench) and passes -- unless the test names a
 # fixed BASELINE file (RECORDABLE=OFF), which is never overwritten.
+#
+# compare prints the figures it compares as <CTestMeasurement> lines (current, baseline, ratio per
+# benchmark and unit): CTest keeps them with the test, CDash charts them from run to run.
 
 foreach(var NAME DEVICE BASELINE OUTPUT BENCH EDGEROOF FILTER REPETITIONS MIN_TIME THRESHOLD ALPHA)
   if(NOT DEFINED ${var})
@@ -46,6 +49,7 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "edgeroof-regression: ${NAME}: edgeroof-bench failed (${rc})")
 endif()
 execute_process(COMMAND "${EDGEROOF}" compare "${BASELINE}" "${OUTPUT}" --threshold "${THRESHOLD}" --alpha "${ALPHA}"
+                        --ctest-measurements
                 RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "edgeroof-regression: REGRESSION in ${NAME}: edgeroof compare exited ${rc} against ${BASELINE} "

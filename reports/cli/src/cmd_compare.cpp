@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <utility>
 
 namespace edgeroof::cli {
 namespace {
@@ -101,6 +104,56 @@ std::string describe(const char* role, const reports::ResultsFile& f) {
   return std::string(role) + ": " + reports::excerpt(f.path) + (about.empty() ? "" : " (" + about + ")") + "\n";
 }
 
+// Text inside an XML attribute or element: benchmark names are data and may hold any of these.
+std::string xml_escaped(const std::string& text) {
+  std::string out;
+  static const std::pair<char, const char*> entities[] = {
+      {'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'"', "&quot;"}, {'\'', "&apos;"}};
+  for (const char ch : text) {
+    const char* entity = nullptr;
+    for (const auto& e : entities)
+      if (e.first == ch) entity = e.second;
+    if (entity)
+      out += entity;
+    else
+      out += ch;
+  }
+  return out;
+}
+
+// The unit CDash shows a gating figure in, and the factor from the row's SI value to it.
+std::optional<std::pair<const char*, double>> chart_unit(const std::string& metric) {
+  if (metric == "B/s") return std::make_pair("GB/s", 1e-9);
+  if (metric == "FLOP/s") return std::make_pair("GFLOP/s", 1e-9);
+  if (metric == "energy_J") return std::make_pair("J", 1.0);
+  if (metric == "real_time") return std::make_pair("s", 1.0);
+  return std::nullopt;  // cpu_time and power_W never gate
+}
+
+std::string measurement(const std::string& name, double value) {
+  return "<CTestMeasurement type=\"numeric/double\" name=\"" + xml_escaped(name) + "\">" + fixed("%.10g", value) +
+         "</CTestMeasurement>\n";
+}
+
+// CTest keeps these lines of a test's output as named measurements, which CDash charts from run
+// to run: "<benchmark> <unit> current|baseline|ratio" (ratio = current / baseline). A figure that is
+// not finite is left out rather than charted as a made-up number.
+std::string ctest_measurements(const reports::Comparison& c) {
+  std::string out;
+  for (const auto& r : c.rows) {
+    const auto unit = chart_unit(r.metric);
+    if (!unit || r.percentage) continue;
+    const std::string stem = r.name + " " + unit->first + " ";
+    const double current = r.new_value * unit->second;
+    const double baseline = r.old_value * unit->second;
+    if (std::isfinite(current)) out += measurement(stem + "current", current);
+    if (std::isfinite(baseline)) out += measurement(stem + "baseline", baseline);
+    if (r.old_value != 0.0 && std::isfinite(r.new_value / r.old_value))
+      out += measurement(stem + "ratio", r.new_value / r.old_value);
+  }
+  return out;
+}
+
 std::string summary(const reports::Comparison& c, const reports::CompareOptions& o) {
   const std::string criteria =
       "a change beyond " + fixed("%g%%", 100.0 * o.threshold) + " with p < " + fixed("%g", o.alpha);
@@ -117,6 +170,10 @@ std::string summary(const reports::Comparison& c, const reports::CompareOptions&
 int run(const Args& args) {
   if (args.positional.size() != 2) throw UsageError("name two results files: OLD.json NEW.json");
   const Format format = format_of(args);
+  const bool measurements = args.has("--ctest-measurements");
+  if (measurements && format != Format::table && !args.has("--out"))
+    throw UsageError(
+        "--ctest-measurements goes to standard output: with --format csv or json, write those with -o FILE");
   reports::CompareOptions options;
   options.threshold = args.percent("--threshold").value_or(options.threshold);
   options.alpha = args.number("--alpha").value_or(options.alpha);
@@ -145,6 +202,7 @@ int run(const Args& args) {
     emit(args, describe("old", old_file) + describe("new", new_file) + "\n" + render_table(comparison) + "\n" +
                    summary(comparison, options));
   }
+  if (measurements) std::fputs(ctest_measurements(comparison).c_str(), stdout);
   return comparison.regressions > 0 ? 1 : 0;
 }
 
@@ -154,7 +212,8 @@ const Command& compare_command() {
   static const Command cmd{
       "compare",
       "compare two benchmark runs by name; exit 1 on a significant regression (a CTest gate)",
-      "edgeroof compare OLD.json NEW.json [--threshold 5%] [--alpha 0.05] [--filter REGEX] [--format table|csv|json]",
+      "edgeroof compare OLD.json NEW.json [--threshold 5%] [--alpha 0.05] [--filter REGEX] [--format table|csv|json] "
+      "[--ctest-measurements]",
       "Benchmarks are paired by run name. Each metric present in both files (real_time, cpu_time, FLOP/s,\n"
       "B/s, energy_J, power_W) is compared on the mean of its repetitions: change = (new - old) / |old|,\n"
       "as Google Benchmark's tools/compare.py computes it. A two-sided Mann-Whitney U test over the\n"
@@ -167,10 +226,16 @@ const Command& compare_command() {
       "A run with the counter throttled = 1 on either side is marked; its regressions still fail, as\n"
       "'FAIL (throttled)'. cpu_time and power_W are shown but never fail. A benchmark found in one\n"
       "file only is listed. Exit status 0 otherwise; bad input prints one line and exits 1 (2 for a\n"
-      "wrong command line, such as a --filter that is not a regular expression).",
+      "wrong command line, such as a --filter that is not a regular expression).\n"
+      "--ctest-measurements prints, after the table, one <CTestMeasurement type=\"numeric/double\"> line per\n"
+      "figure, which CTest keeps with the test and CDash charts: name '<benchmark> <unit> current|baseline|ratio'\n"
+      "(XML-escaped) for real_time (s), B/s (GB/s), FLOP/s (GFLOP/s) and energy_J (J), value %.10g,\n"
+      "ratio = current / baseline; a figure that is not finite is left out.",
       {{"--threshold", "PERCENT", "smallest relative change that counts (default 5%)"},
        {"--alpha", "P", "significance level of the U test (default 0.05)"},
        {"--filter", "REGEX", "compare only benchmarks whose name matches (POSIX extended regex, searched)"},
+       {"--ctest-measurements", "",
+        "also print <CTestMeasurement> lines for CDash: current, baseline, ratio (see below)"},
        format_option,
        output_option},
       false,
