@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -54,6 +55,9 @@ double clock_settle_s(const nlohmann::json& results) {
 class Sweep : public ::testing::Test {
 protected:
   void SetUp() override {
+    // A test run inside a sharded CI job must not shard the sweeps of these tests.
+    ::unsetenv("EDGEROOF_SHARD_INDEX");
+    ::unsetenv("EDGEROOF_SHARD_COUNT");
     std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     for (char& c : name) c = c == '/' ? '-' : c;
     m_orin = std::make_unique<FakeOrin>(name);

@@ -363,6 +363,16 @@ void warn_throttled(const RooflineMode& mode, const std::map<std::string, Pooled
                "mode " + mode.key + ": " + std::to_string(names.size()) + " throttled benchmark(s) left out: " + list);
 }
 
+// Two boards of one kind (sweep --shard) or a rerun may measure a mode twice: its files are pooled,
+// repetitions of one board kind as one board's own are, and the user is told which files met.
+void warn_pooled(const RooflineMode& mode, Warnings& warnings) {
+  if (mode.files.size() < 2) return;
+  std::string list;
+  for (const auto& f : mode.files) list += (list.empty() ? "" : ", ") + f;
+  warnings.add("pooled\n" + mode.key, "mode " + mode.key + " was measured in " + std::to_string(mode.files.size()) +
+                                          " results files, their repetitions pooled: " + list);
+}
+
 }  // namespace
 
 Rooflines fit_rooflines(const std::vector<ResultsFile>& files) {
@@ -390,6 +400,7 @@ Rooflines fit_rooflines(const std::vector<ResultsFile>& files) {
   for (std::size_t i = 0; i < out.modes.size(); ++i) {
     auto& mode = out.modes[i];
     if (mode.files.empty()) continue;  // only files with nothing to fit
+    warn_pooled(mode, warnings);
     warn_throttled(mode, pooled[i], mode.excluded["throttled"], warnings);
     for (auto it = mode.excluded.begin(); it != mode.excluded.end();) {
       it = it->second.empty() ? mode.excluded.erase(it) : std::next(it);

@@ -148,7 +148,9 @@ const Command& fit_command() {
       "fit",
       "fit the time (and energy) rooflines of each power mode from benchmark results",
       "edgeroof fit RESULTS.json|DIR... [--predict-modes modes.json] [-o rooflines.json] [--format table|json]",
-      "Files are grouped into power modes by their context's power_mode.key (else the file name).\n"
+      "Files are grouped into power modes by their context's power_mode.key (else the file name); a\n"
+      "mode found in several files (boards of one kind that split a sweep with --shard, or a rerun)\n"
+      "pools their repetitions, with one warning per such mode naming the files.\n"
       "Per benchmark the median of its repetitions counts; a compute ceiling is the best FLOP/s of\n"
       "its backend and dtype, a bandwidth the best B/s of the benchmarks labelled with that level.\n"
       "A benchmark with only aggregates (--benchmark_report_aggregates_only) counts by its median\n"

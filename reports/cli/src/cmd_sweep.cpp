@@ -5,15 +5,16 @@
 #include "edgeroof/power/controller_process.hpp"
 #include "edgeroof/power/mode_select.hpp"
 #include "edgeroof/power/nvpmodel.hpp"
+#include "edgeroof/power/shard.hpp"
 #include "edgeroof/power/sweep.hpp"
 #include "edgeroof/reports/modespace.hpp"
 #include "sweep_adaptive.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
-
 
 namespace edgeroof::cli {
 namespace {
@@ -84,6 +85,60 @@ reports::PlanOptions adaptive_options_of(const Args& args) {
   return options;
 }
 
+constexpr const char* kShardIndexVar = "EDGEROOF_SHARD_INDEX";
+constexpr const char* kShardCountVar = "EDGEROOF_SHARD_COUNT";
+
+std::string shard_rule() {
+  return "K/N with N from 1 to " + std::to_string(power::max_shards) + " and K from 0 to N-1";
+}
+
+// An empty variable counts as unset: a CI job outside its matrix expands ${{ matrix.shard }} to "".
+const char* env_of(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : nullptr;
+}
+
+// --shard K/N, else EDGEROOF_SHARD_INDEX and EDGEROOF_SHARD_COUNT; nullopt when neither is given.
+// Both given must agree: a flag that silently won over the variables could send two boards to the
+// same share and leave another share unmeasured.
+std::optional<power::Shard> shard_of_args(const Args& args) {
+  std::optional<power::Shard> flag;
+  if (const auto text = args.get("--shard")) {
+    flag = power::parse_shard(*text);
+    if (!flag) throw UsageError("--shard takes " + shard_rule() + ", not '" + echo(*text) + "'");
+  }
+  const char* index = env_of(kShardIndexVar);
+  const char* count = env_of(kShardCountVar);
+  if (index == nullptr && count == nullptr) return flag;
+  if (index == nullptr || count == nullptr)
+    throw UsageError(std::string(index ? kShardIndexVar : kShardCountVar) + " is set without " +
+                     (index ? kShardCountVar : kShardIndexVar));
+  const auto env = power::make_shard(index, count);
+  if (!env)
+    throw UsageError(std::string(kShardIndexVar) + "=" + echo(index) + " " + kShardCountVar + "=" + echo(count) +
+                     ": a shard is " + shard_rule());
+  if (flag && (flag->index != env->index || flag->count != env->count))
+    throw UsageError("--shard " + flag->text() + " and " + kShardIndexVar + "/" + kShardCountVar + " " + env->text() +
+                     " disagree");
+  return env;
+}
+
+// This board's share of the modes, logged as "shard K/N: M of T modes" (with their keys in a dry
+// run, so the split can be checked before any board is touched).
+std::vector<power::PowerMode> share_of(const std::vector<power::PowerMode>& modes, const power::Shard& shard,
+                                       bool dry_run, std::ostream& log) {
+  auto share = power::shard_of(modes, shard);
+  log << "shard " << shard.text() << ": " << share.size() << " of " << modes.size() << " modes";
+  if (share.empty()) log << "; nothing to measure";
+  if (dry_run && !share.empty()) {
+    std::string keys;
+    for (const auto& m : share) keys += (keys.empty() ? "" : ", ") + m.key;
+    log << ": " << keys;
+  }
+  log << "\n";
+  return share;
+}
+
 int report(const power::SweepSummary& summary, const std::string& out, std::ostream& log) {
   log << "sweep: " << summary.done << " done, " << summary.skipped << " already there, " << summary.failed << " failed";
   if (summary.failed > 0) log << " (reasons in " << (fs::path(out) / "failed.json").string() << ")";
@@ -99,6 +154,9 @@ int run(const Args& args) {
   const auto plan = adaptive_options_of(args);
   if (!modes_spec && !adaptive)
     throw UsageError("--modes is required (current, nvpmodel:all, nvpmodel:ID,ID or grid:SPEC)");
+  const auto shard = shard_of_args(args);
+  if (shard && modes_spec == std::string("current"))
+    throw UsageError("--shard splits a list of modes; --modes current is one mode");
   power::Patience patience;
   power::SweepOptions options = options_of(args, patience);
   const bool dry_run = options.dry_run;
@@ -116,7 +174,11 @@ int run(const Args& args) {
 
   power::StopSignals signals;
   options.stop_requested = [] { return power::StopSignals::requested(); };
-  if (adaptive) return run_adaptive(*controller, AdaptivePlan{modes, plan}, options, log);
+  if (adaptive) return run_adaptive(*controller, AdaptivePlan{modes, plan, shard}, options, log);
+  if (shard) {
+    modes = share_of(modes, *shard, dry_run, log);
+    if (modes.empty()) return 0;
+  }
   const auto summary = power::run_sweep(current ? nullptr : controller, modes, options, log);
   if (dry_run) return 0;
   return report(summary, out, log);
@@ -129,7 +191,8 @@ const Command& sweep_command() {
       "sweep",
       "run edgeroof-bench in each power mode (apply, verify, settle, bench, restore), one JSON per mode",
       "edgeroof sweep --modes current|nvpmodel:all|nvpmodel:ID,ID|grid:SPEC --out DIR [options] [-- BENCH FLAGS]\n"
-      "       edgeroof sweep --plan adaptive --modes SPEC|--modes-file FILE --budget N [--next K] --out DIR ...",
+      "       edgeroof sweep --plan adaptive --modes SPEC|--modes-file FILE --budget N [--next K] --out DIR ...\n"
+      "       edgeroof sweep ... --shard K/N   (or EDGEROOF_SHARD_INDEX=K EDGEROOF_SHARD_COUNT=N)",
       "For each mode: apply it, read the clocks back until they follow (a driver changes them\n"
       "milliseconds to seconds after a write) or --verify-timeout-s passes, recording the time taken\n"
       "as power_mode.clock_settle_s; wait until every thermal zone is below --settle-temp-c and\n"
@@ -148,12 +211,23 @@ const Command& sweep_command() {
       "write DIR/rooflines.json (as 'fit --predict-modes' does), plan again. It stops when --budget\n"
       "modes are measured, or when no watched prediction (ResNet-50 and BERT-large latency and\n"
       "energy in every mode) moved by 1% in a round, and says which. A rerun with the same --out\n"
-      "goes on where it stopped; after SIGINT/SIGTERM no further round starts.",
+      "goes on where it stopped; after SIGINT/SIGTERM no further round starts.\n\n"
+      "--shard K/N (or EDGEROOF_SHARD_INDEX=K and EDGEROOF_SHARD_COUNT=N; K counts from 0, as\n"
+      "SLURM_ARRAY_TASK_ID and a CI matrix index do) measures this board's share, so that N boards of\n"
+      "one kind split a sweep: of the modes in the order --modes gives them (the conf's, or the grid's\n"
+      "by cores, CPU, GPU and EMC clock: the same on every board of the kind; --modes-file: the file's),\n"
+      "the ones at positions i with i mod N = K. The shares are disjoint, together they are the\n"
+      "list, and they differ in size by one at most; the log says \"shard K/N: M of T modes\" (a dry\n"
+      "run lists them). Flag and variables given both must agree; an empty variable counts as unset.\n"
+      "With --plan adaptive every shard plans from the results in DIR (a folder the boards share)\n"
+      "and measures its share of each round's plan, split the same way; a shard whose share of a\n"
+      "round is empty stops. 'edgeroof fit' pools the results of a mode measured twice and says so.",
       {{"--modes", "SPEC", "current, nvpmodel:all, nvpmodel:ID,ID or grid:SPEC"},
        {"--plan", "adaptive", "measure the modes the planner picks, in rounds, until the budget or convergence"},
        {"--modes-file", "FILE", "with --plan adaptive: the candidates (edgeroof modes --format json)"},
        {"--budget", "N", "with --plan adaptive: modes to measure in all, the measured ones included"},
        {"--next", "K", "with --plan adaptive: modes per round (default: the rest of the budget)"},
+       {"--shard", "K/N", "this board's share: the modes at positions K, K+N, K+2N, ... (K from 0)"},
        {"--out|-o", "DIR", "directory of the results files (created)"},
        {"--root", "DIR", "read and write sysfs and /etc under DIR instead of /"},
        {"--nvpmodel-conf", "FILE", "nvpmodel.conf to read (default DIR/etc/nvpmodel.conf)"},

@@ -51,7 +51,13 @@ public:
               << " measured; budget reached\n";
         break;
       }
-      const auto summary = measure(round, plan);
+      const auto share = share_of_round(plan);
+      if (share.empty()) {
+        m_log << "adaptive sweep: round " << round << ": none of the " << plan.measure.size()
+              << " planned modes is shard " << m_adaptive.shard->text() << "'s; stopping\n";
+        break;
+      }
+      const auto summary = measure(round, plan, share);
       if (m_options.dry_run) return 0;
       if (summary.interrupted) return interrupted();
       m_failed += summary.failed;
@@ -75,16 +81,24 @@ private:
     return open;
   }
 
-  power::SweepSummary measure(int round, const reports::Plan& plan) {
+  // The round's planned modes this board measures: all of them, or its shard of the plan's order.
+  std::vector<std::string> share_of_round(const reports::Plan& plan) const {
+    return m_adaptive.shard ? power::shard_of(plan.measure, *m_adaptive.shard) : plan.measure;
+  }
+
+  power::SweepSummary measure(int round, const reports::Plan& plan, const std::vector<std::string>& share) {
     std::string keys;
     std::vector<power::PowerMode> modes;
-    for (const auto& key : plan.measure) {
+    for (const auto& key : share) {
       keys += (keys.empty() ? "" : ", ") + key;
       modes.push_back(*m_by_key.at(key));
       m_tried.insert(key);
     }
     m_log << "adaptive sweep: round " << round << ": " << plan.measured << " of a budget of " << plan.budget
-          << " measured; measuring " << plan.measure.size() << ": " << keys << "\n";
+          << " measured; measuring " << share.size();
+    if (m_adaptive.shard)
+      m_log << " of the round's " << plan.measure.size() << " (shard " << m_adaptive.shard->text() << ")";
+    m_log << ": " << keys << "\n";
     return power::run_sweep(&m_controller, modes, m_options, m_log);
   }
 

@@ -4,9 +4,11 @@
 
 #include "edgeroof/power/controller.hpp"
 #include "edgeroof/power/mode.hpp"
+#include "edgeroof/power/shard.hpp"
 #include "edgeroof/power/sweep.hpp"
 #include "edgeroof/reports/plan.hpp"
 
+#include <optional>
 #include <ostream>
 #include <vector>
 
@@ -18,6 +20,9 @@ inline constexpr double kConvergedChange = 0.01;
 struct AdaptivePlan {
   std::vector<power::PowerMode> modes;  // the candidates as this machine applies them
   reports::PlanOptions plan;            // budget and modes per round
+  // With --shard: each round's planned modes are split round robin over the plan's order, so the
+  // boards that plan from one shared results folder measure different modes.
+  std::optional<power::Shard> shard;
 };
 
 // Runs the rounds; results, failed.json and rooflines.json (every candidate, measured or modeled,

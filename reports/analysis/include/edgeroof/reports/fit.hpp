@@ -80,7 +80,9 @@ struct Rooflines {
 // benchmark throttled in any of its repetitions is left out of its mode and listed in `excluded`.
 // A benchmark with only aggregates in a file (--benchmark_report_aggregates_only) is fitted from
 // its median aggregate, else its mean, and the file gets a warning saying so. A file with nothing
-// to fit gets a warning and is left out; throws InputError when no file has anything to fit.
+// to fit gets a warning and is left out. A mode in several files (two boards, or a rerun) pools
+// their repetitions, and gets one warning naming the files. Throws InputError when no file has
+// anything to fit.
 [[nodiscard]] Rooflines fit_rooflines(const std::vector<ResultsFile>& files);
 
 // The power-mode key of a results file: its context's power_mode.key, else the file's stem.
