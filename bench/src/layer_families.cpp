@@ -9,13 +9,13 @@
 #include <utility>
 
 namespace edgeroof::bench {
-namespace {
-
 std::string join(const std::vector<std::string>& parts, const char* separator) {
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : separator) + p;
   return out;
 }
+
+namespace {
 
 void cpu_layer_benchmark(benchmark::State& state, const dnn::DistinctLayer& layer, const std::string& name) {
   try {

@@ -22,6 +22,9 @@ struct ModelLayers {
   std::vector<dnn::DistinctLayer> layers;
 };
 
+// The parts with `separator` between them: the context values and labels that list things.
+[[nodiscard]] std::string join(const std::vector<std::string>& parts, const char* separator);
+
 // Builds the inference and training (SGD) workloads of each model of `options.layer_models`.
 // Throws dnn::ModelError for an unknown model.
 [[nodiscard]] std::vector<ModelLayers> layer_workloads(const Options& options);

@@ -6,6 +6,7 @@
 #include "edgeroof/results/keys.hpp"
 #include "edgeroof/results/names.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -15,12 +16,6 @@
 
 namespace edgeroof::bench {
 namespace {
-
-std::string join(const std::vector<std::string>& parts, const char* separator) {
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : separator) + p;
-  return out;
-}
 
 std::string gib(double bytes) {
   char text[32];
@@ -32,11 +27,15 @@ std::string gib(double bytes) {
 // where the file or the field is missing or not a number.
 std::optional<double> host_available_bytes() {
   std::ifstream in("/proc/meminfo");
-  std::string key;
-  double kib = 0.0;
-  std::string unit;
-  while (in >> key >> kib >> unit) {
-    if (key == "MemAvailable:") return kib >= 0.0 ? std::optional<double>(kib * 1024.0) : std::nullopt;
+  // Line by line: some fields have no unit ("HugePages_Total:       0").
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string key, unit;
+    double kib = -1.0;
+    if (!(fields >> key >> kib) || key != "MemAvailable:") continue;
+    fields >> unit;
+    if (!std::isfinite(kib) || kib < 0.0 || unit != "kB") return std::nullopt;
+    return kib * 1024.0;
   }
   return std::nullopt;
 }
