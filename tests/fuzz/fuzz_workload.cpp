@@ -25,12 +25,12 @@ reports::Rooflines fixed_rooflines() {
     m.gpu_hz = static_cast<std::int64_t>(1.3e9 * scale);
     m.cpu_online = 12;
     for (const char* dtype : {"fp32", "fp16", "bf16", "int8"}) {
-      m.compute_flops_per_s[std::string("cuda/") + dtype] = {5.0e12 * scale, "compute"};
-      m.compute_flops_per_s[std::string("cuda/") + dtype + "-tensor"] = {4.0e13 * scale, "compute"};
-      m.compute_flops_per_s[std::string("cpu/") + dtype] = {3.0e11 * scale, "compute"};
+      m.compute_flops_per_s[std::string("cuda/") + dtype] = {5.0e12 * scale, "compute", std::nullopt};
+      m.compute_flops_per_s[std::string("cuda/") + dtype + "-tensor"] = {4.0e13 * scale, "compute", std::nullopt};
+      m.compute_flops_per_s[std::string("cpu/") + dtype] = {3.0e11 * scale, "compute", std::nullopt};
     }
-    m.bandwidth_bytes_per_s["cuda/dram"] = {1.5e11 * scale, "triad"};
-    m.bandwidth_bytes_per_s["cpu/dram"] = {9.0e10 * scale, "triad"};
+    m.bandwidth_bytes_per_s["cuda/dram"] = {1.5e11 * scale, "triad", std::nullopt};
+    m.bandwidth_bytes_per_s["cpu/dram"] = {9.0e10 * scale, "triad", std::nullopt};
     for (const char* backend : {"cuda", "cpu"}) {
       reports::EnergyFit e;
       for (const char* dtype : {"fp32", "fp16", "bf16", "int8", "fp16-tensor", "fp32-tensor", "bf16-tensor"})
