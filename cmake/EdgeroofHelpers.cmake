@@ -1,9 +1,11 @@
 # Helper functions shared by every folder.
 
-# edgeroof_target_defaults(<target>): warnings and the CPU instruction set for one target.
+# edgeroof_target_defaults(<target>): the warnings of one target. -Werror=undef: a switch of
+# edgeroof/config.hpp tested in a file that does not include it stops the compile instead of
+# reading as 0.
 function(edgeroof_target_defaults target)
   target_compile_options(${target} PRIVATE
-    $<$<COMPILE_LANG_AND_ID:CXX,GNU,Clang>:-Wall -Wextra -Wpedantic>
+    $<$<COMPILE_LANG_AND_ID:CXX,GNU,Clang>:-Wall -Wextra -Wpedantic -Werror=undef>
     $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall>)
 endfunction()
 
@@ -21,7 +23,8 @@ function(edgeroof_cpu_arch target)
 endfunction()
 
 # edgeroof_add_library(<name> [INCLUDE <dir>] SOURCES <files...>): the library of one room,
-# edgeroof_<name> with the alias edgeroof::<name>, C++17, the project's warnings, and <dir> (default
+# edgeroof_<name> with the alias edgeroof::<name> (its name when exported, EdgeroofInstall.cmake),
+# C++17, the project's warnings, edgeroof/config.hpp (edgeroof::config), and <dir> (default
 # include/) as its public include directory.
 function(edgeroof_add_library name)
   cmake_parse_arguments(ARG "" "INCLUDE" "SOURCES" ${ARGN})
@@ -30,8 +33,11 @@ function(edgeroof_add_library name)
   endif()
   add_library(edgeroof_${name} ${ARG_SOURCES})
   add_library(edgeroof::${name} ALIAS edgeroof_${name})
-  target_include_directories(edgeroof_${name} PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/${ARG_INCLUDE}>)
+  set_target_properties(edgeroof_${name} PROPERTIES EXPORT_NAME ${name})
+  target_include_directories(edgeroof_${name} PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/${ARG_INCLUDE}>
+                                                     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_compile_features(edgeroof_${name} PUBLIC cxx_std_17)
+  target_link_libraries(edgeroof_${name} PUBLIC edgeroof::config)
   edgeroof_target_defaults(edgeroof_${name})
 endfunction()
 

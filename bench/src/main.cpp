@@ -1,5 +1,6 @@
 // edgeroof-bench: every roofline kernel as a Google Benchmark, with the context that explains
 // its numbers. Google Benchmark's flags work as usual; edgeroof's own flags are listed by --help.
+#include "edgeroof/config.hpp"
 #include "edgeroof/power/clock_sampler.hpp"
 #include "edgeroof/power/machine.hpp"
 #include "edgeroof/power/sensor.hpp"

@@ -2,6 +2,7 @@
 // zoo's smallest model: the stable names, the workload's analytic totals as counters, coverage and
 // the layer count computed here from dnn::build_workload, the layers left out named in the label
 // and the context, and the command lines it refuses.
+#include "edgeroof/config.hpp"
 #include "program.hpp"
 
 #include "edgeroof/dnn/workload.hpp"
@@ -116,7 +117,7 @@ json run_models(const ScratchDir& dir, const std::vector<std::string>& flags) {
 
 }  // namespace
 
-#if defined(EDGEROOF_HAVE_ONEDNN)
+#if EDGEROOF_HAVE_ONEDNN
 
 TEST(ModelBench, InferenceAndTrainingStepOfTheSmallestModel) {
   // The LSTM language model: the zoo's smallest. Its LSTM cells and embedding have no oneDNN

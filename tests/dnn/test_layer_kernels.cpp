@@ -1,6 +1,7 @@
 // Layer kernels: the layer families' selection, the direct references the checks use (against hand
 // derivations), and the oneDNN kernels on small shapes against those references.
 #include "../../dnn/kernels/src/layer_problem.hpp"
+#include "edgeroof/config.hpp"
 #include "edgeroof/dnn/layer_kernels.hpp"
 #include "layer_test_cases.hpp"
 
@@ -244,7 +245,7 @@ TEST(LayerReference, RelativeErrorCatchesWrongValues) {
   EXPECT_EQ(s.back(), 999);
 }
 
-#if defined(EDGEROOF_HAVE_ONEDNN)
+#if EDGEROOF_HAVE_ONEDNN
 
 // Every output element of each small layer against the direct evaluation of its definition.
 TEST(OnednnKernels, EveryOpAndPassMatchesTheReference) {

@@ -1,6 +1,7 @@
 // A short real run of edgeroof-bench's CPU layer families (oneDNN) on ResNet-50 at batch 2: the
 // stable names, counters equal to the analytic LayerCost of each pass, checked outputs, and the
 // context that says what was left out.
+#include "edgeroof/config.hpp"
 #include "edgeroof/dnn/workload.hpp"
 
 #include <nlohmann/json.hpp>
@@ -33,7 +34,7 @@ int run(const std::string& args) {
 
 }  // namespace
 
-#if defined(EDGEROOF_HAVE_ONEDNN)
+#if EDGEROOF_HAVE_ONEDNN
 
 TEST(LayerBench, ResnetLayersCarryAnalyticCountersAndCheckedOutputs) {
   const auto out = temp_dir() / "layers.json";

@@ -48,15 +48,25 @@ std::function<std::optional<double>()> idle_power_reader(const power::Root& root
 
 }  // namespace
 
-std::string default_bench() {
+std::vector<std::string> bench_candidates() {
   std::error_code ec;
   const auto self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return "edgeroof-bench";
-  return (self.parent_path().parent_path() / "bench" / "edgeroof-bench").string();
+  if (ec) return {"edgeroof-bench"};
+  const auto dir = self.parent_path();
+  return {(dir / "edgeroof-bench").string(), (dir.parent_path() / "bench" / "edgeroof-bench").string()};
+}
+
+std::string default_bench() {
+  const auto candidates = bench_candidates();
+  for (const auto& c : candidates) {
+    if (::access(c.c_str(), X_OK) == 0) return c;
+  }
+  return candidates.front();
 }
 
 void board_options_of(const Args& args, power::SweepOptions& options, power::Patience& patience) {
-  options.bench = args.get_or("--bench", default_bench());
+  const auto given = args.get("--bench");
+  options.bench = given ? *given : default_bench();
   options.root = args.get_or("--root", "/");
   options.dry_run = args.has("--dry-run");
   if (const auto t = args.number("--settle-timeout-s")) {
@@ -69,7 +79,13 @@ void board_options_of(const Args& args, power::SweepOptions& options, power::Pat
     patience.timeout_s = *t;
   }
   if (!options.dry_run && ::access(options.bench.c_str(), X_OK) != 0) {
-    throw UsageError("edgeroof-bench not found at " + options.bench + "; name it with --bench PATH");
+    std::string where = options.bench;
+    if (!given) {
+      const auto candidates = bench_candidates();
+      where.clear();
+      for (const auto& c : candidates) where += (where.empty() ? "" : " or ") + c;
+    }
+    throw UsageError("edgeroof-bench not found at " + where + "; name it with --bench PATH");
   }
 }
 

@@ -12,10 +12,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace edgeroof::cli {
 
-// The edgeroof-bench of this build: <dir of edgeroof>/../bench/edgeroof-bench.
+// Where edgeroof looks for edgeroof-bench, in order: next to itself (an install: both in bin/),
+// then <dir of edgeroof>/../bench/ (the build tree: <build>/reports/edgeroof, <build>/bench/).
+[[nodiscard]] std::vector<std::string> bench_candidates();
+// The first of bench_candidates() that is an executable file, else the first.
 [[nodiscard]] std::string default_bench();
 
 // --bench, --root, --dry-run, --settle-timeout-s, --settle-temp-c and --verify-timeout-s into

@@ -1,6 +1,7 @@
 // edgeroof: the reporting command line (modes, sweep, plan, fit, model, predict, tune, plot, compare).
 #include "cli.hpp"
 #include "commands.hpp"
+#include "edgeroof/config.hpp"
 #include "edgeroof/dnn/checked.hpp"
 #include "edgeroof/reports/results.hpp"
 

@@ -3,6 +3,7 @@
 // CUDA events on the stream it passes in.
 #pragma once
 
+#include "edgeroof/config.hpp"
 #include "edgeroof/kernels/backend.hpp"
 #include "edgeroof/kernels/traits.hpp"
 
@@ -53,7 +54,7 @@ struct DeviceInfo {
 
 }  // namespace edgeroof::kernels::cuda
 
-#if defined(EDGEROOF_HAVE_CUDA)
+#if EDGEROOF_HAVE_CUDA
 #include <cuda_runtime_api.h>
 
 namespace edgeroof::kernels::cuda {

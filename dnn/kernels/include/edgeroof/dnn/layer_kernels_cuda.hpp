@@ -3,10 +3,11 @@
 // cuDNN's API has no mode for (GELU, hardswish). Only in builds with CUDA.
 #pragma once
 
+#include "edgeroof/config.hpp"
 #include "edgeroof/dnn/layer_kernels.hpp"
 #include "edgeroof/dnn/optimizer_kernels.hpp"
 
-#if defined(EDGEROOF_HAVE_CUDA)
+#if EDGEROOF_HAVE_CUDA
 #include <cuda_runtime_api.h>
 
 namespace edgeroof::dnn {
