@@ -4,7 +4,8 @@
 #     the CMake package files;
 #  2. the installed programs run from PREFIX: `edgeroof --help` and `--version`, `edgeroof-bench
 #     --benchmark_list_tests` (the same list as the build tree's), `edgeroof model`, and `edgeroof
-#     sweep --dry-run` runs the edgeroof-bench next to itself;
+#     sweep --dry-run` runs the edgeroof-bench next to itself (the build tree's, the one in
+#     <build>/bench; one with neither says where it looked);
 #  3. a consumer project (consumer/) configures against PREFIX alone with find_package(edgeroof
 #     CONFIG), builds, links edgeroof::analysis and prints what the installed `edgeroof model`
 #     prints; asking it for version 0.2 fails.
@@ -97,6 +98,25 @@ run(dry "${bin}/edgeroof" sweep --dry-run --root "${WORK}" --out "${WORK}/sweep"
 string(FIND "${dry}" "${bin}/edgeroof-bench " at)
 if(at EQUAL -1)
   fail("the installed edgeroof's sweep does not run ${bin}/edgeroof-bench:\n${dry}")
+endif()
+# The build tree's edgeroof runs the build tree's bench, <build>/bench/edgeroof-bench.
+run(dry "${BUILD_DIR}/reports/edgeroof" sweep --dry-run --root "${WORK}" --out "${WORK}/sweep"
+    --nvpmodel-conf "${SOURCE_DIR}/tests/data/modes/nvpmodel_p3701_0000.conf" --modes nvpmodel:0)
+string(FIND "${dry}" "run ${BUILD_DIR}/bench/edgeroof-bench " at)
+if(at EQUAL -1)
+  fail("the build tree's edgeroof sweep does not run ${BUILD_DIR}/bench/edgeroof-bench:\n${dry}")
+endif()
+# An edgeroof with no bench beside it or in a build tree says where it looked, before touching
+# the (here empty) machine tree.
+file(MAKE_DIRECTORY "${WORK}/lonely")
+file(COPY "${bin}/edgeroof" DESTINATION "${WORK}/lonely")
+execute_process(COMMAND "${WORK}/lonely/edgeroof" sweep --root "${WORK}" --out "${WORK}/sweep"
+                        --nvpmodel-conf "${SOURCE_DIR}/tests/data/modes/nvpmodel_p3701_0000.conf" --modes nvpmodel:0
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(want_err "edgeroof sweep: edgeroof-bench not found at ${WORK}/lonely/edgeroof-bench or ${WORK}/bench/edgeroof-bench; \
+name it with --bench PATH (see 'edgeroof sweep --help')\n")
+if(NOT rc EQUAL 2 OR NOT err STREQUAL want_err)
+  fail("an edgeroof without a bench exited ${rc} with\n${err}\nnot 2 with\n${want_err}")
 endif()
 message(STATUS "install check: the installed programs run from ${PREFIX}")
 

@@ -231,7 +231,7 @@ const Command& sweep_command() {
        {"--out|-o", "DIR", "directory of the results files (created)"},
        {"--root", "DIR", "read and write sysfs and /etc under DIR instead of /"},
        {"--nvpmodel-conf", "FILE", "nvpmodel.conf to read (default DIR/etc/nvpmodel.conf)"},
-       {"--bench", "PATH", "edgeroof-bench to run (default: the one of this build)"},
+       {"--bench", "PATH", "edgeroof-bench to run (default: the one next to edgeroof, else in its build tree)"},
        {"--verify-timeout-s", "S", "longest wait for the clocks to follow a mode or the restore (default 2)"},
        {"--settle-timeout-s", "N", "longest wait for a mode to settle (default 120)"},
        {"--settle-temp-c", "C", "settled when every thermal zone is below C (default 50)"},

@@ -387,7 +387,8 @@ std::string failure_text(const fs::path& dir, const std::vector<VerifiedMode>& m
 std::vector<OptionSpec> verify_options() {
   return {{"--verify", "", "apply the chosen, fastest and baseline modes and measure the model in each"},
           {"--dry-run", "", "with --verify: print the modes, their writes and the bench command lines; apply nothing"},
-          {"--bench", "PATH", "with --verify: edgeroof-bench to run (default: the one of this build)"},
+          {"--bench", "PATH",
+           "with --verify: edgeroof-bench to run (default: the one next to edgeroof, else in its build tree)"},
           {"--root", "DIR", "with --verify: read and write sysfs and /etc under DIR instead of /"},
           {"--verify-out", "DIR", "with --verify: keep the results files in DIR (default: a temporary folder)"},
           {"--verify-timeout-s", "S", "with --verify: longest wait for the clocks to follow (default 2)"},
