@@ -1,6 +1,8 @@
 // edgeroof-bench: every roofline kernel as a Google Benchmark, with the context that explains
 // its numbers. Google Benchmark's flags work as usual; edgeroof's own flags are listed by --help.
+#include "cpu_check.hpp"
 #include "edgeroof/config.hpp"
+#include "edgeroof/kernels/cpu.hpp"
 #include "edgeroof/power/clock_sampler.hpp"
 #include "edgeroof/power/machine.hpp"
 #include "edgeroof/power/sensor.hpp"
@@ -24,6 +26,7 @@
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -402,6 +405,11 @@ int run(int argc, char** argv) {
   if (flags.help) {
     std::fputs(usage, stdout);
     return 0;
+  }
+  // A CPU without the extensions the kernels were built for is refused before any kernel runs.
+  if (const auto e =
+          bench::cpu_mismatch_error(bench::missing_cpu_features(kernels::cpu::compiled_cpu_features, bench::cpu_has))) {
+    throw std::runtime_error(*e);
   }
   // The results path and Google Benchmark's flags are checked before anything is measured.
   bench::Output output(flags.rest);

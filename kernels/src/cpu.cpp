@@ -20,6 +20,54 @@ namespace edgeroof::kernels::cpu {
 using detail::block_elements;
 using detail::Vec;
 
+const char* const compiled_cpu_features[] = {
+#if defined(__x86_64__)
+#if defined(__AVX__)
+    "avx",
+#endif
+#if defined(__AVX2__)
+    "avx2",
+#endif
+#if defined(__FMA__)
+    "fma",
+#endif
+#if defined(__BMI2__)
+    "bmi2",
+#endif
+#if defined(__AVX512F__)
+    "avx512f",
+#endif
+#if defined(__AVX512CD__)
+    "avx512cd",
+#endif
+#if defined(__AVX512VL__)
+    "avx512vl",
+#endif
+#if defined(__AVX512BW__)
+    "avx512bw",
+#endif
+#if defined(__AVX512DQ__)
+    "avx512dq",
+#endif
+#if defined(__AVX512VNNI__)
+    "avx512vnni",
+#endif
+#elif defined(__aarch64__)
+#if defined(__ARM_FEATURE_FP16_VECTOR_ARITHMETIC)
+    "asimdhp",
+#endif
+#if defined(__ARM_FEATURE_DOTPROD)
+    "asimddp",
+#endif
+#if defined(__ARM_FEATURE_ATOMICS)
+    "atomics",
+#endif
+#if defined(__ARM_FEATURE_SVE)
+    "sve",
+#endif
+#endif
+    nullptr};
+
 std::string_view simd_isa() { return detail::isa_name; }
 int simd_width_bytes() { return static_cast<int>(Vec<float>::width * sizeof(float)); }
 

@@ -23,6 +23,13 @@ namespace edgeroof::kernels::cpu {
 [[nodiscard]] std::string_view simd_isa();
 [[nodiscard]] int simd_width_bytes();
 
+// The instruction-set extensions the CPU kernels were compiled for (EDGEROOF_CPU_ARCH), from the
+// compiler's predefined macros, ending with nullptr. x86 names are those of GCC's
+// __builtin_cpu_supports ("avx2", "fma", "avx512f"), aarch64 names those of Linux's HWCAP
+// ("asimdhp", "asimddp", "sve"). Constant data, read by code built without those extensions
+// (edgeroof-bench's start-up check) before any kernel runs.
+extern const char* const compiled_cpu_features[];
+
 // CPUs this process may run on (sched_getaffinity), in increasing order.
 [[nodiscard]] std::vector<int> allowed_cpus();
 
