@@ -8,16 +8,7 @@ if(NOT EDGEROOF_SOURCE_DIR)
 endif()
 include(${EDGEROOF_SOURCE_DIR}/cmake/EdgeroofCudaArchs.cmake)
 set(fake ${CMAKE_CURRENT_LIST_DIR}/fake)
-set(failures 0)
-
-# expect(<name> <actual> <expected>)
-function(expect name actual expected)
-  if(NOT "${actual}" STREQUAL "${expected}")
-    message("FAIL ${name}: got '${actual}', expected '${expected}'")
-    math(EXPR n "${failures} + 1")
-    set(failures ${n} PARENT_SCOPE)
-  endif()
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/expect.cmake)
 
 # gpu_on_path(<out> <fake dir>): what edgeroof_cuda_visible_gpu() sees with only that dir on PATH.
 function(gpu_on_path out dir)

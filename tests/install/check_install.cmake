@@ -19,20 +19,8 @@ foreach(v SOURCE_DIR BUILD_DIR PREFIX WORK GENERATOR CXX BINDIR LIBDIR INCLUDEDI
   endif()
 endforeach()
 
-function(fail)
-  string(JOIN "" text ${ARGN})
-  message(FATAL_ERROR "install check: ${text}")
-endfunction()
-
-# run(<out> <command...>): runs a command, which must exit 0; <out> gets its stdout.
-function(run out)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr)
-  if(NOT rc EQUAL 0)
-    string(JOIN " " line ${ARGN})
-    fail("${line} exited with ${rc}\n${stdout}${stderr}")
-  endif()
-  set(${out} "${stdout}" PARENT_SCOPE)
-endfunction()
+set(CHECK_NAME install)
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 
 file(REMOVE_RECURSE "${PREFIX}" "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
@@ -91,21 +79,19 @@ string(JSON bytes GET "${model_json}" totals bytes)
 string(REGEX REPLACE "\\.0+$" "" flops "${flops}")
 string(REGEX REPLACE "\\.0+$" "" bytes "${bytes}")
 
+# expect_bench(<edgeroof> <bench>): a dry-run sweep of a Jetson conf by <edgeroof> runs <bench>.
+function(expect_bench edgeroof bench)
+  run(dry "${edgeroof}" sweep --dry-run --root "${WORK}" --out "${WORK}/sweep"
+      --nvpmodel-conf "${SOURCE_DIR}/tests/data/modes/nvpmodel_p3701_0000.conf" --modes nvpmodel:0)
+  string(FIND "${dry}" "run ${bench} " at)
+  if(at EQUAL -1)
+    fail("${edgeroof} sweep does not run ${bench}:\n${dry}")
+  endif()
+endfunction()
 # The installed edgeroof runs the edgeroof-bench beside it (not the build tree's, which this
-# prefix does not have): a dry-run sweep of a Jetson conf prints its command line.
-run(dry "${bin}/edgeroof" sweep --dry-run --root "${WORK}" --out "${WORK}/sweep"
-    --nvpmodel-conf "${SOURCE_DIR}/tests/data/modes/nvpmodel_p3701_0000.conf" --modes nvpmodel:0)
-string(FIND "${dry}" "${bin}/edgeroof-bench " at)
-if(at EQUAL -1)
-  fail("the installed edgeroof's sweep does not run ${bin}/edgeroof-bench:\n${dry}")
-endif()
-# The build tree's edgeroof runs the build tree's bench, <build>/bench/edgeroof-bench.
-run(dry "${BUILD_DIR}/reports/edgeroof" sweep --dry-run --root "${WORK}" --out "${WORK}/sweep"
-    --nvpmodel-conf "${SOURCE_DIR}/tests/data/modes/nvpmodel_p3701_0000.conf" --modes nvpmodel:0)
-string(FIND "${dry}" "run ${BUILD_DIR}/bench/edgeroof-bench " at)
-if(at EQUAL -1)
-  fail("the build tree's edgeroof sweep does not run ${BUILD_DIR}/bench/edgeroof-bench:\n${dry}")
-endif()
+# prefix does not have); the build tree's edgeroof the build tree's, <build>/bench/edgeroof-bench.
+expect_bench("${bin}/edgeroof" "${bin}/edgeroof-bench")
+expect_bench("${BUILD_DIR}/reports/edgeroof" "${BUILD_DIR}/bench/edgeroof-bench")
 # An edgeroof with no bench beside it or in a build tree says where it looked, before touching
 # the (here empty) machine tree.
 file(MAKE_DIRECTORY "${WORK}/lonely")
