@@ -13,14 +13,10 @@
 #       -DINCLUDEDIR= -DDOCDIR= -DVERSION= -P check_install.cmake
 cmake_minimum_required(VERSION 3.19)  # string(JSON)
 
-foreach(v SOURCE_DIR BUILD_DIR PREFIX WORK GENERATOR CXX BINDIR LIBDIR INCLUDEDIR DOCDIR VERSION)
-  if(NOT DEFINED ${v} OR "${${v}}" STREQUAL "")
-    message(FATAL_ERROR "check_install.cmake: -D${v}= is required")
-  endif()
-endforeach()
-
 set(CHECK_NAME install)
 include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
+require(check_install.cmake SOURCE_DIR BUILD_DIR PREFIX WORK GENERATOR CXX BINDIR LIBDIR INCLUDEDIR
+        DOCDIR VERSION)
 
 file(REMOVE_RECURSE "${PREFIX}" "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")

@@ -1,5 +1,15 @@
-# What tests/install's cmake -P checks share: fail() stops the check with its message, run() runs
-# a command that must exit 0.
+# What tests/install's cmake -P checks share: require() names a missing -D, fail() stops the check
+# with its message, run() runs a command that must exit 0.
+# require(<script> <variable>...): stops with "<script>: -D<variable>= is required" for the first
+# variable that is unset or empty.
+function(require script)
+  foreach(v IN LISTS ARGN)
+    if(NOT DEFINED ${v} OR "${${v}}" STREQUAL "")
+      message(FATAL_ERROR "${script}: -D${v}= is required")
+    endif()
+  endforeach()
+endfunction()
+
 # fail(<text>...): one message, the pieces joined.
 function(fail)
   string(JOIN "" text ${ARGN})
