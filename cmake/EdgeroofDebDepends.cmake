@@ -8,6 +8,9 @@
 #     owns the file (its real path, and the same path with or without the /usr prefix, for
 #     merged-/usr systems), else FALLBACK alone (a toolkit from a run-file installer, a build
 #     without dpkg); EDGEROOF_DEB_NOTES gets a line saying which, for the configure summary.
+#     A cross package's file (libstdc++6-arm64-cross owns /usr/aarch64-linux-gnu/lib/libstdc++.so.6
+#     in a cross build) becomes the target's package of that name, libstdc++6: the cross package
+#     is only installable on the build machine, and the target's shares its upstream version.
 #
 # EDGEROOF_DPKG_QUERY names dpkg-query (tests point it at a fake one). Usable from `cmake -P`.
 
@@ -44,6 +47,7 @@ function(edgeroof_deb_package out)
       foreach(line IN LISTS lines)
         if(line MATCHES "^([a-z0-9][a-z0-9.+-]+)(:[a-z0-9-]+)?: (.*)$" AND CMAKE_MATCH_3 STREQUAL path)
           set(package "${CMAKE_MATCH_1}")
+          set(qualified "${CMAKE_MATCH_1}${CMAKE_MATCH_2}")
           break()
         endif()
       endforeach()
@@ -53,16 +57,26 @@ function(edgeroof_deb_package out)
     endforeach()
   endif()
   if(package)
-    execute_process(COMMAND ${EDGEROOF_DPKG_QUERY} -W "-f=\${Version}" "${package}" OUTPUT_VARIABLE version
+    # With its architecture, as -S names it: a library installed for two (libprotobuf32:arm64 for
+    # the target, :amd64 for protoc in a cross build) has a version each, which a bare -W prints
+    # one after the other.
+    execute_process(COMMAND ${EDGEROOF_DPKG_QUERY} -W "-f=\${Version}" "${qualified}" OUTPUT_VARIABLE version
                     RESULT_VARIABLE rc ERROR_QUIET OUTPUT_STRIP_TRAILING_WHITESPACE)
     # The upstream version, epoch kept and Debian revision dropped: "1:2.6.3-1+b1" is "1:2.6.3".
     string(REGEX REPLACE "-[^-]*$" "" upstream "${version}")
-    if(rc EQUAL 0 AND upstream MATCHES "^([0-9]+:)?[0-9][A-Za-z0-9.+~:]*$")
-      set(dep "${package} (>= ${upstream})")
-    else()
-      set(dep "${package}")
+    # "<package>-<Debian architecture>-cross", as Debian's cross-toolchain packages are named.
+    set(target_package "${package}")
+    set(via "")
+    if(package MATCHES "^(.+)-[a-z0-9]+-cross$")
+      set(target_package "${CMAKE_MATCH_1}")
+      set(via ", the target's name of ${package}")
     endif()
-    set(note "${real}: ${dep}, from dpkg")
+    if(rc EQUAL 0 AND upstream MATCHES "^([0-9]+:)?[0-9][A-Za-z0-9.+~:]*$")
+      set(dep "${target_package} (>= ${upstream})")
+    else()
+      set(dep "${target_package}")
+    endif()
+    set(note "${real}: ${dep}, from dpkg${via}")
   else()
     set(dep "${ARG_FALLBACK}")
     if(NOT ARG_FILE)
